@@ -1,0 +1,382 @@
+//! [`CareStore`]: the one façade the bindings and the command line call. It checks every new
+//! record against what the store knows (does the elder exist, may this device do this, did the
+//! elder consent), stamps it with the hybrid logical clock, signs it and stores it durably.
+
+use std::path::Path;
+
+use crate::domain::{
+    ConfirmedBy, ConsentPurpose, Correction, CorrectionAction, Elder, Enrolment, FollowUpDone, RecordBody,
+    Revocation, Role, Service, Site, SiteKind, ValidationError, Visit,
+};
+use crate::error::{Error, Result};
+use crate::hlc::{Hlc, wall_clock_ms};
+use crate::identity::{DeviceKey, PublicKey};
+use crate::ids::Id;
+use crate::record::{Envelope, FORMAT_VERSION, SignedRecord};
+use crate::replica::DocId;
+use crate::store::{
+    ElderMonth, EntitlementUse, IngestReport, OpenFollowUp, OverdueElder, PersonTimes, Rejection, Store, TrustedKey,
+};
+use crate::time::Month;
+
+/// Which circle a store belongs to: its id and the town centre's key (the root of trust).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Circle {
+    /// The circle's random id.
+    pub circle_id: Id,
+    /// The town centre's public key.
+    pub centre_key: PublicKey,
+}
+
+/// A source of wall-clock time in Unix milliseconds (replaceable in tests).
+pub type WallClock = Box<dyn Fn() -> u64 + Send>;
+
+/// One device's store of care records.
+pub struct CareStore {
+    store: Store,
+    key: DeviceKey,
+    wall: WallClock,
+}
+
+/// The trusted role of this device, as the store sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Actor {
+    Centre,
+    Member(Role, Id),
+}
+
+impl CareStore {
+    /// Opens (or creates) the store at `path` for `circle`, signing with `key`.
+    pub fn open(path: &Path, circle: Circle, key: DeviceKey) -> Result<CareStore> {
+        let store = Store::open(path, circle.circle_id, circle.centre_key)?;
+        Ok(CareStore { store, key, wall: Box::new(wall_clock_ms) })
+    }
+
+    /// A store in memory only (tests and simulations).
+    pub fn open_in_memory(circle: Circle, key: DeviceKey) -> Result<CareStore> {
+        let store = Store::open_in_memory(circle.circle_id, circle.centre_key)?;
+        Ok(CareStore { store, key, wall: Box::new(wall_clock_ms) })
+    }
+
+    /// Replaces the wall clock (simulations play days in seconds).
+    pub fn set_wall_clock(&mut self, wall: WallClock) {
+        self.wall = wall;
+    }
+
+    /// This device's public key.
+    pub fn public_key(&self) -> PublicKey {
+        self.key.public_key()
+    }
+
+    /// The circle.
+    pub fn circle(&self) -> Circle {
+        Circle { circle_id: self.store.circle(), centre_key: self.store.centre() }
+    }
+
+    /// The underlying store, for queries and sync.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Checks, signs and durably stores a new record; returns its id.
+    pub fn write(&mut self, body: RecordBody) -> Result<Id> {
+        body.validate()?;
+        self.check_context(&body)?;
+        let hlc = self.store.clock()?.tick((self.wall)());
+        let envelope = Envelope {
+            v: FORMAT_VERSION,
+            circle: self.store.circle(),
+            author: self.key.public_key(),
+            hlc,
+            body,
+        };
+        let record = SignedRecord::sign(envelope, &self.key)?;
+        self.store.append(&record)?;
+        Ok(record.id())
+    }
+
+    /// Adds a centre, station or village point (the centre only).
+    pub fn add_site(&mut self, site: Site) -> Result<Id> {
+        self.write(RecordBody::Site(site))
+    }
+
+    /// Certifies a member's device key.
+    pub fn enrol(&mut self, enrolment: Enrolment) -> Result<Id> {
+        self.write(RecordBody::Enrolment(enrolment))
+    }
+
+    /// Withdraws a device key.
+    pub fn revoke(&mut self, revocation: Revocation) -> Result<Id> {
+        self.write(RecordBody::Revocation(revocation))
+    }
+
+    /// Enrols an elder.
+    pub fn enrol_elder(&mut self, elder: Elder) -> Result<Id> {
+        self.write(RecordBody::Elder(elder))
+    }
+
+    /// Records a home visit.
+    pub fn record_visit(&mut self, visit: Visit) -> Result<Id> {
+        self.write(RecordBody::Visit(visit))
+    }
+
+    /// Records a service.
+    pub fn record_service(&mut self, service: Service) -> Result<Id> {
+        self.write(RecordBody::Service(service))
+    }
+
+    /// Marks a visit's follow-up done.
+    pub fn follow_up_done(&mut self, done: FollowUpDone) -> Result<Id> {
+        self.write(RecordBody::FollowUpDone(done))
+    }
+
+    /// Voids or amends an earlier record, with a reason.
+    pub fn correct(&mut self, target: Id, action: CorrectionAction, reason: &str) -> Result<Id> {
+        self.write(RecordBody::Correction(Correction { target, action, reason: reason.to_string() }))
+    }
+
+    /// Reads and re-verifies one record.
+    pub fn get(&self, id: Id) -> Result<SignedRecord> {
+        self.store.get(id)
+    }
+
+    /// Pulls every document of another store into this one (an in-process merge: the same
+    /// path that bundle files and sync use once they have the bytes).
+    pub fn merge_from(&mut self, other: &CareStore) -> Result<IngestReport> {
+        let mut report = IngestReport::default();
+        for doc_id in other.store.doc_ids()? {
+            let bytes = other.store.doc_bytes(&doc_id)?;
+            let part = self.store.merge_doc(&doc_id, &bytes)?;
+            report.added.extend(part.added);
+            report.rejected.extend(part.rejected);
+        }
+        Ok(report)
+    }
+
+    /// Merges one document's bytes received from elsewhere.
+    pub fn merge_doc(&mut self, doc_id: &DocId, bytes: &[u8]) -> Result<IngestReport> {
+        self.store.merge_doc(doc_id, bytes)
+    }
+
+    /// Elders overdue for a visit at `now_ms`, most overdue first.
+    pub fn overdue_visits(&self, now_ms: i64) -> Result<Vec<OverdueElder>> {
+        self.store.overdue_visits(now_ms)
+    }
+
+    /// Follow-ups not yet done.
+    pub fn open_follow_ups(&self) -> Result<Vec<OpenFollowUp>> {
+        self.store.open_follow_ups()
+    }
+
+    /// An elder's visits and services in a month.
+    pub fn elder_month(&self, elder_id: Id, month: Month) -> Result<ElderMonth> {
+        self.store.elder_month(elder_id, month)
+    }
+
+    /// Government-funded hours used by each entitled elder in a month.
+    pub fn entitlement_use(&self, month: Month) -> Result<Vec<EntitlementUse>> {
+        self.store.entitlement_use(month)
+    }
+
+    /// Person-times by service type in a month.
+    pub fn person_times(&self, month: Month) -> Result<PersonTimes> {
+        self.store.person_times(month)
+    }
+
+    /// Records refused on merge.
+    pub fn rejections(&self) -> Result<Vec<Rejection>> {
+        self.store.rejections()
+    }
+
+    /// Records stored but not counted because their key is unknown or revoked.
+    pub fn untrusted_records(&self) -> Result<Vec<(Id, PublicKey)>> {
+        self.store.untrusted_records()
+    }
+
+    /// The keys the circle trusts.
+    pub fn trusted_keys(&self) -> Result<Vec<TrustedKey>> {
+        self.store.trusted_keys()
+    }
+
+    /// Rebuilds the query indexes from the documents.
+    pub fn rebuild_indexes(&mut self) -> Result<IngestReport> {
+        self.store.rebuild_indexes()
+    }
+
+    /// The store's clock now.
+    pub fn clock(&self) -> Result<Hlc> {
+        self.store.clock()
+    }
+
+    fn actor(&self) -> Result<Actor> {
+        match self.store.key_trust(self.key.public_key())? {
+            Some((role, _)) if role == "centre" => Ok(Actor::Centre),
+            Some((_, Some(member))) => {
+                let facts = self.store.member_facts(member)?.ok_or(Error::UnknownMember(member))?;
+                Ok(Actor::Member(facts.role, member))
+            }
+            _ => Err(Error::NotAuthorised("this device is not enrolled in the circle (or was revoked)".into())),
+        }
+    }
+
+    fn check_context(&self, body: &RecordBody) -> Result<()> {
+        let actor = self.actor()?;
+        let coordinating = matches!(actor, Actor::Centre | Actor::Member(Role::Coordinator, _));
+        let deny = |what: &str| Err(Error::NotAuthorised(what.to_string()));
+        match body {
+            RecordBody::Site(site) => {
+                if actor != Actor::Centre {
+                    return deny("only the centre adds sites");
+                }
+                if let Some(parent) = site.parent
+                    && !self.store.site_exists(parent)?
+                {
+                    return Err(Error::UnknownSite(parent));
+                }
+                if site.kind == SiteKind::Centre && self.store.site_exists(site.site_id)? {
+                    return Err(Error::Invalid(ValidationError::Inconsistent("that site already exists")));
+                }
+            }
+            RecordBody::Enrolment(e) => {
+                match actor {
+                    Actor::Centre => {}
+                    Actor::Member(Role::Coordinator, _) if e.role != Role::Coordinator => {}
+                    _ => return deny("only the centre enrols coordinators, and only coordinators enrol members"),
+                }
+                if !self.store.site_exists(e.site_id)? {
+                    return Err(Error::UnknownSite(e.site_id));
+                }
+                if let Some(elder) = e.family_of {
+                    self.elder(elder)?;
+                }
+            }
+            RecordBody::Revocation(_) => {
+                if !coordinating {
+                    return deny("only the centre or a coordinator revokes keys");
+                }
+            }
+            RecordBody::Elder(elder) => {
+                if !coordinating {
+                    return deny("only the centre or a coordinator enrols elders");
+                }
+                if !self.store.site_exists(elder.site_id)? {
+                    return Err(Error::UnknownSite(elder.site_id));
+                }
+                if let Some(member) = elder.responsible_member {
+                    self.member(member)?;
+                }
+            }
+            RecordBody::Visit(visit) => {
+                self.acting_for(actor, visit.caregiver_id, &[Role::Caregiver, Role::Coordinator])?;
+                let elder = self.elder(visit.elder_id)?;
+                if visit.records_health() && !elder.consent.contains(&ConsentPurpose::HealthObservations) {
+                    return Err(Error::NoConsent("health observations"));
+                }
+                if visit.location.is_some() && !elder.consent.contains(&ConsentPurpose::Location) {
+                    return Err(Error::NoConsent("recording location"));
+                }
+            }
+            RecordBody::Service(service) => {
+                self.acting_for(
+                    actor,
+                    service.provider_id,
+                    &[Role::Caregiver, Role::Volunteer, Role::Coordinator],
+                )?;
+                let elder = self.elder(service.elder_id)?;
+                if service.records_health() && !elder.consent.contains(&ConsentPurpose::HealthObservations) {
+                    return Err(Error::NoConsent("health observations"));
+                }
+                if service.funding == crate::domain::Funding::Government && elder.entitled_hours == 0 {
+                    return Err(Error::Invalid(ValidationError::Inconsistent(
+                        "government-bought services are only for entitled elders",
+                    )));
+                }
+                if let Some(c) = &service.confirmation
+                    && let Some(member) = c.member_id
+                {
+                    let facts = self.member(member)?;
+                    let fits = match c.by {
+                        ConfirmedBy::Family => facts.family_of == Some(service.elder_id),
+                        ConfirmedBy::Caregiver => facts.role == Role::Caregiver,
+                        ConfirmedBy::Coordinator => facts.role == Role::Coordinator,
+                        ConfirmedBy::Elder => false,
+                    };
+                    if !fits || member == service.provider_id {
+                        return deny("the confirmation must come from the recipient side, not the provider");
+                    }
+                }
+            }
+            RecordBody::FollowUpDone(done) => {
+                let count = self
+                    .store
+                    .visit_follow_up_count(done.visit)?
+                    .ok_or_else(|| Error::NotFound { what: "visit", id: done.visit.to_string() })?;
+                if done.index >= count {
+                    return Err(Error::NotFound { what: "follow-up", id: format!("{}#{}", done.visit, done.index) });
+                }
+            }
+            RecordBody::Correction(c) => {
+                let target = self
+                    .store
+                    .record_facts(c.target)?
+                    .ok_or_else(|| Error::NotFound { what: "record", id: c.target.to_string() })?;
+                if !matches!(target.type_name.as_str(), "site" | "elder" | "visit" | "service") {
+                    return Err(Error::Invalid(ValidationError::Inconsistent(
+                        "only sites, elders, visits and services can be corrected",
+                    )));
+                }
+                let own = match (actor, self.store.key_trust(target.author)?) {
+                    (Actor::Member(_, me), Some((_, Some(them)))) => me == them,
+                    _ => target.author == self.key.public_key(),
+                };
+                if !own && !coordinating {
+                    return deny("only the record's author or a coordinator may correct it");
+                }
+                if let CorrectionAction::Amend { replacement } = &c.action {
+                    if replacement.type_name() != target.type_name {
+                        return Err(Error::Invalid(ValidationError::Inconsistent(
+                            "an amendment must be of the same type as the original",
+                        )));
+                    }
+                    let original = self.store.get(c.target)?;
+                    let same_entity = match (original.body(), replacement.as_ref()) {
+                        (RecordBody::Elder(a), RecordBody::Elder(b)) => a.elder_id == b.elder_id,
+                        (RecordBody::Site(a), RecordBody::Site(b)) => a.site_id == b.site_id,
+                        _ => true,
+                    };
+                    if !same_entity {
+                        return Err(Error::Invalid(ValidationError::Inconsistent(
+                            "an amendment cannot change which elder or site a record is",
+                        )));
+                    }
+                    if !matches!(replacement.as_ref(), RecordBody::Site(_)) {
+                        self.check_context(replacement)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that `member` is a trusted member with one of `roles`, and that this device acts
+    /// for itself (or coordinates).
+    fn acting_for(&self, actor: Actor, member: Id, roles: &[Role]) -> Result<()> {
+        let facts = self.member(member)?;
+        if !roles.contains(&facts.role) {
+            return Err(Error::NotAuthorised(format!("a {} cannot do this", facts.role.as_str())));
+        }
+        match actor {
+            Actor::Centre | Actor::Member(Role::Coordinator, _) => Ok(()),
+            Actor::Member(_, me) if me == member => Ok(()),
+            Actor::Member(..) => Err(Error::NotAuthorised("members record their own work".into())),
+        }
+    }
+
+    fn elder(&self, elder_id: Id) -> Result<crate::store::ElderFacts> {
+        self.store.elder_facts(elder_id)?.ok_or(Error::UnknownElder(elder_id))
+    }
+
+    fn member(&self, member_id: Id) -> Result<crate::store::MemberFacts> {
+        self.store.member_facts(member_id)?.ok_or(Error::UnknownMember(member_id))
+    }
+}

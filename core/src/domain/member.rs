@@ -1,0 +1,87 @@
+//! Members and their device keys: an enrolment certifies one device key for one member.
+
+use serde::{Deserialize, Serialize};
+
+use super::validation::{NAME_MAX, NOTE_MAX, ValidationError, instant, required_text};
+use crate::identity::PublicKey;
+use crate::ids::Id;
+
+/// What a member does in the circle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// 民政协理员 / 站长: enrols people, confirms services, reconciles the time bank.
+    Coordinator,
+    /// 助老员 / 养老护理员: visits elders and gives services.
+    Caregiver,
+    /// 志愿者: gives time and earns time-bank hours.
+    Volunteer,
+    /// 家属: confirms services for an elder; may receive gifted hours.
+    Family,
+}
+
+impl Role {
+    /// The role's name as written in records.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Coordinator => "coordinator",
+            Role::Caregiver => "caregiver",
+            Role::Volunteer => "volunteer",
+            Role::Family => "family",
+        }
+    }
+}
+
+/// Certifies that `device_key` belongs to member `member_id` with `role` at `site_id`.
+/// Signed by the centre (for a coordinator) or by a coordinator (for everyone else).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Enrolment {
+    /// The member's random id (the same across their devices).
+    pub member_id: Id,
+    /// The member's name as the village knows them.
+    pub name: String,
+    /// What the member does.
+    pub role: Role,
+    /// The site the member belongs to.
+    pub site_id: Id,
+    /// The device key being certified.
+    pub device_key: PublicKey,
+    /// For a family member: the elder they are family of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family_of: Option<Id>,
+}
+
+impl Enrolment {
+    /// Checks the enrolment's own fields.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        required_text("name", &self.name, NAME_MAX)?;
+        match (self.role, self.family_of) {
+            (Role::Family, None) => {
+                Err(ValidationError::Inconsistent("a family member must name their elder"))
+            }
+            (Role::Coordinator | Role::Caregiver | Role::Volunteer, Some(_)) => {
+                Err(ValidationError::Inconsistent("only a family member names an elder"))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Withdraws a device key from `effective_ms` on (a lost, stolen or replaced phone).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revocation {
+    /// The key withdrawn.
+    pub device_key: PublicKey,
+    /// From when (Unix ms, by the record clock) records signed by the key stop counting.
+    pub effective_ms: u64,
+    /// Why, for the record.
+    pub reason: String,
+}
+
+impl Revocation {
+    /// Checks the revocation's own fields.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        instant("effective_ms", self.effective_ms)?;
+        required_text("reason", &self.reason, NOTE_MAX)
+    }
+}

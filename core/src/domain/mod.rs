@@ -1,0 +1,76 @@
+//! Typed records and their rules. Every record a device writes is one [`RecordBody`]; each
+//! checks its own fields in `validate`, and the store checks what needs the rest of the village
+//! (does the elder exist, may this member do this).
+
+mod correction;
+mod elder;
+mod member;
+mod service;
+mod site;
+mod validation;
+mod visit;
+
+pub use correction::{Correction, CorrectionAction};
+pub use elder::{CareLevel, Consent, ConsentPurpose, ConsentRelation, Elder, EntitlementGroup};
+pub use member::{Enrolment, Revocation, Role};
+pub use service::{
+    BathCheck, BathPlace, ConfirmMethod, ConfirmedBy, Confirmation, Funding, MealMode, Service,
+    ServiceDetail, ServiceKind,
+};
+pub use site::{Site, SiteKind};
+pub use validation::{ValidationError, parse_id};
+pub use visit::{FollowUp, FollowUpDone, Level, Location, Observations, RiskFlag, Visit};
+
+use serde::{Deserialize, Serialize};
+
+/// The content of one record, tagged by `"type"` in its encoding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RecordBody {
+    /// A centre, station or village point.
+    Site(Site),
+    /// A device key certified for a member (signed by the centre or a coordinator).
+    Enrolment(Enrolment),
+    /// A device key withdrawn (a lost or replaced phone).
+    Revocation(Revocation),
+    /// An elder enrolled for care.
+    Elder(Elder),
+    /// A home visit (探访).
+    Visit(Visit),
+    /// A follow-up promised during a visit, now done.
+    FollowUpDone(FollowUpDone),
+    /// A service given (助餐, 助浴, …).
+    Service(Service),
+    /// An amendment or void of an earlier record (留迹留痕).
+    Correction(Correction),
+}
+
+impl RecordBody {
+    /// The record's type as written in its encoding.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            RecordBody::Site(_) => "site",
+            RecordBody::Enrolment(_) => "enrolment",
+            RecordBody::Revocation(_) => "revocation",
+            RecordBody::Elder(_) => "elder",
+            RecordBody::Visit(_) => "visit",
+            RecordBody::FollowUpDone(_) => "follow_up_done",
+            RecordBody::Service(_) => "service",
+            RecordBody::Correction(_) => "correction",
+        }
+    }
+
+    /// Checks the record's own fields.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        match self {
+            RecordBody::Site(x) => x.validate(),
+            RecordBody::Enrolment(x) => x.validate(),
+            RecordBody::Revocation(x) => x.validate(),
+            RecordBody::Elder(x) => x.validate(),
+            RecordBody::Visit(x) => x.validate(),
+            RecordBody::FollowUpDone(x) => x.validate(),
+            RecordBody::Service(x) => x.validate(),
+            RecordBody::Correction(x) => x.validate(),
+        }
+    }
+}

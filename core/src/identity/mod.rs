@@ -1,0 +1,7 @@
+//! Device identity: ed25519 keys, where their secrets are kept, and signatures.
+
+mod keys;
+mod secret_store;
+
+pub use keys::{DeviceKey, PublicKey, SignatureBytes};
+pub use secret_store::{FileSecretStore, MemorySecretStore, SecretStore, SecretStoreError};

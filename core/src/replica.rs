@@ -1,0 +1,182 @@
+//! The replica: records kept in Automerge documents, one document per circle-month.
+//!
+//! Each document is a map at its root from record id (32 hex characters) to the record's signed
+//! bytes. Records are immutable, so two replicas only ever add keys, and a merge is the union.
+//! Why documents are split by month is written in `docs/decisions/0001-partition-by-month.md`.
+
+use std::collections::BTreeMap;
+
+use automerge::{AutoCommit, ActorId, ChangeHash, ReadDoc, ScalarValue, Value, ROOT};
+use automerge::transaction::Transactable;
+
+use crate::hlc::Hlc;
+use crate::ids::Id;
+use crate::time::Month;
+
+/// Names one document: `records/YYYY-MM`, the CST month of the records' clocks.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DocId(String);
+
+impl DocId {
+    /// The document a record with this clock belongs in.
+    pub fn for_hlc(hlc: Hlc) -> DocId {
+        DocId(format!("records/{}", Month::of_instant(hlc.instant_ms())))
+    }
+
+    /// Reads a document name, refusing anything that is not `records/YYYY-MM`.
+    pub fn parse(name: &str) -> Option<DocId> {
+        let month = name.strip_prefix("records/")?;
+        month.parse::<Month>().ok()?;
+        Some(DocId(name.to_string()))
+    }
+
+    /// The document's name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Why a document could not be read or changed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplicaError {
+    /// Automerge refused the bytes or the operation.
+    #[error("automerge: {0}")]
+    Automerge(#[from] automerge::AutomergeError),
+}
+
+/// One loaded document.
+pub struct RecordDoc {
+    doc: AutoCommit,
+}
+
+/// A value found under a key that a merge added: the key and every value now stored there
+/// (more than one only if a peer wrote a different value under an existing id).
+pub type AddedEntry = (String, Vec<Vec<u8>>);
+
+impl RecordDoc {
+    /// An empty document written by `actor`.
+    pub fn new(actor: &ActorId) -> RecordDoc {
+        RecordDoc { doc: AutoCommit::new().with_actor(actor.clone()) }
+    }
+
+    /// Loads a document from saved chunks (a snapshot and/or incremental saves, concatenated).
+    pub fn load(bytes: &[u8], actor: &ActorId) -> Result<RecordDoc, ReplicaError> {
+        let doc = AutoCommit::load(bytes)?.with_actor(actor.clone());
+        Ok(RecordDoc { doc })
+    }
+
+    /// Adds one record and returns the incremental chunk to persist.
+    pub fn put(&mut self, id: Id, bytes: &[u8]) -> Result<Vec<u8>, ReplicaError> {
+        self.doc.put(ROOT, id.to_string(), ScalarValue::Bytes(bytes.to_vec()))?;
+        self.doc.commit();
+        Ok(self.doc.save_incremental())
+    }
+
+    /// Merges another replica's document (saved bytes), returning the incremental chunk to
+    /// persist and every key the merge added or changed. Bytes that do not load change nothing.
+    pub fn merge(&mut self, bytes: &[u8]) -> Result<(Vec<u8>, Vec<AddedEntry>), ReplicaError> {
+        let mut theirs = AutoCommit::load(bytes)?;
+        let before = self.doc.get_heads();
+        self.doc.merge(&mut theirs)?;
+        let after = self.doc.get_heads();
+        let added = self.entries_between(&before, &after)?;
+        Ok((self.doc.save_incremental(), added))
+    }
+
+    fn entries_between(
+        &mut self,
+        before: &[ChangeHash],
+        after: &[ChangeHash],
+    ) -> Result<Vec<AddedEntry>, ReplicaError> {
+        if before == after {
+            return Ok(Vec::new());
+        }
+        let mut keys: Vec<String> = Vec::new();
+        for patch in self.doc.diff(before, after) {
+            if let automerge::PatchAction::PutMap { key, .. } = patch.action
+                && patch.obj == ROOT
+            {
+                keys.push(key);
+            }
+        }
+        keys.sort();
+        keys.dedup();
+        keys.into_iter().map(|k| Ok((k.clone(), self.values_at(&k)?))).collect()
+    }
+
+    /// Every value stored under `key` (normally exactly one).
+    pub fn values_at(&self, key: &str) -> Result<Vec<Vec<u8>>, ReplicaError> {
+        Ok(self
+            .doc
+            .get_all(ROOT, key)?
+            .into_iter()
+            .filter_map(|(value, _)| match value {
+                Value::Scalar(s) => match s.as_ref() {
+                    ScalarValue::Bytes(b) => Some(b.clone()),
+                    _ => None,
+                },
+                Value::Object(_) => None,
+            })
+            .collect())
+    }
+
+    /// Every key and its values, for rebuilding indexes from the document.
+    pub fn all_entries(&self) -> Result<BTreeMap<String, Vec<Vec<u8>>>, ReplicaError> {
+        self.doc.keys(ROOT).map(|k| Ok((k.clone(), self.values_at(&k)?))).collect()
+    }
+
+    /// The whole document, compacted into one snapshot.
+    pub fn save(&mut self) -> Vec<u8> {
+        self.doc.save()
+    }
+
+    /// The document's current heads (what it has seen).
+    pub fn heads(&mut self) -> Vec<ChangeHash> {
+        self.doc.get_heads()
+    }
+}
+
+/// A fresh random actor id for a store session (see the partitioning decision for why the actor
+/// is per session, not per device).
+pub fn session_actor() -> ActorId {
+    ActorId::from(Id::random().as_bytes().as_slice())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn doc_ids_name_the_cst_month() {
+        let hlc = Hlc { ms: 1_793_462_400_000, counter: 0 };
+        assert_eq!(DocId::for_hlc(hlc).as_str(), "records/2026-11");
+        assert_eq!(DocId::for_hlc(Hlc { ms: hlc.ms - 1, counter: 0 }).as_str(), "records/2026-10");
+        assert!(DocId::parse("records/2026-11").is_some());
+        assert!(DocId::parse("records/2026-13").is_none());
+        assert!(DocId::parse("../etc").is_none());
+    }
+
+    #[test]
+    fn merging_two_documents_reports_only_what_is_new() {
+        let mut a = RecordDoc::new(&session_actor());
+        let mut b = RecordDoc::new(&session_actor());
+        let (x, y) = (Id::random(), Id::random());
+        a.put(x, b"x").expect("put");
+        b.put(y, b"y").expect("put");
+        let b_bytes = b.save();
+        let (_, added) = a.merge(&b_bytes).expect("merge");
+        assert_eq!(added, vec![(y.to_string(), vec![b"y".to_vec()])]);
+        let (_, again) = a.merge(&b_bytes).expect("merge again");
+        assert!(again.is_empty());
+        assert_eq!(a.all_entries().expect("entries").len(), 2);
+    }
+
+    #[test]
+    fn garbage_bytes_change_nothing() {
+        let mut a = RecordDoc::new(&session_actor());
+        a.put(Id::random(), b"x").expect("put");
+        let heads = a.heads();
+        assert!(a.merge(b"not an automerge document").is_err());
+        assert_eq!(a.heads(), heads);
+    }
+}

@@ -1,0 +1,524 @@
+//! Materialised indexes: each record is decoded once, on the way in, into rows that the daily
+//! queries read. Everything here is a function of the set of records, whatever order they
+//! arrived in, so two stores holding the same records answer every query the same way.
+//!
+//! - A row is `counted` when its author's key is trusted (enrolled through the centre or a
+//!   coordinator) and the record's clock is before any revocation of that key.
+//! - A row shows the effective content of its record: the original, or the replacement of the
+//!   latest applicable amendment, or `voided` after a void. A correction applies when its author
+//!   is trusted and is the original author's member, or a coordinator, or the centre.
+//! - An entity (site, elder, member key) recorded twice keeps its earliest record by (clock, id).
+
+use std::collections::{BTreeSet, HashMap};
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use crate::domain::{CorrectionAction, RecordBody, Role};
+use crate::error::{Error, Result};
+use crate::identity::PublicKey;
+use crate::ids::Id;
+use crate::record::SignedRecord;
+use crate::replica::DocId;
+use crate::time::Month;
+
+/// A record refused on its way in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// The key it was stored under in its document.
+    pub key: String,
+    /// The document it came in.
+    pub doc_id: String,
+    /// Why it was refused.
+    pub reason: String,
+}
+
+/// A key the circle trusts now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustedKey {
+    /// The device key.
+    pub device_key: PublicKey,
+    /// The member it belongs to (none for the centre).
+    pub member_id: Option<Id>,
+    /// `centre`, or the member's role.
+    pub role: String,
+    /// From when (record clock, ms) its records stop counting, if revoked.
+    pub revoked_from_ms: Option<u64>,
+}
+
+/// What a batch of inserts needs done before its transaction commits.
+#[derive(Default)]
+pub(crate) struct Batch {
+    /// An enrolment or revocation arrived: trust must be recomputed.
+    pub trust_changed: bool,
+    /// Records whose effective content must be recomputed (corrections arrived).
+    pub targets: BTreeSet<String>,
+}
+
+impl Batch {
+    /// Brings derived state up to date with the batch's records.
+    pub fn finish(mut self, tx: &Transaction<'_>, centre: PublicKey) -> Result<()> {
+        if self.trust_changed {
+            // Trust decides which corrections apply, so every corrected record is redone.
+            recompute_trust(tx, centre)?;
+            let mut stmt = tx.prepare("SELECT DISTINCT target FROM corrections")?;
+            let corrected = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            for target in corrected {
+                self.targets.insert(target?);
+            }
+        }
+        for target in &self.targets {
+            refresh(tx, target)?;
+        }
+        Ok(())
+    }
+}
+
+/// Checks a value found in a document under `key`: a valid signed record of this circle, whose
+/// id is the key and which belongs in this document. The error is the reason to log.
+pub(crate) fn admit(key: &str, bytes: &[u8], circle: Id, doc_id: &DocId) -> Result<SignedRecord, String> {
+    let record = SignedRecord::from_bytes(bytes).map_err(|e| e.to_string())?;
+    if record.id().to_string() != key {
+        return Err(format!("stored under {key} but its id is {}", record.id()));
+    }
+    if record.envelope().circle != circle {
+        return Err(format!("belongs to circle {}", record.envelope().circle));
+    }
+    if &DocId::for_hlc(record.hlc()) != doc_id {
+        return Err(format!("belongs in {}, found in {}", DocId::for_hlc(record.hlc()).as_str(), doc_id.as_str()));
+    }
+    Ok(record)
+}
+
+/// Logs a refused value (once).
+pub(crate) fn log_rejection(tx: &Transaction<'_>, rejection: &Rejection, bytes: &[u8]) -> Result<()> {
+    tx.execute(
+        "INSERT OR IGNORE INTO rejected (key, doc_id, reason, bytes) VALUES (?1, ?2, ?3, ?4)",
+        params![rejection.key, rejection.doc_id, rejection.reason, bytes],
+    )?;
+    Ok(())
+}
+
+/// Stores a verified record and its index rows. Returns false if the store already had it.
+pub(crate) fn insert(tx: &Transaction<'_>, record: &SignedRecord, doc_id: &DocId, batch: &mut Batch) -> Result<bool> {
+    let id = record.id().to_string();
+    let inserted = tx.execute(
+        "INSERT OR IGNORE INTO records (id, type, author, hlc_ms, hlc_counter, doc_id, bytes)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            id,
+            record.body().type_name(),
+            record.author().to_string(),
+            record.hlc().ms as i64,
+            record.hlc().counter,
+            doc_id.as_str(),
+            record.as_bytes()
+        ],
+    )?;
+    if inserted == 0 {
+        return Ok(false);
+    }
+    let author = record.author().to_string();
+    let hlc_ms = record.hlc().ms as i64;
+    match record.body() {
+        RecordBody::Enrolment(e) => {
+            tx.execute(
+                "INSERT INTO members (device_key, record_id, member_id, name, role, site_id, family_of, issuer, hlc_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 ON CONFLICT(device_key) DO UPDATE SET record_id = excluded.record_id, member_id = excluded.member_id,
+                   name = excluded.name, role = excluded.role, site_id = excluded.site_id,
+                   family_of = excluded.family_of, issuer = excluded.issuer, hlc_ms = excluded.hlc_ms
+                 WHERE (excluded.hlc_ms, excluded.record_id) < (members.hlc_ms, members.record_id)",
+                params![
+                    e.device_key.to_string(),
+                    id,
+                    e.member_id.to_string(),
+                    e.name,
+                    e.role.as_str(),
+                    e.site_id.to_string(),
+                    e.family_of.map(|x| x.to_string()),
+                    author,
+                    hlc_ms
+                ],
+            )?;
+            batch.trust_changed = true;
+        }
+        RecordBody::Revocation(r) => {
+            tx.execute(
+                "INSERT INTO revocations (record_id, device_key, effective_ms, issuer) VALUES (?1, ?2, ?3, ?4)",
+                params![id, r.device_key.to_string(), r.effective_ms as i64, author],
+            )?;
+            batch.trust_changed = true;
+        }
+        RecordBody::FollowUpDone(f) => {
+            tx.execute(
+                "INSERT INTO follow_ups_done (record_id, visit_id, idx, done_at_ms, author, hlc_ms, counted)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![id, f.visit.to_string(), f.index, f.done_at_ms as i64, author, hlc_ms, is_counted(tx, &author, hlc_ms)?],
+            )?;
+        }
+        RecordBody::Correction(c) => {
+            let action = match c.action {
+                CorrectionAction::Void {} => "void",
+                CorrectionAction::Amend { .. } => "amend",
+            };
+            tx.execute(
+                "INSERT INTO corrections (record_id, target, action, author, hlc_ms, hlc_counter)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![id, c.target.to_string(), action, author, hlc_ms, record.hlc().counter],
+            )?;
+            batch.targets.insert(c.target.to_string());
+        }
+        RecordBody::Site(_) | RecordBody::Elder(_) | RecordBody::Visit(_) | RecordBody::Service(_) => {
+            batch.targets.insert(id);
+        }
+    }
+    Ok(true)
+}
+
+/// Whether a record by `author` at clock `hlc_ms` counts under the current trust.
+fn is_counted(conn: &Connection, author: &str, hlc_ms: i64) -> Result<bool> {
+    let revoked: Option<Option<i64>> = conn
+        .query_row("SELECT revoked_from_ms FROM trusted_keys WHERE device_key = ?1", [author], |r| r.get(0))
+        .optional()?;
+    Ok(match revoked {
+        None => false,
+        Some(None) => true,
+        Some(Some(from)) => hlc_ms < from,
+    })
+}
+
+/// Recomputes the effective index rows of one original record from it and its corrections.
+fn refresh(tx: &Transaction<'_>, target: &str) -> Result<()> {
+    let original: Option<Vec<u8>> =
+        tx.query_row("SELECT bytes FROM records WHERE id = ?1", [target], |r| r.get(0)).optional()?;
+    let Some(bytes) = original else {
+        return Ok(()); // The original has not arrived yet; it refreshes itself when it does.
+    };
+    let original = SignedRecord::from_bytes(&bytes)?;
+    let author = original.author().to_string();
+    let hlc_ms = original.hlc().ms as i64;
+    let counted = is_counted(tx, &author, hlc_ms)?;
+    let original_member = member_of(tx, &author)?;
+
+    // Applicable corrections, latest first.
+    let mut stmt = tx.prepare_cached(
+        "SELECT c.record_id, c.author FROM corrections c
+         WHERE c.target = ?1 ORDER BY c.hlc_ms DESC, c.hlc_counter DESC, c.record_id DESC",
+    )?;
+    let candidates = stmt
+        .query_map([target], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut effective = original.body().clone();
+    let mut voided = false;
+    for (correction_id, correction_author) in candidates {
+        let correction = load(tx, &correction_id)?;
+        if !is_counted(tx, &correction_author, correction.hlc().ms as i64)? {
+            continue;
+        }
+        let role = role_of(tx, &correction_author)?;
+        let same_member = original_member.is_some() && member_of(tx, &correction_author)? == original_member;
+        let allowed = same_member
+            || correction_author == author
+            || matches!(role.as_deref(), Some("centre") | Some("coordinator"));
+        if !allowed {
+            continue;
+        }
+        let RecordBody::Correction(c) = correction.body() else {
+            continue;
+        };
+        match &c.action {
+            CorrectionAction::Void {} => voided = true,
+            CorrectionAction::Amend { replacement } => {
+                if !same_entity(original.body(), replacement) {
+                    continue;
+                }
+                effective = replacement.as_ref().clone();
+            }
+        }
+        break;
+    }
+    write_rows(tx, target, &original, &effective, voided, counted)
+}
+
+/// Whether an amendment's replacement may stand in for the original: the same type, and for
+/// entities the same id.
+fn same_entity(original: &RecordBody, replacement: &RecordBody) -> bool {
+    match (original, replacement) {
+        (RecordBody::Elder(a), RecordBody::Elder(b)) => a.elder_id == b.elder_id,
+        (RecordBody::Site(a), RecordBody::Site(b)) => a.site_id == b.site_id,
+        (RecordBody::Visit(_), RecordBody::Visit(_)) | (RecordBody::Service(_), RecordBody::Service(_)) => true,
+        _ => false,
+    }
+}
+
+fn load(conn: &Connection, id: &str) -> Result<SignedRecord> {
+    let bytes: Vec<u8> = conn.query_row("SELECT bytes FROM records WHERE id = ?1", [id], |r| r.get(0))?;
+    Ok(SignedRecord::from_bytes(&bytes)?)
+}
+
+fn member_of(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn
+        .query_row("SELECT member_id FROM trusted_keys WHERE device_key = ?1", [key], |r| r.get::<_, Option<String>>(0))
+        .optional()?
+        .flatten())
+}
+
+fn role_of(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn.query_row("SELECT role FROM trusted_keys WHERE device_key = ?1", [key], |r| r.get(0)).optional()?)
+}
+
+/// Writes the index rows for one original record given its effective content.
+fn write_rows(
+    tx: &Transaction<'_>,
+    record_id: &str,
+    original: &SignedRecord,
+    effective: &RecordBody,
+    voided: bool,
+    counted: bool,
+) -> Result<()> {
+    let author = original.author().to_string();
+    let hlc_ms = original.hlc().ms as i64;
+    match effective {
+        RecordBody::Site(s) => {
+            tx.execute(
+                "INSERT INTO sites (site_id, record_id, kind, name, parent, author, hlc_ms, voided, counted)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 ON CONFLICT(site_id) DO UPDATE SET record_id = excluded.record_id, kind = excluded.kind,
+                   name = excluded.name, parent = excluded.parent, author = excluded.author,
+                   hlc_ms = excluded.hlc_ms, voided = excluded.voided, counted = excluded.counted
+                 WHERE (excluded.hlc_ms, excluded.record_id) <= (sites.hlc_ms, sites.record_id)",
+                params![
+                    s.site_id.to_string(),
+                    record_id,
+                    json_name(&s.kind)?,
+                    s.name,
+                    s.parent.map(|p| p.to_string()),
+                    author,
+                    hlc_ms,
+                    voided,
+                    counted
+                ],
+            )?;
+        }
+        RecordBody::Elder(e) => {
+            tx.execute(
+                "INSERT INTO elders (elder_id, record_id, site_id, name, birth_year, groups, care_level, cadence_days,
+                   entitled_hours, responsible, consent, enrolled_ms, author, hlc_ms, voided, counted)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+                 ON CONFLICT(elder_id) DO UPDATE SET record_id = excluded.record_id, site_id = excluded.site_id,
+                   name = excluded.name, birth_year = excluded.birth_year, groups = excluded.groups,
+                   care_level = excluded.care_level, cadence_days = excluded.cadence_days,
+                   entitled_hours = excluded.entitled_hours, responsible = excluded.responsible,
+                   consent = excluded.consent, enrolled_ms = excluded.enrolled_ms, author = excluded.author,
+                   hlc_ms = excluded.hlc_ms, voided = excluded.voided, counted = excluded.counted
+                 WHERE (excluded.hlc_ms, excluded.record_id) <= (elders.hlc_ms, elders.record_id)",
+                params![
+                    e.elder_id.to_string(),
+                    record_id,
+                    e.site_id.to_string(),
+                    e.name,
+                    e.birth_year,
+                    serde_json::to_string(&e.groups).map_err(|x| Error::Corrupt(x.to_string()))?,
+                    json_name(&e.care_level)?,
+                    e.visit_cadence_days,
+                    e.monthly_entitled_hours,
+                    e.responsible_member.map(|m| m.to_string()),
+                    serde_json::to_string(&e.consent.purposes).map_err(|x| Error::Corrupt(x.to_string()))?,
+                    hlc_ms,
+                    author,
+                    hlc_ms,
+                    voided,
+                    counted
+                ],
+            )?;
+        }
+        RecordBody::Visit(v) => {
+            tx.execute("DELETE FROM follow_ups WHERE visit_id = ?1", [record_id])?;
+            tx.execute(
+                "INSERT OR REPLACE INTO visits (record_id, elder_id, caregiver_id, check_in_ms, check_out_ms, month,
+                   risk_flags, author, hlc_ms, voided, counted)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                params![
+                    record_id,
+                    v.elder_id.to_string(),
+                    v.caregiver_id.to_string(),
+                    v.check_in_ms as i64,
+                    v.check_out_ms as i64,
+                    Month::of_instant(v.check_in_ms as i64).to_string(),
+                    serde_json::to_string(&v.risk_flags).map_err(|x| Error::Corrupt(x.to_string()))?,
+                    author,
+                    hlc_ms,
+                    voided,
+                    counted
+                ],
+            )?;
+            for (idx, f) in v.follow_ups.iter().enumerate() {
+                tx.execute(
+                    "INSERT INTO follow_ups (visit_id, idx, elder_id, action, due_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![record_id, idx as i64, v.elder_id.to_string(), f.action, f.due_ms.map(|d| d as i64)],
+                )?;
+            }
+        }
+        RecordBody::Service(s) => {
+            tx.execute(
+                "INSERT OR REPLACE INTO services (record_id, elder_id, provider_id, kind, funding, started_ms,
+                   duration_minutes, month, confirmed, author, hlc_ms, voided, counted)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                params![
+                    record_id,
+                    s.elder_id.to_string(),
+                    s.provider_id.to_string(),
+                    s.detail.kind().as_str(),
+                    s.funding.as_str(),
+                    s.started_ms as i64,
+                    s.duration_minutes,
+                    Month::of_instant(s.started_ms as i64).to_string(),
+                    s.confirmation.is_some(),
+                    author,
+                    hlc_ms,
+                    voided,
+                    counted
+                ],
+            )?;
+        }
+        RecordBody::Enrolment(_) | RecordBody::Revocation(_) | RecordBody::FollowUpDone(_) | RecordBody::Correction(_) => {}
+    }
+    Ok(())
+}
+
+fn json_name<T: serde::Serialize>(value: &T) -> Result<String> {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => Ok(s),
+        _ => Err(Error::Corrupt("expected a name".into())),
+    }
+}
+
+/// Recomputes which keys the circle trusts, from the enrolments and revocations it holds, then
+/// every row's `counted` flag.
+///
+/// The centre key is trusted. A key enrolled by a trusted issuer is trusted when the issuer may
+/// enrol that role (the centre: anyone; a coordinator: anyone but a coordinator) and the
+/// enrolment's clock is before any revocation of the issuer. A revocation by the centre or a
+/// coordinator stops a key's records counting from its `effective_ms`.
+pub(crate) fn recompute_trust(tx: &Transaction<'_>, centre: PublicKey) -> Result<()> {
+    struct Member {
+        member_id: String,
+        role: String,
+        issuer: String,
+        hlc_ms: i64,
+    }
+    let mut stmt = tx.prepare("SELECT device_key, member_id, role, issuer, hlc_ms FROM members")?;
+    let members: HashMap<String, Member> = stmt
+        .query_map([], |r| {
+            Ok((r.get(0)?, Member { member_id: r.get(1)?, role: r.get(2)?, issuer: r.get(3)?, hlc_ms: r.get(4)? }))
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut stmt = tx.prepare("SELECT device_key, effective_ms, issuer FROM revocations")?;
+    let revocations: Vec<(String, i64, String)> =
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?;
+
+    let centre = centre.to_string();
+    // key -> (member id, role); grown to a fixpoint.
+    let mut trusted: HashMap<String, (Option<String>, String)> = HashMap::new();
+    trusted.insert(centre.clone(), (None, "centre".to_string()));
+    // Revocation cut-offs depend on trust of the revoker, and enrolments on the cut-offs of their
+    // issuer; iterate both until nothing changes.
+    let mut revoked: HashMap<String, i64> = HashMap::new();
+    loop {
+        let mut changed = false;
+        for (key, m) in &members {
+            if trusted.contains_key(key) {
+                continue;
+            }
+            let Some((_, issuer_role)) = trusted.get(&m.issuer) else { continue };
+            let may_enrol = match issuer_role.as_str() {
+                "centre" => true,
+                "coordinator" => m.role != Role::Coordinator.as_str(),
+                _ => false,
+            };
+            let issuer_live = revoked.get(&m.issuer).is_none_or(|from| m.hlc_ms < *from);
+            if may_enrol && issuer_live {
+                trusted.insert(key.clone(), (Some(m.member_id.clone()), m.role.clone()));
+                changed = true;
+            }
+        }
+        for (key, from, issuer) in &revocations {
+            let issuer_may = matches!(trusted.get(issuer).map(|t| t.1.as_str()), Some("centre" | "coordinator"));
+            if !issuer_may || *key == centre {
+                continue;
+            }
+            let current = revoked.get(key).copied();
+            if current.is_none_or(|c| *from < c) {
+                revoked.insert(key.clone(), *from);
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    tx.execute("DELETE FROM trusted_keys", [])?;
+    for (key, (member_id, role)) in &trusted {
+        tx.execute(
+            "INSERT INTO trusted_keys (device_key, member_id, role, revoked_from_ms) VALUES (?1, ?2, ?3, ?4)",
+            params![key, member_id, role, revoked.get(key)],
+        )?;
+    }
+    for table in ["sites", "elders", "visits", "services", "follow_ups_done"] {
+        tx.execute(
+            &format!(
+                "UPDATE {table} SET counted = EXISTS (SELECT 1 FROM trusted_keys t WHERE t.device_key = {table}.author
+                   AND (t.revoked_from_ms IS NULL OR {table}.hlc_ms < t.revoked_from_ms))"
+            ),
+            [],
+        )?;
+    }
+    Ok(())
+}
+
+/// Every logged rejection.
+pub(crate) fn rejections(conn: &Connection) -> Result<Vec<Rejection>> {
+    let mut stmt = conn.prepare("SELECT key, doc_id, reason FROM rejected ORDER BY doc_id, key")?;
+    let rows = stmt
+        .query_map([], |r| Ok(Rejection { key: r.get(0)?, doc_id: r.get(1)?, reason: r.get(2)? }))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// Records whose author is not trusted, or was revoked before the record's clock.
+pub(crate) fn untrusted_records(conn: &Connection) -> Result<Vec<(Id, PublicKey)>> {
+    let mut stmt = conn.prepare(
+        "SELECT r.id, r.author FROM records r LEFT JOIN trusted_keys t ON t.device_key = r.author
+         WHERE t.device_key IS NULL OR (t.revoked_from_ms IS NOT NULL AND r.hlc_ms >= t.revoked_from_ms)
+         ORDER BY r.hlc_ms, r.id",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, author) = row?;
+        let id = id.parse().map_err(|_| Error::Corrupt(format!("record id {id:?}")))?;
+        let author = author.parse().map_err(|_| Error::Corrupt(format!("author {author:?}")))?;
+        out.push((id, author));
+    }
+    Ok(out)
+}
+
+/// The keys the circle trusts.
+pub(crate) fn trusted_keys(conn: &Connection) -> Result<Vec<TrustedKey>> {
+    let mut stmt =
+        conn.prepare("SELECT device_key, member_id, role, revoked_from_ms FROM trusted_keys ORDER BY role, device_key")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<i64>>(3)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (key, member, role, revoked) = row?;
+        out.push(TrustedKey {
+            device_key: key.parse().map_err(|_| Error::Corrupt(format!("key {key:?}")))?,
+            member_id: member.map(|m| m.parse()).transpose().map_err(|_| Error::Corrupt("member id".into()))?,
+            role,
+            revoked_from_ms: revoked.map(|r| r as u64),
+        })
+    }
+    Ok(out)
+}

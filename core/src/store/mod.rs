@@ -1,0 +1,387 @@
+//! SQLite persistence: Automerge chunks, the records they hold, materialised query indexes,
+//! and the rejected-record log. One connection, one writer; every write is one immediate
+//! transaction and is durable when the call returns (WAL, `synchronous=FULL`).
+
+mod index;
+mod lookups;
+mod queries;
+pub mod schema;
+
+pub use index::{Rejection, TrustedKey};
+pub use lookups::{ElderFacts, MemberFacts, RecordFacts};
+pub use queries::{
+    ElderMonth, EntitlementStatus, EntitlementUse, OpenFollowUp, OverdueElder, PersonTimes,
+    ServiceLine, VisitLine, UNDER_SERVED_PERCENT,
+};
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+
+use automerge::ActorId;
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+
+use crate::error::{Error, Result};
+use crate::hlc::Hlc;
+use crate::ids::Id;
+use crate::identity::PublicKey;
+use crate::record::SignedRecord;
+use crate::replica::{DocId, RecordDoc, session_actor};
+
+/// After this many incremental chunks a document is compacted into one snapshot.
+const COMPACT_AFTER_CHUNKS: i64 = 64;
+/// How many documents stay loaded in memory.
+const CACHED_DOCS: usize = 3;
+
+/// What one ingest of records changed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct IngestReport {
+    /// Records that were new to this store and valid.
+    pub added: Vec<Id>,
+    /// Records refused (bad signature, bad encoding, wrong circle), with the reason.
+    pub rejected: Vec<Rejection>,
+}
+
+/// The persistent store of one device.
+pub struct Store {
+    conn: Connection,
+    actor: ActorId,
+    circle: Id,
+    centre: PublicKey,
+    docs: HashMap<DocId, RecordDoc>,
+    doc_order: Vec<DocId>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `path` for `circle` led by `centre`.
+    pub fn open(path: &Path, circle: Id, centre: PublicKey) -> Result<Store> {
+        Self::with_connection(Connection::open(path)?, circle, centre)
+    }
+
+    /// A store in memory only (tests).
+    pub fn open_in_memory(circle: Id, centre: PublicKey) -> Result<Store> {
+        Self::with_connection(Connection::open_in_memory()?, circle, centre)
+    }
+
+    fn with_connection(mut conn: Connection, circle: Id, centre: PublicKey) -> Result<Store> {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        schema::migrate(&mut conn)?;
+        let mut store =
+            Store { conn, actor: session_actor(), circle, centre, docs: HashMap::new(), doc_order: Vec::new() };
+        store.bind_circle()?;
+        Ok(store)
+    }
+
+    /// Records the circle in a new store, or checks that an existing store is of this circle.
+    fn bind_circle(&mut self) -> Result<()> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let stored = meta_get(&tx, "circle")?;
+        match stored {
+            Some(found) => {
+                let found: Id = found.parse().map_err(|_| Error::Corrupt("circle id in meta".into()))?;
+                if found != self.circle {
+                    return Err(Error::WrongCircle { expected: found, found: self.circle });
+                }
+                let centre = meta_get(&tx, "centre")?.unwrap_or_default();
+                if centre != self.centre.to_string() {
+                    return Err(Error::Corrupt("the store belongs to another centre key".into()));
+                }
+            }
+            None => {
+                meta_set(&tx, "circle", &self.circle.to_string())?;
+                meta_set(&tx, "centre", &self.centre.to_string())?;
+                index::recompute_trust(&tx, self.centre)?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The circle this store belongs to.
+    pub fn circle(&self) -> Id {
+        self.circle
+    }
+
+    /// The centre's key, the root of trust.
+    pub fn centre(&self) -> PublicKey {
+        self.centre
+    }
+
+    /// The stored clock (the highest timestamp issued or seen).
+    pub fn clock(&self) -> Result<Hlc> {
+        read_clock(&self.conn)
+    }
+
+    /// Appends a new local record: into its document and the indexes, in one transaction.
+    pub fn append(&mut self, record: &SignedRecord) -> Result<()> {
+        if record.envelope().circle != self.circle {
+            return Err(Error::WrongCircle { expected: self.circle, found: record.envelope().circle });
+        }
+        let doc_id = DocId::for_hlc(record.hlc());
+        let result = self.append_inner(&doc_id, record);
+        if result.is_err() {
+            // The in-memory document may hold a change the database does not; reload next time.
+            self.forget_doc(&doc_id);
+        }
+        result
+    }
+
+    fn append_inner(&mut self, doc_id: &DocId, record: &SignedRecord) -> Result<()> {
+        self.load_doc(doc_id)?;
+        let chunk = self.doc_mut(doc_id)?.put(record.id(), record.as_bytes())?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        push_chunk(&tx, doc_id, &chunk)?;
+        let mut batch = index::Batch::default();
+        index::insert(&tx, record, doc_id, &mut batch)?;
+        batch.finish(&tx, self.centre)?;
+        observe_clock(&tx, record.hlc())?;
+        tx.commit()?;
+        self.maybe_compact(doc_id)
+    }
+
+    /// Merges a document from another replica (its saved bytes). New records are verified and
+    /// indexed; invalid ones are kept out of every query and logged as rejected. Bytes that are
+    /// not a document change nothing.
+    pub fn merge_doc(&mut self, doc_id: &DocId, bytes: &[u8]) -> Result<IngestReport> {
+        self.load_doc(doc_id)?;
+        let result = self.merge_inner(doc_id, bytes);
+        if result.is_err() {
+            self.forget_doc(doc_id);
+        }
+        result
+    }
+
+    fn merge_inner(&mut self, doc_id: &DocId, bytes: &[u8]) -> Result<IngestReport> {
+        let circle = self.circle;
+        let (chunk, added) = self.doc_mut(doc_id)?.merge(bytes)?;
+        if added.is_empty() && chunk.is_empty() {
+            return Ok(IngestReport::default());
+        }
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if !chunk.is_empty() {
+            push_chunk(&tx, doc_id, &chunk)?;
+        }
+        let mut report = IngestReport::default();
+        let mut batch = index::Batch::default();
+        for (key, values) in added {
+            for bytes in values {
+                match index::admit(&key, &bytes, circle, doc_id) {
+                    Ok(record) => {
+                        if index::insert(&tx, &record, doc_id, &mut batch)? {
+                            observe_clock(&tx, record.hlc())?;
+                            report.added.push(record.id());
+                        }
+                    }
+                    Err(reason) => {
+                        let rejection = Rejection { key: key.clone(), doc_id: doc_id.as_str().to_string(), reason };
+                        index::log_rejection(&tx, &rejection, &bytes)?;
+                        report.rejected.push(rejection);
+                    }
+                }
+            }
+        }
+        batch.finish(&tx, self.centre)?;
+        tx.commit()?;
+        self.maybe_compact(doc_id)?;
+        Ok(report)
+    }
+
+    /// The names of the documents this store holds.
+    pub fn doc_ids(&self) -> Result<Vec<DocId>> {
+        let mut stmt = self.conn.prepare("SELECT DISTINCT doc_id FROM doc_chunks ORDER BY doc_id")?;
+        let names = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
+        names
+            .into_iter()
+            .map(|n| DocId::parse(&n).ok_or_else(|| Error::Corrupt(format!("document name {n:?}"))))
+            .collect()
+    }
+
+    /// A document's saved bytes (every chunk, concatenated; Automerge loads them as one).
+    pub fn doc_bytes(&self, doc_id: &DocId) -> Result<Vec<u8>> {
+        let mut stmt = self.conn.prepare_cached("SELECT bytes FROM doc_chunks WHERE doc_id = ?1 ORDER BY seq")?;
+        let mut out = Vec::new();
+        let mut rows = stmt.query([doc_id.as_str()])?;
+        while let Some(row) = rows.next()? {
+            out.extend_from_slice(row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?);
+        }
+        Ok(out)
+    }
+
+    /// Reads one record by id and verifies it again: a record altered in storage is reported as
+    /// an error, never returned.
+    pub fn get(&self, id: Id) -> Result<SignedRecord> {
+        let bytes: Option<Vec<u8>> = self
+            .conn
+            .query_row("SELECT bytes FROM records WHERE id = ?1", [id.to_string()], |r| r.get(0))
+            .optional()?;
+        let bytes = bytes.ok_or_else(|| Error::NotFound { what: "record", id: id.to_string() })?;
+        let record = SignedRecord::from_bytes(&bytes)?;
+        if record.id() != id {
+            return Err(Error::Corrupt(format!("record stored as {id} hashes to {}", record.id())));
+        }
+        Ok(record)
+    }
+
+    /// Records refused on merge, with the reason.
+    pub fn rejections(&self) -> Result<Vec<Rejection>> {
+        index::rejections(&self.conn)
+    }
+
+    /// Records with a valid signature whose author the circle does not (or no longer) trust:
+    /// stored, reported here, never counted.
+    pub fn untrusted_records(&self) -> Result<Vec<(Id, PublicKey)>> {
+        index::untrusted_records(&self.conn)
+    }
+
+    /// The keys the circle trusts now, with their members and roles.
+    pub fn trusted_keys(&self) -> Result<Vec<TrustedKey>> {
+        index::trusted_keys(&self.conn)
+    }
+
+    /// Empties the materialised indexes and rebuilds them from the documents, verifying every
+    /// record again. Used after an index-changing upgrade, or to repair a damaged index.
+    pub fn rebuild_indexes(&mut self) -> Result<IngestReport> {
+        let doc_ids = self.doc_ids()?;
+        let mut loaded = Vec::with_capacity(doc_ids.len());
+        for doc_id in doc_ids {
+            let bytes = self.doc_bytes(&doc_id)?;
+            let doc = RecordDoc::load(&bytes, &self.actor)?;
+            loaded.push((doc_id, doc.all_entries()?));
+        }
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute("DELETE FROM records", [])?;
+        tx.execute("DELETE FROM rejected", [])?;
+        for table in schema::INDEX_TABLES {
+            tx.execute(&format!("DELETE FROM {table}"), [])?;
+        }
+        let mut report = IngestReport::default();
+        let mut batch = index::Batch::default();
+        for (doc_id, entries) in loaded {
+            for (key, values) in entries {
+                for bytes in values {
+                    match index::admit(&key, &bytes, self.circle, &doc_id) {
+                        Ok(record) => {
+                            index::insert(&tx, &record, &doc_id, &mut batch)?;
+                            report.added.push(record.id());
+                        }
+                        Err(reason) => {
+                            let rejection =
+                                Rejection { key: key.clone(), doc_id: doc_id.as_str().to_string(), reason };
+                            index::log_rejection(&tx, &rejection, &bytes)?;
+                            report.rejected.push(rejection);
+                        }
+                    }
+                }
+            }
+        }
+        batch.trust_changed = true;
+        batch.finish(&tx, self.centre)?;
+        tx.commit()?;
+        Ok(report)
+    }
+
+    /// Read access for queries.
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    fn load_doc(&mut self, doc_id: &DocId) -> Result<()> {
+        if self.docs.contains_key(doc_id) {
+            self.doc_order.retain(|d| d != doc_id);
+            self.doc_order.push(doc_id.clone());
+            return Ok(());
+        }
+        let bytes = self.doc_bytes(doc_id)?;
+        let doc = if bytes.is_empty() { RecordDoc::new(&self.actor) } else { RecordDoc::load(&bytes, &self.actor)? };
+        self.docs.insert(doc_id.clone(), doc);
+        self.doc_order.push(doc_id.clone());
+        while self.doc_order.len() > CACHED_DOCS {
+            let evicted = self.doc_order.remove(0);
+            self.docs.remove(&evicted);
+        }
+        Ok(())
+    }
+
+    fn doc_mut(&mut self, doc_id: &DocId) -> Result<&mut RecordDoc> {
+        self.docs.get_mut(doc_id).ok_or_else(|| Error::Corrupt(format!("document {} not loaded", doc_id.as_str())))
+    }
+
+    fn forget_doc(&mut self, doc_id: &DocId) {
+        self.docs.remove(doc_id);
+        self.doc_order.retain(|d| d != doc_id);
+    }
+
+    /// Replaces a document's chunks by one snapshot once it has many.
+    fn maybe_compact(&mut self, doc_id: &DocId) -> Result<()> {
+        let chunks: i64 = self.conn.query_row(
+            "SELECT count(*) FROM doc_chunks WHERE doc_id = ?1",
+            [doc_id.as_str()],
+            |r| r.get(0),
+        )?;
+        if chunks < COMPACT_AFTER_CHUNKS {
+            return Ok(());
+        }
+        let snapshot = self.doc_mut(doc_id)?.save();
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute("DELETE FROM doc_chunks WHERE doc_id = ?1", [doc_id.as_str()])?;
+        tx.execute("INSERT INTO doc_chunks (doc_id, seq, bytes) VALUES (?1, 0, ?2)", params![doc_id.as_str(), snapshot])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// How many chunks each document is stored in (for tests and diagnostics).
+    pub fn chunk_counts(&self) -> Result<Vec<(String, i64)>> {
+        let mut stmt = self.conn.prepare("SELECT doc_id, count(*) FROM doc_chunks GROUP BY doc_id ORDER BY doc_id")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// Ids of every indexed record (for convergence checks).
+    pub fn record_ids(&self) -> Result<BTreeSet<Id>> {
+        let mut stmt = self.conn.prepare("SELECT id FROM records")?;
+        let ids = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
+        ids.into_iter().map(|s| s.parse().map_err(|_| Error::Corrupt(format!("record id {s:?}")))).collect()
+    }
+}
+
+fn push_chunk(tx: &Transaction<'_>, doc_id: &DocId, chunk: &[u8]) -> Result<()> {
+    tx.execute(
+        "INSERT INTO doc_chunks (doc_id, seq, bytes)
+         VALUES (?1, (SELECT coalesce(max(seq), -1) + 1 FROM doc_chunks WHERE doc_id = ?1), ?2)",
+        params![doc_id.as_str(), chunk],
+    )?;
+    Ok(())
+}
+
+fn observe_clock(tx: &Transaction<'_>, seen: Hlc) -> Result<()> {
+    let current = read_clock(tx)?;
+    let next = current.observe(seen);
+    if next != current {
+        write_clock(tx, next)?;
+    }
+    Ok(())
+}
+
+/// Stores the clock after issuing a timestamp.
+fn write_clock(conn: &Connection, hlc: Hlc) -> Result<()> {
+    meta_set(conn, "hlc", &format!("{}:{}", hlc.ms, hlc.counter))
+}
+
+fn read_clock(conn: &Connection) -> Result<Hlc> {
+    let Some(text) = meta_get(conn, "hlc")? else {
+        return Ok(Hlc::ZERO);
+    };
+    let parsed = text.split_once(':').and_then(|(ms, c)| Some(Hlc { ms: ms.parse().ok()?, counter: c.parse().ok()? }));
+    parsed.ok_or_else(|| Error::Corrupt(format!("stored clock {text:?}")))
+}
+
+fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+}
+
+fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    conn.execute("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value", [key, value])?;
+    Ok(())
+}

@@ -1,0 +1,324 @@
+//! The questions a coordinator and a caregiver ask every day, answered from the indexes.
+//! Only counted (trusted), unvoided rows take part.
+
+use rusqlite::params;
+
+use super::Store;
+use crate::domain::ServiceKind;
+use crate::error::{Error, Result};
+use crate::ids::Id;
+use crate::time::{Month, cst_day};
+
+/// An elder whose next visit is overdue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OverdueElder {
+    /// The elder.
+    pub elder_id: Id,
+    /// Their name.
+    pub name: String,
+    /// The last counted visit's check-in (Unix ms), if any.
+    pub last_visit_ms: Option<u64>,
+    /// How often they should be visited.
+    pub cadence_days: u32,
+    /// Whole days past the due day (CST calendar days).
+    pub days_overdue: i64,
+    /// The member responsible (包保), if named.
+    pub responsible_member: Option<Id>,
+}
+
+/// A follow-up promised during a visit and not yet done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenFollowUp {
+    /// The visit's record id.
+    pub visit_id: Id,
+    /// Which follow-up of the visit (0-based).
+    pub index: u32,
+    /// The elder.
+    pub elder_id: Id,
+    /// What was promised.
+    pub action: String,
+    /// By when, if agreed.
+    pub due_ms: Option<u64>,
+    /// When the visit began.
+    pub visit_ms: u64,
+}
+
+/// One visit in an elder's month.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VisitLine {
+    /// The visit's record id.
+    pub record_id: Id,
+    /// Who visited.
+    pub caregiver_id: Id,
+    /// Check-in (Unix ms).
+    pub check_in_ms: u64,
+    /// Check-out (Unix ms).
+    pub check_out_ms: u64,
+}
+
+/// One service in an elder's month.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceLine {
+    /// The service's record id.
+    pub record_id: Id,
+    /// What kind.
+    pub kind: ServiceKind,
+    /// Who gave it.
+    pub provider_id: Id,
+    /// When it started (Unix ms).
+    pub started_ms: u64,
+    /// How long (minutes).
+    pub duration_minutes: i64,
+    /// Who pays: `government`, `time_bank` or `self_paid`.
+    pub funding: String,
+    /// Whether the recipient side confirmed it.
+    pub confirmed: bool,
+}
+
+/// An elder's visits and services in one month.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ElderMonth {
+    /// Visits, by check-in.
+    pub visits: Vec<VisitLine>,
+    /// Services, by start.
+    pub services: Vec<ServiceLine>,
+}
+
+/// Below this share of the quota an entitled elder is flagged under-served.
+pub const UNDER_SERVED_PERCENT: i64 = 80;
+
+/// How an entitled elder's month compares with their quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntitlementStatus {
+    /// Used less than [`UNDER_SERVED_PERCENT`] of the quota.
+    UnderServed,
+    /// Within the quota.
+    WithinQuota,
+    /// Used more than the quota.
+    OverQuota,
+}
+
+/// Government-bought hours used by one entitled elder in one month.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntitlementUse {
+    /// The elder.
+    pub elder_id: Id,
+    /// Their name.
+    pub name: String,
+    /// The monthly quota in hours.
+    pub entitled_hours: u32,
+    /// Minutes of government-funded services given.
+    pub used_minutes: i64,
+    /// Under, within or over.
+    pub status: EntitlementStatus,
+}
+
+/// Person-times (人次) in one month: one per visit or service given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonTimes {
+    /// Home visits (探访).
+    pub visits: u64,
+    /// Services, one line per kind in report order (zeros included).
+    pub services: Vec<(ServiceKind, u64)>,
+}
+
+impl PersonTimes {
+    /// Visits plus all services.
+    pub fn total(&self) -> u64 {
+        self.visits + self.services.iter().map(|(_, n)| n).sum::<u64>()
+    }
+
+    /// The count for one service kind.
+    pub fn of(&self, kind: ServiceKind) -> u64 {
+        self.services.iter().find(|(k, _)| *k == kind).map_or(0, |(_, n)| *n)
+    }
+}
+
+fn id(text: String) -> Result<Id> {
+    text.parse().map_err(|_| Error::Corrupt(format!("id {text:?} in an index")))
+}
+
+fn opt_id(text: Option<String>) -> Result<Option<Id>> {
+    text.map(id).transpose()
+}
+
+impl Store {
+    /// Elders whose next visit was due before today (CST), most overdue first. An elder never
+    /// visited is due `cadence` days after enrolment.
+    pub fn overdue_visits(&self, now_ms: i64) -> Result<Vec<OverdueElder>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT e.elder_id, e.name, e.cadence_days, e.enrolled_ms, e.responsible,
+               (SELECT max(v.check_in_ms) FROM visits v
+                 WHERE v.elder_id = e.elder_id AND v.counted = 1 AND v.voided = 0)
+             FROM elders e WHERE e.counted = 1 AND e.voided = 0",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, u32>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, Option<i64>>(5)?,
+            ))
+        })?;
+        let today = cst_day(now_ms);
+        let mut out = Vec::new();
+        for row in rows {
+            let (elder_id, name, cadence, enrolled_ms, responsible, last) = row?;
+            let due_day = cst_day(last.unwrap_or(enrolled_ms)) + i64::from(cadence);
+            if today > due_day {
+                out.push(OverdueElder {
+                    elder_id: id(elder_id)?,
+                    name,
+                    last_visit_ms: last.map(|l| l as u64),
+                    cadence_days: cadence,
+                    days_overdue: today - due_day,
+                    responsible_member: opt_id(responsible)?,
+                });
+            }
+        }
+        out.sort_by(|a, b| b.days_overdue.cmp(&a.days_overdue).then_with(|| a.name.cmp(&b.name)));
+        Ok(out)
+    }
+
+    /// Follow-ups from counted visits that no counted record marks done, earliest due first.
+    pub fn open_follow_ups(&self) -> Result<Vec<OpenFollowUp>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT f.visit_id, f.idx, f.elder_id, f.action, f.due_ms, v.check_in_ms
+             FROM follow_ups f JOIN visits v ON v.record_id = f.visit_id AND v.counted = 1 AND v.voided = 0
+             WHERE NOT EXISTS (SELECT 1 FROM follow_ups_done d
+                               WHERE d.visit_id = f.visit_id AND d.idx = f.idx AND d.counted = 1)
+             ORDER BY coalesce(f.due_ms, v.check_in_ms), f.visit_id, f.idx",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, u32>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<i64>>(4)?,
+                r.get::<_, i64>(5)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (visit_id, index, elder_id, action, due, visit_ms) = row?;
+            out.push(OpenFollowUp {
+                visit_id: id(visit_id)?,
+                index,
+                elder_id: id(elder_id)?,
+                action,
+                due_ms: due.map(|d| d as u64),
+                visit_ms: visit_ms as u64,
+            });
+        }
+        Ok(out)
+    }
+
+    /// An elder's counted visits and services in a CST month.
+    pub fn elder_month(&self, elder_id: Id, month: Month) -> Result<ElderMonth> {
+        let (elder, month) = (elder_id.to_string(), month.to_string());
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT record_id, caregiver_id, check_in_ms, check_out_ms FROM visits
+             WHERE elder_id = ?1 AND month = ?2 AND counted = 1 AND voided = 0 ORDER BY check_in_ms, record_id",
+        )?;
+        let visits = stmt
+            .query_map(params![elder, month], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
+            })?
+            .map(|row| {
+                let (rid, cg, cin, cout) = row?;
+                Ok(VisitLine {
+                    record_id: id(rid)?,
+                    caregiver_id: id(cg)?,
+                    check_in_ms: cin as u64,
+                    check_out_ms: cout as u64,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT record_id, kind, provider_id, started_ms, duration_minutes, funding, confirmed FROM services
+             WHERE elder_id = ?1 AND month = ?2 AND counted = 1 AND voided = 0 ORDER BY started_ms, record_id",
+        )?;
+        let services = stmt
+            .query_map(params![elder, month], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, bool>(6)?,
+                ))
+            })?
+            .map(|row| {
+                let (rid, kind, provider, started, minutes, funding, confirmed) = row?;
+                Ok(ServiceLine {
+                    record_id: id(rid)?,
+                    kind: kind.parse().map_err(|_| Error::Corrupt(format!("service kind {kind:?}")))?,
+                    provider_id: id(provider)?,
+                    started_ms: started as u64,
+                    duration_minutes: minutes,
+                    funding,
+                    confirmed,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(ElderMonth { visits, services })
+    }
+
+    /// Government-funded hours used in a month by every entitled elder, by name.
+    pub fn entitlement_use(&self, month: Month) -> Result<Vec<EntitlementUse>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT e.elder_id, e.name, e.entitled_hours,
+               (SELECT coalesce(sum(s.duration_minutes), 0) FROM services s
+                 WHERE s.elder_id = e.elder_id AND s.month = ?1 AND s.funding = 'government'
+                   AND s.counted = 1 AND s.voided = 0)
+             FROM elders e WHERE e.counted = 1 AND e.voided = 0 AND e.entitled_hours > 0
+             ORDER BY e.name, e.elder_id",
+        )?;
+        let rows = stmt.query_map([month.to_string()], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, u32>(2)?, r.get::<_, i64>(3)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (elder_id, name, entitled_hours, used_minutes) = row?;
+            let quota = i64::from(entitled_hours) * 60;
+            let status = if used_minutes > quota {
+                EntitlementStatus::OverQuota
+            } else if used_minutes * 100 < quota * UNDER_SERVED_PERCENT {
+                EntitlementStatus::UnderServed
+            } else {
+                EntitlementStatus::WithinQuota
+            };
+            out.push(EntitlementUse { elder_id: id(elder_id)?, name, entitled_hours, used_minutes, status });
+        }
+        Ok(out)
+    }
+
+    /// Person-times (人次) by service type in a CST month: what the district asks for.
+    pub fn person_times(&self, month: Month) -> Result<PersonTimes> {
+        let month = month.to_string();
+        let visits: i64 = self.conn().query_row(
+            "SELECT count(*) FROM visits WHERE month = ?1 AND counted = 1 AND voided = 0",
+            [&month],
+            |r| r.get(0),
+        )?;
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT kind, count(*) FROM services WHERE month = ?1 AND counted = 1 AND voided = 0 GROUP BY kind",
+        )?;
+        let counts = stmt
+            .query_map([&month], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        let services = ServiceKind::ALL
+            .into_iter()
+            .map(|k| {
+                let n = counts.iter().find(|(name, _)| name == k.as_str()).map_or(0, |(_, n)| *n);
+                (k, n as u64)
+            })
+            .collect();
+        Ok(PersonTimes { visits: visits as u64, services })
+    }
+}

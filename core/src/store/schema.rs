@@ -1,0 +1,248 @@
+//! The SQLite schema and its migrations. Each migration is one numbered SQL script; the
+//! database's `user_version` is the number of scripts applied. Tables below `-- indexes` are
+//! materialised from the records and can be rebuilt at any time.
+
+use rusqlite::Connection;
+
+/// The migrations, in order. Never edit one that has shipped: add another.
+const MIGRATIONS: &[&str] = &[
+    // 1: records, their documents, and the first query indexes.
+    r#"
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+    CREATE TABLE doc_chunks (
+        doc_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        bytes BLOB NOT NULL,
+        PRIMARY KEY (doc_id, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE records (
+        id TEXT PRIMARY KEY,
+        type TEXT NOT NULL,
+        author TEXT NOT NULL,
+        hlc_ms INTEGER NOT NULL,
+        hlc_counter INTEGER NOT NULL,
+        doc_id TEXT NOT NULL,
+        bytes BLOB NOT NULL
+    );
+    CREATE INDEX records_author ON records (author);
+    CREATE INDEX records_type ON records (type);
+    CREATE TABLE rejected (
+        key TEXT NOT NULL,
+        doc_id TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        bytes BLOB NOT NULL,
+        PRIMARY KEY (key, bytes)
+    );
+    -- indexes
+    CREATE TABLE trusted_keys (
+        device_key TEXT PRIMARY KEY,
+        member_id TEXT,
+        role TEXT NOT NULL,
+        revoked_from_ms INTEGER
+    ) WITHOUT ROWID;
+    CREATE TABLE sites (
+        site_id TEXT PRIMARY KEY,
+        record_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        parent TEXT,
+        author TEXT NOT NULL,
+        hlc_ms INTEGER NOT NULL,
+        voided INTEGER NOT NULL DEFAULT 0,
+        counted INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE members (
+        device_key TEXT PRIMARY KEY,
+        record_id TEXT NOT NULL,
+        member_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        site_id TEXT NOT NULL,
+        family_of TEXT,
+        issuer TEXT NOT NULL,
+        hlc_ms INTEGER NOT NULL
+    );
+    CREATE INDEX members_member ON members (member_id);
+    CREATE TABLE revocations (
+        record_id TEXT PRIMARY KEY,
+        device_key TEXT NOT NULL,
+        effective_ms INTEGER NOT NULL,
+        issuer TEXT NOT NULL
+    );
+    CREATE TABLE elders (
+        elder_id TEXT PRIMARY KEY,
+        record_id TEXT NOT NULL,
+        site_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        birth_year INTEGER NOT NULL,
+        groups TEXT NOT NULL,
+        care_level TEXT NOT NULL,
+        cadence_days INTEGER NOT NULL,
+        entitled_hours INTEGER NOT NULL,
+        responsible TEXT,
+        consent TEXT NOT NULL,
+        enrolled_ms INTEGER NOT NULL,
+        author TEXT NOT NULL,
+        hlc_ms INTEGER NOT NULL,
+        voided INTEGER NOT NULL DEFAULT 0,
+        counted INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE visits (
+        record_id TEXT PRIMARY KEY,
+        elder_id TEXT NOT NULL,
+        caregiver_id TEXT NOT NULL,
+        check_in_ms INTEGER NOT NULL,
+        check_out_ms INTEGER NOT NULL,
+        month TEXT NOT NULL,
+        risk_flags TEXT NOT NULL,
+        author TEXT NOT NULL,
+        hlc_ms INTEGER NOT NULL,
+        voided INTEGER NOT NULL DEFAULT 0,
+        counted INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX visits_elder ON visits (elder_id, check_in_ms);
+    CREATE INDEX visits_month ON visits (month);
+    CREATE TABLE follow_ups (
+        visit_id TEXT NOT NULL,
+        idx INTEGER NOT NULL,
+        elder_id TEXT NOT NULL,
+        action TEXT NOT NULL,
+        due_ms INTEGER,
+        PRIMARY KEY (visit_id, idx)
+    ) WITHOUT ROWID;
+    CREATE TABLE follow_ups_done (
+        record_id TEXT PRIMARY KEY,
+        visit_id TEXT NOT NULL,
+        idx INTEGER NOT NULL,
+        done_at_ms INTEGER NOT NULL,
+        author TEXT NOT NULL,
+        hlc_ms INTEGER NOT NULL,
+        counted INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX follow_ups_done_visit ON follow_ups_done (visit_id, idx);
+    CREATE TABLE services (
+        record_id TEXT PRIMARY KEY,
+        elder_id TEXT NOT NULL,
+        provider_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        funding TEXT NOT NULL,
+        started_ms INTEGER NOT NULL,
+        duration_minutes INTEGER NOT NULL,
+        month TEXT NOT NULL,
+        confirmed INTEGER NOT NULL,
+        author TEXT NOT NULL,
+        hlc_ms INTEGER NOT NULL,
+        voided INTEGER NOT NULL DEFAULT 0,
+        counted INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX services_month ON services (month, kind);
+    CREATE INDEX services_elder ON services (elder_id, started_ms);
+    CREATE TABLE corrections (
+        record_id TEXT PRIMARY KEY,
+        target TEXT NOT NULL,
+        action TEXT NOT NULL,
+        author TEXT NOT NULL,
+        hlc_ms INTEGER NOT NULL,
+        hlc_counter INTEGER NOT NULL
+    );
+    CREATE INDEX corrections_target ON corrections (target);
+    "#,
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
+
+/// Why the schema could not be brought up to date.
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    /// The database was written by a newer build.
+    #[error("database schema version {found} is newer than this build's {SCHEMA_VERSION}")]
+    TooNew {
+        /// The version found.
+        found: usize,
+    },
+    /// SQLite failed.
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// Applies the migrations the database lacks, each in its own transaction.
+pub fn migrate(conn: &mut Connection) -> Result<(), SchemaError> {
+    migrate_to(conn, SCHEMA_VERSION)
+}
+
+/// Applies migrations up to `target` (tests use this to build old databases).
+pub(crate) fn migrate_to(conn: &mut Connection, target: usize) -> Result<(), SchemaError> {
+    let current: usize = conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))?.try_into().unwrap_or(0);
+    if current > SCHEMA_VERSION {
+        return Err(SchemaError::TooNew { found: current });
+    }
+    for (number, script) in MIGRATIONS.iter().enumerate().take(target).skip(current) {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute_batch(script)?;
+        tx.pragma_update(None, "user_version", (number + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// The names of the materialised index tables, which a rebuild empties and refills.
+pub const INDEX_TABLES: &[&str] = &[
+    "trusted_keys",
+    "sites",
+    "members",
+    "revocations",
+    "elders",
+    "visits",
+    "follow_ups",
+    "follow_ups_done",
+    "services",
+    "corrections",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema_of(conn: &Connection) -> Vec<(String, String)> {
+        let mut stmt = conn
+            .prepare("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")
+            .expect("prepare");
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    }
+
+    #[test]
+    fn an_upgraded_database_equals_a_fresh_one() {
+        let mut fresh = Connection::open_in_memory().expect("open");
+        migrate(&mut fresh).expect("migrate");
+        for start in 0..SCHEMA_VERSION {
+            let mut old = Connection::open_in_memory().expect("open");
+            migrate_to(&mut old, start).expect("old schema");
+            migrate(&mut old).expect("upgrade");
+            assert_eq!(schema_of(&old), schema_of(&fresh), "upgrade from version {start}");
+        }
+        let version: i64 =
+            fresh.query_row("PRAGMA user_version", [], |r| r.get(0)).expect("version");
+        assert_eq!(version as usize, SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn a_newer_database_is_refused() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        conn.pragma_update(None, "user_version", 99).expect("pragma");
+        assert!(matches!(migrate(&mut conn), Err(SchemaError::TooNew { found: 99 })));
+    }
+
+    #[test]
+    fn every_index_table_exists() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        migrate(&mut conn).expect("migrate");
+        for table in INDEX_TABLES {
+            conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get::<_, i64>(0))
+                .expect(table);
+        }
+    }
+}
