@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use crate::domain::{
-    ConfirmedBy, ConsentPurpose, Correction, CorrectionAction, Elder, Enrolment, FollowUpDone, RecordBody,
-    Revocation, Role, Service, Site, SiteKind, ValidationError, Visit,
+    ConfirmedBy, ConsentPurpose, Correction, CorrectionAction, Elder, Enrolment, FollowUpDone,
+    RecordBody, Revocation, Role, Service, Site, SiteKind, ValidationError, Visit,
 };
 use crate::error::{Error, Result};
 use crate::hlc::{Hlc, wall_clock_ms};
@@ -15,7 +15,8 @@ use crate::ids::Id;
 use crate::record::{Envelope, FORMAT_VERSION, SignedRecord};
 use crate::replica::DocId;
 use crate::store::{
-    ElderMonth, EntitlementUse, IngestReport, OpenFollowUp, OverdueElder, PersonTimes, Rejection, Store, TrustedKey,
+    ElderMonth, EntitlementUse, IngestReport, OpenFollowUp, OverdueElder, PersonTimes, Rejection,
+    Store, TrustedKey,
 };
 use crate::time::Month;
 
@@ -49,13 +50,21 @@ impl CareStore {
     /// Opens (or creates) the store at `path` for `circle`, signing with `key`.
     pub fn open(path: &Path, circle: Circle, key: DeviceKey) -> Result<CareStore> {
         let store = Store::open(path, circle.circle_id, circle.centre_key)?;
-        Ok(CareStore { store, key, wall: Box::new(wall_clock_ms) })
+        Ok(CareStore {
+            store,
+            key,
+            wall: Box::new(wall_clock_ms),
+        })
     }
 
     /// A store in memory only (tests and simulations).
     pub fn open_in_memory(circle: Circle, key: DeviceKey) -> Result<CareStore> {
         let store = Store::open_in_memory(circle.circle_id, circle.centre_key)?;
-        Ok(CareStore { store, key, wall: Box::new(wall_clock_ms) })
+        Ok(CareStore {
+            store,
+            key,
+            wall: Box::new(wall_clock_ms),
+        })
     }
 
     /// Replaces the wall clock (simulations play days in seconds).
@@ -70,7 +79,10 @@ impl CareStore {
 
     /// The circle.
     pub fn circle(&self) -> Circle {
-        Circle { circle_id: self.store.circle(), centre_key: self.store.centre() }
+        Circle {
+            circle_id: self.store.circle(),
+            centre_key: self.store.centre(),
+        }
     }
 
     /// The underlying store, for queries and sync.
@@ -132,7 +144,11 @@ impl CareStore {
 
     /// Voids or amends an earlier record, with a reason.
     pub fn correct(&mut self, target: Id, action: CorrectionAction, reason: &str) -> Result<Id> {
-        self.write(RecordBody::Correction(Correction { target, action, reason: reason.to_string() }))
+        self.write(RecordBody::Correction(Correction {
+            target,
+            action,
+            reason: reason.to_string(),
+        }))
     }
 
     /// Reads and re-verifies one record.
@@ -212,10 +228,15 @@ impl CareStore {
         match self.store.key_trust(self.key.public_key())? {
             Some((role, _)) if role == "centre" => Ok(Actor::Centre),
             Some((_, Some(member))) => {
-                let facts = self.store.member_facts(member)?.ok_or(Error::UnknownMember(member))?;
+                let facts = self
+                    .store
+                    .member_facts(member)?
+                    .ok_or(Error::UnknownMember(member))?;
                 Ok(Actor::Member(facts.role, member))
             }
-            _ => Err(Error::NotAuthorised("this device is not enrolled in the circle (or was revoked)".into())),
+            _ => Err(Error::NotAuthorised(
+                "this device is not enrolled in the circle (or was revoked)".into(),
+            )),
         }
     }
 
@@ -234,14 +255,20 @@ impl CareStore {
                     return Err(Error::UnknownSite(parent));
                 }
                 if site.kind == SiteKind::Centre && self.store.site_exists(site.site_id)? {
-                    return Err(Error::Invalid(ValidationError::Inconsistent("that site already exists")));
+                    return Err(Error::Invalid(ValidationError::Inconsistent(
+                        "that site already exists",
+                    )));
                 }
             }
             RecordBody::Enrolment(e) => {
                 match actor {
                     Actor::Centre => {}
                     Actor::Member(Role::Coordinator, _) if e.role != Role::Coordinator => {}
-                    _ => return deny("only the centre enrols coordinators, and only coordinators enrol members"),
+                    _ => {
+                        return deny(
+                            "only the centre enrols coordinators, and only coordinators enrol members",
+                        );
+                    }
                 }
                 if !self.store.site_exists(e.site_id)? {
                     return Err(Error::UnknownSite(e.site_id));
@@ -267,9 +294,15 @@ impl CareStore {
                 }
             }
             RecordBody::Visit(visit) => {
-                self.acting_for(actor, visit.caregiver_id, &[Role::Caregiver, Role::Coordinator])?;
+                self.acting_for(
+                    actor,
+                    visit.caregiver_id,
+                    &[Role::Caregiver, Role::Coordinator],
+                )?;
                 let elder = self.elder(visit.elder_id)?;
-                if visit.records_health() && !elder.consent.contains(&ConsentPurpose::HealthObservations) {
+                if visit.records_health()
+                    && !elder.consent.contains(&ConsentPurpose::HealthObservations)
+                {
                     return Err(Error::NoConsent("health observations"));
                 }
                 if visit.location.is_some() && !elder.consent.contains(&ConsentPurpose::Location) {
@@ -283,10 +316,14 @@ impl CareStore {
                     &[Role::Caregiver, Role::Volunteer, Role::Coordinator],
                 )?;
                 let elder = self.elder(service.elder_id)?;
-                if service.records_health() && !elder.consent.contains(&ConsentPurpose::HealthObservations) {
+                if service.records_health()
+                    && !elder.consent.contains(&ConsentPurpose::HealthObservations)
+                {
                     return Err(Error::NoConsent("health observations"));
                 }
-                if service.funding == crate::domain::Funding::Government && elder.entitled_hours == 0 {
+                if service.funding == crate::domain::Funding::Government
+                    && elder.entitled_hours == 0
+                {
                     return Err(Error::Invalid(ValidationError::Inconsistent(
                         "government-bought services are only for entitled elders",
                     )));
@@ -302,7 +339,9 @@ impl CareStore {
                         ConfirmedBy::Elder => false,
                     };
                     if !fits || member == service.provider_id {
-                        return deny("the confirmation must come from the recipient side, not the provider");
+                        return deny(
+                            "the confirmation must come from the recipient side, not the provider",
+                        );
                     }
                 }
             }
@@ -310,17 +349,29 @@ impl CareStore {
                 let count = self
                     .store
                     .visit_follow_up_count(done.visit)?
-                    .ok_or_else(|| Error::NotFound { what: "visit", id: done.visit.to_string() })?;
+                    .ok_or_else(|| Error::NotFound {
+                        what: "visit",
+                        id: done.visit.to_string(),
+                    })?;
                 if done.index >= count {
-                    return Err(Error::NotFound { what: "follow-up", id: format!("{}#{}", done.visit, done.index) });
+                    return Err(Error::NotFound {
+                        what: "follow-up",
+                        id: format!("{}#{}", done.visit, done.index),
+                    });
                 }
             }
             RecordBody::Correction(c) => {
                 let target = self
                     .store
                     .record_facts(c.target)?
-                    .ok_or_else(|| Error::NotFound { what: "record", id: c.target.to_string() })?;
-                if !matches!(target.type_name.as_str(), "site" | "elder" | "visit" | "service") {
+                    .ok_or_else(|| Error::NotFound {
+                        what: "record",
+                        id: c.target.to_string(),
+                    })?;
+                if !matches!(
+                    target.type_name.as_str(),
+                    "site" | "elder" | "visit" | "service"
+                ) {
                     return Err(Error::Invalid(ValidationError::Inconsistent(
                         "only sites, elders, visits and services can be corrected",
                     )));
@@ -363,7 +414,10 @@ impl CareStore {
     fn acting_for(&self, actor: Actor, member: Id, roles: &[Role]) -> Result<()> {
         let facts = self.member(member)?;
         if !roles.contains(&facts.role) {
-            return Err(Error::NotAuthorised(format!("a {} cannot do this", facts.role.as_str())));
+            return Err(Error::NotAuthorised(format!(
+                "a {} cannot do this",
+                facts.role.as_str()
+            )));
         }
         match actor {
             Actor::Centre | Actor::Member(Role::Coordinator, _) => Ok(()),
@@ -373,10 +427,14 @@ impl CareStore {
     }
 
     fn elder(&self, elder_id: Id) -> Result<crate::store::ElderFacts> {
-        self.store.elder_facts(elder_id)?.ok_or(Error::UnknownElder(elder_id))
+        self.store
+            .elder_facts(elder_id)?
+            .ok_or(Error::UnknownElder(elder_id))
     }
 
     fn member(&self, member_id: Id) -> Result<crate::store::MemberFacts> {
-        self.store.member_facts(member_id)?.ok_or(Error::UnknownMember(member_id))
+        self.store
+            .member_facts(member_id)?
+            .ok_or(Error::UnknownMember(member_id))
     }
 }

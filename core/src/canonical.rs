@@ -87,7 +87,11 @@ mod tests {
 
     #[test]
     fn keys_are_sorted_and_output_is_compact() {
-        let s = Sample { zeta: 1, alpha: "助餐\n\"x\"".into(), maybe: Some(-3) };
+        let s = Sample {
+            zeta: 1,
+            alpha: "助餐\n\"x\"".into(),
+            maybe: Some(-3),
+        };
         let bytes = to_canonical(&s).expect("encode");
         assert_eq!(
             std::str::from_utf8(&bytes).expect("utf8"),
@@ -98,7 +102,11 @@ mod tests {
 
     #[test]
     fn control_characters_use_lowercase_unicode_escapes() {
-        let s = Sample { zeta: 0, alpha: "\u{1}\u{1f}\u{7f}/".into(), maybe: None };
+        let s = Sample {
+            zeta: 0,
+            alpha: "\u{1}\u{1f}\u{7f}/".into(),
+            maybe: None,
+        };
         let bytes = to_canonical(&s).expect("encode");
         assert_eq!(
             std::str::from_utf8(&bytes).expect("utf8"),
@@ -109,19 +117,43 @@ mod tests {
     #[test]
     fn non_canonical_inputs_are_refused() {
         let spaced = br#"{"alpha":"a", "zeta":1}"#;
-        assert_eq!(from_canonical::<Sample>(spaced), Err(CanonicalError::NotCanonical));
+        assert_eq!(
+            from_canonical::<Sample>(spaced),
+            Err(CanonicalError::NotCanonical)
+        );
         let unsorted = br#"{"zeta":1,"alpha":"a"}"#;
-        assert_eq!(from_canonical::<Sample>(unsorted), Err(CanonicalError::NotCanonical));
+        assert_eq!(
+            from_canonical::<Sample>(unsorted),
+            Err(CanonicalError::NotCanonical)
+        );
         let escaped = br#"{"alpha":"\u0061","zeta":1}"#;
-        assert_eq!(from_canonical::<Sample>(escaped), Err(CanonicalError::NotCanonical));
+        assert_eq!(
+            from_canonical::<Sample>(escaped),
+            Err(CanonicalError::NotCanonical)
+        );
         let float = br#"{"alpha":"a","zeta":1.0}"#;
-        assert!(matches!(from_canonical::<Sample>(float), Err(CanonicalError::Forbidden(_))));
+        assert!(matches!(
+            from_canonical::<Sample>(float),
+            Err(CanonicalError::Forbidden(_))
+        ));
         let null = br#"{"alpha":"a","maybe":null,"zeta":1}"#;
-        assert!(matches!(from_canonical::<Sample>(null), Err(CanonicalError::Forbidden(_))));
+        assert!(matches!(
+            from_canonical::<Sample>(null),
+            Err(CanonicalError::Forbidden(_))
+        ));
         let big = br#"{"alpha":"a","maybe":9007199254740992,"zeta":1}"#;
-        assert!(matches!(from_canonical::<Sample>(big), Err(CanonicalError::Forbidden(_))));
+        assert!(matches!(
+            from_canonical::<Sample>(big),
+            Err(CanonicalError::Forbidden(_))
+        ));
         let unknown = br#"{"alpha":"a","extra":1,"zeta":1}"#;
-        assert_eq!(from_canonical::<Sample>(unknown), Err(CanonicalError::NotCanonical));
-        assert!(matches!(from_canonical::<Sample>(b"{"), Err(CanonicalError::Syntax(_))));
+        assert_eq!(
+            from_canonical::<Sample>(unknown),
+            Err(CanonicalError::NotCanonical)
+        );
+        assert!(matches!(
+            from_canonical::<Sample>(b"{"),
+            Err(CanonicalError::Syntax(_))
+        ));
     }
 }

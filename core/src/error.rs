@@ -1,8 +1,8 @@
 //! The core's detailed error. The bindings map it onto a small enum a UI can act on.
 
 use crate::domain::ValidationError;
-use crate::ids::Id;
 use crate::identity::SecretStoreError;
+use crate::ids::Id;
 use crate::record::RecordError;
 use crate::replica::ReplicaError;
 use crate::store::schema::SchemaError;

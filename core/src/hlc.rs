@@ -21,9 +21,15 @@ impl Hlc {
     /// The next timestamp after `self`, given the wall clock now.
     pub fn tick(self, wall_ms: u64) -> Hlc {
         if wall_ms > self.ms {
-            Hlc { ms: wall_ms, counter: 0 }
+            Hlc {
+                ms: wall_ms,
+                counter: 0,
+            }
         } else {
-            Hlc { ms: self.ms, counter: self.counter.saturating_add(1) }
+            Hlc {
+                ms: self.ms,
+                counter: self.counter.saturating_add(1),
+            }
         }
     }
 
@@ -56,8 +62,20 @@ mod tests {
         let b = a.tick(900);
         let c = b.tick(900);
         assert!(a < b && b < c);
-        assert_eq!(c, Hlc { ms: 1_000, counter: 2 });
-        assert_eq!(c.tick(2_000), Hlc { ms: 2_000, counter: 0 });
+        assert_eq!(
+            c,
+            Hlc {
+                ms: 1_000,
+                counter: 2
+            }
+        );
+        assert_eq!(
+            c.tick(2_000),
+            Hlc {
+                ms: 2_000,
+                counter: 0
+            }
+        );
     }
 
     #[test]

@@ -79,7 +79,11 @@ impl SignedRecord {
         if bytes.len() > MAX_RECORD_BYTES {
             return Err(RecordError::Size(bytes.len()));
         }
-        Ok(SignedRecord { id: record_id(&payload), envelope, bytes })
+        Ok(SignedRecord {
+            id: record_id(&payload),
+            envelope,
+            bytes,
+        })
     }
 
     /// Decodes and verifies a record from its bytes: size, canonical encoding, version,
@@ -93,12 +97,18 @@ impl SignedRecord {
         if envelope.v != FORMAT_VERSION {
             return Err(RecordError::Version(envelope.v));
         }
-        let signature: &SignatureBytes = signature.try_into().map_err(|_| RecordError::Size(bytes.len()))?;
+        let signature: &SignatureBytes = signature
+            .try_into()
+            .map_err(|_| RecordError::Size(bytes.len()))?;
         if !envelope.author.verify(&signing_message(payload), signature) {
             return Err(RecordError::BadSignature);
         }
         envelope.body.validate()?;
-        Ok(SignedRecord { id: record_id(payload), envelope, bytes: bytes.to_vec() })
+        Ok(SignedRecord {
+            id: record_id(payload),
+            envelope,
+            bytes: bytes.to_vec(),
+        })
     }
 
     /// The record id: the first 16 bytes of SHA-256 of the payload.

@@ -6,8 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use automerge::{AutoCommit, ActorId, ChangeHash, ReadDoc, ScalarValue, Value, ROOT};
 use automerge::transaction::Transactable;
+use automerge::{ActorId, AutoCommit, ChangeHash, ROOT, ReadDoc, ScalarValue, Value};
 
 use crate::hlc::Hlc;
 use crate::ids::Id;
@@ -56,7 +56,9 @@ pub type AddedEntry = (String, Vec<Vec<u8>>);
 impl RecordDoc {
     /// An empty document written by `actor`.
     pub fn new(actor: &ActorId) -> RecordDoc {
-        RecordDoc { doc: AutoCommit::new().with_actor(actor.clone()) }
+        RecordDoc {
+            doc: AutoCommit::new().with_actor(actor.clone()),
+        }
     }
 
     /// Loads a document from saved chunks (a snapshot and/or incremental saves, concatenated).
@@ -67,7 +69,8 @@ impl RecordDoc {
 
     /// Adds one record and returns the incremental chunk to persist.
     pub fn put(&mut self, id: Id, bytes: &[u8]) -> Result<Vec<u8>, ReplicaError> {
-        self.doc.put(ROOT, id.to_string(), ScalarValue::Bytes(bytes.to_vec()))?;
+        self.doc
+            .put(ROOT, id.to_string(), ScalarValue::Bytes(bytes.to_vec()))?;
         self.doc.commit();
         Ok(self.doc.save_incremental())
     }
@@ -101,7 +104,9 @@ impl RecordDoc {
         }
         keys.sort();
         keys.dedup();
-        keys.into_iter().map(|k| Ok((k.clone(), self.values_at(&k)?))).collect()
+        keys.into_iter()
+            .map(|k| Ok((k.clone(), self.values_at(&k)?)))
+            .collect()
     }
 
     /// Every value stored under `key` (normally exactly one).
@@ -122,7 +127,10 @@ impl RecordDoc {
 
     /// Every key and its values, for rebuilding indexes from the document.
     pub fn all_entries(&self) -> Result<BTreeMap<String, Vec<Vec<u8>>>, ReplicaError> {
-        self.doc.keys(ROOT).map(|k| Ok((k.clone(), self.values_at(&k)?))).collect()
+        self.doc
+            .keys(ROOT)
+            .map(|k| Ok((k.clone(), self.values_at(&k)?)))
+            .collect()
     }
 
     /// The whole document, compacted into one snapshot.
@@ -148,9 +156,19 @@ mod tests {
 
     #[test]
     fn doc_ids_name_the_cst_month() {
-        let hlc = Hlc { ms: 1_793_462_400_000, counter: 0 };
+        let hlc = Hlc {
+            ms: 1_793_462_400_000,
+            counter: 0,
+        };
         assert_eq!(DocId::for_hlc(hlc).as_str(), "records/2026-11");
-        assert_eq!(DocId::for_hlc(Hlc { ms: hlc.ms - 1, counter: 0 }).as_str(), "records/2026-10");
+        assert_eq!(
+            DocId::for_hlc(Hlc {
+                ms: hlc.ms - 1,
+                counter: 0
+            })
+            .as_str(),
+            "records/2026-10"
+        );
         assert!(DocId::parse("records/2026-11").is_some());
         assert!(DocId::parse("records/2026-13").is_none());
         assert!(DocId::parse("../etc").is_none());

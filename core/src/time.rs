@@ -43,9 +43,15 @@ impl Month {
     /// The month after this one.
     pub fn next(self) -> Month {
         if self.month == 12 {
-            Month { year: self.year + 1, month: 1 }
+            Month {
+                year: self.year + 1,
+                month: 1,
+            }
         } else {
-            Month { year: self.year, month: self.month + 1 }
+            Month {
+                year: self.year,
+                month: self.month + 1,
+            }
         }
     }
 }
@@ -61,8 +67,7 @@ impl FromStr for Month {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let err = || MonthParseError(s.to_string());
         let (y, m) = s.split_once('-').ok_or_else(err)?;
-        if y.len() != 4 || m.len() != 2 || !y.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit())
-        {
+        if y.len() != 4 || m.len() != 2 || !y.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit()) {
             return Err(err());
         }
         let year: i32 = y.parse().map_err(|_| err())?;
@@ -126,12 +131,27 @@ mod tests {
         assert_eq!(Month::of_instant(nov.start_ms()), nov);
         assert_eq!(Month::of_instant(nov.start_ms() - 1).to_string(), "2026-10");
         assert_eq!(Month::of_instant(nov.end_ms() - 1), nov);
-        assert_eq!("2026-12".parse::<Month>().expect("month").next().to_string(), "2027-01");
+        assert_eq!(
+            "2026-12"
+                .parse::<Month>()
+                .expect("month")
+                .next()
+                .to_string(),
+            "2027-01"
+        );
     }
 
     #[test]
     fn bad_months_are_refused() {
-        for bad in ["2026-13", "2026-1", "26-11", "2026/11", "", "2026-00", "２０２６-11"] {
+        for bad in [
+            "2026-13",
+            "2026-1",
+            "26-11",
+            "2026/11",
+            "",
+            "2026-00",
+            "２０２６-11",
+        ] {
             assert!(bad.parse::<Month>().is_err(), "{bad}");
         }
     }

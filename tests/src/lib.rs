@@ -1,1 +1,271 @@
-//! scenarios
+//! Shared fixtures for the cross-crate scenarios: a small village with a centre, a coordinator,
+//! caregivers, volunteers and elders, each member on a device store of their own, and a
+//! simulated clock that every store reads.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use carebank_core::domain::{
+    CareLevel, Consent, ConsentPurpose, ConsentRelation, Elder, Enrolment, EntitlementGroup,
+    Funding, MealMode, Observations, Role, Service, ServiceDetail, Site, SiteKind, Visit,
+};
+use carebank_core::identity::DeviceKey;
+use carebank_core::ids::Id;
+use carebank_core::{CareStore, Circle, Result};
+
+/// 2026-11-02 08:00 CST, a Monday: the fixtures' first morning.
+pub const START_MS: u64 = 1_793_577_600_000;
+/// One day in milliseconds.
+pub const DAY: u64 = 86_400_000;
+/// One minute in milliseconds.
+pub const MINUTE: u64 = 60_000;
+
+/// A clock that every store of a village reads, moved by the test.
+#[derive(Clone)]
+pub struct SimClock(Arc<AtomicU64>);
+
+impl SimClock {
+    /// A clock at `ms`.
+    pub fn at(ms: u64) -> SimClock {
+        SimClock(Arc::new(AtomicU64::new(ms)))
+    }
+    /// Now.
+    pub fn now(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+    /// Moves to `ms`.
+    pub fn set(&self, ms: u64) {
+        self.0.store(ms, Ordering::SeqCst);
+    }
+    /// Moves forward by `ms`.
+    pub fn advance(&self, ms: u64) {
+        self.0.fetch_add(ms, Ordering::SeqCst);
+    }
+}
+
+/// A member's device: their id and their store.
+pub struct Device {
+    /// The member's id.
+    pub member_id: Id,
+    /// The device's store.
+    pub store: CareStore,
+}
+
+/// A village: a centre, one village point, a coordinator, caregivers, volunteers and elders.
+pub struct Village {
+    /// The circle every store belongs to.
+    pub circle: Circle,
+    /// The clock every store reads.
+    pub clock: SimClock,
+    /// The centre's own store (holds the root key).
+    pub centre: CareStore,
+    /// The village point.
+    pub point_id: Id,
+    /// The coordinator.
+    pub coordinator: Device,
+    /// Caregivers (Android phones).
+    pub caregivers: Vec<Device>,
+    /// Volunteers (iPhones).
+    pub volunteers: Vec<Device>,
+    /// Elders, in enrolment order.
+    pub elders: Vec<Id>,
+}
+
+/// What each elder of a fixture village is like.
+#[derive(Clone, Copy)]
+pub struct ElderSpec {
+    /// Visit cadence in days.
+    pub cadence_days: u32,
+    /// Monthly government-bought hours (0: not entitled).
+    pub entitled_hours: u32,
+}
+
+fn key(seed: u64) -> DeviceKey {
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    bytes[8] = 0xcb;
+    DeviceKey::from_seed(bytes)
+}
+
+fn open(circle: Circle, seed: u64, clock: &SimClock) -> Result<CareStore> {
+    let mut store = CareStore::open_in_memory(circle, key(seed))?;
+    let clock = clock.clone();
+    store.set_wall_clock(Box::new(move || clock.now()));
+    Ok(store)
+}
+
+/// A deterministic id for fixtures (`n` distinguishes them).
+pub fn fixed_id(n: u64) -> Id {
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&n.to_be_bytes());
+    bytes[15] = 0x01;
+    Id::from_bytes(bytes)
+}
+
+/// The full consent most fixture elders have given.
+pub fn full_consent(at_ms: u64) -> Consent {
+    Consent {
+        given_by: "本人".into(),
+        relation: ConsentRelation::Elder,
+        given_at_ms: at_ms,
+        purposes: vec![
+            ConsentPurpose::CareRecords,
+            ConsentPurpose::HealthObservations,
+            ConsentPurpose::Location,
+            ConsentPurpose::DistrictReporting,
+        ],
+    }
+}
+
+impl Village {
+    /// Builds a village with `caregivers` caregivers, `volunteers` volunteers and one elder per
+    /// spec, every store already holding the enrolments (as after a first sync).
+    pub fn build(caregivers: usize, volunteers: usize, elders: &[ElderSpec]) -> Result<Village> {
+        let clock = SimClock::at(START_MS - DAY);
+        let centre_key = key(1);
+        let circle = Circle {
+            circle_id: fixed_id(0xc1),
+            centre_key: centre_key.public_key(),
+        };
+        let mut centre = CareStore::open_in_memory(circle, centre_key)?;
+        let c = clock.clone();
+        centre.set_wall_clock(Box::new(move || c.now()));
+
+        let centre_site = fixed_id(0x5100);
+        let point_id = fixed_id(0x5101);
+        centre.add_site(Site {
+            site_id: centre_site,
+            kind: SiteKind::Centre,
+            name: "龙泉镇养老服务中心".into(),
+            parent: None,
+        })?;
+        centre.add_site(Site {
+            site_id: point_id,
+            kind: SiteKind::VillagePoint,
+            name: "石桥村互助养老点".into(),
+            parent: Some(centre_site),
+        })?;
+        let coordinator_id = fixed_id(0x1000);
+        let mut coordinator = open(circle, 2, &clock)?;
+        centre.enrol(Enrolment {
+            member_id: coordinator_id,
+            name: "李站长".into(),
+            role: Role::Coordinator,
+            site_id: point_id,
+            device_key: coordinator.public_key(),
+            family_of: None,
+        })?;
+        coordinator.merge_from(&centre)?;
+
+        let mut make =
+            |role: Role, n: usize, seed0: u64, id0: u64, name: &str| -> Result<Vec<Device>> {
+                (0..n)
+                    .map(|i| {
+                        let store = open(circle, seed0 + i as u64, &clock)?;
+                        let member_id = fixed_id(id0 + i as u64);
+                        coordinator.enrol(Enrolment {
+                            member_id,
+                            name: format!("{name}{}", i + 1),
+                            role,
+                            site_id: point_id,
+                            device_key: store.public_key(),
+                            family_of: None,
+                        })?;
+                        Ok(Device { member_id, store })
+                    })
+                    .collect()
+            };
+        let mut caregivers = make(Role::Caregiver, caregivers, 100, 0x2000, "助老员")?;
+        let mut volunteers = make(Role::Volunteer, volunteers, 200, 0x3000, "志愿者")?;
+
+        let mut elder_ids = Vec::new();
+        for (i, spec) in elders.iter().enumerate() {
+            let elder_id = fixed_id(0x4000 + i as u64);
+            coordinator.enrol_elder(Elder {
+                elder_id,
+                site_id: point_id,
+                name: format!("老人{:03}", i + 1),
+                birth_year: 1940 + (i as u32 % 20),
+                groups: if spec.entitled_hours > 0 {
+                    vec![EntitlementGroup::ExtremePoverty]
+                } else {
+                    vec![]
+                },
+                care_level: CareLevel::Mild,
+                visit_cadence_days: spec.cadence_days,
+                monthly_entitled_hours: spec.entitled_hours,
+                responsible_member: caregivers.first().map(|d| d.member_id),
+                consent: full_consent(clock.now()),
+            })?;
+            elder_ids.push(elder_id);
+        }
+        for device in caregivers.iter_mut().chain(volunteers.iter_mut()) {
+            device.store.merge_from(&coordinator)?;
+        }
+        clock.set(START_MS);
+        Ok(Village {
+            circle,
+            clock,
+            centre,
+            point_id,
+            coordinator: Device {
+                member_id: coordinator_id,
+                store: coordinator,
+            },
+            caregivers,
+            volunteers,
+            elders: elder_ids,
+        })
+    }
+
+    /// Every device store, coordinator first.
+    pub fn devices_mut(&mut self) -> Vec<&mut CareStore> {
+        let mut all = vec![&mut self.coordinator.store];
+        all.extend(self.caregivers.iter_mut().map(|d| &mut d.store));
+        all.extend(self.volunteers.iter_mut().map(|d| &mut d.store));
+        all
+    }
+}
+
+/// A plain 30-minute visit by `caregiver` to `elder` starting at `at_ms`.
+pub fn visit(elder: Id, caregiver: Id, at_ms: u64) -> Visit {
+    Visit {
+        elder_id: elder,
+        caregiver_id: caregiver,
+        check_in_ms: at_ms,
+        check_out_ms: at_ms + 30 * MINUTE,
+        location: None,
+        observations: Observations::default(),
+        risk_flags: vec![],
+        follow_ups: vec![],
+    }
+}
+
+/// A service of `detail` by `provider` to `elder` at `at_ms` lasting `minutes`.
+pub fn service(
+    elder: Id,
+    provider: Id,
+    at_ms: u64,
+    minutes: i64,
+    funding: Funding,
+    detail: ServiceDetail,
+) -> Service {
+    Service {
+        elder_id: elder,
+        provider_id: provider,
+        started_ms: at_ms,
+        duration_minutes: minutes,
+        funding,
+        detail,
+        confirmation: None,
+    }
+}
+
+/// A delivered meal.
+pub fn meal() -> ServiceDetail {
+    ServiceDetail::Meal {
+        mode: MealMode::Delivered,
+        portions: 1,
+        diet_notes: None,
+    }
+}

@@ -38,9 +38,10 @@ impl Correction {
         required_text("reason", &self.reason, NOTE_MAX)?;
         if let CorrectionAction::Amend { replacement } = &self.action {
             match replacement.as_ref() {
-                RecordBody::Elder(_) | RecordBody::Visit(_) | RecordBody::Service(_) | RecordBody::Site(_) => {
-                    replacement.validate()?
-                }
+                RecordBody::Elder(_)
+                | RecordBody::Visit(_)
+                | RecordBody::Service(_)
+                | RecordBody::Site(_) => replacement.validate()?,
                 _ => {
                     return Err(ValidationError::Inconsistent(
                         "only sites, elders, visits and services can be amended",

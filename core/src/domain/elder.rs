@@ -111,8 +111,18 @@ impl Elder {
     pub fn validate(&self) -> Result<(), ValidationError> {
         required_text("name", &self.name, NAME_MAX)?;
         in_range("birth_year", i64::from(self.birth_year), 1880, 2100)?;
-        in_range("visit_cadence_days", i64::from(self.visit_cadence_days), 1, 365)?;
-        in_range("monthly_entitled_hours", i64::from(self.monthly_entitled_hours), 0, 300)?;
+        in_range(
+            "visit_cadence_days",
+            i64::from(self.visit_cadence_days),
+            1,
+            365,
+        )?;
+        in_range(
+            "monthly_entitled_hours",
+            i64::from(self.monthly_entitled_hours),
+            0,
+            300,
+        )?;
         distinct("groups", &self.groups)?;
         if self.monthly_entitled_hours > 0 && self.groups.is_empty() {
             return Err(ValidationError::Inconsistent(

@@ -56,12 +56,12 @@ impl Enrolment {
     pub fn validate(&self) -> Result<(), ValidationError> {
         required_text("name", &self.name, NAME_MAX)?;
         match (self.role, self.family_of) {
-            (Role::Family, None) => {
-                Err(ValidationError::Inconsistent("a family member must name their elder"))
-            }
-            (Role::Coordinator | Role::Caregiver | Role::Volunteer, Some(_)) => {
-                Err(ValidationError::Inconsistent("only a family member names an elder"))
-            }
+            (Role::Family, None) => Err(ValidationError::Inconsistent(
+                "a family member must name their elder",
+            )),
+            (Role::Coordinator | Role::Caregiver | Role::Volunteer, Some(_)) => Err(
+                ValidationError::Inconsistent("only a family member names an elder"),
+            ),
             _ => Ok(()),
         }
     }

@@ -14,7 +14,7 @@ pub use correction::{Correction, CorrectionAction};
 pub use elder::{CareLevel, Consent, ConsentPurpose, ConsentRelation, Elder, EntitlementGroup};
 pub use member::{Enrolment, Revocation, Role};
 pub use service::{
-    BathCheck, BathPlace, ConfirmMethod, ConfirmedBy, Confirmation, Funding, MealMode, Service,
+    BathCheck, BathPlace, ConfirmMethod, Confirmation, ConfirmedBy, Funding, MealMode, Service,
     ServiceDetail, ServiceKind,
 };
 pub use site::{Site, SiteKind};

@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
-use super::validation::{NOTE_MAX, ValidationError, distinct, in_range, instant, optional_text, required_text};
+use super::validation::{
+    NOTE_MAX, ValidationError, distinct, in_range, instant, optional_text, required_text,
+};
 use crate::ids::Id;
 
 /// The kinds of service, without their details.
@@ -282,11 +284,19 @@ impl Service {
         }
         in_range("duration_minutes", self.duration_minutes, 1, 24 * 60)?;
         match &self.detail {
-            ServiceDetail::Meal { portions, diet_notes, .. } => {
+            ServiceDetail::Meal {
+                portions,
+                diet_notes,
+                ..
+            } => {
                 in_range("portions", i64::from(*portions), 1, 20)?;
                 optional_text("diet_notes", diet_notes.as_deref(), NOTE_MAX)?;
             }
-            ServiceDetail::Bath { safety_checks, skin_condition, .. } => {
+            ServiceDetail::Bath {
+                safety_checks,
+                skin_condition,
+                ..
+            } => {
                 distinct("safety_checks", safety_checks)?;
                 optional_text("skin_condition", skin_condition.as_deref(), NOTE_MAX)?;
             }
@@ -296,7 +306,9 @@ impl Service {
             ServiceDetail::Emergency { description } | ServiceDetail::Other { description } => {
                 required_text("description", description, NOTE_MAX)?;
             }
-            ServiceDetail::Cleaning {} | ServiceDetail::Mobility {} | ServiceDetail::Companionship {} => {}
+            ServiceDetail::Cleaning {}
+            | ServiceDetail::Mobility {}
+            | ServiceDetail::Companionship {} => {}
         }
         if let Some(c) = &self.confirmation {
             instant("confirmation.at_ms", c.at_ms)?;
@@ -319,7 +331,13 @@ impl Service {
 
     /// Whether health details were recorded (needs consent to health observations).
     pub fn records_health(&self) -> bool {
-        matches!(&self.detail, ServiceDetail::Bath { skin_condition: Some(_), .. })
+        matches!(
+            &self.detail,
+            ServiceDetail::Bath {
+                skin_condition: Some(_),
+                ..
+            }
+        )
     }
 }
 

@@ -36,12 +36,12 @@ impl Site {
     pub fn validate(&self) -> Result<(), ValidationError> {
         required_text("name", &self.name, NAME_MAX)?;
         match (self.kind, self.parent) {
-            (SiteKind::Centre, Some(_)) => {
-                Err(ValidationError::Inconsistent("a centre is not led by another site"))
-            }
-            (SiteKind::Station | SiteKind::VillagePoint, None) => {
-                Err(ValidationError::Inconsistent("a station or village point needs its centre"))
-            }
+            (SiteKind::Centre, Some(_)) => Err(ValidationError::Inconsistent(
+                "a centre is not led by another site",
+            )),
+            (SiteKind::Station | SiteKind::VillagePoint, None) => Err(
+                ValidationError::Inconsistent("a station or village point needs its centre"),
+            ),
             (_, Some(parent)) if parent == self.site_id => {
                 Err(ValidationError::Inconsistent("a site cannot lead itself"))
             }

@@ -48,7 +48,9 @@ pub enum ValidationError {
         check_out_ms: u64,
     },
     /// A service kind name that carebank does not know.
-    #[error("unknown service kind {0:?} (known: meal, bath, cleaning, mobility, medical_escort, companionship, emergency, other)")]
+    #[error(
+        "unknown service kind {0:?} (known: meal, bath, cleaning, mobility, medical_escort, companionship, emergency, other)"
+    )]
     UnknownServiceKind(String),
     /// A list held the same item twice.
     #[error("{0} lists the same item twice")]
@@ -60,11 +62,16 @@ pub enum ValidationError {
 
 /// Reads an id typed or passed in from outside, naming the field in the error.
 pub fn parse_id(field: &'static str, text: &str) -> Result<Id, ValidationError> {
-    text.parse().map_err(|source| ValidationError::BadId { field, source })
+    text.parse()
+        .map_err(|source| ValidationError::BadId { field, source })
 }
 
 /// A required text of at most `max` characters.
-pub(crate) fn required_text(field: &'static str, text: &str, max: usize) -> Result<(), ValidationError> {
+pub(crate) fn required_text(
+    field: &'static str,
+    text: &str,
+    max: usize,
+) -> Result<(), ValidationError> {
     if text.trim().is_empty() {
         return Err(ValidationError::Empty(field));
     }
@@ -84,16 +91,29 @@ pub(crate) fn optional_text(
 }
 
 /// A number within `min..=max`.
-pub(crate) fn in_range(field: &'static str, value: i64, min: i64, max: i64) -> Result<(), ValidationError> {
+pub(crate) fn in_range(
+    field: &'static str,
+    value: i64,
+    min: i64,
+    max: i64,
+) -> Result<(), ValidationError> {
     if (min..=max).contains(&value) {
         Ok(())
     } else {
-        Err(ValidationError::OutOfRange { field, value, min, max })
+        Err(ValidationError::OutOfRange {
+            field,
+            value,
+            min,
+            max,
+        })
     }
 }
 
 /// A list without repeats.
-pub(crate) fn distinct<T: PartialEq>(field: &'static str, items: &[T]) -> Result<(), ValidationError> {
+pub(crate) fn distinct<T: PartialEq>(
+    field: &'static str,
+    items: &[T],
+) -> Result<(), ValidationError> {
     for (i, a) in items.iter().enumerate() {
         if items[..i].contains(a) {
             return Err(ValidationError::Duplicate(field));
@@ -122,22 +142,37 @@ mod tests {
     fn empty_and_malformed_ids_name_their_field() {
         assert_eq!(
             parse_id("elder_id", ""),
-            Err(ValidationError::BadId { field: "elder_id", source: IdError::Empty })
+            Err(ValidationError::BadId {
+                field: "elder_id",
+                source: IdError::Empty
+            })
         );
         assert!(matches!(
             parse_id("elder_id", "not-an-id"),
-            Err(ValidationError::BadId { field: "elder_id", .. })
+            Err(ValidationError::BadId {
+                field: "elder_id",
+                ..
+            })
         ));
     }
 
     #[test]
     fn text_rules() {
-        assert_eq!(required_text("name", "  ", 10), Err(ValidationError::Empty("name")));
+        assert_eq!(
+            required_text("name", "  ", 10),
+            Err(ValidationError::Empty("name"))
+        );
         assert!(required_text("name", "王阿姨", 3).is_ok());
         assert_eq!(
             required_text("name", "王阿姨好", 3),
-            Err(ValidationError::TooLong { field: "name", max: 3 })
+            Err(ValidationError::TooLong {
+                field: "name",
+                max: 3
+            })
         );
-        assert_eq!(distinct("groups", &[1, 2, 1]), Err(ValidationError::Duplicate("groups")));
+        assert_eq!(
+            distinct("groups", &[1, 2, 1]),
+            Err(ValidationError::Duplicate("groups"))
+        );
     }
 }

@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::validation::{NOTE_MAX, ValidationError, distinct, in_range, instant, optional_text, required_text};
+use super::validation::{
+    NOTE_MAX, ValidationError, distinct, in_range, instant, optional_text, required_text,
+};
 use crate::ids::Id;
 
 /// A three-step judgement used for observations.
@@ -108,13 +110,19 @@ impl Visit {
             });
         }
         if self.check_out_ms - self.check_in_ms > VISIT_MAX_MS {
-            return Err(ValidationError::Inconsistent("a visit cannot last more than 12 hours"));
+            return Err(ValidationError::Inconsistent(
+                "a visit cannot last more than 12 hours",
+            ));
         }
         if let Some(loc) = self.location {
             in_range("location.lat_e6", loc.lat_e6, -90_000_000, 90_000_000)?;
             in_range("location.lon_e6", loc.lon_e6, -180_000_000, 180_000_000)?;
         }
-        optional_text("observations.note", self.observations.note.as_deref(), NOTE_MAX)?;
+        optional_text(
+            "observations.note",
+            self.observations.note.as_deref(),
+            NOTE_MAX,
+        )?;
         distinct("risk_flags", &self.risk_flags)?;
         in_range("follow_ups", self.follow_ups.len() as i64, 0, 20)?;
         for f in &self.follow_ups {

@@ -31,7 +31,8 @@ impl PublicKey {
         let Ok(key) = VerifyingKey::from_bytes(&self.0) else {
             return false;
         };
-        key.verify_strict(message, &Signature::from_bytes(signature)).is_ok()
+        key.verify_strict(message, &Signature::from_bytes(signature))
+            .is_ok()
     }
 }
 
@@ -94,11 +95,16 @@ impl DeviceKey {
 
     /// The key derived from a 32-byte seed (RFC 8032 secret key).
     pub fn from_seed(seed: [u8; 32]) -> DeviceKey {
-        DeviceKey { signing: SigningKey::from_bytes(&seed) }
+        DeviceKey {
+            signing: SigningKey::from_bytes(&seed),
+        }
     }
 
     /// Loads the key kept under `name`, or makes one and keeps it there.
-    pub fn load_or_create(store: &dyn SecretStore, name: &str) -> Result<DeviceKey, SecretStoreError> {
+    pub fn load_or_create(
+        store: &dyn SecretStore,
+        name: &str,
+    ) -> Result<DeviceKey, SecretStoreError> {
         match store.load(name)? {
             Some(secret) => {
                 let seed: [u8; 32] = secret.as_slice().try_into().map_err(|_| {

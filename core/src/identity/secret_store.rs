@@ -36,13 +36,18 @@ pub struct MemorySecretStore {
 
 impl SecretStore for MemorySecretStore {
     fn load(&self, name: &str) -> Result<Option<Vec<u8>>, SecretStoreError> {
-        let map = self.secrets.lock().map_err(|_| SecretStoreError::Backend("poisoned".into()))?;
+        let map = self
+            .secrets
+            .lock()
+            .map_err(|_| SecretStoreError::Backend("poisoned".into()))?;
         Ok(map.get(name).cloned())
     }
 
     fn save(&self, name: &str, secret: &[u8]) -> Result<(), SecretStoreError> {
-        let mut map =
-            self.secrets.lock().map_err(|_| SecretStoreError::Backend("poisoned".into()))?;
+        let mut map = self
+            .secrets
+            .lock()
+            .map_err(|_| SecretStoreError::Backend("poisoned".into()))?;
         map.insert(name.to_string(), secret.to_vec());
         Ok(())
     }
@@ -63,9 +68,13 @@ impl FileSecretStore {
 
     fn path(&self, name: &str) -> Result<PathBuf, SecretStoreError> {
         let safe = !name.is_empty()
-            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if !safe {
-            return Err(SecretStoreError::Backend(format!("bad secret name {name:?}")));
+            return Err(SecretStoreError::Backend(format!(
+                "bad secret name {name:?}"
+            )));
         }
         Ok(self.dir.join(format!("{name}.key")))
     }

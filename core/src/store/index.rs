@@ -75,7 +75,12 @@ impl Batch {
 
 /// Checks a value found in a document under `key`: a valid signed record of this circle, whose
 /// id is the key and which belongs in this document. The error is the reason to log.
-pub(crate) fn admit(key: &str, bytes: &[u8], circle: Id, doc_id: &DocId) -> Result<SignedRecord, String> {
+pub(crate) fn admit(
+    key: &str,
+    bytes: &[u8],
+    circle: Id,
+    doc_id: &DocId,
+) -> Result<SignedRecord, String> {
     let record = SignedRecord::from_bytes(bytes).map_err(|e| e.to_string())?;
     if record.id().to_string() != key {
         return Err(format!("stored under {key} but its id is {}", record.id()));
@@ -84,13 +89,21 @@ pub(crate) fn admit(key: &str, bytes: &[u8], circle: Id, doc_id: &DocId) -> Resu
         return Err(format!("belongs to circle {}", record.envelope().circle));
     }
     if &DocId::for_hlc(record.hlc()) != doc_id {
-        return Err(format!("belongs in {}, found in {}", DocId::for_hlc(record.hlc()).as_str(), doc_id.as_str()));
+        return Err(format!(
+            "belongs in {}, found in {}",
+            DocId::for_hlc(record.hlc()).as_str(),
+            doc_id.as_str()
+        ));
     }
     Ok(record)
 }
 
 /// Logs a refused value (once).
-pub(crate) fn log_rejection(tx: &Transaction<'_>, rejection: &Rejection, bytes: &[u8]) -> Result<()> {
+pub(crate) fn log_rejection(
+    tx: &Transaction<'_>,
+    rejection: &Rejection,
+    bytes: &[u8],
+) -> Result<()> {
     tx.execute(
         "INSERT OR IGNORE INTO rejected (key, doc_id, reason, bytes) VALUES (?1, ?2, ?3, ?4)",
         params![rejection.key, rejection.doc_id, rejection.reason, bytes],
@@ -99,7 +112,12 @@ pub(crate) fn log_rejection(tx: &Transaction<'_>, rejection: &Rejection, bytes: 
 }
 
 /// Stores a verified record and its index rows. Returns false if the store already had it.
-pub(crate) fn insert(tx: &Transaction<'_>, record: &SignedRecord, doc_id: &DocId, batch: &mut Batch) -> Result<bool> {
+pub(crate) fn insert(
+    tx: &Transaction<'_>,
+    record: &SignedRecord,
+    doc_id: &DocId,
+    batch: &mut Batch,
+) -> Result<bool> {
     let id = record.id().to_string();
     let inserted = tx.execute(
         "INSERT OR IGNORE INTO records (id, type, author, hlc_ms, hlc_counter, doc_id, bytes)
@@ -164,11 +182,21 @@ pub(crate) fn insert(tx: &Transaction<'_>, record: &SignedRecord, doc_id: &DocId
             tx.execute(
                 "INSERT INTO corrections (record_id, target, action, author, hlc_ms, hlc_counter)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![id, c.target.to_string(), action, author, hlc_ms, record.hlc().counter],
+                params![
+                    id,
+                    c.target.to_string(),
+                    action,
+                    author,
+                    hlc_ms,
+                    record.hlc().counter
+                ],
             )?;
             batch.targets.insert(c.target.to_string());
         }
-        RecordBody::Site(_) | RecordBody::Elder(_) | RecordBody::Visit(_) | RecordBody::Service(_) => {
+        RecordBody::Site(_)
+        | RecordBody::Elder(_)
+        | RecordBody::Visit(_)
+        | RecordBody::Service(_) => {
             batch.targets.insert(id);
         }
     }
@@ -178,7 +206,11 @@ pub(crate) fn insert(tx: &Transaction<'_>, record: &SignedRecord, doc_id: &DocId
 /// Whether a record by `author` at clock `hlc_ms` counts under the current trust.
 fn is_counted(conn: &Connection, author: &str, hlc_ms: i64) -> Result<bool> {
     let revoked: Option<Option<i64>> = conn
-        .query_row("SELECT revoked_from_ms FROM trusted_keys WHERE device_key = ?1", [author], |r| r.get(0))
+        .query_row(
+            "SELECT revoked_from_ms FROM trusted_keys WHERE device_key = ?1",
+            [author],
+            |r| r.get(0),
+        )
         .optional()?;
     Ok(match revoked {
         None => false,
@@ -189,8 +221,11 @@ fn is_counted(conn: &Connection, author: &str, hlc_ms: i64) -> Result<bool> {
 
 /// Recomputes the effective index rows of one original record from it and its corrections.
 fn refresh(tx: &Transaction<'_>, target: &str) -> Result<()> {
-    let original: Option<Vec<u8>> =
-        tx.query_row("SELECT bytes FROM records WHERE id = ?1", [target], |r| r.get(0)).optional()?;
+    let original: Option<Vec<u8>> = tx
+        .query_row("SELECT bytes FROM records WHERE id = ?1", [target], |r| {
+            r.get(0)
+        })
+        .optional()?;
     let Some(bytes) = original else {
         return Ok(()); // The original has not arrived yet; it refreshes itself when it does.
     };
@@ -206,7 +241,9 @@ fn refresh(tx: &Transaction<'_>, target: &str) -> Result<()> {
          WHERE c.target = ?1 ORDER BY c.hlc_ms DESC, c.hlc_counter DESC, c.record_id DESC",
     )?;
     let candidates = stmt
-        .query_map([target], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+        .query_map([target], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?
         .collect::<Result<Vec<_>, _>>()?;
     let mut effective = original.body().clone();
     let mut voided = false;
@@ -216,7 +253,8 @@ fn refresh(tx: &Transaction<'_>, target: &str) -> Result<()> {
             continue;
         }
         let role = role_of(tx, &correction_author)?;
-        let same_member = original_member.is_some() && member_of(tx, &correction_author)? == original_member;
+        let same_member =
+            original_member.is_some() && member_of(tx, &correction_author)? == original_member;
         let allowed = same_member
             || correction_author == author
             || matches!(role.as_deref(), Some("centre") | Some("coordinator"));
@@ -246,25 +284,38 @@ fn same_entity(original: &RecordBody, replacement: &RecordBody) -> bool {
     match (original, replacement) {
         (RecordBody::Elder(a), RecordBody::Elder(b)) => a.elder_id == b.elder_id,
         (RecordBody::Site(a), RecordBody::Site(b)) => a.site_id == b.site_id,
-        (RecordBody::Visit(_), RecordBody::Visit(_)) | (RecordBody::Service(_), RecordBody::Service(_)) => true,
+        (RecordBody::Visit(_), RecordBody::Visit(_))
+        | (RecordBody::Service(_), RecordBody::Service(_)) => true,
         _ => false,
     }
 }
 
 fn load(conn: &Connection, id: &str) -> Result<SignedRecord> {
-    let bytes: Vec<u8> = conn.query_row("SELECT bytes FROM records WHERE id = ?1", [id], |r| r.get(0))?;
+    let bytes: Vec<u8> = conn.query_row("SELECT bytes FROM records WHERE id = ?1", [id], |r| {
+        r.get(0)
+    })?;
     Ok(SignedRecord::from_bytes(&bytes)?)
 }
 
 fn member_of(conn: &Connection, key: &str) -> Result<Option<String>> {
     Ok(conn
-        .query_row("SELECT member_id FROM trusted_keys WHERE device_key = ?1", [key], |r| r.get::<_, Option<String>>(0))
+        .query_row(
+            "SELECT member_id FROM trusted_keys WHERE device_key = ?1",
+            [key],
+            |r| r.get::<_, Option<String>>(0),
+        )
         .optional()?
         .flatten())
 }
 
 fn role_of(conn: &Connection, key: &str) -> Result<Option<String>> {
-    Ok(conn.query_row("SELECT role FROM trusted_keys WHERE device_key = ?1", [key], |r| r.get(0)).optional()?)
+    Ok(conn
+        .query_row(
+            "SELECT role FROM trusted_keys WHERE device_key = ?1",
+            [key],
+            |r| r.get(0),
+        )
+        .optional()?)
 }
 
 /// Writes the index rows for one original record given its effective content.
@@ -381,7 +432,10 @@ fn write_rows(
                 ],
             )?;
         }
-        RecordBody::Enrolment(_) | RecordBody::Revocation(_) | RecordBody::FollowUpDone(_) | RecordBody::Correction(_) => {}
+        RecordBody::Enrolment(_)
+        | RecordBody::Revocation(_)
+        | RecordBody::FollowUpDone(_)
+        | RecordBody::Correction(_) => {}
     }
     Ok(())
 }
@@ -410,12 +464,21 @@ pub(crate) fn recompute_trust(tx: &Transaction<'_>, centre: PublicKey) -> Result
     let mut stmt = tx.prepare("SELECT device_key, member_id, role, issuer, hlc_ms FROM members")?;
     let members: HashMap<String, Member> = stmt
         .query_map([], |r| {
-            Ok((r.get(0)?, Member { member_id: r.get(1)?, role: r.get(2)?, issuer: r.get(3)?, hlc_ms: r.get(4)? }))
+            Ok((
+                r.get(0)?,
+                Member {
+                    member_id: r.get(1)?,
+                    role: r.get(2)?,
+                    issuer: r.get(3)?,
+                    hlc_ms: r.get(4)?,
+                },
+            ))
         })?
         .collect::<Result<_, _>>()?;
     let mut stmt = tx.prepare("SELECT device_key, effective_ms, issuer FROM revocations")?;
-    let revocations: Vec<(String, i64, String)> =
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?;
+    let revocations: Vec<(String, i64, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
 
     let centre = centre.to_string();
     // key -> (member id, role); grown to a fixpoint.
@@ -430,7 +493,9 @@ pub(crate) fn recompute_trust(tx: &Transaction<'_>, centre: PublicKey) -> Result
             if trusted.contains_key(key) {
                 continue;
             }
-            let Some((_, issuer_role)) = trusted.get(&m.issuer) else { continue };
+            let Some((_, issuer_role)) = trusted.get(&m.issuer) else {
+                continue;
+            };
             let may_enrol = match issuer_role.as_str() {
                 "centre" => true,
                 "coordinator" => m.role != Role::Coordinator.as_str(),
@@ -443,7 +508,10 @@ pub(crate) fn recompute_trust(tx: &Transaction<'_>, centre: PublicKey) -> Result
             }
         }
         for (key, from, issuer) in &revocations {
-            let issuer_may = matches!(trusted.get(issuer).map(|t| t.1.as_str()), Some("centre" | "coordinator"));
+            let issuer_may = matches!(
+                trusted.get(issuer).map(|t| t.1.as_str()),
+                Some("centre" | "coordinator")
+            );
             if !issuer_may || *key == centre {
                 continue;
             }
@@ -480,7 +548,13 @@ pub(crate) fn recompute_trust(tx: &Transaction<'_>, centre: PublicKey) -> Result
 pub(crate) fn rejections(conn: &Connection) -> Result<Vec<Rejection>> {
     let mut stmt = conn.prepare("SELECT key, doc_id, reason FROM rejected ORDER BY doc_id, key")?;
     let rows = stmt
-        .query_map([], |r| Ok(Rejection { key: r.get(0)?, doc_id: r.get(1)?, reason: r.get(2)? }))?
+        .query_map([], |r| {
+            Ok(Rejection {
+                key: r.get(0)?,
+                doc_id: r.get(1)?,
+                reason: r.get(2)?,
+            })
+        })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }
@@ -496,8 +570,12 @@ pub(crate) fn untrusted_records(conn: &Connection) -> Result<Vec<(Id, PublicKey)
     let mut out = Vec::new();
     for row in rows {
         let (id, author) = row?;
-        let id = id.parse().map_err(|_| Error::Corrupt(format!("record id {id:?}")))?;
-        let author = author.parse().map_err(|_| Error::Corrupt(format!("author {author:?}")))?;
+        let id = id
+            .parse()
+            .map_err(|_| Error::Corrupt(format!("record id {id:?}")))?;
+        let author = author
+            .parse()
+            .map_err(|_| Error::Corrupt(format!("author {author:?}")))?;
         out.push((id, author));
     }
     Ok(out)
@@ -508,14 +586,24 @@ pub(crate) fn trusted_keys(conn: &Connection) -> Result<Vec<TrustedKey>> {
     let mut stmt =
         conn.prepare("SELECT device_key, member_id, role, revoked_from_ms FROM trusted_keys ORDER BY role, device_key")?;
     let rows = stmt.query_map([], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<i64>>(3)?))
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, Option<String>>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, Option<i64>>(3)?,
+        ))
     })?;
     let mut out = Vec::new();
     for row in rows {
         let (key, member, role, revoked) = row?;
         out.push(TrustedKey {
-            device_key: key.parse().map_err(|_| Error::Corrupt(format!("key {key:?}")))?,
-            member_id: member.map(|m| m.parse()).transpose().map_err(|_| Error::Corrupt("member id".into()))?,
+            device_key: key
+                .parse()
+                .map_err(|_| Error::Corrupt(format!("key {key:?}")))?,
+            member_id: member
+                .map(|m| m.parse())
+                .transpose()
+                .map_err(|_| Error::Corrupt("member id".into()))?,
             role,
             revoked_from_ms: revoked.map(|r| r as u64),
         })

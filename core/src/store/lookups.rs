@@ -39,7 +39,8 @@ pub struct RecordFacts {
 }
 
 fn parse<T: std::str::FromStr>(text: &str, what: &str) -> Result<T> {
-    text.parse().map_err(|_| Error::Corrupt(format!("{what} {text:?} in an index")))
+    text.parse()
+        .map_err(|_| Error::Corrupt(format!("{what} {text:?} in an index")))
 }
 
 impl Store {
@@ -57,7 +58,8 @@ impl Store {
             Ok(ElderFacts {
                 site_id: parse(&site, "site id")?,
                 entitled_hours: hours,
-                consent: serde_json::from_str(&consent).map_err(|e| Error::Corrupt(e.to_string()))?,
+                consent: serde_json::from_str(&consent)
+                    .map_err(|e| Error::Corrupt(e.to_string()))?,
             })
         })
         .transpose()
@@ -77,7 +79,10 @@ impl Store {
         row.map(|(role, family_of)| {
             let role = serde_json::from_value(serde_json::Value::String(role.clone()))
                 .map_err(|_| Error::Corrupt(format!("role {role:?}")))?;
-            Ok(MemberFacts { role, family_of: family_of.map(|f| parse(&f, "elder id")).transpose()? })
+            Ok(MemberFacts {
+                role,
+                family_of: family_of.map(|f| parse(&f, "elder id")).transpose()?,
+            })
         })
         .transpose()
     }
@@ -92,7 +97,8 @@ impl Store {
                 |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)),
             )
             .optional()?;
-        row.map(|(role, member)| Ok((role, member.map(|m| parse(&m, "member id")).transpose()?))).transpose()
+        row.map(|(role, member)| Ok((role, member.map(|m| parse(&m, "member id")).transpose()?)))
+            .transpose()
     }
 
     /// Whether a counted, unvoided site exists.
@@ -116,8 +122,11 @@ impl Store {
         if exists == 0 {
             return Ok(None);
         }
-        let n: u32 =
-            self.conn().query_row("SELECT count(*) FROM follow_ups WHERE visit_id = ?1", params![visit], |r| r.get(0))?;
+        let n: u32 = self.conn().query_row(
+            "SELECT count(*) FROM follow_ups WHERE visit_id = ?1",
+            params![visit],
+            |r| r.get(0),
+        )?;
         Ok(Some(n))
     }
 
@@ -125,11 +134,18 @@ impl Store {
     pub fn record_facts(&self, record_id: Id) -> Result<Option<RecordFacts>> {
         let row = self
             .conn()
-            .query_row("SELECT type, author FROM records WHERE id = ?1", [record_id.to_string()], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-            })
+            .query_row(
+                "SELECT type, author FROM records WHERE id = ?1",
+                [record_id.to_string()],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+            )
             .optional()?;
-        row.map(|(type_name, author)| Ok(RecordFacts { type_name, author: parse(&author, "author key")? }))
-            .transpose()
+        row.map(|(type_name, author)| {
+            Ok(RecordFacts {
+                type_name,
+                author: parse(&author, "author key")?,
+            })
+        })
+        .transpose()
     }
 }

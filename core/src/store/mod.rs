@@ -11,7 +11,7 @@ pub use index::{Rejection, TrustedKey};
 pub use lookups::{ElderFacts, MemberFacts, RecordFacts};
 pub use queries::{
     ElderMonth, EntitlementStatus, EntitlementUse, OpenFollowUp, OverdueElder, PersonTimes,
-    ServiceLine, VisitLine, UNDER_SERVED_PERCENT,
+    ServiceLine, UNDER_SERVED_PERCENT, VisitLine,
 };
 
 use std::collections::{BTreeSet, HashMap};
@@ -22,8 +22,8 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 
 use crate::error::{Error, Result};
 use crate::hlc::Hlc;
-use crate::ids::Id;
 use crate::identity::PublicKey;
+use crate::ids::Id;
 use crate::record::SignedRecord;
 use crate::replica::{DocId, RecordDoc, session_actor};
 
@@ -68,25 +68,40 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         schema::migrate(&mut conn)?;
-        let mut store =
-            Store { conn, actor: session_actor(), circle, centre, docs: HashMap::new(), doc_order: Vec::new() };
+        let mut store = Store {
+            conn,
+            actor: session_actor(),
+            circle,
+            centre,
+            docs: HashMap::new(),
+            doc_order: Vec::new(),
+        };
         store.bind_circle()?;
         Ok(store)
     }
 
     /// Records the circle in a new store, or checks that an existing store is of this circle.
     fn bind_circle(&mut self) -> Result<()> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let stored = meta_get(&tx, "circle")?;
         match stored {
             Some(found) => {
-                let found: Id = found.parse().map_err(|_| Error::Corrupt("circle id in meta".into()))?;
+                let found: Id = found
+                    .parse()
+                    .map_err(|_| Error::Corrupt("circle id in meta".into()))?;
                 if found != self.circle {
-                    return Err(Error::WrongCircle { expected: found, found: self.circle });
+                    return Err(Error::WrongCircle {
+                        expected: found,
+                        found: self.circle,
+                    });
                 }
                 let centre = meta_get(&tx, "centre")?.unwrap_or_default();
                 if centre != self.centre.to_string() {
-                    return Err(Error::Corrupt("the store belongs to another centre key".into()));
+                    return Err(Error::Corrupt(
+                        "the store belongs to another centre key".into(),
+                    ));
                 }
             }
             None => {
@@ -117,7 +132,10 @@ impl Store {
     /// Appends a new local record: into its document and the indexes, in one transaction.
     pub fn append(&mut self, record: &SignedRecord) -> Result<()> {
         if record.envelope().circle != self.circle {
-            return Err(Error::WrongCircle { expected: self.circle, found: record.envelope().circle });
+            return Err(Error::WrongCircle {
+                expected: self.circle,
+                found: record.envelope().circle,
+            });
         }
         let doc_id = DocId::for_hlc(record.hlc());
         let result = self.append_inner(&doc_id, record);
@@ -131,7 +149,9 @@ impl Store {
     fn append_inner(&mut self, doc_id: &DocId, record: &SignedRecord) -> Result<()> {
         self.load_doc(doc_id)?;
         let chunk = self.doc_mut(doc_id)?.put(record.id(), record.as_bytes())?;
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         push_chunk(&tx, doc_id, &chunk)?;
         let mut batch = index::Batch::default();
         index::insert(&tx, record, doc_id, &mut batch)?;
@@ -159,7 +179,9 @@ impl Store {
         if added.is_empty() && chunk.is_empty() {
             return Ok(IngestReport::default());
         }
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         if !chunk.is_empty() {
             push_chunk(&tx, doc_id, &chunk)?;
         }
@@ -175,7 +197,11 @@ impl Store {
                         }
                     }
                     Err(reason) => {
-                        let rejection = Rejection { key: key.clone(), doc_id: doc_id.as_str().to_string(), reason };
+                        let rejection = Rejection {
+                            key: key.clone(),
+                            doc_id: doc_id.as_str().to_string(),
+                            reason,
+                        };
                         index::log_rejection(&tx, &rejection, &bytes)?;
                         report.rejected.push(rejection);
                     }
@@ -190,8 +216,12 @@ impl Store {
 
     /// The names of the documents this store holds.
     pub fn doc_ids(&self) -> Result<Vec<DocId>> {
-        let mut stmt = self.conn.prepare("SELECT DISTINCT doc_id FROM doc_chunks ORDER BY doc_id")?;
-        let names = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT DISTINCT doc_id FROM doc_chunks ORDER BY doc_id")?;
+        let names = stmt
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
         names
             .into_iter()
             .map(|n| DocId::parse(&n).ok_or_else(|| Error::Corrupt(format!("document name {n:?}"))))
@@ -200,7 +230,9 @@ impl Store {
 
     /// A document's saved bytes (every chunk, concatenated; Automerge loads them as one).
     pub fn doc_bytes(&self, doc_id: &DocId) -> Result<Vec<u8>> {
-        let mut stmt = self.conn.prepare_cached("SELECT bytes FROM doc_chunks WHERE doc_id = ?1 ORDER BY seq")?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT bytes FROM doc_chunks WHERE doc_id = ?1 ORDER BY seq")?;
         let mut out = Vec::new();
         let mut rows = stmt.query([doc_id.as_str()])?;
         while let Some(row) = rows.next()? {
@@ -214,12 +246,22 @@ impl Store {
     pub fn get(&self, id: Id) -> Result<SignedRecord> {
         let bytes: Option<Vec<u8>> = self
             .conn
-            .query_row("SELECT bytes FROM records WHERE id = ?1", [id.to_string()], |r| r.get(0))
+            .query_row(
+                "SELECT bytes FROM records WHERE id = ?1",
+                [id.to_string()],
+                |r| r.get(0),
+            )
             .optional()?;
-        let bytes = bytes.ok_or_else(|| Error::NotFound { what: "record", id: id.to_string() })?;
+        let bytes = bytes.ok_or_else(|| Error::NotFound {
+            what: "record",
+            id: id.to_string(),
+        })?;
         let record = SignedRecord::from_bytes(&bytes)?;
         if record.id() != id {
-            return Err(Error::Corrupt(format!("record stored as {id} hashes to {}", record.id())));
+            return Err(Error::Corrupt(format!(
+                "record stored as {id} hashes to {}",
+                record.id()
+            )));
         }
         Ok(record)
     }
@@ -250,7 +292,9 @@ impl Store {
             let doc = RecordDoc::load(&bytes, &self.actor)?;
             loaded.push((doc_id, doc.all_entries()?));
         }
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute("DELETE FROM records", [])?;
         tx.execute("DELETE FROM rejected", [])?;
         for table in schema::INDEX_TABLES {
@@ -267,8 +311,11 @@ impl Store {
                             report.added.push(record.id());
                         }
                         Err(reason) => {
-                            let rejection =
-                                Rejection { key: key.clone(), doc_id: doc_id.as_str().to_string(), reason };
+                            let rejection = Rejection {
+                                key: key.clone(),
+                                doc_id: doc_id.as_str().to_string(),
+                                reason,
+                            };
                             index::log_rejection(&tx, &rejection, &bytes)?;
                             report.rejected.push(rejection);
                         }
@@ -294,7 +341,11 @@ impl Store {
             return Ok(());
         }
         let bytes = self.doc_bytes(doc_id)?;
-        let doc = if bytes.is_empty() { RecordDoc::new(&self.actor) } else { RecordDoc::load(&bytes, &self.actor)? };
+        let doc = if bytes.is_empty() {
+            RecordDoc::new(&self.actor)
+        } else {
+            RecordDoc::load(&bytes, &self.actor)?
+        };
         self.docs.insert(doc_id.clone(), doc);
         self.doc_order.push(doc_id.clone());
         while self.doc_order.len() > CACHED_DOCS {
@@ -305,7 +356,9 @@ impl Store {
     }
 
     fn doc_mut(&mut self, doc_id: &DocId) -> Result<&mut RecordDoc> {
-        self.docs.get_mut(doc_id).ok_or_else(|| Error::Corrupt(format!("document {} not loaded", doc_id.as_str())))
+        self.docs
+            .get_mut(doc_id)
+            .ok_or_else(|| Error::Corrupt(format!("document {} not loaded", doc_id.as_str())))
     }
 
     fn forget_doc(&mut self, doc_id: &DocId) {
@@ -324,25 +377,44 @@ impl Store {
             return Ok(());
         }
         let snapshot = self.doc_mut(doc_id)?.save();
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute("DELETE FROM doc_chunks WHERE doc_id = ?1", [doc_id.as_str()])?;
-        tx.execute("INSERT INTO doc_chunks (doc_id, seq, bytes) VALUES (?1, 0, ?2)", params![doc_id.as_str(), snapshot])?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "DELETE FROM doc_chunks WHERE doc_id = ?1",
+            [doc_id.as_str()],
+        )?;
+        tx.execute(
+            "INSERT INTO doc_chunks (doc_id, seq, bytes) VALUES (?1, 0, ?2)",
+            params![doc_id.as_str(), snapshot],
+        )?;
         tx.commit()?;
         Ok(())
     }
 
     /// How many chunks each document is stored in (for tests and diagnostics).
     pub fn chunk_counts(&self) -> Result<Vec<(String, i64)>> {
-        let mut stmt = self.conn.prepare("SELECT doc_id, count(*) FROM doc_chunks GROUP BY doc_id ORDER BY doc_id")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<Vec<_>, _>>()?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT doc_id, count(*) FROM doc_chunks GROUP BY doc_id ORDER BY doc_id")?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
 
     /// Ids of every indexed record (for convergence checks).
     pub fn record_ids(&self) -> Result<BTreeSet<Id>> {
         let mut stmt = self.conn.prepare("SELECT id FROM records")?;
-        let ids = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
-        ids.into_iter().map(|s| s.parse().map_err(|_| Error::Corrupt(format!("record id {s:?}")))).collect()
+        let ids = stmt
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        ids.into_iter()
+            .map(|s| {
+                s.parse()
+                    .map_err(|_| Error::Corrupt(format!("record id {s:?}")))
+            })
+            .collect()
     }
 }
 
@@ -373,12 +445,19 @@ fn read_clock(conn: &Connection) -> Result<Hlc> {
     let Some(text) = meta_get(conn, "hlc")? else {
         return Ok(Hlc::ZERO);
     };
-    let parsed = text.split_once(':').and_then(|(ms, c)| Some(Hlc { ms: ms.parse().ok()?, counter: c.parse().ok()? }));
+    let parsed = text.split_once(':').and_then(|(ms, c)| {
+        Some(Hlc {
+            ms: ms.parse().ok()?,
+            counter: c.parse().ok()?,
+        })
+    });
     parsed.ok_or_else(|| Error::Corrupt(format!("stored clock {text:?}")))
 }
 
 fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
-    Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+    Ok(conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()?)
 }
 
 fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {

@@ -130,12 +130,16 @@ impl PersonTimes {
 
     /// The count for one service kind.
     pub fn of(&self, kind: ServiceKind) -> u64 {
-        self.services.iter().find(|(k, _)| *k == kind).map_or(0, |(_, n)| *n)
+        self.services
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map_or(0, |(_, n)| *n)
     }
 }
 
 fn id(text: String) -> Result<Id> {
-    text.parse().map_err(|_| Error::Corrupt(format!("id {text:?} in an index")))
+    text.parse()
+        .map_err(|_| Error::Corrupt(format!("id {text:?} in an index")))
 }
 
 fn opt_id(text: Option<String>) -> Result<Option<Id>> {
@@ -178,7 +182,11 @@ impl Store {
                 });
             }
         }
-        out.sort_by(|a, b| b.days_overdue.cmp(&a.days_overdue).then_with(|| a.name.cmp(&b.name)));
+        out.sort_by(|a, b| {
+            b.days_overdue
+                .cmp(&a.days_overdue)
+                .then_with(|| a.name.cmp(&b.name))
+        });
         Ok(out)
     }
 
@@ -225,7 +233,12 @@ impl Store {
         )?;
         let visits = stmt
             .query_map(params![elder, month], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
             })?
             .map(|row| {
                 let (rid, cg, cin, cout) = row?;
@@ -257,7 +270,9 @@ impl Store {
                 let (rid, kind, provider, started, minutes, funding, confirmed) = row?;
                 Ok(ServiceLine {
                     record_id: id(rid)?,
-                    kind: kind.parse().map_err(|_| Error::Corrupt(format!("service kind {kind:?}")))?,
+                    kind: kind
+                        .parse()
+                        .map_err(|_| Error::Corrupt(format!("service kind {kind:?}")))?,
                     provider_id: id(provider)?,
                     started_ms: started as u64,
                     duration_minutes: minutes,
@@ -280,7 +295,12 @@ impl Store {
              ORDER BY e.name, e.elder_id",
         )?;
         let rows = stmt.query_map([month.to_string()], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, u32>(2)?, r.get::<_, i64>(3)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, u32>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
         })?;
         let mut out = Vec::new();
         for row in rows {
@@ -293,7 +313,13 @@ impl Store {
             } else {
                 EntitlementStatus::WithinQuota
             };
-            out.push(EntitlementUse { elder_id: id(elder_id)?, name, entitled_hours, used_minutes, status });
+            out.push(EntitlementUse {
+                elder_id: id(elder_id)?,
+                name,
+                entitled_hours,
+                used_minutes,
+                status,
+            });
         }
         Ok(out)
     }
@@ -310,15 +336,23 @@ impl Store {
             "SELECT kind, count(*) FROM services WHERE month = ?1 AND counted = 1 AND voided = 0 GROUP BY kind",
         )?;
         let counts = stmt
-            .query_map([&month], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
+            .query_map([&month], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })?
             .collect::<Result<Vec<_>, _>>()?;
         let services = ServiceKind::ALL
             .into_iter()
             .map(|k| {
-                let n = counts.iter().find(|(name, _)| name == k.as_str()).map_or(0, |(_, n)| *n);
+                let n = counts
+                    .iter()
+                    .find(|(name, _)| name == k.as_str())
+                    .map_or(0, |(_, n)| *n);
                 (k, n as u64)
             })
             .collect();
-        Ok(PersonTimes { visits: visits as u64, services })
+        Ok(PersonTimes {
+            visits: visits as u64,
+            services,
+        })
     }
 }

@@ -173,7 +173,10 @@ pub fn migrate(conn: &mut Connection) -> Result<(), SchemaError> {
 
 /// Applies migrations up to `target` (tests use this to build old databases).
 pub(crate) fn migrate_to(conn: &mut Connection, target: usize) -> Result<(), SchemaError> {
-    let current: usize = conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))?.try_into().unwrap_or(0);
+    let current: usize = conn
+        .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))?
+        .try_into()
+        .unwrap_or(0);
     if current > SCHEMA_VERSION {
         return Err(SchemaError::TooNew { found: current });
     }
@@ -222,18 +225,27 @@ mod tests {
             let mut old = Connection::open_in_memory().expect("open");
             migrate_to(&mut old, start).expect("old schema");
             migrate(&mut old).expect("upgrade");
-            assert_eq!(schema_of(&old), schema_of(&fresh), "upgrade from version {start}");
+            assert_eq!(
+                schema_of(&old),
+                schema_of(&fresh),
+                "upgrade from version {start}"
+            );
         }
-        let version: i64 =
-            fresh.query_row("PRAGMA user_version", [], |r| r.get(0)).expect("version");
+        let version: i64 = fresh
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("version");
         assert_eq!(version as usize, SCHEMA_VERSION);
     }
 
     #[test]
     fn a_newer_database_is_refused() {
         let mut conn = Connection::open_in_memory().expect("open");
-        conn.pragma_update(None, "user_version", 99).expect("pragma");
-        assert!(matches!(migrate(&mut conn), Err(SchemaError::TooNew { found: 99 })));
+        conn.pragma_update(None, "user_version", 99)
+            .expect("pragma");
+        assert!(matches!(
+            migrate(&mut conn),
+            Err(SchemaError::TooNew { found: 99 })
+        ));
     }
 
     #[test]
@@ -241,8 +253,10 @@ mod tests {
         let mut conn = Connection::open_in_memory().expect("open");
         migrate(&mut conn).expect("migrate");
         for table in INDEX_TABLES {
-            conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get::<_, i64>(0))
-                .expect(table);
+            conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .expect(table);
         }
     }
 }
