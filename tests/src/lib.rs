@@ -11,6 +11,7 @@ use carebank_core::domain::{
 };
 use carebank_core::identity::DeviceKey;
 use carebank_core::ids::Id;
+use carebank_core::store::IngestReport;
 use carebank_core::{CareStore, Circle, Result};
 
 /// 2026-11-02 08:00 CST, a Monday: the fixtures' first morning.
@@ -218,12 +219,46 @@ impl Village {
         })
     }
 
-    /// Every device store, coordinator first.
-    pub fn devices_mut(&mut self) -> Vec<&mut CareStore> {
-        let mut all = vec![&mut self.coordinator.store];
-        all.extend(self.caregivers.iter_mut().map(|d| &mut d.store));
-        all.extend(self.volunteers.iter_mut().map(|d| &mut d.store));
-        all
+    /// How many member devices there are.
+    pub fn device_count(&self) -> usize {
+        1 + self.caregivers.len() + self.volunteers.len()
+    }
+
+    /// Member device `i`: 0 is the coordinator, then the caregivers, then the volunteers.
+    pub fn device(&self, i: usize) -> &Device {
+        match i {
+            0 => &self.coordinator,
+            i if i <= self.caregivers.len() => &self.caregivers[i - 1],
+            i => &self.volunteers[i - 1 - self.caregivers.len()],
+        }
+    }
+
+    /// Member device `i`, mutably (numbered as in [`Village::device`]).
+    pub fn device_mut(&mut self, i: usize) -> &mut Device {
+        match i {
+            0 => &mut self.coordinator,
+            i if i <= self.caregivers.len() => &mut self.caregivers[i - 1],
+            i => &mut self.volunteers[i - 1 - self.caregivers.len()],
+        }
+    }
+
+    /// Device `into` pulls every document device `from` holds.
+    pub fn merge(&mut self, into: usize, from: usize) -> Result<IngestReport> {
+        let source = &self.device(from).store;
+        let docs = source
+            .store()
+            .doc_ids()?
+            .into_iter()
+            .map(|d| Ok((source.store().doc_bytes(&d)?, d)))
+            .collect::<Result<Vec<_>>>()?;
+        let target = &mut self.device_mut(into).store;
+        let mut report = IngestReport::default();
+        for (bytes, doc_id) in docs {
+            let part = target.merge_doc(&doc_id, &bytes)?;
+            report.added.extend(part.added);
+            report.rejected.extend(part.rejected);
+        }
+        Ok(report)
     }
 }
 
