@@ -174,27 +174,36 @@ mod tests {
             v: 1,
             circle: "0123456789abcdef0123456789abcdef".parse().expect("id"),
             author: key.public_key(),
-            hlc: Hlc { ms: 1_793_581_200_000, counter: 0 },
+            hlc: Hlc {
+                ms: 1_793_581_200_000,
+                counter: 0,
+            },
             body: RecordBody::Service(Service {
                 elder_id: "4c1d0e2f9a8b7c6d5e4f3a2b1c0d9e8f".parse().expect("id"),
                 provider_id: "a1b2c3d4e5f60718293a4b5c6d7e8f90".parse().expect("id"),
                 started_ms: 1_793_580_000_000,
                 duration_minutes: 45,
                 funding: Funding::Government,
-                detail: ServiceDetail::Meal { mode: MealMode::Delivered, portions: 1, diet_notes: Some("低盐".into()) },
+                detail: ServiceDetail::Meal {
+                    mode: MealMode::Delivered,
+                    portions: 1,
+                    diet_notes: Some("低盐".into()),
+                },
                 confirmation: None,
             }),
         }
     }
 
     const VECTOR_SEED: [u8; 32] = [
-        0x9d, 0x61, 0xb1, 0x9d, 0xef, 0xfd, 0x5a, 0x60, 0xba, 0x84, 0x4a, 0xf4, 0x92, 0xec, 0x2c, 0xc4, 0x44, 0x49,
-        0xc5, 0x69, 0x7b, 0x32, 0x69, 0x19, 0x70, 0x3b, 0xac, 0x03, 0x1c, 0xae, 0x7f, 0x60,
+        0x9d, 0x61, 0xb1, 0x9d, 0xef, 0xfd, 0x5a, 0x60, 0xba, 0x84, 0x4a, 0xf4, 0x92, 0xec, 0x2c,
+        0xc4, 0x44, 0x49, 0xc5, 0x69, 0x7b, 0x32, 0x69, 0x19, 0x70, 0x3b, 0xac, 0x03, 0x1c, 0xae,
+        0x7f, 0x60,
     ];
 
     #[test]
     fn the_published_test_vector_holds() {
-        let record = SignedRecord::sign(vector_envelope(), &DeviceKey::from_seed(VECTOR_SEED)).expect("sign");
+        let record = SignedRecord::sign(vector_envelope(), &DeviceKey::from_seed(VECTOR_SEED))
+            .expect("sign");
         let payload = std::str::from_utf8(record.payload()).expect("utf8");
         assert_eq!(payload, VECTOR_PAYLOAD);
         assert_eq!(record.id().to_string(), VECTOR_ID);
@@ -209,21 +218,31 @@ mod tests {
 
     #[test]
     fn any_change_to_a_signed_record_is_caught() {
-        let record = SignedRecord::sign(vector_envelope(), &DeviceKey::from_seed(VECTOR_SEED)).expect("sign");
+        let record = SignedRecord::sign(vector_envelope(), &DeviceKey::from_seed(VECTOR_SEED))
+            .expect("sign");
         let bytes = record.as_bytes();
         for i in 0..bytes.len() {
             let mut altered = bytes.to_vec();
             altered[i] ^= 0x01;
-            assert!(SignedRecord::from_bytes(&altered).is_err(), "flipping byte {i} went unnoticed");
+            assert!(
+                SignedRecord::from_bytes(&altered).is_err(),
+                "flipping byte {i} went unnoticed"
+            );
         }
-        assert_eq!(SignedRecord::from_bytes(&bytes[..64]), Err(RecordError::Size(64)));
+        assert_eq!(
+            SignedRecord::from_bytes(&bytes[..64]),
+            Err(RecordError::Size(64))
+        );
         assert_eq!(SignedRecord::from_bytes(&[]), Err(RecordError::Size(0)));
     }
 
     #[test]
     fn a_record_signed_by_another_key_than_its_author_is_refused() {
         let other = DeviceKey::from_seed([3; 32]);
-        assert_eq!(SignedRecord::sign(vector_envelope(), &other), Err(RecordError::BadSignature));
+        assert_eq!(
+            SignedRecord::sign(vector_envelope(), &other),
+            Err(RecordError::BadSignature)
+        );
     }
 
     #[test]
@@ -234,6 +253,9 @@ mod tests {
         let payload = to_canonical(&envelope).expect("encode");
         let mut bytes = key.sign(&signing_message(&payload)).to_vec();
         bytes.extend_from_slice(&payload);
-        assert_eq!(SignedRecord::from_bytes(&bytes), Err(RecordError::Version(2)));
+        assert_eq!(
+            SignedRecord::from_bytes(&bytes),
+            Err(RecordError::Version(2))
+        );
     }
 }

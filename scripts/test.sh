@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine: installs what it needs, then checks formatting, lints,
+# the independent record verifier and every Rust test. Run from anywhere.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "tools"
+python3 -c "import cryptography" 2>/dev/null || python3 -m pip install --quiet cryptography
+
+step "format"
+cargo fmt --all -- --check
+
+step "lints"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "independent verifier (docs/tools/verify_record.py)"
+python3 docs/tools/verify_record.py
+
+step "tests"
+cargo test --workspace
