@@ -15,8 +15,8 @@ use crate::ids::Id;
 use crate::record::{Envelope, FORMAT_VERSION, SignedRecord};
 use crate::replica::DocId;
 use crate::store::{
-    ElderMonth, EntitlementUse, IngestReport, OpenFollowUp, OverdueElder, PersonTimes, Rejection,
-    Store, TrustedKey,
+    Durability, ElderMonth, EntitlementUse, IngestReport, OpenFollowUp, OverdueElder, PersonTimes,
+    Rejection, Store, TrustedKey,
 };
 use crate::time::Month;
 
@@ -70,6 +70,11 @@ impl CareStore {
     /// Replaces the wall clock (simulations play days in seconds).
     pub fn set_wall_clock(&mut self, wall: WallClock) {
         self.wall = wall;
+    }
+
+    /// Chooses how hard writes are pushed to disk; the default is [`Durability::EveryWrite`].
+    pub fn set_durability(&mut self, durability: Durability) -> Result<()> {
+        self.store.set_durability(durability)
     }
 
     /// This device's public key.

@@ -17,6 +17,7 @@ pub mod identity;
 pub mod ids;
 pub mod record;
 pub mod replica;
+pub mod report;
 pub mod store;
 pub mod time;
 

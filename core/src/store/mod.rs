@@ -32,6 +32,17 @@ const COMPACT_AFTER_CHUNKS: i64 = 64;
 /// How many documents stay loaded in memory.
 const CACHED_DOCS: usize = 3;
 
+/// How hard each write is pushed to disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// The default: a write is on disk when the call returns, even across a power cut
+    /// (WAL with `synchronous=FULL`).
+    EveryWrite,
+    /// For simulations and bulk loads only: a crash keeps the database consistent but may lose
+    /// the last writes (WAL with `synchronous=NORMAL`).
+    Relaxed,
+}
+
 /// What one ingest of records changed.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct IngestReport {
@@ -111,6 +122,16 @@ impl Store {
             }
         }
         tx.commit()?;
+        Ok(())
+    }
+
+    /// Chooses how hard each write is pushed to disk (see [`Durability`]).
+    pub fn set_durability(&mut self, durability: Durability) -> Result<()> {
+        let level = match durability {
+            Durability::EveryWrite => "FULL",
+            Durability::Relaxed => "NORMAL",
+        };
+        self.conn.pragma_update(None, "synchronous", level)?;
         Ok(())
     }
 

@@ -1,0 +1,5 @@
+//! The device and coordinator commands.
+
+pub mod care;
+pub mod setup;
+pub mod view;
