@@ -291,6 +291,17 @@ impl Village {
         })
     }
 
+    /// The signing key of member device `i` (numbered as in [`Village::device`]): the fixture's
+    /// keys are derived from fixed seeds, so benchmarks can sign records in bulk outside a store.
+    pub fn device_key(&self, i: usize) -> DeviceKey {
+        let seed = match i {
+            0 => 2,
+            i if i <= self.caregivers.len() => 100 + (i as u64 - 1),
+            i => 200 + (i - 1 - self.caregivers.len()) as u64,
+        };
+        key(seed)
+    }
+
     /// How many member devices there are.
     pub fn device_count(&self) -> usize {
         1 + self.caregivers.len() + self.volunteers.len()
