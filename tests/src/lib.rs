@@ -154,6 +154,10 @@ impl Village {
             site_id: point_id,
             device_key: coordinator.public_key(),
             family_of: None,
+            valid_from_ms: None,
+            valid_until_ms: None,
+            household: None,
+            birth_year: None,
         })?;
         coordinator.merge_from(&centre)?;
 
@@ -170,6 +174,10 @@ impl Village {
                             site_id: point_id,
                             device_key: store.public_key(),
                             family_of: None,
+                            valid_from_ms: None,
+                            valid_until_ms: None,
+                            household: None,
+                            birth_year: None,
                         })?;
                         Ok(Device { member_id, store })
                     })

@@ -2,6 +2,8 @@
 
 mod keys;
 mod secret_store;
+mod trust;
 
 pub use keys::{DeviceKey, PublicKey, SignatureBytes};
 pub use secret_store::{FileSecretStore, MemorySecretStore, SecretStore, SecretStoreError};
+pub use trust::{Certificate, KeyStanding, TrustChain};
