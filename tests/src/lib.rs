@@ -2,6 +2,9 @@
 //! caregivers, volunteers and elders, each member on a device store of their own, and a
 //! simulated clock that every store reads.
 
+pub mod ledger;
+pub mod ledger_year;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -80,14 +83,17 @@ pub struct ElderSpec {
     pub entitled_hours: u32,
 }
 
-fn key(seed: u64) -> DeviceKey {
+/// The fixture device key made from `seed` (the centre is 1, the coordinator 2, caregivers
+/// 100.., volunteers 200..).
+pub fn key(seed: u64) -> DeviceKey {
     let mut bytes = [0u8; 32];
     bytes[..8].copy_from_slice(&seed.to_le_bytes());
     bytes[8] = 0xcb;
     DeviceKey::from_seed(bytes)
 }
 
-fn open(circle: Circle, seed: u64, clock: &SimClock) -> Result<CareStore> {
+/// A device store signing with `key(seed)` that reads `clock`.
+pub fn open(circle: Circle, seed: u64, clock: &SimClock) -> Result<CareStore> {
     let mut store = CareStore::open_in_memory(circle, key(seed))?;
     let clock = clock.clone();
     store.set_wall_clock(Box::new(move || clock.now()));
