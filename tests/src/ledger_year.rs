@@ -2,7 +2,7 @@
 //! from a seed without a store: 1 centre, 1 coordinator, 6 caregivers, 20 volunteers in 10
 //! households; each day 15 claims each confirmed by a caregiver or the coordinator, 5
 //! redemptions and 1 gift (about 13,000 entries a year). With anomalies on, it also makes, each
-//! month, a fork from a cloned phone, a duplicate claim and a voided service, and on day 200 one
+//! month, a fork from a cloned phone, a duplicate claim and a voided service, and on day 45 one
 //! volunteer's phone is lost: it is revoked, still signs one entry, and a new phone carries on.
 
 use std::collections::HashMap;
@@ -22,6 +22,8 @@ use crate::{DAY, MINUTE, START_MS, fixed_id, key};
 const CAREGIVERS: u64 = 6;
 const VOLUNTEERS: u64 = 20;
 const ELDERS: u64 = 120;
+/// The day volunteer 0's phone is lost (with anomalies on).
+pub const LOST_PHONE_DAY: u64 = 45;
 
 /// A small deterministic generator (SplitMix64).
 struct Rng(u64);
@@ -312,8 +314,14 @@ impl YearGenerator {
     fn anomalies_of_the_day(&mut self, out: &mut Vec<SignedRecord>, at: &mut u64) {
         let day = self.day;
         if day % 30 == 10 {
-            // A cloned phone: a copy of the volunteer's device signs at the same sequence number.
-            let v = usize::try_from(self.rng.below(VOLUNTEERS)).unwrap_or(0);
+            // A cloned phone: a copy of an older volunteer's device signs at the same sequence
+            // number.
+            let start = usize::try_from(self.rng.below(VOLUNTEERS)).unwrap_or(0);
+            let old_enough = |m: &Member| 2026 - i64::from(m.born) >= 65;
+            let v = (0..self.volunteers.len())
+                .map(|i| (start + i) % self.volunteers.len())
+                .find(|i| old_enough(&self.volunteers[*i]))
+                .unwrap_or(start);
             let saved = self.volunteers[v].head;
             let kind = EntryKind::Redeem {
                 minutes: 15,
@@ -321,8 +329,9 @@ impl YearGenerator {
             };
             out.push(self.entry(Who::Volunteer(v), *at, kind));
             self.volunteers[v].head = saved;
+            // The copy spends more than the member holds.
             let kind = EntryKind::Redeem {
-                minutes: 20,
+                minutes: (self.volunteers[v].balance + 60).min(24 * 60),
                 service: None,
             };
             out.push(self.entry(Who::Volunteer(v), *at + 1, kind));
@@ -351,7 +360,7 @@ impl YearGenerator {
                 s.voided = true;
             }
         }
-        if day == 200 {
+        if day == LOST_PHONE_DAY {
             // Volunteer 0 loses their phone: revoked now; the lost phone signs once more; a new
             // phone (a new key, the same member) carries the chain on.
             let revoke = RecordBody::Revocation(Revocation {

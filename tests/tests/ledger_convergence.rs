@@ -56,6 +56,11 @@ fn the_reference_months_show_every_kind_of_anomaly() {
     for kind in ["Fork", "Overdraft", "ClaimService", "DuplicateClaim", "UntrustedKey"] {
         assert!(names.contains(kind), "{kind} missing from {names:?}");
     }
+    let rules: Vec<_> = conflicts
+        .iter()
+        .filter(|c| matches!(c.kind, carebank_core::ledger::ConflictKind::RuleBroken { .. }))
+        .collect();
+    assert!(rules.is_empty(), "{rules:?}");
 }
 
 proptest! {
