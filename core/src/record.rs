@@ -90,7 +90,10 @@ impl SignedRecord {
     /// signature and the body's own validation, in that order.
     pub fn from_bytes(bytes: &[u8]) -> Result<SignedRecord, RecordError> {
         let record = SignedRecord::decode_envelope(bytes)?;
-        if !record.author().verify(&record.signing_message(), record.signature()) {
+        if !record
+            .author()
+            .verify(&record.signing_message(), record.signature())
+        {
             return Err(RecordError::BadSignature);
         }
         record.body().validate()?;
@@ -126,9 +129,7 @@ impl SignedRecord {
 
     /// The 64-byte ed25519 signature.
     pub fn signature(&self) -> &SignatureBytes {
-        self.bytes
-            .first_chunk::<64>()
-            .unwrap_or(&[0; 64])
+        self.bytes.first_chunk::<64>().unwrap_or(&[0; 64])
     }
 
     /// What the signature covers: [`SIGNING_CONTEXT`] followed by the payload.

@@ -74,12 +74,15 @@ fn main() {
     );
 
     let mut year_times = Vec::new();
+    let mut pass_times = Vec::new();
     let mut week_times = Vec::new();
     let mut summary = (0, 0);
     for _ in 0..RUNS {
         let mut ledger = Ledger::new(circle, centre);
         let (t, out) = time(|| reconcile_on(&mut ledger, &raw_year, &services, &members, now));
         year_times.push(t);
+        let (t, _) = time(|| ledger.reconcile(&services).conflicts().len());
+        pass_times.push(t);
         let (t, out_week) = time(|| reconcile_on(&mut ledger, &raw_week, &services, &members, now));
         week_times.push(t);
         summary = (out.0, out_week.0);
@@ -88,6 +91,10 @@ fn main() {
         "reconcile year:            {:>8.1} ms  ({} queue items)",
         ms(median(year_times)),
         summary.0
+    );
+    println!(
+        "  of which the pure pass:  {:>8.1} ms",
+        ms(median(pass_times))
     );
     println!(
         "reconcile one new week:    {:>8.1} ms  ({} queue items)",

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use carebank_core::domain::{
-    ConfirmMethod, EntryHash, EntryKind, Enrolment, LedgerEntry, LedgerRules, RecordBody,
+    ConfirmMethod, Enrolment, EntryHash, EntryKind, LedgerEntry, LedgerRules, RecordBody,
     Revocation, Role,
 };
 use carebank_core::hlc::Hlc;
@@ -173,11 +173,7 @@ impl YearGenerator {
             })
         };
         let mut out = vec![
-            self.sign(
-                &self.centre,
-                at,
-                RecordBody::LedgerRules(reference_rules()),
-            ),
+            self.sign(&self.centre, at, RecordBody::LedgerRules(reference_rules())),
             self.sign(
                 &self.centre,
                 at,
@@ -280,10 +276,16 @@ impl YearGenerator {
         }
         let year = 2026;
         for _ in 0..5 {
-            let v = usize::try_from(self.rng.below(VOLUNTEERS)).unwrap_or(0);
+            // A random member old enough, holding enough minutes.
             let minutes = 30;
-            let m = &self.volunteers[v];
-            if year - i64::from(m.born) >= 65 && m.balance >= minutes {
+            let start = usize::try_from(self.rng.below(VOLUNTEERS)).unwrap_or(0);
+            let eligible = (0..self.volunteers.len())
+                .map(|i| (start + i) % self.volunteers.len())
+                .find(|i| {
+                    let m = &self.volunteers[*i];
+                    year - i64::from(m.born) >= 65 && m.balance >= minutes
+                });
+            if let Some(v) = eligible {
                 self.volunteers[v].balance -= minutes;
                 let kind = EntryKind::Redeem {
                     minutes,
@@ -330,8 +332,10 @@ impl YearGenerator {
             out.push(self.entry(Who::Volunteer(v), *at, kind));
             self.volunteers[v].head = saved;
             // The copy spends more than the member holds.
+            let overdrawn = (self.volunteers[v].balance + 60).min(24 * 60);
+            self.volunteers[v].balance -= 15 + overdrawn;
             let kind = EntryKind::Redeem {
-                minutes: (self.volunteers[v].balance + 60).min(24 * 60),
+                minutes: overdrawn,
                 service: None,
             };
             out.push(self.entry(Who::Volunteer(v), *at + 1, kind));
@@ -358,6 +362,10 @@ impl YearGenerator {
                 && let Some(s) = self.services.get_mut(earlier)
             {
                 s.voided = true;
+                let (provider, minutes) = (s.provider_id, s.duration_minutes);
+                if let Some(m) = self.volunteers.iter_mut().find(|m| m.id == provider) {
+                    m.balance -= minutes;
+                }
             }
         }
         if day == LOST_PHONE_DAY {

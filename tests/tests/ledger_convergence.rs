@@ -51,14 +51,31 @@ fn the_reference_months_show_every_kind_of_anomaly() {
     let (conflicts, _) = outcome(&ledger, &generator);
     let names: std::collections::BTreeSet<String> = conflicts
         .iter()
-        .map(|c| format!("{:?}", c.kind).split([' ', '{']).next().unwrap_or("").to_string())
+        .map(|c| {
+            format!("{:?}", c.kind)
+                .split([' ', '{'])
+                .next()
+                .unwrap_or("")
+                .to_string()
+        })
         .collect();
-    for kind in ["Fork", "Overdraft", "ClaimService", "DuplicateClaim", "UntrustedKey"] {
+    for kind in [
+        "Fork",
+        "Overdraft",
+        "ClaimService",
+        "DuplicateClaim",
+        "UntrustedKey",
+    ] {
         assert!(names.contains(kind), "{kind} missing from {names:?}");
     }
     let rules: Vec<_> = conflicts
         .iter()
-        .filter(|c| matches!(c.kind, carebank_core::ledger::ConflictKind::RuleBroken { .. }))
+        .filter(|c| {
+            matches!(
+                c.kind,
+                carebank_core::ledger::ConflictKind::RuleBroken { .. }
+            )
+        })
         .collect();
     assert!(rules.is_empty(), "{rules:?}");
 }
@@ -119,7 +136,10 @@ enum Step {
     /// A time-bank member gives a service and claims it.
     Serve { who: usize, minutes: i64 },
     /// A confirmer confirms one of the claims made so far.
-    Confirm { who: usize, claim: prop::sample::Index },
+    Confirm {
+        who: usize,
+        claim: prop::sample::Index,
+    },
     /// A member redeems minutes.
     Redeem { who: usize, minutes: i64 },
     /// The senior gives minutes to the junior.
@@ -183,7 +203,13 @@ fn run(steps: &[Step], merge_seed: u64) -> Vec<(Vec<Conflict>, Vec<Balance>)> {
     let mut stores: Vec<CareStore> = vec![v.coordinator.store];
     stores.extend(v.caregivers.into_iter().map(|d| d.store));
     stores.extend(v.volunteers.into_iter().map(|d| d.store));
-    stores.extend([senior.store, junior_device.store, family.store, clone, v.centre]);
+    stores.extend([
+        senior.store,
+        junior_device.store,
+        family.store,
+        clone,
+        v.centre,
+    ]);
     let earners = [3usize, 4, 5, 6, 8];
     let confirmers = [0usize, 1, 2, 7];
 
@@ -211,9 +237,17 @@ fn run(steps: &[Step], merge_seed: u64) -> Vec<(Vec<Conflict>, Vec<Balance>)> {
             }
             Step::Decide { approve } => {
                 let coordinator = &mut stores[0];
-                let first = coordinator.conflict_queue().expect("queue").into_iter().next();
+                let first = coordinator
+                    .conflict_queue()
+                    .expect("queue")
+                    .into_iter()
+                    .next();
                 if let Some(target) = first.and_then(|item| item.awaiting.first().copied()) {
-                    let verdict = if *approve { Verdict::Approve } else { Verdict::Reject };
+                    let verdict = if *approve {
+                        Verdict::Approve
+                    } else {
+                        Verdict::Reject
+                    };
                     let _ = coordinator.decide(target, verdict, "协调员裁定");
                 }
             }

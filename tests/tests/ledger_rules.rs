@@ -20,7 +20,10 @@ use carebank_scenarios::ledger::{Bank, serve};
 use carebank_scenarios::{DAY, MINUTE, key, open};
 
 fn refused<T: std::fmt::Debug>(result: Result<T, Error>) -> bool {
-    matches!(result, Err(Error::LedgerRefused(_)) | Err(Error::NotAuthorised(_)))
+    matches!(
+        result,
+        Err(Error::LedgerRefused(_)) | Err(Error::NotAuthorised(_))
+    )
 }
 
 /// Earns `minutes` for `volunteer` (index into the village's volunteers) with a caregiver's
@@ -95,7 +98,10 @@ fn a_confirmed_claim_credits_the_volunteer_once_on_every_device() {
     b.sync().expect("sync");
     for store in b.stores_mut() {
         let balance = store.balance(vol).expect("balance");
-        assert_eq!((balance.available_minutes, balance.earned_minutes), (90, 90));
+        assert_eq!(
+            (balance.available_minutes, balance.earned_minutes),
+            (90, 90)
+        );
     }
     // The same entries arriving again (another merge, a replayed document) count once.
     let Bank { v, .. } = &mut b;
@@ -109,7 +115,13 @@ fn a_confirmed_claim_credits_the_volunteer_once_on_every_device() {
         .expect("merge again");
     let balance = v.coordinator.store.balance(vol).expect("balance");
     assert_eq!(balance.available_minutes, 90);
-    assert!(v.coordinator.store.conflict_queue().expect("queue").is_empty());
+    assert!(
+        v.coordinator
+            .store
+            .conflict_queue()
+            .expect("queue")
+            .is_empty()
+    );
 }
 
 #[test]
@@ -122,10 +134,15 @@ fn only_the_recipient_side_confirms() {
     let s1 = serve(store, vol, e1, 0, 60).expect("service");
     let c0 = store.claim_hours(s0, 60).expect("claim");
     let c1 = store.claim_hours(s1, 60).expect("claim");
-    assert!(refused(store.confirm_claim(c0, ConfirmMethod::InPerson)), "own claim");
+    assert!(
+        refused(store.confirm_claim(c0, ConfirmMethod::InPerson)),
+        "own claim"
+    );
     b.sync().expect("sync");
     let other_volunteer = &mut b.v.volunteers[1].store;
-    assert!(refused(other_volunteer.confirm_claim(c0, ConfirmMethod::InPerson)));
+    assert!(refused(
+        other_volunteer.confirm_claim(c0, ConfirmMethod::InPerson)
+    ));
     // The family member of elder 0 confirms for elder 0 (who has no phone), not for elder 1.
     b.family
         .store
@@ -140,7 +157,11 @@ fn only_the_recipient_side_confirms() {
         .expect("coordinator confirms");
     b.sync().expect("sync");
     assert_eq!(
-        b.v.coordinator.store.balance(vol).expect("balance").available_minutes,
+        b.v.coordinator
+            .store
+            .balance(vol)
+            .expect("balance")
+            .available_minutes,
         120
     );
 }
@@ -154,7 +175,11 @@ fn where_the_circle_requires_approval_the_coordinator_decides() {
             ..LedgerRules::default()
         })
         .expect("rules");
-    assert!(refused(b.v.coordinator.store.set_ledger_rules(LedgerRules::default())));
+    assert!(refused(
+        b.v.coordinator
+            .store
+            .set_ledger_rules(LedgerRules::default())
+    ));
     b.sync().expect("sync");
     let vol = b.v.volunteers[0].member_id;
     let approved = earn(&mut b, 0, 0, 60);
@@ -166,19 +191,27 @@ fn where_the_circle_requires_approval_the_coordinator_decides() {
     );
     assert_eq!(
         kinds(c),
-        vec![ConflictKind::AwaitingApproval, ConflictKind::AwaitingApproval]
+        vec![
+            ConflictKind::AwaitingApproval,
+            ConflictKind::AwaitingApproval
+        ]
     );
     assert_eq!(c.balance(vol).expect("balance").pending_minutes, 105);
-    assert!(refused(
-        b.v.caregivers[0]
-            .store
-            .decide(approved, Verdict::Approve, "看过了")
-    ));
+    assert!(refused(b.v.caregivers[0].store.decide(
+        approved,
+        Verdict::Approve,
+        "看过了"
+    )));
     let c = &mut b.v.coordinator.store;
-    c.decide(approved, Verdict::Approve, "核实无误").expect("approve");
-    c.decide(rejected, Verdict::Reject, "时长不符").expect("reject");
+    c.decide(approved, Verdict::Approve, "核实无误")
+        .expect("approve");
+    c.decide(rejected, Verdict::Reject, "时长不符")
+        .expect("reject");
     assert!(c.conflict_queue().expect("queue").is_empty());
-    assert_eq!(c.entry_standing(rejected).expect("s"), Some(Standing::Rejected));
+    assert_eq!(
+        c.entry_standing(rejected).expect("s"),
+        Some(Standing::Rejected)
+    );
     b.sync().expect("sync");
     for store in b.stores_mut() {
         assert_eq!(store.balance(vol).expect("balance").available_minutes, 60);
@@ -209,8 +242,14 @@ fn redemption_needs_the_age_and_the_minutes() {
         assert_eq!(pending.pending_minutes, 60);
     }
     confirm(&mut b, &claims);
-    b.senior.store.redeem_hours(40, None).expect("senior redeems");
-    assert!(refused(b.senior.store.redeem_hours(40, None)), "only 20 left");
+    b.senior
+        .store
+        .redeem_hours(40, None)
+        .expect("senior redeems");
+    assert!(
+        refused(b.senior.store.redeem_hours(40, None)),
+        "only 20 left"
+    );
     assert!(refused(b.junior.store.redeem_hours(10, None)), "too young");
     b.sync().expect("sync");
     let c = &b.v.coordinator.store;
@@ -250,10 +289,19 @@ fn gifts_go_to_relatives_only_and_within_the_yearly_cap() {
     }
     confirm(&mut b, &claims);
     let stranger = b.v.volunteers[0].member_id;
-    assert!(refused(b.senior.store.gift_hours(stranger, 30)), "not a relative");
+    assert!(
+        refused(b.senior.store.gift_hours(stranger, 30)),
+        "not a relative"
+    );
     b.senior.store.gift_hours(junior, 60).expect("gift");
-    assert!(refused(b.senior.store.gift_hours(junior, 60)), "past the cap");
-    b.senior.store.gift_hours(junior, 40).expect("up to the cap");
+    assert!(
+        refused(b.senior.store.gift_hours(junior, 60)),
+        "past the cap"
+    );
+    b.senior
+        .store
+        .gift_hours(junior, 40)
+        .expect("up to the cap");
     b.sync().expect("sync");
     let c = &b.v.coordinator.store;
     let (s, j) = (c.balance(senior).expect("b"), c.balance(junior).expect("b"));
@@ -321,10 +369,13 @@ fn entries_signed_by_a_revoked_key_are_flagged_not_counted() {
             problem: KeyProblem::Revoked
         }]
     );
-    let evidence = c.ledger_evidence(&c.conflict_queue().expect("q")[0]).expect("evidence");
+    let evidence = c
+        .ledger_evidence(&c.conflict_queue().expect("q")[0])
+        .expect("evidence");
     assert_eq!(evidence[0].id(), spent);
     assert_eq!(c.balance(vol).expect("b").available_minutes, 90);
-    c.decide(spent, Verdict::Reject, "手机被他人使用").expect("reject");
+    c.decide(spent, Verdict::Reject, "手机被他人使用")
+        .expect("reject");
     assert!(c.conflict_queue().expect("q").is_empty());
     assert_eq!(c.balance(vol).expect("b").available_minutes, 90);
 }
@@ -403,7 +454,10 @@ fn claims_for_voided_missing_or_already_claimed_services_are_flagged() {
     let other = serve(&mut b.v.volunteers[0].store, vol, b.v.elders[1], 1, 30).expect("service");
     let mut clone = open(b.v.circle, 200, &b.v.clock).expect("clone");
     clone.merge_from(&b.v.volunteers[0].store).expect("copy");
-    b.v.volunteers[0].store.claim_hours(other, 30).expect("claim");
+    b.v.volunteers[0]
+        .store
+        .claim_hours(other, 30)
+        .expect("claim");
     assert!(refused(b.v.volunteers[0].store.claim_hours(other, 30)));
     b.v.clock.advance(MINUTE);
     let twice = clone.claim_hours(other, 30).expect("second claim offline");
@@ -437,10 +491,12 @@ fn claims_for_voided_missing_or_already_claimed_services_are_flagged() {
         b.v.clock.now(),
     );
     inject(&mut b.v.coordinator.store, &forged);
-    assert!(kinds(&b.v.coordinator.store).contains(&ConflictKind::ClaimService {
-        service: ghost,
-        problem: ServiceProblem::Missing
-    }));
+    assert!(
+        kinds(&b.v.coordinator.store).contains(&ConflictKind::ClaimService {
+            service: ghost,
+            problem: ServiceProblem::Missing
+        })
+    );
 }
 
 #[test]
@@ -532,5 +588,8 @@ fn a_certificate_outside_its_validity_signs_nothing_that_counts() {
     short.claim_hours(s, 30).expect("within validity");
     b.v.clock.advance(2 * DAY);
     let s = serve(&mut short, helper, b.v.elders[0], 2, 30).expect("service");
-    assert!(refused(short.claim_hours(s, 30)), "the certificate has expired");
+    assert!(
+        refused(short.claim_hours(s, 30)),
+        "the certificate has expired"
+    );
 }

@@ -34,12 +34,11 @@ fn bank_with_history() -> (Bank, Vec<u8>) {
     b.senior.store.redeem_hours(60, None).expect("redeem");
     b.senior.store.gift_hours(junior, 60).expect("gift");
     b.sync().expect("sync");
-    let statement = b
-        .v
-        .coordinator
-        .store
-        .export_statement(senior)
-        .expect("export");
+    let statement =
+        b.v.coordinator
+            .store
+            .export_statement(senior)
+            .expect("export");
     (b, statement)
 }
 
@@ -108,7 +107,10 @@ fn forged_altered_and_truncated_statements_are_refused() {
         Err(StatementError::WrongCentre)
     );
     for cut in [0, 10, 64, 65, bytes.len() / 2, bytes.len() - 1] {
-        assert!(verify_statement(&bytes[..cut], centre).is_err(), "cut at {cut}");
+        assert!(
+            verify_statement(&bytes[..cut], centre).is_err(),
+            "cut at {cut}"
+        );
     }
     let statement = decode(&bytes);
     let coordinator = key(2);

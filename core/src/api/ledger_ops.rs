@@ -10,9 +10,7 @@ use std::cell::{RefCell, RefMut};
 use std::collections::HashSet;
 
 use super::{Actor, CareStore, Circle};
-use crate::domain::{
-    ConfirmMethod, EntryKind, LedgerEntry, LedgerRules, RecordBody, Verdict,
-};
+use crate::domain::{ConfirmMethod, EntryKind, LedgerEntry, LedgerRules, RecordBody, Verdict};
 use crate::error::{Error, Result};
 use crate::ids::Id;
 use crate::ledger::{

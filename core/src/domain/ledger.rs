@@ -271,7 +271,10 @@ mod tests {
              \"member_id\":\"01010101010101010101010101010101\",\"minutes\":90,\"seq\":1,\
              \"service\":\"02020202020202020202020202020202\"}"
         );
-        assert_eq!(from_canonical::<LedgerEntry>(&bytes).expect("decode"), entry);
+        assert_eq!(
+            from_canonical::<LedgerEntry>(&bytes).expect("decode"),
+            entry
+        );
     }
 
     #[test]

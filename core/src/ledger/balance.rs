@@ -103,15 +103,16 @@ pub(crate) fn replay(
     let mut held: i64 = 0;
     let mut debt: i64 = 0;
     let mut balance = Balance::zero(member);
+    // Lots are made in replay order with one lifetime, so they expire from the front.
     let expire = |lots: &mut VecDeque<Lot>, held: &mut i64, expired: &mut i64, now: u64| {
-        lots.retain(|lot| {
-            let gone = lot.expires_ms.is_some_and(|e| e <= now);
-            if gone {
-                *held -= lot.minutes;
-                *expired += lot.minutes;
+        while let Some(lot) = lots.front() {
+            if !lot.expires_ms.is_some_and(|e| e <= now) {
+                break;
             }
-            !gone
-        });
+            *held -= lot.minutes;
+            *expired += lot.minutes;
+            lots.pop_front();
+        }
     };
     let lifetime_ms = rules
         .expiry_days

@@ -2,7 +2,9 @@
 //! revocations, rules and ledger entries), indexed as they arrive so that reconciling after a
 //! week of new entries only indexes that week.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use super::idmap::IdMap;
 
 use super::reconcile::{Reconciliation, reconcile};
 use super::services::ServiceView;
@@ -38,13 +40,13 @@ pub struct LedgerIngest {
 pub struct Ledger {
     circle: Id,
     centre: PublicKey,
-    records: HashMap<Id, SignedRecord>,
+    records: IdMap<SignedRecord>,
     certificates: Vec<Id>,
     rules: Vec<Id>,
-    entries: HashMap<Id, EntryMeta>,
+    entries: IdMap<EntryMeta>,
     chains: BTreeMap<Id, BTreeMap<u64, Vec<Id>>>,
-    references: HashMap<Id, Vec<Id>>,
-    gifts_to: HashMap<Id, Vec<Id>>,
+    references: IdMap<Vec<Id>>,
+    gifts_to: IdMap<Vec<Id>>,
     trust: TrustChain,
 }
 
@@ -54,13 +56,13 @@ impl Ledger {
         Ledger {
             circle,
             centre,
-            records: HashMap::new(),
+            records: IdMap::default(),
             certificates: Vec::new(),
             rules: Vec::new(),
-            entries: HashMap::new(),
+            entries: IdMap::default(),
             chains: BTreeMap::new(),
-            references: HashMap::new(),
-            gifts_to: HashMap::new(),
+            references: IdMap::default(),
+            gifts_to: IdMap::default(),
             trust: TrustChain::build(centre, []),
         }
     }
@@ -106,7 +108,9 @@ impl Ledger {
         if certificates_changed {
             self.trust = TrustChain::build(
                 self.centre,
-                self.certificates.iter().filter_map(|id| self.records.get(id)),
+                self.certificates
+                    .iter()
+                    .filter_map(|id| self.records.get(id)),
             );
         }
         added
@@ -125,9 +129,10 @@ impl Ledger {
                 continue;
             }
             match SignedRecord::decode_unverified(bytes) {
-                Ok(record) if record.envelope().circle != self.circle => outcome
-                    .rejected
-                    .push((position, format!("belongs to circle {}", record.envelope().circle))),
+                Ok(record) if record.envelope().circle != self.circle => outcome.rejected.push((
+                    position,
+                    format!("belongs to circle {}", record.envelope().circle),
+                )),
                 Ok(record) => {
                     decoded.push(record);
                     positions.push(position);

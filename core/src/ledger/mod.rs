@@ -10,6 +10,7 @@
 mod balance;
 mod book;
 mod conflict;
+mod idmap;
 mod reconcile;
 mod services;
 mod standing;

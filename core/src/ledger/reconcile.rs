@@ -2,14 +2,16 @@
 //! movements and the conflict queue. A pure function of the set (and the service facts):
 //! nothing depends on the order records arrived in, so replicas holding the same records agree.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
+
+use super::idmap::{IdMap, IdSet};
 
 use super::balance::{Balance, Movement, MovementKind, replay};
 use super::book::Ledger;
 use super::conflict::{Conflict, ConflictKind};
 use super::services::{ClaimRef, ServiceView};
 use super::standing::{Hold, KeyProblem, Pending, Rule, Standing};
-use crate::domain::{EntryKind, LedgerEntry, LedgerRules, Role, Verdict};
+use crate::domain::{EntryHash, EntryKind, LedgerEntry, LedgerRules, Role, Verdict};
 use crate::hlc::Hlc;
 use crate::ids::Id;
 use crate::time::Month;
@@ -18,7 +20,7 @@ use crate::time::Month;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Reconciliation {
     rules: LedgerRules,
-    standings: HashMap<Id, Standing>,
+    standings: IdMap<Standing>,
     movements: BTreeMap<Id, Vec<Movement>>,
     pending: BTreeMap<Id, i64>,
     conflicts: Vec<Conflict>,
@@ -72,44 +74,46 @@ struct Item<'a> {
     id: Id,
     entry: &'a LedgerEntry,
     hlc: Hlc,
+    author: crate::identity::PublicKey,
     key_problem: Option<KeyProblem>,
+    /// The signing key's certified role and elder (for family members).
+    signer: Option<(Role, Option<Id>)>,
 }
 
 pub(super) fn reconcile(ledger: &Ledger, services: &ServiceView) -> Reconciliation {
     let trust = ledger.trust();
     let rules = ledger.rules();
-    let mut items: HashMap<Id, Item<'_>> = HashMap::with_capacity(ledger.entry_ids().count());
+    let mut items: IdMap<Item<'_>> =
+        IdMap::with_capacity_and_hasher(ledger.entry_ids().count(), Default::default());
     for id in ledger.entry_ids() {
         let (Some((entry, record)), Some(meta)) = (ledger.entry(*id), ledger.entry_meta(*id))
         else {
             continue;
         };
-        let standing = trust.standing(record.author(), meta.hlc.ms);
-        let key_problem = KeyProblem::of(standing).or_else(|| {
-            let owner = trust.certificate(record.author()).map(|c| c.enrolment.member_id);
-            (owner != Some(entry.member_id)).then_some(KeyProblem::OtherMember)
-        });
+        let certificate = trust.certificate(record.author());
+        let key_problem =
+            KeyProblem::of(trust.standing(record.author(), meta.hlc.ms)).or_else(|| {
+                let owner = certificate.map(|c| c.enrolment.member_id);
+                (owner != Some(entry.member_id)).then_some(KeyProblem::OtherMember)
+            });
         items.insert(
             *id,
             Item {
                 id: *id,
                 entry,
                 hlc: meta.hlc,
+                author: record.author(),
                 key_problem,
+                signer: certificate.map(|c| (c.enrolment.role, c.enrolment.family_of)),
             },
         );
     }
-    let role_of = |item: &Item<'_>| {
-        ledger
-            .record(item.id)
-            .and_then(|r| trust.certificate(r.author()))
-            .map(|c| (c.enrolment.role, c.enrolment.family_of))
-    };
 
-    let mut standings: HashMap<Id, Standing> = HashMap::with_capacity(items.len());
+    let mut standings: IdMap<Standing> =
+        IdMap::with_capacity_and_hasher(items.len(), Default::default());
 
     // 1. Decisions: they stand on their author alone (a decision is never decided on).
-    let mut verdicts: HashMap<Id, (Hlc, Id, Verdict)> = HashMap::new();
+    let mut verdicts: IdMap<(Hlc, Id, Verdict)> = IdMap::default();
     for item in items.values() {
         let EntryKind::Decide {
             target, verdict, ..
@@ -119,7 +123,7 @@ pub(super) fn reconcile(ledger: &Ledger, services: &ServiceView) -> Reconciliati
         };
         let standing = if let Some(p) = item.key_problem {
             Standing::Held(Hold::Key(p))
-        } else if role_of(item).map(|r| r.0) != Some(Role::Coordinator) {
+        } else if item.signer.map(|r| r.0) != Some(Role::Coordinator) {
             Standing::Held(Hold::Rule(Rule::DecisionNotByCoordinator))
         } else {
             match items.get(target) {
@@ -164,7 +168,7 @@ pub(super) fn reconcile(ledger: &Ledger, services: &ServiceView) -> Reconciliati
             if target.entry.member_id == item.entry.member_id {
                 return Standing::Held(Hold::Rule(Rule::SelfConfirmation));
             }
-            match role_of(item) {
+            match item.signer {
                 Some((Role::Caregiver | Role::Coordinator, _)) => Standing::Counted,
                 Some((Role::Family, Some(of))) if of == elder_id => Standing::Counted,
                 _ => Standing::Held(Hold::Rule(Rule::ConfirmerNotRecipientSide)),
@@ -172,7 +176,7 @@ pub(super) fn reconcile(ledger: &Ledger, services: &ServiceView) -> Reconciliati
         });
         standings.insert(item.id, standing);
     }
-    let confirmed: HashSet<Id> = items
+    let confirmed: IdSet = items
         .values()
         .filter_map(|item| match item.entry.kind {
             EntryKind::Confirm { claim, .. }
@@ -187,8 +191,8 @@ pub(super) fn reconcile(ledger: &Ledger, services: &ServiceView) -> Reconciliati
     // 3. Claims, redemptions and gifts, before the rules that look across entries.
     let mut by_service: BTreeMap<Id, Vec<(Hlc, Id)>> = BTreeMap::new();
     for item in items.values() {
-        let standing = decided(item.id)
-            .or_else(|| item.key_problem.map(|p| Standing::Held(Hold::Key(p))));
+        let standing =
+            decided(item.id).or_else(|| item.key_problem.map(|p| Standing::Held(Hold::Key(p))));
         match &item.entry.kind {
             EntryKind::Claim {
                 service,
@@ -233,8 +237,7 @@ pub(super) fn reconcile(ledger: &Ledger, services: &ServiceView) -> Reconciliati
             }
             EntryKind::Gift { to, .. } => {
                 let standing = standing.unwrap_or_else(|| {
-                    let household =
-                        |m: Id| trust.profile(m).and_then(|c| c.enrolment.household);
+                    let household = |m: Id| trust.profile(m).and_then(|c| c.enrolment.household);
                     match (household(item.entry.member_id), household(*to)) {
                         (Some(a), Some(b)) if a == b => Standing::Counted,
                         _ => Standing::Held(Hold::Rule(Rule::GiftNotToRelative)),
@@ -246,7 +249,7 @@ pub(super) fn reconcile(ledger: &Ledger, services: &ServiceView) -> Reconciliati
         }
     }
     // A service is claimed once: the earliest claim in good standing keeps it.
-    let mut keeper_of: HashMap<Id, Id> = HashMap::new();
+    let mut keeper_of: IdMap<Id> = IdMap::default();
     for (service, mut claims) in by_service {
         claims.sort();
         if let Some((_, keeper)) = claims.first() {
@@ -363,11 +366,7 @@ fn redemption_age_ok(rules: &LedgerRules, ledger: &Ledger, item: &Item<'_>) -> b
 }
 
 /// Holds the gifts that would take their giver past the yearly cap, in (clock, id) order.
-fn apply_gift_cap(
-    rules: &LedgerRules,
-    items: &HashMap<Id, Item<'_>>,
-    standings: &mut HashMap<Id, Standing>,
-) {
+fn apply_gift_cap(rules: &LedgerRules, items: &IdMap<Item<'_>>, standings: &mut IdMap<Standing>) {
     let Some(cap) = rules.gift_cap_minutes_per_year else {
         return;
     };
@@ -403,15 +402,15 @@ fn apply_gift_cap(
 /// The queue item an entry's own standing calls for, if any.
 fn conflict_of(
     item: &Item<'_>,
-    standings: &HashMap<Id, Standing>,
-    keeper_of: &HashMap<Id, Id>,
+    standings: &IdMap<Standing>,
+    keeper_of: &IdMap<Id>,
     ledger: &Ledger,
 ) -> Option<Conflict> {
     let standing = standings.get(&item.id)?;
     let mut evidence = vec![item.id];
     let kind = match standing {
         Standing::Held(Hold::Key(problem)) => ConflictKind::UntrustedKey {
-            key: ledger.record(item.id)?.author(),
+            key: item.author,
             problem: *problem,
         },
         Standing::Held(Hold::Service(problem)) => match item.entry.kind {
@@ -456,8 +455,8 @@ fn conflict_of(
 /// member are left out: they are forgeries, reported as untrusted, not as forks.
 fn chain_conflicts(
     ledger: &Ledger,
-    items: &HashMap<Id, Item<'_>>,
-    verdicts: &HashMap<Id, (Hlc, Id, Verdict)>,
+    items: &IdMap<Item<'_>>,
+    verdicts: &IdMap<(Hlc, Id, Verdict)>,
     conflicts: &mut Vec<Conflict>,
 ) {
     let in_chain = |id: &Id| {
@@ -469,7 +468,7 @@ fn chain_conflicts(
         })
     };
     for (member, chain) in ledger.chains() {
-        let mut previous: Option<(u64, HashSet<_>)> = None;
+        let mut previous: Option<(u64, Vec<EntryHash>)> = None;
         for (seq, ids) in chain {
             let mut here: Vec<Id> = ids.iter().filter(|id| in_chain(id)).copied().collect();
             if here.is_empty() {

@@ -25,9 +25,7 @@ pub struct ServiceFacts {
 }
 
 /// Why a claim's service does not support it.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ServiceProblem {
     /// No counted service record with that id.

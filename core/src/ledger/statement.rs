@@ -326,7 +326,9 @@ fn check_chain(ledger: &Ledger, statement: &Statement) -> Result<(), StatementEr
         )));
     }
     if let Some(missing) = (1..=statement.head_seq).find(|s| !seqs.contains(s)) {
-        return Err(StatementError::Incomplete(format!("entry {missing} is missing")));
+        return Err(StatementError::Incomplete(format!(
+            "entry {missing} is missing"
+        )));
     }
     let head_ok = match statement.head_hash {
         None => statement.head_seq == 0,

@@ -4,7 +4,7 @@
 //! it. Batch verification is a fast path: records are taken in record-id order, in batches of
 //! [`BATCH_SIZE`]; a batch that passes is accepted whole, a batch that fails is checked again
 //! signature by signature with `verify_strict`. Keys that are not valid points, or are of small
-//! order, never enter a batch (strict refuses them). See `docs/decisions/0002-*.md` for the one
+//! order, never enter a batch (strict refuses them). See `docs/decisions/0011-batch-verification.md` for the one
 //! case where a batch can accept what strict refuses, and why it cannot admit a forgery.
 
 use std::collections::HashMap;

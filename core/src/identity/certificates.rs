@@ -35,8 +35,13 @@ pub struct Certificate {
 impl Certificate {
     /// Whether `at_ms` lies within the certificate's validity period.
     pub fn valid_at(&self, at_ms: u64) -> bool {
-        self.enrolment.valid_from_ms.is_none_or(|from| at_ms >= from)
-            && self.enrolment.valid_until_ms.is_none_or(|until| at_ms < until)
+        self.enrolment
+            .valid_from_ms
+            .is_none_or(|from| at_ms >= from)
+            && self
+                .enrolment
+                .valid_until_ms
+                .is_none_or(|until| at_ms < until)
     }
 }
 
@@ -152,9 +157,10 @@ impl TrustChain {
             let member = cert.enrolment.member_id;
             let later = match chain.profiles.get(&member) {
                 None => true,
-                Some(current) => chain.certificates.get(current).is_none_or(|c| {
-                    (c.issued_ms, c.record_id) < (cert.issued_ms, cert.record_id)
-                }),
+                Some(current) => chain
+                    .certificates
+                    .get(current)
+                    .is_none_or(|c| (c.issued_ms, c.record_id) < (cert.issued_ms, cert.record_id)),
             };
             if later {
                 chain.profiles.insert(member, *key);
