@@ -106,7 +106,7 @@ pub(crate) fn replay(
     // Lots are made in replay order with one lifetime, so they expire from the front.
     let expire = |lots: &mut VecDeque<Lot>, held: &mut i64, expired: &mut i64, now: u64| {
         while let Some(lot) = lots.front() {
-            if !lot.expires_ms.is_some_and(|e| e <= now) {
+            if lot.expires_ms.is_none_or(|e| e > now) {
                 break;
             }
             *held -= lot.minutes;
