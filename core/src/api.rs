@@ -2,6 +2,9 @@
 //! record against what the store knows (does the elder exist, may this device do this, did the
 //! elder consent), stamps it with the hybrid logical clock, signs it and stores it durably.
 
+mod ledger_ops;
+
+use std::cell::RefCell;
 use std::path::Path;
 
 use crate::domain::{
@@ -37,6 +40,7 @@ pub struct CareStore {
     store: Store,
     key: DeviceKey,
     wall: WallClock,
+    ledger: RefCell<ledger_ops::LedgerCache>,
 }
 
 /// The trusted role of this device, as the store sees it.
@@ -54,6 +58,7 @@ impl CareStore {
             store,
             key,
             wall: Box::new(wall_clock_ms),
+            ledger: ledger_ops::LedgerCache::new(circle),
         })
     }
 
@@ -64,6 +69,7 @@ impl CareStore {
             store,
             key,
             wall: Box::new(wall_clock_ms),
+            ledger: ledger_ops::LedgerCache::new(circle),
         })
     }
 
@@ -221,6 +227,7 @@ impl CareStore {
 
     /// Rebuilds the query indexes from the documents.
     pub fn rebuild_indexes(&mut self) -> Result<IngestReport> {
+        self.ledger = ledger_ops::LedgerCache::new(self.circle());
         self.store.rebuild_indexes()
     }
 
@@ -250,6 +257,9 @@ impl CareStore {
         let coordinating = matches!(actor, Actor::Centre | Actor::Member(Role::Coordinator, _));
         let deny = |what: &str| Err(Error::NotAuthorised(what.to_string()));
         match body {
+            RecordBody::Ledger(_) | RecordBody::LedgerRules(_) => {
+                self.check_ledger_context(actor, body)?;
+            }
             RecordBody::Site(site) => {
                 if actor != Actor::Centre {
                     return deny("only the centre adds sites");

@@ -5,6 +5,7 @@
 //! - [`api`]: [`CareStore`], the façade the bindings and the command line call;
 //! - [`domain`]: typed records and their validation;
 //! - [`record`] and [`identity`]: signed records, device keys, canonical encoding;
+//! - [`ledger`]: the time bank: hash chains, balances, conflicts, statements;
 //! - [`replica`]: Automerge documents that hold the records and merge;
 //! - [`store`]: SQLite persistence, materialised indexes and the daily queries.
 
@@ -15,6 +16,7 @@ pub mod error;
 pub mod hlc;
 pub mod identity;
 pub mod ids;
+pub mod ledger;
 pub mod record;
 pub mod replica;
 pub mod report;

@@ -2,6 +2,9 @@
 //! caregivers, volunteers and elders, each member on a device store of their own, and a
 //! simulated clock that every store reads.
 
+pub mod ledger;
+pub mod ledger_year;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -105,7 +108,9 @@ pub struct ElderSpec {
     pub entitled_hours: u32,
 }
 
-fn key(seed: u64) -> DeviceKey {
+/// The fixture device key made from `seed` (the centre is 1, the coordinator 2, caregivers
+/// 100.., volunteers 200..).
+pub fn key(seed: u64) -> DeviceKey {
     let mut bytes = [0u8; 32];
     bytes[..8].copy_from_slice(&seed.to_le_bytes());
     bytes[8] = 0xcb;
@@ -116,7 +121,18 @@ fn key(seed: u64) -> DeviceKey {
 /// the circle and the device's key. The village sets the store's clock afterwards.
 pub type Opener<'a> = &'a mut dyn FnMut(&str, Circle, DeviceKey) -> Result<CareStore>;
 
-fn open(
+/// An in-memory device store signing with `key(seed)` that reads `clock`.
+pub fn open(circle: Circle, seed: u64, clock: &SimClock) -> Result<CareStore> {
+    open_device(
+        &mut |_, circle, key| Ok(CareStore::open_in_memory(circle, key)?),
+        "device",
+        circle,
+        seed,
+        clock,
+    )
+}
+
+fn open_device(
     opener: Opener<'_>,
     name: &str,
     circle: Circle,
@@ -177,7 +193,7 @@ impl Village {
             circle_id: fixed_id(0xc1),
             centre_key: centre_key.public_key(),
         };
-        let mut centre = open(opener, "centre", circle, 1, &clock)?;
+        let mut centre = open_device(opener, "centre", circle, 1, &clock)?;
 
         let centre_site = fixed_id(0x5100);
         let point_id = fixed_id(0x5101);
@@ -194,7 +210,7 @@ impl Village {
             parent: Some(centre_site),
         })?;
         let coordinator_id = fixed_id(0x1000);
-        let mut coordinator = open(opener, "coordinator", circle, 2, &clock)?;
+        let mut coordinator = open_device(opener, "coordinator", circle, 2, &clock)?;
         centre.enrol(Enrolment {
             member_id: coordinator_id,
             name: "李站长".into(),
@@ -202,6 +218,10 @@ impl Village {
             site_id: point_id,
             device_key: coordinator.public_key(),
             family_of: None,
+            valid_from_ms: None,
+            valid_until_ms: None,
+            household: None,
+            birth_year: None,
         })?;
         coordinator.merge_from(&centre)?;
 
@@ -214,7 +234,7 @@ impl Village {
          -> Result<Vec<Device>> {
             (0..n)
                 .map(|i| {
-                    let store = open(
+                    let store = open_device(
                         opener,
                         &format!("{file}-{:02}", i + 1),
                         circle,
@@ -229,6 +249,10 @@ impl Village {
                         site_id: point_id,
                         device_key: store.public_key(),
                         family_of: None,
+                        valid_from_ms: None,
+                        valid_until_ms: None,
+                        household: None,
+                        birth_year: None,
                     })?;
                     Ok(Device { member_id, store })
                 })
@@ -300,6 +324,14 @@ impl Village {
             i => 200 + (i - 1 - self.caregivers.len()) as u64,
         };
         key(seed)
+    }
+
+    /// Every member device's store, numbered as in [`Village::device`].
+    pub fn devices_mut(&mut self) -> Vec<&mut CareStore> {
+        let mut all = vec![&mut self.coordinator.store];
+        all.extend(self.caregivers.iter_mut().map(|d| &mut d.store));
+        all.extend(self.volunteers.iter_mut().map(|d| &mut d.store));
+        all
     }
 
     /// How many member devices there are.

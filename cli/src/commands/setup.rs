@@ -132,6 +132,15 @@ pub struct EnrolArgs {
     /// For a family member: the elder.
     #[arg(long)]
     family_of: Option<String>,
+    /// The member's household (户): members of one household may gift each other hours.
+    #[arg(long)]
+    household: Option<String>,
+    /// The member's year of birth (for the time bank's redemption age).
+    #[arg(long)]
+    birth_year: Option<u32>,
+    /// The certificate expires at this time (China Standard Time), if limited.
+    #[arg(long)]
+    valid_until: Option<String>,
 }
 
 fn parse_role(text: &str) -> Result<Role> {
@@ -162,6 +171,14 @@ pub fn enrol(a: EnrolArgs) -> Result<()> {
             .as_deref()
             .map(|e| id("--family-of", e))
             .transpose()?,
+        valid_from_ms: None,
+        valid_until_ms: a.valid_until.as_deref().map(parse_time).transpose()?,
+        household: a
+            .household
+            .as_deref()
+            .map(|h| id("--household", h))
+            .transpose()?,
+        birth_year: a.birth_year,
     })?;
     println!("{member_id}");
     Ok(())

@@ -199,6 +199,8 @@ pub(crate) fn insert(
         | RecordBody::Service(_) => {
             batch.targets.insert(id);
         }
+        // The time bank is computed in memory from the records table (`crate::ledger`).
+        RecordBody::Ledger(_) | RecordBody::LedgerRules(_) => {}
     }
     Ok(true)
 }
@@ -435,7 +437,9 @@ fn write_rows(
         RecordBody::Enrolment(_)
         | RecordBody::Revocation(_)
         | RecordBody::FollowUpDone(_)
-        | RecordBody::Correction(_) => {}
+        | RecordBody::Correction(_)
+        | RecordBody::Ledger(_)
+        | RecordBody::LedgerRules(_) => {}
     }
     Ok(())
 }

@@ -3,11 +3,13 @@
 //! transaction and is durable when the call returns (WAL, `synchronous=FULL`).
 
 mod index;
+mod ledger_source;
 mod lookups;
 mod queries;
 pub mod schema;
 
 pub use index::{Rejection, TrustedKey};
+pub use ledger_source::AddedRecord;
 pub use lookups::{ElderFacts, MemberFacts, RecordFacts};
 pub use queries::{
     ElderMonth, EntitlementStatus, EntitlementUse, OpenFollowUp, OverdueElder, PersonTimes,
