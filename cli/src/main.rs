@@ -41,6 +41,20 @@ enum Command {
     FollowUpDone(commands::care::FollowUpDoneArgs),
     /// Void a record entered in error (it stays on file, with the reason).
     Void(commands::care::VoidArgs),
+    /// Claim time-bank hours for a service you gave.
+    Claim(commands::timebank::ClaimArgs),
+    /// Confirm someone's claim from the recipient side.
+    Confirm(commands::timebank::ConfirmArgs),
+    /// Spend hours on services received.
+    Redeem(commands::timebank::RedeemArgs),
+    /// Give hours to a relative.
+    Gift(commands::timebank::GiftArgs),
+    /// Time-bank balances.
+    Balance(commands::timebank::BalanceArgs),
+    /// The coordinator's queue of what needs a decision, or a decision.
+    Reconcile(commands::timebank::ReconcileArgs),
+    /// Export or verify a member's time-bank statement (valid in any village of the centre).
+    Statement(commands::timebank::StatementArgs),
     /// Elders overdue for a visit.
     Overdue(commands::view::OverdueArgs),
     /// Follow-ups promised and not yet done.
@@ -64,6 +78,13 @@ fn main() -> ExitCode {
         Command::Service(a) => commands::care::service(a),
         Command::FollowUpDone(a) => commands::care::follow_up_done(a),
         Command::Void(a) => commands::care::void(a),
+        Command::Claim(a) => commands::timebank::claim(a),
+        Command::Confirm(a) => commands::timebank::confirm(a),
+        Command::Redeem(a) => commands::timebank::redeem(a),
+        Command::Gift(a) => commands::timebank::gift(a),
+        Command::Balance(a) => commands::timebank::balance(a),
+        Command::Reconcile(a) => commands::timebank::reconcile(a),
+        Command::Statement(a) => commands::timebank::statement(a),
         Command::Overdue(a) => commands::view::overdue(a),
         Command::FollowUps(a) => commands::view::follow_ups(a),
         Command::Whoami(a) => commands::view::whoami(a),

@@ -2,4 +2,5 @@
 
 pub mod care;
 pub mod setup;
+pub mod timebank;
 pub mod view;
