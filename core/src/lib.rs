@@ -6,7 +6,8 @@
 //! - [`domain`]: typed records and their validation;
 //! - [`record`] and [`identity`]: signed records, device keys, canonical encoding;
 //! - [`replica`]: Automerge documents that hold the records and merge;
-//! - [`store`]: SQLite persistence, materialised indexes and the daily queries.
+//! - [`store`]: SQLite persistence, materialised indexes and the daily queries;
+//! - [`sync`]: sans-I/O sync sessions, bundle files and transports.
 
 pub mod api;
 pub mod canonical;
@@ -18,6 +19,7 @@ pub mod ids;
 pub mod record;
 pub mod replica;
 pub mod store;
+pub mod sync;
 pub mod time;
 
 pub use api::{CareStore, Circle};

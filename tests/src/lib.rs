@@ -2,6 +2,8 @@
 //! caregivers, volunteers and elders, each member on a device store of their own, and a
 //! simulated clock that every store reads.
 
+pub mod net;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 

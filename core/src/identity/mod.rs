@@ -2,6 +2,7 @@
 
 mod keys;
 mod secret_store;
+pub mod trust;
 
 pub use keys::{DeviceKey, PublicKey, SignatureBytes};
 pub use secret_store::{FileSecretStore, MemorySecretStore, SecretStore, SecretStoreError};
