@@ -83,12 +83,19 @@ impl RelayState {
             .backend
             .use_nonce(&auth.key, &auth.nonce, time, forget_before)?
         {
-            return Err(RelayError::Unauthorised("replayed request (nonce seen before)".into()));
+            return Err(RelayError::Unauthorised(
+                "replayed request (nonce seen before)".into(),
+            ));
         }
         self.check_trusted(circle, centre, auth.key)
     }
 
-    fn check_trusted(&mut self, circle: Id, centre: PublicKey, key: PublicKey) -> Result<(), RelayError> {
+    fn check_trusted(
+        &mut self,
+        circle: Id,
+        centre: PublicKey,
+        key: PublicKey,
+    ) -> Result<(), RelayError> {
         let mut facts = TrustFacts::default();
         for bytes in self.backend.trust_records(circle)? {
             if let Ok(record) = SignedRecord::from_bytes(&bytes)

@@ -12,11 +12,11 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use carebank_core::CareStore;
 use carebank_core::domain::{BathPlace, Funding, MealMode, ServiceDetail};
 use carebank_core::ids::Id;
 use carebank_core::sync::http::RelayClient;
 use carebank_core::sync::{CancelToken, Progress};
-use carebank_core::CareStore;
 use carebank_scenarios::net::start_relay;
 use carebank_scenarios::{DAY, ElderSpec, MINUTE, START_MS, Village, service, visit};
 
@@ -32,7 +32,10 @@ fn counting_proxy(target: std::net::SocketAddr) -> (std::net::SocketAddr, Arc<At
                 continue;
             };
             for (mut from, mut to) in [
-                (client.try_clone().expect("clone"), server.try_clone().expect("clone")),
+                (
+                    client.try_clone().expect("clone"),
+                    server.try_clone().expect("clone"),
+                ),
                 (server, client),
             ] {
                 let total = total.clone();
@@ -65,7 +68,11 @@ impl Rng {
 fn detail(kind: usize, rng: &mut Rng) -> ServiceDetail {
     match kind {
         0 => ServiceDetail::Meal {
-            mode: if rng.below(2) == 0 { MealMode::Delivered } else { MealMode::DiningTable },
+            mode: if rng.below(2) == 0 {
+                MealMode::Delivered
+            } else {
+                MealMode::DiningTable
+            },
             portions: 1,
             diet_notes: None,
         },
@@ -104,19 +111,32 @@ fn one_day(v: &mut Village, day: u64, rng: &mut Rng, skip_device: Option<usize>)
             let at = morning + (i as u64 % 10) * 50 * MINUTE + rng.below(30) as u64 * MINUTE;
             v.clock.set(at);
             let elder = elders[rng.below(elders.len())];
-            let who = if by_caregiver { rng.below(caregivers) } else { rng.below(volunteers) };
+            let who = if by_caregiver {
+                rng.below(caregivers)
+            } else {
+                rng.below(volunteers)
+            };
             if by_caregiver && skip_device.is_some_and(|s| s != who) && rng.below(26) == 0 {
                 continue;
             }
-            let device = if by_caregiver { &mut v.caregivers[who] } else { &mut v.volunteers[who] };
+            let device = if by_caregiver {
+                &mut v.caregivers[who]
+            } else {
+                &mut v.volunteers[who]
+            };
             let member = device.member_id;
             let written = match kind {
                 None => device.store.record_visit(visit(elder, member, at)),
                 Some(k) => {
                     let k = if k == 2 { 2 + rng.below(4) } else { k };
-                    device
-                        .store
-                        .record_service(service(elder, member, at, 45, funding, detail(k, rng)))
+                    device.store.record_service(service(
+                        elder,
+                        member,
+                        at,
+                        45,
+                        funding,
+                        detail(k, rng),
+                    ))
                 }
             };
             if written.is_ok() {

@@ -1,13 +1,13 @@
 //! The relay over HTTP on loopback: who may sync, signed requests, bad input, and a relay that
 //! is killed mid-sync.
 
+use carebank_core::CareStore;
 use carebank_core::domain::Revocation;
 use carebank_core::hlc::wall_clock_ms;
 use carebank_core::sync::http::RelayClient;
 use carebank_core::sync::{
     CancelToken, Initiator, Message, RequestAuth, SyncError, SyncReplica, Transport, run,
 };
-use carebank_core::CareStore;
 use carebank_scenarios::net::{client, enrolled_caregiver, start_relay, stranger, test_key};
 use carebank_scenarios::{ElderSpec, START_MS, Village, visit};
 
@@ -23,7 +23,10 @@ fn village() -> Village {
     .expect("village")
 }
 
-fn sync(store: &mut CareStore, relay: &RelayClient) -> Result<carebank_core::sync::Progress, SyncError> {
+fn sync(
+    store: &mut CareStore,
+    relay: &RelayClient,
+) -> Result<carebank_core::sync::Progress, SyncError> {
     store.sync_with_relay(relay, &CancelToken::new(), &mut |_| {})
 }
 
@@ -108,7 +111,10 @@ fn a_revoked_device_is_refused() {
         .expect("revoke");
     sync(&mut v.coordinator.store, &http).expect("coordinator pushes the revocation");
     let err = sync(&mut phone, &http).expect_err("revoked");
-    assert!(matches!(err, SyncError::NotAuthorised(ref m) if m.contains("revoked")), "{err}");
+    assert!(
+        matches!(err, SyncError::NotAuthorised(ref m) if m.contains("revoked")),
+        "{err}"
+    );
 }
 
 #[test]
@@ -132,7 +138,13 @@ fn a_replayed_or_stale_or_forged_request_is_refused() {
     assert_eq!(status, 401);
     assert!(error_of(&body).contains("replayed"), "{}", error_of(&body));
 
-    let stale = RequestAuth::sign(&key, "POST", &path, &hello, wall_clock_ms() - 10 * 60 * 1000);
+    let stale = RequestAuth::sign(
+        &key,
+        "POST",
+        &path,
+        &hello,
+        wall_clock_ms() - 10 * 60 * 1000,
+    );
     let (status, body) = post(&relay.url(), &path, hello.clone(), Some(&stale));
     assert_eq!(status, 401);
     assert!(error_of(&body).contains("clock"), "{}", error_of(&body));
@@ -173,7 +185,11 @@ fn malformed_oversized_and_misaddressed_requests_get_clear_errors_and_change_not
     ] {
         let (status, reply) = send(body, &path);
         assert_eq!(status, 400, "{name}");
-        assert!(error_of(&reply).contains("malformed"), "{name}: {}", error_of(&reply));
+        assert!(
+            error_of(&reply).contains("malformed"),
+            "{name}: {}",
+            error_of(&reply)
+        );
     }
     let mut corrupted = hello.clone();
     let last = corrupted.len() - 2;
@@ -232,7 +248,9 @@ fn the_relay_killed_mid_sync_loses_nothing_and_the_next_sync_completes() {
     let (mut phone, cg) = enrolled_caregiver(&mut v, 7).expect("enrolled");
     bootstrap(&mut v, &http);
     let elder = v.elders[0];
-    let first = phone.record_visit(visit(elder, cg, START_MS)).expect("visit");
+    let first = phone
+        .record_visit(visit(elder, cg, START_MS))
+        .expect("visit");
     sync(&mut phone, &http).expect("first sync");
 
     // More work, then the relay dies between the hello and the push.
@@ -247,8 +265,14 @@ fn the_relay_killed_mid_sync_loses_nothing_and_the_next_sync_completes() {
         at: 2,
         n: 0,
     };
-    let err = run(&mut phone, &peer, &mut transport, &CancelToken::new(), &mut |_| {})
-        .expect_err("relay died");
+    let err = run(
+        &mut phone,
+        &peer,
+        &mut transport,
+        &CancelToken::new(),
+        &mut |_| {},
+    )
+    .expect_err("relay died");
     assert!(matches!(err, SyncError::Transport(_)), "{err}");
 
     // Restarted on the same address and data: what was committed is there, the sync completes.

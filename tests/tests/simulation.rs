@@ -5,12 +5,12 @@
 
 use std::collections::BTreeSet;
 
+use carebank_core::CareStore;
 use carebank_core::domain::Funding;
 use carebank_core::ids::Id;
 use carebank_core::sync::bundle::Since;
 use carebank_core::sync::{CancelToken, SyncError, SyncReplica};
 use carebank_core::time::Month;
-use carebank_core::CareStore;
 use carebank_relay::RelayHandle;
 use carebank_scenarios::net::{client, start_relay};
 use carebank_scenarios::{DAY, ElderSpec, MINUTE, START_MS, Village, meal, service, visit};
@@ -56,7 +56,11 @@ struct Relays {
 }
 
 impl Relays {
-    fn start(circle: carebank_core::Circle, database_url: Option<String>, instances: usize) -> Relays {
+    fn start(
+        circle: carebank_core::Circle,
+        database_url: Option<String>,
+        instances: usize,
+    ) -> Relays {
         let dir = tempfile::tempdir().expect("dir");
         let running: Vec<Option<RelayHandle>> = (0..instances)
             .map(|_| Some(start_relay(dir.path(), circle, None, database_url.clone())))
@@ -95,9 +99,11 @@ impl Relays {
     fn client(&self, i: usize) -> carebank_core::sync::http::RelayClient {
         match &self.running[i] {
             Some(r) => client(r),
-            None => carebank_core::sync::http::RelayClient::new(&format!("http://{}", self.addrs[i]))
-                .expect("client")
-                .with_retries(1, std::time::Duration::from_millis(1)),
+            None => {
+                carebank_core::sync::http::RelayClient::new(&format!("http://{}", self.addrs[i]))
+                    .expect("client")
+                    .with_retries(1, std::time::Duration::from_millis(1))
+            }
         }
     }
 }
@@ -159,12 +165,14 @@ fn simulate(database_url: Option<String>, instances: usize, seed: u64) {
         for p in phones.iter_mut() {
             for k in 0..2u64 {
                 let elder = elders[rng.below(elders.len())];
-                let at = morning + (p.member.as_bytes()[7] as u64 % 5) * 60 * MINUTE + k * 45 * MINUTE;
+                let at =
+                    morning + (p.member.as_bytes()[7] as u64 % 5) * 60 * MINUTE + k * 45 * MINUTE;
                 clock.set(at);
                 let id = match p.provider_role {
-                    Role::Caregiver | Role::Coordinator => {
-                        p.store.record_visit(visit(elder, p.member, at)).expect("visit")
-                    }
+                    Role::Caregiver | Role::Coordinator => p
+                        .store
+                        .record_visit(visit(elder, p.member, at))
+                        .expect("visit"),
                     Role::Volunteer => p
                         .store
                         .record_service(service(elder, p.member, at, 30, Funding::TimeBank, meal()))
@@ -187,7 +195,9 @@ fn simulate(database_url: Option<String>, instances: usize, seed: u64) {
                 continue;
             }
             let i = rng.below(instances);
-            let result = p.store.sync_with_relay(&relays.client(i), &cancel, &mut no_progress);
+            let result = p
+                .store
+                .sync_with_relay(&relays.client(i), &cancel, &mut no_progress);
             match (relays.up(i), result) {
                 (true, Ok(_)) => relay_syncs += 1,
                 (false, Err(SyncError::Transport(_))) => failed_syncs += 1,
@@ -202,12 +212,16 @@ fn simulate(database_url: Option<String>, instances: usize, seed: u64) {
             let (left, right) = phones.split_at_mut(hi);
             let (x, y) = (&mut left[lo].store, &mut right[0].store);
             if rng.chance(60) {
-                x.sync_with_peer(y, &cancel, &mut no_progress).expect("meeting");
+                x.sync_with_peer(y, &cancel, &mut no_progress)
+                    .expect("meeting");
                 meetings += 1;
             } else {
-                let bundle = x.export_bundle(&Since::Peer(y.peer_name())).expect("export");
+                let bundle = x
+                    .export_bundle(&Since::Peer(y.peer_name()))
+                    .expect("export");
                 y.import_bundle(&bundle).expect("import");
-                y.import_bundle(&bundle).expect("importing twice is harmless");
+                y.import_bundle(&bundle)
+                    .expect("importing twice is harmless");
                 bundles += 1;
             }
         }
@@ -223,7 +237,11 @@ fn simulate(database_url: Option<String>, instances: usize, seed: u64) {
     for round in 0..3 {
         for (n, p) in phones.iter_mut().enumerate() {
             p.store
-                .sync_with_relay(&relays.client((n + round) % instances), &cancel, &mut no_progress)
+                .sync_with_relay(
+                    &relays.client((n + round) % instances),
+                    &cancel,
+                    &mut no_progress,
+                )
                 .expect("sync after healing");
         }
     }
@@ -248,7 +266,12 @@ fn simulate(database_url: Option<String>, instances: usize, seed: u64) {
     assert_eq!(reference.store().record_ids().expect("ids"), expected);
     for p in phones.iter_mut() {
         let s = &mut p.store;
-        assert_eq!(s.store().record_ids().expect("ids"), expected, "records of {}", p.member);
+        assert_eq!(
+            s.store().record_ids().expect("ids"),
+            expected,
+            "records of {}",
+            p.member
+        );
         assert_eq!(SyncReplica::doc_heads(s).expect("heads"), ref_heads);
         assert_eq!(s.person_times(november).expect("times"), ref_times);
         assert_eq!(s.overdue_visits(now).expect("overdue"), ref_overdue);

@@ -1,15 +1,15 @@
 //! Sync sessions between phones in one process: convergence, resuming after a dropped link,
 //! corrupted and truncated replies, cancellation, and bundle files.
 
+use carebank_core::domain::Funding;
+use carebank_core::identity::DeviceKey;
+use carebank_core::ids::Id;
 use carebank_core::sync::bundle::Since;
 use carebank_core::sync::{
     CancelToken, Initiator, MemoryTransport, Step, SyncError, SyncReplica, Transport, run,
 };
 use carebank_core::{CareStore, Circle};
 use carebank_scenarios::{DAY, ElderSpec, MINUTE, START_MS, Village, meal, service, visit};
-use carebank_core::domain::Funding;
-use carebank_core::identity::DeviceKey;
-use carebank_core::ids::Id;
 
 fn village() -> Village {
     Village::build(
@@ -36,14 +36,26 @@ fn work(v: &mut Village, days: u64) {
             let vol = v.volunteers[0].member_id;
             v.volunteers[0]
                 .store
-                .record_service(service(elder, vol, at + 5 * 60 * MINUTE, 30, Funding::TimeBank, meal()))
+                .record_service(service(
+                    elder,
+                    vol,
+                    at + 5 * 60 * MINUTE,
+                    30,
+                    Funding::TimeBank,
+                    meal(),
+                ))
                 .expect("meal");
         }
     }
 }
 
 fn snapshot(store: &mut CareStore) -> (Vec<Id>, Vec<carebank_core::sync::DocHeads>) {
-    let ids = store.store().record_ids().expect("ids").into_iter().collect();
+    let ids = store
+        .store()
+        .record_ids()
+        .expect("ids")
+        .into_iter()
+        .collect();
     (ids, SyncReplica::doc_heads(store).expect("heads"))
 }
 
@@ -74,7 +86,9 @@ fn two_phones_converge_and_a_second_sync_is_one_small_round_trip() {
     work(&mut v, 1);
     let cg = &mut v.caregivers[0].store;
     let vol = &mut v.volunteers[0].store;
-    let later = cg.sync_with_peer(vol, &CancelToken::new(), &mut |_| {}).expect("sync");
+    let later = cg
+        .sync_with_peer(vol, &CancelToken::new(), &mut |_| {})
+        .expect("sync");
     assert_eq!(later.round_trips, 2);
     assert_eq!(snapshot(cg), snapshot(vol));
 }
@@ -96,7 +110,9 @@ fn a_link_that_drops_mid_sync_loses_only_the_round_in_flight() {
     }
     assert_eq!(snapshot(&mut v.caregivers[0].store), before);
     let (cg, vol) = (&mut v.caregivers[0].store, &mut v.volunteers[0].store);
-    let next = cg.sync_with_peer(vol, &CancelToken::new(), &mut |_| {}).expect("resume");
+    let next = cg
+        .sync_with_peer(vol, &CancelToken::new(), &mut |_| {})
+        .expect("resume");
     assert_eq!(next.round_trips, 2);
     assert_eq!(snapshot(cg), snapshot(vol));
 }
@@ -122,16 +138,34 @@ fn truncated_and_corrupted_replies_are_clear_errors_that_change_nothing() {
     work(&mut v, 2);
     let peer = v.volunteers[0].store.peer_name();
     let faults: Vec<(&str, Box<dyn Fn(u32, Vec<u8>) -> Vec<u8>>)> = vec![
-        ("truncated", Box::new(|n, r: Vec<u8>| if n == 2 { r[..r.len() / 2].to_vec() } else { r })),
-        ("corrupted", Box::new(|n, mut r: Vec<u8>| {
-            if n == 2 {
-                let i = r.len() / 2;
-                r[i] ^= 0x5a;
-            }
-            r
-        })),
-        ("empty", Box::new(|n, r: Vec<u8>| if n == 2 { Vec::new() } else { r })),
-        ("garbage", Box::new(|n, r: Vec<u8>| if n == 2 { b"<html>502</html>".to_vec() } else { r })),
+        (
+            "truncated",
+            Box::new(|n, r: Vec<u8>| if n == 2 { r[..r.len() / 2].to_vec() } else { r }),
+        ),
+        (
+            "corrupted",
+            Box::new(|n, mut r: Vec<u8>| {
+                if n == 2 {
+                    let i = r.len() / 2;
+                    r[i] ^= 0x5a;
+                }
+                r
+            }),
+        ),
+        (
+            "empty",
+            Box::new(|n, r: Vec<u8>| if n == 2 { Vec::new() } else { r }),
+        ),
+        (
+            "garbage",
+            Box::new(|n, r: Vec<u8>| {
+                if n == 2 {
+                    b"<html>502</html>".to_vec()
+                } else {
+                    r
+                }
+            }),
+        ),
     ];
     for (name, fault) in &faults {
         let before = snapshot(&mut v.caregivers[0].store);
@@ -169,7 +203,10 @@ fn a_corrupted_request_is_refused_and_changes_nothing_on_the_responder() {
     for cut in [push.len() / 3, push.len() - 1] {
         let reply = vol.answer_sync(&push[..cut]).expect("a reply");
         let err = session.receive(cg, &reply).expect_err("refused");
-        assert!(matches!(err, SyncError::Refused(ref r) if r.contains("malformed")), "{err}");
+        assert!(
+            matches!(err, SyncError::Refused(ref r) if r.contains("malformed")),
+            "{err}"
+        );
     }
     assert_eq!(snapshot(&mut v.volunteers[0].store), before);
 }
@@ -205,14 +242,31 @@ fn bundles_carry_what_a_peer_lacks_and_importing_twice_changes_nothing() {
         .store
         .export_bundle(&Since::Everything)
         .expect("export");
-    let first = v.volunteers[0].store.import_bundle(&everything).expect("import");
+    let first = v.volunteers[0]
+        .store
+        .import_bundle(&everything)
+        .expect("import");
     assert!(first.records_added > 0);
     let after_first = snapshot(&mut v.volunteers[0].store);
-    let chunks = v.volunteers[0].store.store().chunk_counts().expect("chunks");
-    let second = v.volunteers[0].store.import_bundle(&everything).expect("again");
+    let chunks = v.volunteers[0]
+        .store
+        .store()
+        .chunk_counts()
+        .expect("chunks");
+    let second = v.volunteers[0]
+        .store
+        .import_bundle(&everything)
+        .expect("again");
     assert_eq!(second.records_added, 0);
     assert_eq!(snapshot(&mut v.volunteers[0].store), after_first);
-    assert_eq!(v.volunteers[0].store.store().chunk_counts().expect("chunks"), chunks);
+    assert_eq!(
+        v.volunteers[0]
+            .store
+            .store()
+            .chunk_counts()
+            .expect("chunks"),
+        chunks
+    );
 
     // Back the other way: the volunteer now knows what the caregiver holds, so its bundle for
     // the caregiver carries only the volunteer's own work.
@@ -221,16 +275,29 @@ fn bundles_carry_what_a_peer_lacks_and_importing_twice_changes_nothing() {
         .store
         .export_bundle(&Since::Peer(cg_name))
         .expect("export for peer");
-    let all = v.volunteers[0].store.export_bundle(&Since::Everything).expect("all");
+    let all = v.volunteers[0]
+        .store
+        .export_bundle(&Since::Everything)
+        .expect("all");
     assert!(for_cg.len() < all.len());
-    v.caregivers[0].store.import_bundle(&for_cg).expect("import back");
-    assert_eq!(snapshot(&mut v.caregivers[0].store), snapshot(&mut v.volunteers[0].store));
+    v.caregivers[0]
+        .store
+        .import_bundle(&for_cg)
+        .expect("import back");
+    assert_eq!(
+        snapshot(&mut v.caregivers[0].store),
+        snapshot(&mut v.volunteers[0].store)
+    );
     let nothing = v.caregivers[0]
         .store
         .export_bundle(&Since::Peer(vol_name))
         .expect("export nothing");
     assert_eq!(
-        v.volunteers[0].store.import_bundle(&nothing).expect("import").records_added,
+        v.volunteers[0]
+            .store
+            .import_bundle(&nothing)
+            .expect("import")
+            .records_added,
         0
     );
 }
@@ -239,7 +306,10 @@ fn bundles_carry_what_a_peer_lacks_and_importing_twice_changes_nothing() {
 fn bad_bundles_are_refused_and_change_nothing() {
     let mut v = village();
     work(&mut v, 1);
-    let bundle = v.caregivers[0].store.export_bundle(&Since::Everything).expect("export");
+    let bundle = v.caregivers[0]
+        .store
+        .export_bundle(&Since::Everything)
+        .expect("export");
 
     // A store of another circle.
     let centre = DeviceKey::from_seed([42; 32]);
@@ -254,8 +324,14 @@ fn bad_bundles_are_refused_and_change_nothing() {
 
     let before = snapshot(&mut v.volunteers[0].store);
     for cut in [0, 4, bundle.len() / 2, bundle.len() - 1] {
-        let err = v.volunteers[0].store.import_bundle(&bundle[..cut]).expect_err("truncated");
-        assert!(matches!(err, SyncError::Malformed(_)), "cut at {cut}: {err}");
+        let err = v.volunteers[0]
+            .store
+            .import_bundle(&bundle[..cut])
+            .expect_err("truncated");
+        assert!(
+            matches!(err, SyncError::Malformed(_)),
+            "cut at {cut}: {err}"
+        );
     }
     let mut corrupted = bundle.clone();
     let i = corrupted.len() / 2;

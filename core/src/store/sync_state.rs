@@ -28,7 +28,10 @@ fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
 
 fn decode_heads(bytes: &[u8]) -> Result<Vec<ChangeHash>> {
     if bytes.len() % 32 != 0 {
-        return Err(Error::Corrupt(format!("stored heads of {} bytes", bytes.len())));
+        return Err(Error::Corrupt(format!(
+            "stored heads of {} bytes",
+            bytes.len()
+        )));
     }
     Ok(bytes
         .chunks_exact(32)
@@ -101,7 +104,12 @@ impl Store {
     }
 
     /// Remembers that `peer` holds `heads` of `doc_id`.
-    pub fn set_peer_heads(&mut self, peer: &str, doc_id: &DocId, heads: &[ChangeHash]) -> Result<()> {
+    pub fn set_peer_heads(
+        &mut self,
+        peer: &str,
+        doc_id: &DocId,
+        heads: &[ChangeHash],
+    ) -> Result<()> {
         self.conn.execute(
             "INSERT INTO sync_peers (peer, doc_id, heads) VALUES (?1, ?2, ?3)
              ON CONFLICT(peer, doc_id) DO UPDATE SET heads = excluded.heads",

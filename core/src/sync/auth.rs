@@ -46,7 +46,13 @@ fn signed_text(method: &str, path: &str, body: &[u8], time_ms: u64, nonce: &[u8;
 
 impl RequestAuth {
     /// Signs a request with `key` at `time_ms`, with a fresh random nonce.
-    pub fn sign(key: &DeviceKey, method: &str, path: &str, body: &[u8], time_ms: u64) -> RequestAuth {
+    pub fn sign(
+        key: &DeviceKey,
+        method: &str,
+        path: &str,
+        body: &[u8],
+        time_ms: u64,
+    ) -> RequestAuth {
         let nonce = *Id::random().as_bytes();
         let signature = key.sign(&signed_text(method, path, body, time_ms, &nonce));
         RequestAuth {

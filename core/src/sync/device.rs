@@ -74,7 +74,8 @@ impl CareStore {
         let (store, key) = self.sync_parts();
         // Request times are checked against the relay's clock, so they come from the system
         // clock, not from the store's (replaceable) record clock.
-        let mut transport = relay.transport(circle, key, &crate::hlc::wall_clock_ms, cancel.clone());
+        let mut transport =
+            relay.transport(circle, key, &crate::hlc::wall_clock_ms, cancel.clone());
         run(store, &peer, &mut transport, cancel, progress)
     }
 }

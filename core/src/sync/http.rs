@@ -60,7 +60,10 @@ impl RelayClient {
         if response.status().is_success() {
             Ok(())
         } else {
-            Err(SyncError::Transport(format!("health: {}", response.status())))
+            Err(SyncError::Transport(format!(
+                "health: {}",
+                response.status()
+            )))
         }
     }
 

@@ -28,7 +28,10 @@ pub fn respond<R: SyncReplica + ?Sized>(
     limits: &Limits,
 ) -> Result<Message, SyncError> {
     match request {
-        Message::Hello { circle, digest: theirs } => {
+        Message::Hello {
+            circle,
+            digest: theirs,
+        } => {
             if *circle != replica.circle() {
                 return Err(SyncError::WrongCircle {
                     expected: replica.circle(),

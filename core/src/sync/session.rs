@@ -94,7 +94,10 @@ impl Initiator {
     }
 
     /// The first message: the circle and the digest of every document's heads.
-    pub fn start<R: SyncReplica + ?Sized>(&mut self, replica: &mut R) -> Result<Vec<u8>, SyncError> {
+    pub fn start<R: SyncReplica + ?Sized>(
+        &mut self,
+        replica: &mut R,
+    ) -> Result<Vec<u8>, SyncError> {
         if self.state != State::New {
             return Err(SyncError::Unexpected {
                 got: "start",

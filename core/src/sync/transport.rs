@@ -4,9 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::{
-    Initiator, Limits, Progress, Step, SyncError, SyncPeers, SyncReplica, respond_bytes,
-};
+use super::{Initiator, Limits, Progress, Step, SyncError, SyncPeers, SyncReplica, respond_bytes};
 
 /// Carries one request and returns the reply. Phone-to-phone links (LAN, Bluetooth) are the
 /// app's own implementations of this trait over its bytes channel.

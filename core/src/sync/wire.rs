@@ -1,6 +1,6 @@
 //! The byte-level encoding shared by sync messages and bundle files: a 5-byte header
 //! (`magic[3] ‖ version ‖ kind`) then one zstd frame (with its content checksum) holding the
-//! body. Bodies are built from unsigned LEB128 varints, fixed-size byte strings and
+//! kind again and the body. Bodies are built from unsigned LEB128 varints, fixed-size byte strings and
 //! length-prefixed byte strings; `docs/sync-protocol.md` gives the layout of each.
 
 use std::io::Read;
@@ -28,7 +28,9 @@ pub fn seal(magic: &[u8; 3], version: u8, kind: u8, body: &[u8]) -> Result<Vec<u
         .include_checksum(true)
         .and_then(|()| encoder.include_contentsize(false))
         .map_err(|e| SyncError::Internal(format!("zstd: {e}")))?;
-    std::io::Write::write_all(&mut encoder, body)
+    // The kind is repeated inside the checksummed frame, so a damaged header is caught too.
+    std::io::Write::write_all(&mut encoder, &[kind])
+        .and_then(|()| std::io::Write::write_all(&mut encoder, body))
         .map_err(|e| SyncError::Internal(format!("zstd: {e}")))?;
     encoder
         .finish()
@@ -64,8 +66,16 @@ pub fn open(bytes: &[u8], magic: &[u8; 3], version: u8) -> Result<(u8, Vec<u8>),
     // Anything after the one frame is not ours.
     let mut rest = [0u8; 1];
     if decoder.finish().read(&mut rest).unwrap_or(0) > 0 {
-        return Err(SyncError::Malformed("bytes after the compressed body".into()));
+        return Err(SyncError::Malformed(
+            "bytes after the compressed body".into(),
+        ));
     }
+    if body.first() != Some(&kind) {
+        return Err(SyncError::Malformed(
+            "the message kind in the header does not match the body".into(),
+        ));
+    }
+    body.remove(0);
     Ok((kind, body))
 }
 
@@ -136,7 +146,10 @@ impl<'a> Reader<'a> {
     pub fn uint(&mut self, what: &str) -> Result<u64, SyncError> {
         let mut n: u64 = 0;
         for shift in (0..70).step_by(7) {
-            let byte = *self.bytes.get(self.pos).ok_or_else(|| self.truncated(what))?;
+            let byte = *self
+                .bytes
+                .get(self.pos)
+                .ok_or_else(|| self.truncated(what))?;
             self.pos += 1;
             if shift == 63 && byte > 1 {
                 break;
@@ -163,7 +176,10 @@ impl<'a> Reader<'a> {
 
     /// `n` bytes as they are.
     pub fn fixed(&mut self, n: usize, what: &str) -> Result<&'a [u8], SyncError> {
-        let end = self.pos.checked_add(n).ok_or_else(|| self.truncated(what))?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .ok_or_else(|| self.truncated(what))?;
         let out = self
             .bytes
             .get(self.pos..end)

@@ -29,7 +29,8 @@ CREATE INDEX IF NOT EXISTS nonces_time ON nonces (time_ms);
 
 /// The relay's data in a PostgreSQL database.
 pub struct PostgresBackend {
-    client: Client,
+    /// Always present until dropped (see the `Drop` impl).
+    client: Option<Client>,
 }
 
 impl PostgresBackend {
@@ -42,13 +43,31 @@ impl PostgresBackend {
         tx.execute("SELECT pg_advisory_xact_lock(7240431)", &[])?;
         tx.batch_execute(SCHEMA)?;
         tx.commit()?;
-        Ok(PostgresBackend { client })
+        Ok(PostgresBackend {
+            client: Some(client),
+        })
+    }
+
+    fn client(&mut self) -> Result<&mut Client, RelayError> {
+        self.client
+            .as_mut()
+            .ok_or_else(|| RelayError::Internal("the database connection is closed".into()))
+    }
+}
+
+impl Drop for PostgresBackend {
+    /// The blocking client owns a runtime, which may not be dropped on an async thread (where
+    /// the relay's state ends up at shutdown): drop it on a thread of its own.
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            let _ = std::thread::spawn(move || drop(client)).join();
+        }
     }
 }
 
 impl Backend for PostgresBackend {
     fn register_circle(&mut self, circle: Id, centre: PublicKey) -> Result<(), RelayError> {
-        self.client.execute(
+        self.client()?.execute(
             "INSERT INTO circles (circle, centre) VALUES ($1, $2) ON CONFLICT DO NOTHING",
             &[&circle.to_string(), &centre.to_string()],
         )?;
@@ -61,7 +80,7 @@ impl Backend for PostgresBackend {
     }
 
     fn circle_centre(&mut self, circle: Id) -> Result<Option<PublicKey>, RelayError> {
-        let row = self.client.query_opt(
+        let row = self.client()?.query_opt(
             "SELECT centre FROM circles WHERE circle = $1",
             &[&circle.to_string()],
         )?;
@@ -69,7 +88,7 @@ impl Backend for PostgresBackend {
     }
 
     fn doc_versions(&mut self, circle: Id) -> Result<Vec<(String, i64)>, RelayError> {
-        let rows = self.client.query(
+        let rows = self.client()?.query(
             "SELECT doc, max(seq) FROM chunks WHERE circle = $1 GROUP BY doc ORDER BY doc",
             &[&circle.to_string()],
         )?;
@@ -82,7 +101,7 @@ impl Backend for PostgresBackend {
         doc: &str,
         after: i64,
     ) -> Result<Vec<(i64, Vec<u8>)>, RelayError> {
-        let rows = self.client.query(
+        let rows = self.client()?.query(
             "SELECT seq, bytes FROM chunks WHERE circle = $1 AND doc = $2 AND seq > $3 ORDER BY seq",
             &[&circle.to_string(), &doc, &after],
         )?;
@@ -97,7 +116,7 @@ impl Backend for PostgresBackend {
         trust: &[TrustRecord],
     ) -> Result<(), RelayError> {
         let circle = circle.to_string();
-        let mut tx = self.client.transaction()?;
+        let mut tx = self.client()?.transaction()?;
         tx.execute(
             "SELECT pg_advisory_xact_lock(hashtext($1 || '/' || $2))",
             &[&circle, &doc],
@@ -119,7 +138,7 @@ impl Backend for PostgresBackend {
     }
 
     fn trust_records(&mut self, circle: Id) -> Result<Vec<Vec<u8>>, RelayError> {
-        let rows = self.client.query(
+        let rows = self.client()?.query(
             "SELECT bytes FROM trust_records WHERE circle = $1",
             &[&circle.to_string()],
         )?;
@@ -133,8 +152,11 @@ impl Backend for PostgresBackend {
         time_ms: i64,
         forget_before_ms: i64,
     ) -> Result<bool, RelayError> {
-        let mut tx = self.client.transaction()?;
-        tx.execute("DELETE FROM nonces WHERE time_ms < $1", &[&forget_before_ms])?;
+        let mut tx = self.client()?.transaction()?;
+        tx.execute(
+            "DELETE FROM nonces WHERE time_ms < $1",
+            &[&forget_before_ms],
+        )?;
         let inserted = tx.execute(
             "INSERT INTO nonces (key, nonce, time_ms) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
             &[&key.to_string(), &nonce.as_slice(), &time_ms],
@@ -144,7 +166,7 @@ impl Backend for PostgresBackend {
     }
 
     fn health(&mut self) -> Result<(), RelayError> {
-        self.client.query_one("SELECT 1", &[])?;
+        self.client()?.query_one("SELECT 1", &[])?;
         Ok(())
     }
 }

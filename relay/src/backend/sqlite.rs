@@ -154,7 +154,8 @@ impl Backend for SqliteBackend {
     }
 
     fn health(&mut self) -> Result<(), RelayError> {
-        self.conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?;
+        self.conn
+            .query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?;
         Ok(())
     }
 }
