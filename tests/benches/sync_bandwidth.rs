@@ -90,8 +90,9 @@ fn detail(kind: usize, rng: &mut Rng) -> ServiceDetail {
     }
 }
 
-/// One day of the reference workload, spread over the village's devices.
-fn one_day(v: &mut Village, day: u64, rng: &mut Rng, skip_device: Option<usize>) -> usize {
+/// One day of the reference workload, spread over the village's devices (ledger entries,
+/// redemptions, gifts and corrections are not in this branch's domain yet).
+fn one_day(v: &mut Village, day: u64, rng: &mut Rng) -> usize {
     let morning = START_MS + day * DAY;
     let elders = v.elders.clone();
     let mut n = 0;
@@ -103,7 +104,7 @@ fn one_day(v: &mut Village, day: u64, rng: &mut Rng, skip_device: Option<usize>)
         (50, true, Some(0), Funding::Government),
         (30, false, Some(0), Funding::TimeBank),
         (8, true, Some(1), Funding::Government),
-        (25, true, Some(2 + 0), Funding::SelfPaid),
+        (25, true, Some(2), Funding::SelfPaid),
         (30, false, Some(5), Funding::TimeBank),
     ];
     for (count, by_caregiver, kind, funding) in plan {
@@ -116,9 +117,6 @@ fn one_day(v: &mut Village, day: u64, rng: &mut Rng, skip_device: Option<usize>)
             } else {
                 rng.below(volunteers)
             };
-            if by_caregiver && skip_device.is_some_and(|s| s != who) && rng.below(26) == 0 {
-                continue;
-            }
             let device = if by_caregiver {
                 &mut v.caregivers[who]
             } else {
@@ -176,7 +174,7 @@ fn main() {
     let target = 0;
     let mut written = 0;
     for day in 0..7 {
-        written += one_day(&mut v, day, &mut rng, Some(target));
+        written += one_day(&mut v, day, &mut rng);
         for (i, d) in v.caregivers.iter_mut().enumerate() {
             if i != target {
                 sync(&mut d.store, &http);

@@ -117,6 +117,9 @@ fn a_link_that_drops_mid_sync_loses_only_the_round_in_flight() {
     assert_eq!(snapshot(cg), snapshot(vol));
 }
 
+/// Changes the n-th reply.
+type Fault = Box<dyn Fn(u32, Vec<u8>) -> Vec<u8>>;
+
 /// A transport that hands each reply to a function before returning it.
 struct Tamper<'a, T: Transport> {
     inner: T,
@@ -137,7 +140,7 @@ fn truncated_and_corrupted_replies_are_clear_errors_that_change_nothing() {
     let mut v = village();
     work(&mut v, 2);
     let peer = v.volunteers[0].store.peer_name();
-    let faults: Vec<(&str, Box<dyn Fn(u32, Vec<u8>) -> Vec<u8>>)> = vec![
+    let faults: Vec<(&str, Fault)> = vec![
         (
             "truncated",
             Box::new(|n, r: Vec<u8>| if n == 2 { r[..r.len() / 2].to_vec() } else { r }),

@@ -334,7 +334,7 @@ mod tests {
             digest(&[a.clone(), b.clone()]),
             digest(&[b.clone(), a_reversed, empty])
         );
-        assert_ne!(digest(&[a.clone()]), digest(&[a, b]));
+        assert_ne!(digest(std::slice::from_ref(&a)), digest(&[a, b]));
     }
 
     proptest! {
