@@ -145,6 +145,12 @@ fn one_day(v: &mut Village, day: u64, rng: &mut Rng) -> usize {
     n
 }
 
+fn gzip_len(bytes: &[u8]) -> f64 {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(bytes).expect("gzip");
+    gz.finish().expect("gzip").len() as f64
+}
+
 fn sync(store: &mut CareStore, relay: &RelayClient) -> Progress {
     store
         .sync_with_relay(relay, &CancelToken::new(), &mut |_| {})
@@ -199,16 +205,18 @@ fn main() {
     let received: BTreeSet<Id> = after.difference(&before).copied().collect();
 
     let mut json = b"[".to_vec();
+    let mut signed = Vec::new();
     for (i, id) in sent.iter().chain(received.iter()).enumerate() {
         if i > 0 {
             json.push(b',');
         }
-        json.extend_from_slice(phone.get(*id).expect("record").payload());
+        let record = phone.get(*id).expect("record");
+        json.extend_from_slice(record.payload());
+        signed.extend_from_slice(record.as_bytes());
     }
     json.push(b']');
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(&json).expect("gzip");
-    let gzip = gz.finish().expect("gzip").len() as f64;
+    let gzip = gzip_len(&json);
+    let gzip_signed = gzip_len(&signed);
 
     wire.store(0, Ordering::SeqCst);
     let idle = sync(phone, &http);
@@ -232,6 +240,11 @@ fn main() {
         json.len(),
         message_bytes as f64 / gzip,
         week_wire as f64 / gzip
+    );
+    println!(
+        "  for scale: gzip of the signed records (64-byte signature ‖ JSON each) {gzip_signed:.0} \
+         bytes; ratio messages/that {:.3}",
+        message_bytes as f64 / gzip_signed
     );
     println!(
         "nothing new: {} round trip(s), message bytes {} (up {}, down {}), TCP bytes incl. HTTP {idle_wire}",
