@@ -101,6 +101,11 @@ impl CareStore {
         &self.store
     }
 
+    /// The store and the signing key at once (sync needs both).
+    pub(crate) fn sync_parts(&mut self) -> (&mut Store, &DeviceKey) {
+        (&mut self.store, &self.key)
+    }
+
     /// Checks, signs and durably stores a new record; returns its id.
     pub fn write(&mut self, body: RecordBody) -> Result<Id> {
         body.validate()?;

@@ -7,7 +7,8 @@
 //! - [`record`] and [`identity`]: signed records, device keys, canonical encoding;
 //! - [`ledger`]: the time bank: hash chains, balances, conflicts, statements;
 //! - [`replica`]: Automerge documents that hold the records and merge;
-//! - [`store`]: SQLite persistence, materialised indexes and the daily queries.
+//! - [`store`]: SQLite persistence, materialised indexes and the daily queries;
+//! - [`sync`]: sans-I/O sync sessions, bundle files and transports.
 
 pub mod api;
 pub mod canonical;
@@ -21,6 +22,7 @@ pub mod record;
 pub mod replica;
 pub mod report;
 pub mod store;
+pub mod sync;
 pub mod time;
 
 pub use api::{CareStore, Circle};

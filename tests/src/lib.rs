@@ -4,6 +4,7 @@
 
 pub mod ledger;
 pub mod ledger_year;
+pub mod net;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -3,6 +3,7 @@
 mod certificates;
 mod keys;
 mod secret_store;
+pub mod trust;
 
 pub use certificates::{Certificate, KeyStanding, TrustChain};
 pub use keys::{DeviceKey, PublicKey, SignatureBytes};
