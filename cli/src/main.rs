@@ -21,8 +21,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Play the reference village (a relay-less hub for now) and print what a coordinator sees.
+    /// Play the reference village with a relay on loopback and print what a coordinator sees.
     Demo(demo::DemoArgs),
+    /// Run the relay: the HTTP sync server for a province's circles (SQLite by default).
+    Serve(commands::net::ServeArgs),
+    /// Sync this device: with the relay, or by a bundle file carried by hand.
+    Sync(commands::net::SyncArgs),
     /// Create a device store and key (or a new circle, for a town centre).
     Init(commands::setup::InitArgs),
     /// Add a station or village point (the centre).
@@ -69,6 +73,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(a) => demo::run(a),
+        Command::Serve(a) => commands::net::serve(a),
+        Command::Sync(a) => commands::net::sync(a),
         Command::Init(a) => commands::setup::init(a),
         Command::Site(a) => commands::setup::site(a),
         Command::Enrol(a) => commands::setup::enrol(a),

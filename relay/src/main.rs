@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use carebank_core::identity::PublicKey;
 use carebank_core::ids::Id;
-use carebank_relay::{RelayConfig, serve};
+use carebank_relay::{RelayConfig, serve, shutdown_signal};
 use clap::Parser;
 
 /// The carebank relay: an HTTP sync server for the circles' devices.
@@ -39,25 +39,6 @@ fn parse_circle(text: &str) -> Result<(Id, PublicKey), String> {
         circle.parse().map_err(|e| format!("{e}"))?,
         centre.parse().map_err(|e| format!("{e}"))?,
     ))
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { () = ctrl_c => {}, () = term => {} }
-    tracing::info!("shutting down");
 }
 
 #[tokio::main]

@@ -61,8 +61,14 @@ pub struct Device {
     pub store: CareStore,
 }
 
+/// The household of the `i`-th volunteer (0-based): volunteers 0 and 1 share one, 2 and 3 the
+/// next, and so on.
+pub fn household_of(i: usize) -> Id {
+    fixed_id(0x6100 + (i / 2) as u64)
+}
+
 /// What [`Village::play`] wrote.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Played {
     /// Visits and services recorded.
     pub care_records: usize,
@@ -70,6 +76,8 @@ pub struct Played {
     pub voids: usize,
     /// Of those, amended later the same day.
     pub amendments: usize,
+    /// Services given for time-bank hours: (device, service record id, minutes).
+    pub time_bank_services: Vec<(usize, Id, i64)>,
 }
 
 impl std::ops::AddAssign for Played {
@@ -77,6 +85,7 @@ impl std::ops::AddAssign for Played {
         self.care_records += other.care_records;
         self.voids += other.voids;
         self.amendments += other.amendments;
+        self.time_bank_services.extend(other.time_bank_services);
     }
 }
 
@@ -252,7 +261,9 @@ impl Village {
                         family_of: None,
                         valid_from_ms: None,
                         valid_until_ms: None,
-                        household: None,
+                        // Volunteers come in households of two (a retiree and a younger
+                        // relative): relatives may give each other time-bank hours.
+                        household: (role == Role::Volunteer).then(|| household_of(i)),
                         birth_year: None,
                     })?;
                     Ok(Device { member_id, store })
@@ -377,7 +388,12 @@ impl Village {
                             .now()
                             .max(s.started_ms + s.duration_minutes as u64 * MINUTE),
                     );
-                    store.record_service(s)?
+                    let (minutes, time_bank) = (s.duration_minutes, s.funding == Funding::TimeBank);
+                    let id = store.record_service(s)?;
+                    if time_bank {
+                        played.time_bank_services.push((device, id, minutes));
+                    }
+                    id
                 }
                 workload::Work::Correct { nth_latest, void } => {
                     let mine = &written[device];
@@ -419,6 +435,20 @@ impl Village {
             played.care_records += 1;
         }
         Ok(played)
+    }
+
+    /// Two different member devices at once (for two phones that meet).
+    pub fn pair_mut(&mut self, a: usize, b: usize) -> (&mut CareStore, &mut CareStore) {
+        assert_ne!(a, b, "a device does not meet itself");
+        let mut all = self.devices_mut();
+        let (low, high) = (a.min(b), a.max(b));
+        let second = all.swap_remove(high);
+        let first = all.swap_remove(low);
+        if a < b {
+            (first, second)
+        } else {
+            (second, first)
+        }
     }
 
     /// Device `into` pulls every document device `from` holds.

@@ -1,6 +1,7 @@
 //! The device and coordinator commands.
 
 pub mod care;
+pub mod net;
 pub mod setup;
 pub mod timebank;
 pub mod view;

@@ -1,0 +1,137 @@
+//! Running the relay, and syncing a device: with the relay, or by bundle files carried by hand.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use carebank_core::identity::PublicKey;
+use carebank_core::ids::Id;
+use carebank_core::sync::CancelToken;
+use carebank_core::sync::bundle::Since;
+use carebank_core::sync::http::RelayClient;
+use carebank_relay::RelayConfig;
+
+use crate::StoreOpt;
+use crate::device_dir::DeviceDir;
+
+/// `carebank serve`.
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Folder of the embedded SQLite database (the default, zero set-up).
+    #[arg(long, default_value = "relay-data")]
+    data: PathBuf,
+    /// Use this PostgreSQL database instead (postgres://…), so several relays can share it.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Serve a circle: CIRCLE_ID:CENTRE_KEY (as printed by `carebank init --new-circle`).
+    /// Circles registered once are remembered.
+    #[arg(long = "circle", value_name = "CIRCLE_ID:CENTRE_KEY")]
+    circles: Vec<String>,
+}
+
+fn parse_circle(text: &str) -> Result<(Id, PublicKey)> {
+    let (circle, centre) = text
+        .split_once(':')
+        .context("--circle: expected CIRCLE_ID:CENTRE_KEY")?;
+    Ok((
+        crate::args::id("--circle", circle)?,
+        centre
+            .parse()
+            .map_err(|e| anyhow::anyhow!("--circle: {e}"))?,
+    ))
+}
+
+/// Runs the relay until Ctrl-C or SIGTERM.
+pub fn serve(a: ServeArgs) -> Result<()> {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .try_init();
+    let mut config = RelayConfig::new(a.listen, a.data.clone());
+    config.circles = a
+        .circles
+        .iter()
+        .map(|c| parse_circle(c))
+        .collect::<Result<_>>()?;
+    config.database_url = a.database_url.clone();
+    let database = match &a.database_url {
+        Some(_) => "PostgreSQL".to_string(),
+        None => format!("SQLite in {}", a.data.display()),
+    };
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let (addr, server) = carebank_relay::bind(config, carebank_relay::shutdown_signal()).await?;
+        println!(
+            "carebank relay listening on http://{addr}  database: {database}  circles given: {} (registered ones are remembered)",
+            a.circles.len()
+        );
+        server.await
+    })?;
+    Ok(())
+}
+
+/// `carebank sync`.
+#[derive(clap::Args)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    store: StoreOpt,
+    /// Sync with the relay at this URL (http://host:port).
+    #[arg(long, conflicts_with_all = ["export_bundle", "import_bundle"])]
+    relay: Option<String>,
+    /// Write a bundle file of everything this device holds (for a USB stick, an SD card, a chat).
+    #[arg(long, conflicts_with = "import_bundle")]
+    export_bundle: Option<PathBuf>,
+    /// With --export-bundle: only what the device with this key is not known to hold.
+    #[arg(long, requires = "export_bundle")]
+    for_peer: Option<String>,
+    /// Read a bundle file from another device of the circle.
+    #[arg(long)]
+    import_bundle: Option<PathBuf>,
+}
+
+/// Syncs a device by the chosen path.
+pub fn sync(a: SyncArgs) -> Result<()> {
+    let mut store = DeviceDir::new(&a.store.store).open()?;
+    if let Some(url) = &a.relay {
+        let client = RelayClient::new(url)?.with_retries(3, Duration::from_millis(500));
+        let progress = store.sync_with_relay(&client, &CancelToken::new(), &mut |_| {}).map_err(|e| {
+            anyhow::anyhow!("sync with {url} failed: {e}. Nothing recorded here is lost: it stays on this device and goes with the next sync")
+        })?;
+        println!(
+            "synced with {url}: {} round trips, {} bytes sent, {} bytes received, {} documents differed",
+            progress.round_trips,
+            progress.bytes_sent,
+            progress.bytes_received,
+            progress.docs_to_sync
+        );
+        return Ok(());
+    }
+    if let Some(file) = &a.export_bundle {
+        let since = match &a.for_peer {
+            Some(peer) => Since::Peer(peer.clone()),
+            None => Since::Everything,
+        };
+        let bytes = store.export_bundle(&since)?;
+        std::fs::write(file, &bytes).with_context(|| format!("writing {}", file.display()))?;
+        println!("wrote {} ({} bytes)", file.display(), bytes.len());
+        return Ok(());
+    }
+    if let Some(file) = &a.import_bundle {
+        let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+        let report = store.import_bundle(&bytes)?;
+        println!(
+            "imported {}: {} documents, {} new records",
+            file.display(),
+            report.docs,
+            report.records_added
+        );
+        return Ok(());
+    }
+    bail!("say --relay URL, --export-bundle FILE or --import-bundle FILE")
+}
