@@ -81,7 +81,7 @@ impl FromStr for Month {
 
 /// The CST day number (days since 1970-01-01 CST) that contains the instant `ms`.
 pub fn cst_day(ms: i64) -> i64 {
-    (ms + CST_OFFSET_MS).div_euclid(DAY_MS)
+    ms.saturating_add(CST_OFFSET_MS).div_euclid(DAY_MS)
 }
 
 /// Days since 1970-01-01 for a proleptic Gregorian date (H. Hinnant's algorithm).
@@ -139,6 +139,12 @@ mod tests {
                 .to_string(),
             "2027-01"
         );
+    }
+
+    #[test]
+    fn extreme_instants_do_not_overflow() {
+        assert!(cst_day(i64::MAX) > 0);
+        assert!(cst_day(i64::MIN) < 0);
     }
 
     #[test]

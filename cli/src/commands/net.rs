@@ -48,6 +48,7 @@ fn parse_circle(text: &str) -> Result<(Id, PublicKey)> {
 /// Runs the relay until Ctrl-C or SIGTERM.
 pub fn serve(a: ServeArgs) -> Result<()> {
     let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),

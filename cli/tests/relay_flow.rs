@@ -1,0 +1,359 @@
+//! The whole path from the command line: a centre, a relay started with `carebank serve` on
+//! loopback, a coordinator, a caregiver and a volunteer each on their own device folder;
+//! records, time-bank hours, syncs through the relay, reconciliation and the monthly report,
+//! whose numbers are checked against what was recorded.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command as Process, Stdio};
+
+use assert_cmd::Command;
+use assert_cmd::cargo::CommandCargoExt;
+
+fn run(args: &[&str]) -> (bool, String, String) {
+    let out = Command::cargo_bin("carebank")
+        .expect("binary")
+        .args(args)
+        .output()
+        .expect("run");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn ok(args: &[&str]) -> String {
+    let (success, stdout, stderr) = run(args);
+    assert!(success, "{args:?} failed: {stderr}");
+    stdout
+}
+
+fn field(output: &str, label: &str) -> String {
+    output
+        .lines()
+        .find_map(|l| l.strip_prefix(label))
+        .map(|v| v.trim().to_string())
+        .unwrap_or_else(|| panic!("no {label} in {output}"))
+}
+
+/// A relay run by `carebank serve`, stopped when dropped.
+struct Relay {
+    child: Child,
+    url: String,
+}
+
+impl Relay {
+    fn start(data: &Path, circle: &str, centre_key: &str) -> Relay {
+        let mut child = Process::cargo_bin("carebank")
+            .expect("binary")
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--data",
+                &data.display().to_string(),
+                "--circle",
+                &format!("{circle}:{centre_key}"),
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("start-up line");
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .expect("url in the start-up line")
+            .to_string();
+        assert!(line.contains("database: SQLite"), "{line}");
+        Relay { child, url }
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn init_record_sync_reconcile_report() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let at = |name: &str| dir.path().join(name).display().to_string();
+    let (centre, coordinator, caregiver, volunteer) = (
+        at("centre"),
+        at("coordinator"),
+        at("caregiver"),
+        at("volunteer"),
+    );
+
+    let out = ok(&[
+        "init",
+        "--store",
+        &centre,
+        "--new-circle",
+        "龙泉镇养老服务中心",
+    ]);
+    let (circle, centre_key, centre_site) = (
+        field(&out, "circle:"),
+        field(&out, "centre key:"),
+        field(&out, "centre site:"),
+    );
+    let point = ok(&[
+        "site",
+        "--store",
+        &centre,
+        "--kind",
+        "village_point",
+        "--name",
+        "石桥村互助养老点",
+        "--parent",
+        &centre_site,
+    ]);
+    let point = point.trim();
+    let relay = Relay::start(&dir.path().join("relay"), &circle, &centre_key);
+    let sync = |store: &str| ok(&["sync", "--store", store, "--relay", &relay.url]);
+
+    let join = |store: &str| {
+        field(
+            &ok(&[
+                "init",
+                "--store",
+                store,
+                "--circle",
+                &circle,
+                "--centre-key",
+                &centre_key,
+            ]),
+            "device key:",
+        )
+    };
+    let coordinator_key = join(&coordinator);
+    ok(&[
+        "enrol",
+        "--store",
+        &centre,
+        "--name",
+        "李站长",
+        "--role",
+        "coordinator",
+        "--site",
+        point,
+        "--device-key",
+        &coordinator_key,
+    ]);
+    sync(&centre);
+    sync(&coordinator);
+    assert_eq!(
+        field(&ok(&["whoami", "--store", &coordinator]), "role:"),
+        "coordinator"
+    );
+
+    let caregiver_key = join(&caregiver);
+    let volunteer_key = join(&volunteer);
+    ok(&[
+        "enrol",
+        "--store",
+        &coordinator,
+        "--name",
+        "王芳",
+        "--role",
+        "caregiver",
+        "--site",
+        point,
+        "--device-key",
+        &caregiver_key,
+    ]);
+    let volunteer_id = ok(&[
+        "enrol",
+        "--store",
+        &coordinator,
+        "--name",
+        "张志愿",
+        "--role",
+        "volunteer",
+        "--site",
+        point,
+        "--device-key",
+        &volunteer_key,
+    ]);
+    let elder = ok(&[
+        "elder",
+        "--store",
+        &coordinator,
+        "--name",
+        "刘奶奶",
+        "--site",
+        point,
+        "--birth-year",
+        "1936",
+        "--cadence",
+        "7",
+        "--hours",
+        "2",
+        "--group",
+        "extreme_poverty",
+        "--consent-by",
+        "本人",
+        "--consent",
+        "health_observations",
+    ]);
+    let elder = elder.trim();
+    sync(&coordinator);
+    sync(&caregiver);
+    sync(&volunteer);
+
+    // A caregiver's morning: a visit, a meal and a bath; the volunteer keeps the elder company.
+    ok(&[
+        "visit",
+        "--store",
+        &caregiver,
+        "--elder",
+        elder,
+        "--at",
+        "2026-11-03T09:00",
+        "--minutes",
+        "30",
+        "--health",
+        "fair",
+        "--follow-up",
+        "下周复查血压",
+    ]);
+    ok(&[
+        "service",
+        "--store",
+        &caregiver,
+        "--elder",
+        elder,
+        "--kind",
+        "meal",
+        "--at",
+        "2026-11-03T11:30",
+        "--minutes",
+        "60",
+        "--funding",
+        "government",
+        "--confirmed-by-elder",
+    ]);
+    ok(&[
+        "service",
+        "--store",
+        &caregiver,
+        "--elder",
+        elder,
+        "--kind",
+        "助浴",
+        "--at",
+        "2026-11-03T15:00",
+        "--minutes",
+        "45",
+        "--funding",
+        "government",
+    ]);
+    let service = ok(&[
+        "service",
+        "--store",
+        &volunteer,
+        "--elder",
+        elder,
+        "--kind",
+        "companionship",
+        "--at",
+        "2026-11-04T10:00",
+        "--minutes",
+        "90",
+        "--funding",
+        "time_bank",
+    ]);
+    let claim = ok(&[
+        "claim",
+        "--store",
+        &volunteer,
+        "--service",
+        service.trim(),
+        "--minutes",
+        "90",
+    ]);
+    sync(&caregiver);
+    sync(&volunteer);
+
+    // The coordinator confirms the claim; the volunteer sees her hours and spends half an hour.
+    sync(&coordinator);
+    ok(&["confirm", "--store", &coordinator, "--claim", claim.trim()]);
+    sync(&coordinator);
+    sync(&volunteer);
+    let balance = ok(&["balance", "--store", &volunteer]);
+    assert!(balance.contains("1.5 h available"), "{balance}");
+    ok(&["redeem", "--store", &volunteer, "--minutes", "30"]);
+    sync(&volunteer);
+    sync(&coordinator);
+    let balance = ok(&[
+        "balance",
+        "--store",
+        &coordinator,
+        "--member",
+        volunteer_id.trim(),
+    ]);
+    assert!(
+        balance.contains("1.0 h available") && balance.contains("redeemed 0.5"),
+        "{balance}"
+    );
+    assert!(ok(&["reconcile", "--store", &coordinator]).starts_with("0 items"));
+
+    // The month's report on the coordinator's phone, checked against what was recorded.
+    let csv = ok(&[
+        "report",
+        "--store",
+        &coordinator,
+        "--month",
+        "2026-11",
+        "--csv",
+        "--at",
+        "2026-11-30T12:00",
+    ]);
+    let row = |section: &str, key: &str| -> Vec<String> {
+        csv.lines()
+            .map(|l| l.split(',').map(str::to_string).collect::<Vec<_>>())
+            .find(|r| r[1] == section && r[2] == key)
+            .unwrap_or_else(|| panic!("no {section}/{key} in {csv}"))
+    };
+    assert_eq!(row("person_times", "visit")[4], "1");
+    assert_eq!(row("person_times", "meal")[4], "1");
+    assert_eq!(row("person_times", "bath")[4], "1");
+    assert_eq!(row("person_times", "companionship")[4], "1");
+    assert_eq!(row("person_times", "cleaning")[4], "0");
+    assert_eq!(row("minutes_by_funding", "government")[4], "105");
+    assert_eq!(row("minutes_by_funding", "time_bank")[4], "90");
+    let entitlement = row("entitlement", elder);
+    assert_eq!(
+        (
+            entitlement[4].as_str(),
+            entitlement[6].as_str(),
+            entitlement[7].as_str()
+        ),
+        ("105", "120", "within_quota")
+    );
+    assert_eq!(
+        row("overdue_visit", elder)[4],
+        "20",
+        "visited 3 Nov, due 10 Nov, 20 days late on 30 Nov"
+    );
+    assert!(ok(&["follow-ups", "--store", &coordinator]).starts_with("1 follow-ups open"));
+
+    // A relay that cannot be reached: a clear message, and the work stays on the phone.
+    let (success, _, stderr) = run(&[
+        "sync",
+        "--store",
+        &caregiver,
+        "--relay",
+        "http://127.0.0.1:9",
+    ]);
+    assert!(!success);
+    assert!(stderr.contains("Nothing recorded here is lost"), "{stderr}");
+    drop(relay);
+}
