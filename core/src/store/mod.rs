@@ -223,27 +223,7 @@ impl Store {
         }
         let mut report = IngestReport::default();
         let mut batch = index::Batch::default();
-        for (key, values) in added {
-            for bytes in values {
-                match index::admit(&key, &bytes, circle, doc_id) {
-                    Ok(record) => {
-                        if index::insert(&tx, &record, doc_id, &mut batch)? {
-                            observe_clock(&tx, record.hlc())?;
-                            report.added.push(record.id());
-                        }
-                    }
-                    Err(reason) => {
-                        let rejection = Rejection {
-                            key: key.clone(),
-                            doc_id: doc_id.as_str().to_string(),
-                            reason,
-                        };
-                        index::log_rejection(&tx, &rejection, &bytes)?;
-                        report.rejected.push(rejection);
-                    }
-                }
-            }
-        }
+        admit_all(&tx, circle, doc_id, added, &mut batch, &mut report)?;
         batch.finish(&tx, self.centre)?;
         tx.commit()?;
         self.maybe_compact(doc_id)?;
@@ -339,25 +319,7 @@ impl Store {
         let mut report = IngestReport::default();
         let mut batch = index::Batch::default();
         for (doc_id, entries) in loaded {
-            for (key, values) in entries {
-                for bytes in values {
-                    match index::admit(&key, &bytes, self.circle, &doc_id) {
-                        Ok(record) => {
-                            index::insert(&tx, &record, &doc_id, &mut batch)?;
-                            report.added.push(record.id());
-                        }
-                        Err(reason) => {
-                            let rejection = Rejection {
-                                key: key.clone(),
-                                doc_id: doc_id.as_str().to_string(),
-                                reason,
-                            };
-                            index::log_rejection(&tx, &rejection, &bytes)?;
-                            report.rejected.push(rejection);
-                        }
-                    }
-                }
-            }
+            admit_all(&tx, self.circle, &doc_id, entries, &mut batch, &mut report)?;
         }
         batch.trust_changed = true;
         batch.finish(&tx, self.centre)?;
@@ -452,6 +414,40 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// Verifies every value found in a document and stores the valid, new records; logs the rest
+/// as rejected. Both go into `report`.
+fn admit_all(
+    tx: &Transaction<'_>,
+    circle: Id,
+    doc_id: &DocId,
+    entries: impl IntoIterator<Item = (String, Vec<Vec<u8>>)>,
+    batch: &mut index::Batch,
+    report: &mut IngestReport,
+) -> Result<()> {
+    for (key, values) in entries {
+        for bytes in values {
+            match index::admit(&key, &bytes, circle, doc_id) {
+                Ok(record) => {
+                    if index::insert(tx, &record, doc_id, batch)? {
+                        observe_clock(tx, record.hlc())?;
+                        report.added.push(record.id());
+                    }
+                }
+                Err(reason) => {
+                    let rejection = Rejection {
+                        key: key.clone(),
+                        doc_id: doc_id.as_str().to_string(),
+                        reason,
+                    };
+                    index::log_rejection(tx, &rejection, &bytes)?;
+                    report.rejected.push(rejection);
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn push_chunk(
