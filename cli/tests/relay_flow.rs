@@ -329,6 +329,9 @@ fn init_record_sync_reconcile_report() {
     assert_eq!(row("person_times", "cleaning")[4], "0");
     assert_eq!(row("minutes_by_funding", "government")[4], "105");
     assert_eq!(row("minutes_by_funding", "time_bank")[4], "90");
+    assert_eq!(row("time_bank", "earned")[4], "90");
+    assert_eq!(row("time_bank", "redeemed")[4], "30");
+    assert_eq!(row("time_bank", "given")[4], "0");
     let entitlement = row("entitlement", elder);
     assert_eq!(
         (

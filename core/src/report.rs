@@ -1,5 +1,5 @@
 //! The monthly report a district asks for: person-times (人次) by service type, hours by funding
-//! source, entitlement use per elder, overdue visits. Readable table, CSV (documented in
+//! source, time-bank hours earned and redeemed, entitlement use per elder, overdue visits. Readable table, CSV (documented in
 //! `docs/report-format.md`) and JSON.
 
 use serde::Serialize;
@@ -22,7 +22,7 @@ pub enum Lang {
 /// One line of the report: the unit of the CSV and JSON forms.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReportRow {
-    /// `person_times`, `minutes_by_funding`, `entitlement` or `overdue_visit`.
+    /// `person_times`, `minutes_by_funding`, `time_bank`, `entitlement` or `overdue_visit`.
     pub section: &'static str,
     /// The item: a service kind, `visit`, a funding source or an elder id.
     pub key: String,
@@ -109,6 +109,28 @@ impl MonthlyReport {
                 minutes,
                 "minutes",
             ));
+        }
+        // Time-bank minutes moved in the month: cumulative totals at its end less at its start.
+        let totals = |ms: i64| -> Result<(i64, i64, i64)> {
+            let at = u64::try_from(ms).unwrap_or(0);
+            Ok(store
+                .balances_at(at)?
+                .iter()
+                .fold((0, 0, 0), |(e, r, g), b| {
+                    (
+                        e + b.earned_minutes,
+                        r + b.redeemed_minutes,
+                        g + b.given_minutes,
+                    )
+                }))
+        };
+        let (start, end) = (totals(month.start_ms() - 1)?, totals(month.end_ms() - 1)?);
+        for (key, en, zh, minutes) in [
+            ("earned", "earned", "存入", end.0 - start.0),
+            ("redeemed", "redeemed", "兑换", end.1 - start.1),
+            ("given", "given to relatives", "赠与亲属", end.2 - start.2),
+        ] {
+            rows.push(item("time_bank", key, en, zh, minutes, "minutes"));
         }
         for u in store.entitlement_use(month)? {
             let name = if with_names {
@@ -226,6 +248,14 @@ impl MonthlyReport {
         {
             out += &format!(
                 "  {:<16} {:>9.1} h\n",
+                if zh { &r.name_zh } else { &r.name },
+                r.value as f64 / 60.0
+            );
+        }
+        out += &title("Time bank (volunteer hours)", "时间银行（志愿服务时长）");
+        for r in self.rows.iter().filter(|r| r.section == "time_bank") {
+            out += &format!(
+                "  {:<20} {:>9.1} h\n",
                 if zh { &r.name_zh } else { &r.name },
                 r.value as f64 / 60.0
             );
