@@ -1,0 +1,38 @@
+package org.carebank
+
+import java.util.concurrent.atomic.AtomicBoolean
+import org.carebank.ffi.CancellationToken
+import org.carebank.ffi.CareStore
+import org.carebank.ffi.MergeReport
+import org.carebank.ffi.Progress
+import org.carebank.ffi.ProgressListener
+
+/**
+ * A cancellation token the UI flips: pass it to a long call (merge, later sync and import)
+ * and call [cancel] from any thread, e.g. when the user leaves the screen.
+ */
+class CancellationFlag : CancellationToken {
+    private val cancelled = AtomicBoolean(false)
+
+    /** Asks the running operation to stop at its next step. */
+    fun cancel() = cancelled.set(true)
+
+    override fun isCancelled(): Boolean = cancelled.get()
+}
+
+/** A [ProgressListener] from a lambda (the generated interface is not a `fun interface`). */
+fun progressListener(onProgress: (Progress) -> Unit): ProgressListener =
+    object : ProgressListener {
+        override fun onProgress(progress: Progress) = onProgress(progress)
+    }
+
+/**
+ * Pulls everything [other] holds into this store, calling [onProgress] after each document and
+ * stopping early if [cancel] is flipped (a [org.carebank.ffi.CareException.Cancelled] is thrown;
+ * what was merged is kept). Blocking: call it from a background thread.
+ */
+fun CareStore.mergeFrom(
+    other: CareStore,
+    cancel: CancellationFlag? = null,
+    onProgress: (Progress) -> Unit,
+): MergeReport = mergeFrom(other, progressListener(onProgress), cancel)

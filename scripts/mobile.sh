@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# The mobile surface in one command: builds the carebank-ffi library for this machine, generates
+# the Kotlin (android/) and Swift (ios/) bindings from it with the workspace's uniffi-bindgen, and
+# runs the Kotlin tests on the JVM against the library just built.
+#
+#   scripts/mobile.sh            regenerate the committed bindings, then run the JVM tests
+#   scripts/mobile.sh check      fail if the committed Kotlin or Swift bindings are stale
+#   scripts/mobile.sh jvm-test   run the JVM tests (compiles the generated Kotlin, the idiomatic
+#                                layer and the tests with kotlinc; JUnit 4 + JNA)
+#   scripts/mobile.sh ci         check, then jvm-test (what CI runs)
+#
+# Installs what it lacks: the Kotlin compiler (npm package kotlin-compiler, into the cargo target
+# dir, nothing global) and Debian's libjna-java and junit4 (apt-get, with sudo unless root).
+# Needs: the Rust toolchain, Java 17+, npm, and apt-get if the jars are missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+KOTLIN_VERSION=2.4.20
+TARGET="${CARGO_TARGET_DIR:-$PWD/target}"
+TOOLS="$TARGET/tools"
+case "$(uname -s)" in
+Darwin) LIB="$TARGET/debug/libcarebank_ffi.dylib" ;;
+*) LIB="$TARGET/debug/libcarebank_ffi.so" ;;
+esac
+KOTLIN_GEN=android/src/main/kotlin/org/carebank/ffi
+SWIFT_GEN=ios/Sources/Carebank/Generated
+SWIFT_FFI=ios/Generated/include
+JAVA_LIBS=/usr/share/java
+
+step() { printf '\n==> %s\n' "$*"; }
+
+build_library() {
+    step "build carebank-ffi and uniffi-bindgen"
+    cargo build --quiet -p carebank-ffi -p carebank-uniffi-bindgen
+}
+
+# generate ROOT: writes the bindings under ROOT in the repository's layout.
+generate() {
+    local root=$1 raw
+    raw=$(mktemp -d)
+    "$TARGET/debug/uniffi-bindgen" generate --library "$LIB" --language kotlin \
+        --out-dir "$raw/kotlin" --no-format
+    "$TARGET/debug/uniffi-bindgen" generate --library "$LIB" --language swift \
+        --out-dir "$raw/swift" --no-format
+    mkdir -p "$root/$KOTLIN_GEN" "$root/$SWIFT_GEN" "$root/$SWIFT_FFI"
+    cp "$raw/kotlin/org/carebank/ffi/carebank_ffi.kt" "$root/$KOTLIN_GEN/"
+    cp "$raw/swift/Carebank.swift" "$root/$SWIFT_GEN/"
+    cp "$raw/swift/CarebankFFI.h" "$root/$SWIFT_FFI/"
+    # Xcode looks for a module map by this name inside an XCFramework's headers.
+    cp "$raw/swift/CarebankFFI.modulemap" "$root/$SWIFT_FFI/module.modulemap"
+    rm -rf "$raw"
+}
+
+generated_files() {
+    echo "$KOTLIN_GEN/carebank_ffi.kt" "$SWIFT_GEN/Carebank.swift" \
+        "$SWIFT_FFI/CarebankFFI.h" "$SWIFT_FFI/module.modulemap"
+}
+
+regenerate() {
+    build_library
+    step "generate Kotlin and Swift bindings"
+    generate "$PWD"
+    generated_files | tr ' ' '\n'
+}
+
+check() {
+    build_library
+    step "check the committed bindings are current"
+    local fresh stale=0
+    fresh=$(mktemp -d)
+    generate "$fresh"
+    for f in $(generated_files); do
+        if ! diff -u "$f" "$fresh/$f" >/dev/null 2>&1; then
+            echo "stale: $f (run scripts/mobile.sh and commit the result)" >&2
+            diff -u "$f" "$fresh/$f" | head -40 >&2 || true
+            stale=1
+        fi
+    done
+    rm -rf "$fresh"
+    [ "$stale" = 0 ] || exit 1
+    echo "bindings are current"
+}
+
+install_tools() {
+    step "tools: kotlinc $KOTLIN_VERSION, JNA, JUnit 4"
+    KOTLINC="$TOOLS/kotlin-$KOTLIN_VERSION/node_modules/kotlin-compiler/bin/kotlinc"
+    if [ ! -x "$KOTLINC" ]; then
+        npm install --silent --no-audit --no-fund --prefix "$TOOLS/kotlin-$KOTLIN_VERSION" \
+            "kotlin-compiler@$KOTLIN_VERSION"
+    fi
+    if [ ! -f "$JAVA_LIBS/jna.jar" ] || [ ! -f "$JAVA_LIBS/junit4.jar" ] || [ ! -f "$JAVA_LIBS/hamcrest-core.jar" ]; then
+        local sudo=""
+        [ "$(id -u)" = 0 ] || sudo=sudo
+        $sudo apt-get update -qq
+        $sudo apt-get install -y -qq libjna-java junit4
+    fi
+    KOTLIN_STDLIB="$(dirname "$KOTLINC")/../lib/kotlin-stdlib.jar"
+}
+
+jvm_test() {
+    install_tools
+    build_library
+    local out="$TARGET/jvm-test" deps classes tests
+    deps="$JAVA_LIBS/jna.jar:$JAVA_LIBS/junit4.jar:$JAVA_LIBS/hamcrest-core.jar"
+    rm -rf "$out" && mkdir -p "$out"
+    # The tests run against the library just built, with the bindings generated from it now
+    # (so they also pass while the committed bindings are being regenerated).
+    generate "$out/gen"
+    step "compile Kotlin: generated bindings, idiomatic layer, tests"
+    # shellcheck disable=SC2046
+    "$KOTLINC" -nowarn -jvm-target 17 -cp "$deps" -d "$out/classes" \
+        "$out/gen/$KOTLIN_GEN/carebank_ffi.kt" \
+        $(find android/src/main/kotlin/org/carebank -maxdepth 1 -name '*.kt') \
+        $(find android/src/test/kotlin -name '*.kt')
+    tests=$(cd android/src/test/kotlin && find . -name '*Test.kt' | sed 's|^\./||; s|\.kt$||; s|/|.|g' | sort)
+    step "run JUnit on the JVM: $(echo $tests)"
+    # shellcheck disable=SC2086
+    java -Djna.library.path="$(dirname "$LIB")" -cp "$out/classes:$KOTLIN_STDLIB:$deps" \
+        org.junit.runner.JUnitCore $tests
+}
+
+case "${1:-regen}" in
+regen) regenerate && jvm_test ;;
+check) check ;;
+jvm-test) jvm_test ;;
+ci) check && jvm_test ;;
+*) sed -n '2,14p' "$0" >&2 && exit 2 ;;
+esac
