@@ -81,18 +81,25 @@ check() {
     echo "bindings are current"
 }
 
+# apt_install PACKAGE...: Debian packages, with sudo unless root.
+apt_install() {
+    local sudo=""
+    [ "$(id -u)" = 0 ] || sudo=sudo
+    [ -n "${APT_UPDATED:-}" ] || { $sudo apt-get update -qq && APT_UPDATED=1; }
+    $sudo apt-get install -y -qq "$@"
+}
+
 install_tools() {
     step "tools: kotlinc $KOTLIN_VERSION, JNA, JUnit 4"
+    command -v java >/dev/null || apt_install openjdk-17-jdk-headless
     KOTLINC="$TOOLS/kotlin-$KOTLIN_VERSION/node_modules/kotlin-compiler/bin/kotlinc"
     if [ ! -x "$KOTLINC" ]; then
+        command -v npm >/dev/null || apt_install npm
         npm install --silent --no-audit --no-fund --prefix "$TOOLS/kotlin-$KOTLIN_VERSION" \
             "kotlin-compiler@$KOTLIN_VERSION"
     fi
     if [ ! -f "$JAVA_LIBS/jna.jar" ] || [ ! -f "$JAVA_LIBS/junit4.jar" ] || [ ! -f "$JAVA_LIBS/hamcrest-core.jar" ]; then
-        local sudo=""
-        [ "$(id -u)" = 0 ] || sudo=sudo
-        $sudo apt-get update -qq
-        $sudo apt-get install -y -qq libjna-java junit4
+        apt_install libjna-java junit4
     fi
     KOTLIN_STDLIB="$(dirname "$KOTLINC")/../lib/kotlin-stdlib.jar"
 }

@@ -16,7 +16,9 @@ mod store;
 use std::sync::Arc;
 
 pub use error::{CareError, Result};
-pub use platform::{CancellationToken, PlatformError, Progress, ProgressListener, SecureKeyStore};
+pub use platform::{
+    CancellationToken, PlatformError, ProgressListener, ProgressUpdate, SecureKeyStore,
+};
 pub use store::CareStore;
 
 uniffi::setup_scaffolding!();

@@ -58,7 +58,7 @@ fn backend(e: PlatformError) -> SecretStoreError {
 
 /// How far a long operation has come.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct Progress {
+pub struct ProgressUpdate {
     /// What is being done: `read` (collecting the other side's documents) or `merge`.
     pub stage: String,
     /// Steps done so far.
@@ -72,7 +72,7 @@ pub struct Progress {
 #[uniffi::export(with_foreign)]
 pub trait ProgressListener: Send + Sync {
     /// One step is done.
-    fn on_progress(&self, progress: Progress) -> Result<(), PlatformError>;
+    fn on_progress(&self, progress: ProgressUpdate) -> Result<(), PlatformError>;
 }
 
 /// Asked between the steps of a long operation whether the user gave up. Work done before
@@ -109,7 +109,7 @@ impl Task {
     /// Reports progress, then checks for cancellation.
     pub(crate) fn step(&self, stage: &str, done: usize, total: usize) -> Result<(), CareError> {
         if let Some(l) = &self.listener {
-            l.on_progress(Progress {
+            l.on_progress(ProgressUpdate {
                 stage: stage.to_string(),
                 done: done as u64,
                 total: total as u64,

@@ -10,7 +10,7 @@ use crate::convert;
 use crate::error::{CareError, Result};
 use crate::platform::{CancellationToken, KeyStoreAdapter, ProgressListener, SecureKeyStore, Task};
 use crate::records::{
-    Circle, CorrectionAction, Elder, Enrolment, FollowUpDone, Revocation, Service, Site,
+    CareCircle, CorrectionAction, Elder, Enrolment, FollowUpDone, Revocation, Service, Site,
     StoredRecord, Visit,
 };
 use crate::reports::{
@@ -53,7 +53,7 @@ impl CareStore {
     #[uniffi::constructor]
     pub fn open(
         path: String,
-        circle: Circle,
+        circle: CareCircle,
         keys: Arc<dyn SecureKeyStore>,
         key_name: String,
     ) -> Result<Arc<CareStore>> {
@@ -69,7 +69,7 @@ impl CareStore {
     /// A store in memory only, gone when closed (tests, previews).
     #[uniffi::constructor]
     pub fn open_in_memory(
-        circle: Circle,
+        circle: CareCircle,
         keys: Arc<dyn SecureKeyStore>,
         key_name: String,
     ) -> Result<Arc<CareStore>> {
@@ -86,7 +86,7 @@ impl CareStore {
     }
 
     /// The circle this store belongs to.
-    pub fn circle(&self) -> Result<Circle> {
+    pub fn circle(&self) -> Result<CareCircle> {
         self.with(|s| Ok(s.circle().into()))
     }
 

@@ -8,12 +8,12 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex};
 
 use carebank_ffi::records::{
-    CareLevel, Circle, Consent, ConsentPurpose, ConsentRelation, CorrectionAction, Elder,
+    CareCircle, CareLevel, Consent, ConsentPurpose, ConsentRelation, CorrectionAction, Elder,
     Enrolment, FollowUp, FollowUpDone, Funding, Level, MealMode, Observations, Revocation, Role,
     Service, ServiceDetail, Site, SiteKind, Visit,
 };
 use carebank_ffi::{
-    CancellationToken, CareError, CareStore, PlatformError, Progress, ProgressListener,
+    CancellationToken, CareError, CareStore, PlatformError, ProgressListener, ProgressUpdate,
     SecureKeyStore, device_public_key, new_id,
 };
 
@@ -61,7 +61,7 @@ impl CancellationToken for Cancelled {
 struct ThrowingListener;
 
 impl ProgressListener for ThrowingListener {
-    fn on_progress(&self, _: Progress) -> Result<(), PlatformError> {
+    fn on_progress(&self, _: ProgressUpdate) -> Result<(), PlatformError> {
         Err(uniffi::UnexpectedUniFFICallbackError::new("NullPointerException").into())
     }
 }
@@ -99,12 +99,12 @@ struct Village {
     caregiver: Arc<CareStore>,
     caregiver_id: String,
     elder_id: String,
-    circle: Circle,
+    circle: CareCircle,
 }
 
 fn village() -> Village {
     let keys = Arc::new(Keys::default());
-    let circle = Circle {
+    let circle = CareCircle {
         circle_id: new_id(),
         centre_key: device_public_key(keys.clone(), "centre".into()).expect("key"),
     };
@@ -229,7 +229,7 @@ fn key_storage_and_opening_fail_cleanly() {
     assert!(matches!(e, CareError::KeyStorage { .. }), "{e:?}");
 
     let keys = Arc::new(Keys::default());
-    let bad_id = Circle {
+    let bad_id = CareCircle {
         circle_id: "village".into(),
         ..v.circle.clone()
     };
@@ -237,7 +237,7 @@ fn key_storage_and_opening_fail_cleanly() {
         CareStore::open_in_memory(bad_id.clone(), keys.clone(), "d".into())
     });
     assert_eq!(field_of(&e), "circle_id");
-    let bad_key = Circle {
+    let bad_key = CareCircle {
         centre_key: "00".into(),
         ..v.circle.clone()
     };
@@ -273,7 +273,7 @@ fn key_storage_and_opening_fail_cleanly() {
     let dir = tempfile::tempdir().expect("dir");
     let path = dir.path().join("store.db").to_string_lossy().into_owned();
     drop(CareStore::open(path.clone(), v.circle.clone(), keys.clone(), "d".into()).expect("open"));
-    let other = Circle {
+    let other = CareCircle {
         circle_id: new_id(),
         ..v.circle.clone()
     };

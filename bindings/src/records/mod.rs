@@ -9,7 +9,7 @@ mod service;
 mod visit;
 
 pub use elder::{CareLevel, Consent, ConsentPurpose, ConsentRelation, Elder, EntitlementGroup};
-pub use network::{Circle, Enrolment, Revocation, Role, Site, SiteKind};
+pub use network::{CareCircle, Enrolment, Revocation, Role, Site, SiteKind};
 pub use record::{CorrectionAction, RecordBody, StoredRecord};
 pub use service::{
     BathCheck, BathPlace, ConfirmMethod, Confirmation, ConfirmedBy, Funding, MealMode, Service,

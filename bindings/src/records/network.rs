@@ -8,16 +8,16 @@ use crate::error::{CareError, Result};
 /// Which circle a store belongs to: its id and the town centre's public key (the root of
 /// trust). A new member gets both from the coordinator, e.g. from a QR code.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct Circle {
+pub struct CareCircle {
     /// The circle's id (32 hex characters).
     pub circle_id: String,
     /// The town centre's device public key (64 hex characters).
     pub centre_key: String,
 }
 
-impl TryFrom<Circle> for carebank_core::Circle {
+impl TryFrom<CareCircle> for carebank_core::Circle {
     type Error = CareError;
-    fn try_from(c: Circle) -> Result<Self> {
+    fn try_from(c: CareCircle) -> Result<Self> {
         Ok(carebank_core::Circle {
             circle_id: convert::id("circle_id", &c.circle_id)?,
             centre_key: convert::key("centre_key", &c.centre_key)?,
@@ -25,9 +25,9 @@ impl TryFrom<Circle> for carebank_core::Circle {
     }
 }
 
-impl From<carebank_core::Circle> for Circle {
+impl From<carebank_core::Circle> for CareCircle {
     fn from(c: carebank_core::Circle) -> Self {
-        Circle {
+        CareCircle {
             circle_id: c.circle_id.to_string(),
             centre_key: c.centre_key.to_string(),
         }

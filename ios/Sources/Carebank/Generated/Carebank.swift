@@ -831,7 +831,7 @@ public protocol CareStoreProtocol: AnyObject, Sendable {
     /**
      * The circle this store belongs to.
      */
-    func circle() throws  -> Circle
+    func circle() throws  -> CareCircle
     
     /**
      * Voids or amends the record `target_id`, with a reason (the author or a coordinator);
@@ -992,12 +992,12 @@ open class CareStore: CareStoreProtocol, @unchecked Sendable {
      * Opens (or creates) the store in the file at `path` for `circle`, signing with the device
      * key kept in `keys` under `key_name` (created on first use).
      */
-public static func `open`(path: String, circle: Circle, keys: SecureKeyStore, keyName: String)throws  -> CareStore  {
+public static func `open`(path: String, circle: CareCircle, keys: SecureKeyStore, keyName: String)throws  -> CareStore  {
     return try  FfiConverterTypeCareStore_lift(try rustCallWithError(FfiConverterTypeCareError_lift) {
         uniffiCallStatus in
     uniffi_carebank_ffi_fn_constructor_carestore_open(
         FfiConverterString.lower(path),
-        FfiConverterTypeCircle_lower(circle),
+        FfiConverterTypeCareCircle_lower(circle),
         FfiConverterTypeSecureKeyStore_lower(keys),
         FfiConverterString.lower(keyName),uniffiCallStatus
     )
@@ -1007,11 +1007,11 @@ public static func `open`(path: String, circle: Circle, keys: SecureKeyStore, ke
     /**
      * A store in memory only, gone when closed (tests, previews).
      */
-public static func openInMemory(circle: Circle, keys: SecureKeyStore, keyName: String)throws  -> CareStore  {
+public static func openInMemory(circle: CareCircle, keys: SecureKeyStore, keyName: String)throws  -> CareStore  {
     return try  FfiConverterTypeCareStore_lift(try rustCallWithError(FfiConverterTypeCareError_lift) {
         uniffiCallStatus in
     uniffi_carebank_ffi_fn_constructor_carestore_open_in_memory(
-        FfiConverterTypeCircle_lower(circle),
+        FfiConverterTypeCareCircle_lower(circle),
         FfiConverterTypeSecureKeyStore_lower(keys),
         FfiConverterString.lower(keyName),uniffiCallStatus
     )
@@ -1036,8 +1036,8 @@ open func addSite(site: Site)throws  -> String  {
     /**
      * The circle this store belongs to.
      */
-open func circle()throws  -> Circle  {
-    return try  FfiConverterTypeCircle_lift(try rustCallWithError(FfiConverterTypeCareError_lift) {
+open func circle()throws  -> CareCircle  {
+    return try  FfiConverterTypeCareCircle_lift(try rustCallWithError(FfiConverterTypeCareError_lift) {
         uniffiCallStatus in
     uniffi_carebank_ffi_fn_method_carestore_circle(
             self.uniffiCloneHandle(),uniffiCallStatus
@@ -1355,7 +1355,7 @@ public protocol ProgressListener: AnyObject, Sendable {
     /**
      * One step is done.
      */
-    func onProgress(progress: Progress) throws 
+    func onProgress(progress: ProgressUpdate) throws 
     
 }
 /**
@@ -1418,11 +1418,11 @@ open class ProgressListenerImpl: ProgressListener, @unchecked Sendable {
     /**
      * One step is done.
      */
-open func onProgress(progress: Progress)throws   {try rustCallWithError(FfiConverterTypePlatformError_lift) {
+open func onProgress(progress: ProgressUpdate)throws   {try rustCallWithError(FfiConverterTypePlatformError_lift) {
         uniffiCallStatus in
     uniffi_carebank_ffi_fn_method_progresslistener_on_progress(
             self.uniffiCloneHandle(),
-        FfiConverterTypeProgress_lower(progress),uniffiCallStatus
+        FfiConverterTypeProgressUpdate_lower(progress),uniffiCallStatus
     )
 }
 }
@@ -1467,7 +1467,7 @@ fileprivate struct UniffiCallbackInterfaceProgressListener {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
                 return try uniffiObj.onProgress(
-                     progress: try FfiConverterTypeProgress_lift(progress)
+                     progress: try FfiConverterTypeProgressUpdate_lift(progress)
                 )
             }
 
@@ -1820,7 +1820,7 @@ public func FfiConverterTypeSecureKeyStore_lower(_ value: SecureKeyStore) -> UIn
  * Which circle a store belongs to: its id and the town centre's public key (the root of
  * trust). A new member gets both from the coordinator, e.g. from a QR code.
  */
-public struct Circle: Equatable, Hashable {
+public struct CareCircle: Equatable, Hashable {
     /**
      * The circle's id (32 hex characters).
      */
@@ -1849,22 +1849,22 @@ public struct Circle: Equatable, Hashable {
 }
 
 #if compiler(>=6)
-extension Circle: Sendable {}
+extension CareCircle: Sendable {}
 #endif
 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-public struct FfiConverterTypeCircle: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Circle {
+public struct FfiConverterTypeCareCircle: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CareCircle {
         return
-            try Circle(
+            try CareCircle(
                 circleId: FfiConverterString.read(from: &buf), 
                 centreKey: FfiConverterString.read(from: &buf)
         )
     }
 
-    public static func write(_ value: Circle, into buf: inout [UInt8]) {
+    public static func write(_ value: CareCircle, into buf: inout [UInt8]) {
         FfiConverterString.write(value.circleId, into: &buf)
         FfiConverterString.write(value.centreKey, into: &buf)
     }
@@ -1874,15 +1874,15 @@ public struct FfiConverterTypeCircle: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-public func FfiConverterTypeCircle_lift(_ buf: RustBuffer) throws -> Circle {
-    return try FfiConverterTypeCircle.lift(buf)
+public func FfiConverterTypeCareCircle_lift(_ buf: RustBuffer) throws -> CareCircle {
+    return try FfiConverterTypeCareCircle.lift(buf)
 }
 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-public func FfiConverterTypeCircle_lower(_ value: Circle) -> RustBuffer {
-    return FfiConverterTypeCircle.lower(value)
+public func FfiConverterTypeCareCircle_lower(_ value: CareCircle) -> RustBuffer {
+    return FfiConverterTypeCareCircle.lower(value)
 }
 
 
@@ -3176,7 +3176,7 @@ public func FfiConverterTypePersonTimes_lower(_ value: PersonTimes) -> RustBuffe
 /**
  * How far a long operation has come.
  */
-public struct Progress: Equatable, Hashable {
+public struct ProgressUpdate: Equatable, Hashable {
     /**
      * What is being done: `read` (collecting the other side's documents) or `merge`.
      */
@@ -3213,23 +3213,23 @@ public struct Progress: Equatable, Hashable {
 }
 
 #if compiler(>=6)
-extension Progress: Sendable {}
+extension ProgressUpdate: Sendable {}
 #endif
 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-public struct FfiConverterTypeProgress: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Progress {
+public struct FfiConverterTypeProgressUpdate: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ProgressUpdate {
         return
-            try Progress(
+            try ProgressUpdate(
                 stage: FfiConverterString.read(from: &buf), 
                 done: FfiConverterUInt64.read(from: &buf), 
                 total: FfiConverterUInt64.read(from: &buf)
         )
     }
 
-    public static func write(_ value: Progress, into buf: inout [UInt8]) {
+    public static func write(_ value: ProgressUpdate, into buf: inout [UInt8]) {
         FfiConverterString.write(value.stage, into: &buf)
         FfiConverterUInt64.write(value.done, into: &buf)
         FfiConverterUInt64.write(value.total, into: &buf)
@@ -3240,15 +3240,15 @@ public struct FfiConverterTypeProgress: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-public func FfiConverterTypeProgress_lift(_ buf: RustBuffer) throws -> Progress {
-    return try FfiConverterTypeProgress.lift(buf)
+public func FfiConverterTypeProgressUpdate_lift(_ buf: RustBuffer) throws -> ProgressUpdate {
+    return try FfiConverterTypeProgressUpdate.lift(buf)
 }
 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-public func FfiConverterTypeProgress_lower(_ value: Progress) -> RustBuffer {
-    return FfiConverterTypeProgress.lower(value)
+public func FfiConverterTypeProgressUpdate_lower(_ value: ProgressUpdate) -> RustBuffer {
+    return FfiConverterTypeProgressUpdate.lower(value)
 }
 
 
@@ -7257,7 +7257,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_carebank_ffi_checksum_method_cancellationtoken_is_cancelled() != 48883) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_carebank_ffi_checksum_method_progresslistener_on_progress() != 31395) {
+    if (uniffi_carebank_ffi_checksum_method_progresslistener_on_progress() != 55397) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_carebank_ffi_checksum_method_securekeystore_load() != 27223) {
@@ -7269,7 +7269,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_carebank_ffi_checksum_method_carestore_add_site() != 22262) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_carebank_ffi_checksum_method_carestore_circle() != 11730) {
+    if (uniffi_carebank_ffi_checksum_method_carestore_circle() != 18400) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_carebank_ffi_checksum_method_carestore_correct() != 15407) {
@@ -7329,10 +7329,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_carebank_ffi_checksum_method_carestore_untrusted_records() != 59514) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_carebank_ffi_checksum_constructor_carestore_open() != 21838) {
+    if (uniffi_carebank_ffi_checksum_constructor_carestore_open() != 56045) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_carebank_ffi_checksum_constructor_carestore_open_in_memory() != 61852) {
+    if (uniffi_carebank_ffi_checksum_constructor_carestore_open_in_memory() != 35735) {
         return InitializationResult.apiChecksumMismatch
     }
 

@@ -5,7 +5,7 @@ import java.security.SecureRandom
 import javax.crypto.Cipher
 import javax.crypto.SecretKey
 import javax.crypto.spec.GCMParameterSpec
-import org.carebank.ffi.Circle
+import org.carebank.ffi.CareCircle
 import org.carebank.ffi.PlatformException
 import org.carebank.ffi.SecureKeyStore
 import org.carebank.ffi.devicePublicKey
@@ -68,4 +68,4 @@ class WrappedFileKeyStore(
  * A new circle led by this device as town centre: a fresh circle id, and this device's key (kept
  * in [keys] under [keyName]) as the root of trust. Share the result with every member's phone.
  */
-fun newCircle(keys: SecureKeyStore, keyName: String): Circle = Circle(newId(), devicePublicKey(keys, keyName))
+fun newCircle(keys: SecureKeyStore, keyName: String): CareCircle = CareCircle(newId(), devicePublicKey(keys, keyName))

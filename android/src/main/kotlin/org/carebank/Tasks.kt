@@ -4,7 +4,7 @@ import java.util.concurrent.atomic.AtomicBoolean
 import org.carebank.ffi.CancellationToken
 import org.carebank.ffi.CareStore
 import org.carebank.ffi.MergeReport
-import org.carebank.ffi.Progress
+import org.carebank.ffi.ProgressUpdate
 import org.carebank.ffi.ProgressListener
 
 /**
@@ -21,9 +21,9 @@ class CancellationFlag : CancellationToken {
 }
 
 /** A [ProgressListener] from a lambda (the generated interface is not a `fun interface`). */
-fun progressListener(onProgress: (Progress) -> Unit): ProgressListener =
+fun progressListener(handler: (ProgressUpdate) -> Unit): ProgressListener =
     object : ProgressListener {
-        override fun onProgress(progress: Progress) = onProgress(progress)
+        override fun onProgress(progress: ProgressUpdate) = handler(progress)
     }
 
 /**
@@ -34,5 +34,5 @@ fun progressListener(onProgress: (Progress) -> Unit): ProgressListener =
 fun CareStore.mergeFrom(
     other: CareStore,
     cancel: CancellationFlag? = null,
-    onProgress: (Progress) -> Unit,
+    onProgress: (ProgressUpdate) -> Unit,
 ): MergeReport = mergeFrom(other, progressListener(onProgress), cancel)

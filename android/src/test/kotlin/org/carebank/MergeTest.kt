@@ -8,7 +8,7 @@ import org.carebank.ffi.CareStore
 import org.carebank.ffi.Enrolment
 import org.carebank.ffi.Funding
 import org.carebank.ffi.MealMode
-import org.carebank.ffi.Progress
+import org.carebank.ffi.ProgressUpdate
 import org.carebank.ffi.RecordBody
 import org.carebank.ffi.Role
 import org.carebank.ffi.Service
@@ -69,7 +69,7 @@ class MergeTest {
         wang.store.recordVisit(Visit(elder, wang.id, start, start + 30 * MINUTE))
         val coordinator = village.coordinator.store
 
-        val seen = mutableListOf<Progress>()
+        val seen = mutableListOf<ProgressUpdate>()
         coordinator.mergeFrom(wang.store) { seen += it }
         assertTrue(seen.isNotEmpty())
         assertEquals((1..seen.size).map { it.toULong() }, seen.map { it.done })

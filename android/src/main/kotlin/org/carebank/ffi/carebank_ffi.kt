@@ -1036,7 +1036,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_carebank_ffi_checksum_method_cancellationtoken_is_cancelled() and 0xFFFF) != 48883) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_carebank_ffi_checksum_method_progresslistener_on_progress() and 0xFFFF) != 31395) {
+    if ((lib.uniffi_carebank_ffi_checksum_method_progresslistener_on_progress() and 0xFFFF) != 55397) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_carebank_ffi_checksum_method_securekeystore_load() and 0xFFFF) != 27223) {
@@ -1048,7 +1048,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_add_site() and 0xFFFF) != 22262) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_carebank_ffi_checksum_method_carestore_circle() and 0xFFFF) != 11730) {
+    if ((lib.uniffi_carebank_ffi_checksum_method_carestore_circle() and 0xFFFF) != 18400) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_correct() and 0xFFFF) != 15407) {
@@ -1108,10 +1108,10 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_untrusted_records() and 0xFFFF) != 59514) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_carebank_ffi_checksum_constructor_carestore_open() and 0xFFFF) != 21838) {
+    if ((lib.uniffi_carebank_ffi_checksum_constructor_carestore_open() and 0xFFFF) != 56045) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_carebank_ffi_checksum_constructor_carestore_open_in_memory() and 0xFFFF) != 61852) {
+    if ((lib.uniffi_carebank_ffi_checksum_constructor_carestore_open_in_memory() and 0xFFFF) != 35735) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
 }
@@ -1909,7 +1909,7 @@ public interface CareStoreInterface {
     /**
      * The circle this store belongs to.
      */
-    fun `circle`(): Circle
+    fun `circle`(): CareCircle
     
     /**
      * Voids or amends the record `target_id`, with a reason (the author or a coordinator);
@@ -2140,8 +2140,8 @@ open class CareStore: Disposable, AutoCloseable, CareStoreInterface
     /**
      * The circle this store belongs to.
      */
-    @Throws(CareException::class)override fun `circle`(): Circle {
-            return FfiConverterTypeCircle.lift(
+    @Throws(CareException::class)override fun `circle`(): CareCircle {
+            return FfiConverterTypeCareCircle.lift(
     callWithHandle {
     uniffiRustCallWithError(CareException) { _status ->
     UniffiLib.uniffi_carebank_ffi_fn_method_carestore_circle(
@@ -2511,14 +2511,14 @@ open class CareStore: Disposable, AutoCloseable, CareStoreInterface
      * Opens (or creates) the store in the file at `path` for `circle`, signing with the device
      * key kept in `keys` under `key_name` (created on first use).
      */
-    @Throws(CareException::class) fun `open`(`path`: kotlin.String, `circle`: Circle, `keys`: SecureKeyStore, `keyName`: kotlin.String): CareStore {
+    @Throws(CareException::class) fun `open`(`path`: kotlin.String, `circle`: CareCircle, `keys`: SecureKeyStore, `keyName`: kotlin.String): CareStore {
             return FfiConverterTypeCareStore.lift(
     uniffiRustCallWithError(CareException) { _status ->
     UniffiLib.uniffi_carebank_ffi_fn_constructor_carestore_open(
     
         
         FfiConverterString.lower(`path`),
-        FfiConverterTypeCircle.lower(`circle`),
+        FfiConverterTypeCareCircle.lower(`circle`),
         FfiConverterTypeSecureKeyStore.lower(`keys`),
         FfiConverterString.lower(`keyName`),_status)
 }
@@ -2530,13 +2530,13 @@ open class CareStore: Disposable, AutoCloseable, CareStoreInterface
     /**
      * A store in memory only, gone when closed (tests, previews).
      */
-    @Throws(CareException::class) fun `openInMemory`(`circle`: Circle, `keys`: SecureKeyStore, `keyName`: kotlin.String): CareStore {
+    @Throws(CareException::class) fun `openInMemory`(`circle`: CareCircle, `keys`: SecureKeyStore, `keyName`: kotlin.String): CareStore {
             return FfiConverterTypeCareStore.lift(
     uniffiRustCallWithError(CareException) { _status ->
     UniffiLib.uniffi_carebank_ffi_fn_constructor_carestore_open_in_memory(
     
         
-        FfiConverterTypeCircle.lower(`circle`),
+        FfiConverterTypeCareCircle.lower(`circle`),
         FfiConverterTypeSecureKeyStore.lower(`keys`),
         FfiConverterString.lower(`keyName`),_status)
 }
@@ -2678,7 +2678,7 @@ public interface ProgressListener {
     /**
      * One step is done.
      */
-    fun `onProgress`(`progress`: Progress)
+    fun `onProgress`(`progress`: ProgressUpdate)
     
     companion object
 }
@@ -2792,14 +2792,14 @@ open class ProgressListenerImpl: Disposable, AutoCloseable, ProgressListener
     /**
      * One step is done.
      */
-    @Throws(PlatformException::class)override fun `onProgress`(`progress`: Progress)
+    @Throws(PlatformException::class)override fun `onProgress`(`progress`: ProgressUpdate)
         = 
     callWithHandle {
     uniffiRustCallWithError(PlatformException) { _status ->
     UniffiLib.uniffi_carebank_ffi_fn_method_progresslistener_on_progress(
         it,
         
-        FfiConverterTypeProgress.lower(`progress`),_status)
+        FfiConverterTypeProgressUpdate.lower(`progress`),_status)
 }
     }
     
@@ -2828,7 +2828,7 @@ internal object uniffiCallbackInterfaceProgressListener {
             val uniffiObj = FfiConverterTypeProgressListener.handleMap.get(uniffiHandle)
             val makeCall = { ->
                 uniffiObj.`onProgress`(
-                    FfiConverterTypeProgress.lift(`progress`),
+                    FfiConverterTypeProgressUpdate.lift(`progress`),
                 )
             }
             val writeReturn = { _: Unit -> Unit }
@@ -3284,7 +3284,7 @@ public object FfiConverterTypeSecureKeyStore: FfiConverter<SecureKeyStore, Long>
  * Which circle a store belongs to: its id and the town centre's public key (the root of
  * trust). A new member gets both from the coordinator, e.g. from a QR code.
  */
-data class Circle (
+data class CareCircle (
     /**
      * The circle's id (32 hex characters).
      */
@@ -3307,20 +3307,20 @@ data class Circle (
 /**
  * @suppress
  */
-public object FfiConverterTypeCircle: FfiConverterRustBuffer<Circle> {
-    override fun read(buf: ByteBuffer): Circle {
-        return Circle(
+public object FfiConverterTypeCareCircle: FfiConverterRustBuffer<CareCircle> {
+    override fun read(buf: ByteBuffer): CareCircle {
+        return CareCircle(
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
         )
     }
 
-    override fun allocationSize(value: Circle) = (
+    override fun allocationSize(value: CareCircle) = (
             FfiConverterString.allocationSize(value.`circleId`) +
             FfiConverterString.allocationSize(value.`centreKey`)
     )
 
-    override fun write(value: Circle, buf: ByteBuffer) {
+    override fun write(value: CareCircle, buf: ByteBuffer) {
             FfiConverterString.write(value.`circleId`, buf)
             FfiConverterString.write(value.`centreKey`, buf)
     }
@@ -4246,7 +4246,7 @@ public object FfiConverterTypePersonTimes: FfiConverterRustBuffer<PersonTimes> {
 /**
  * How far a long operation has come.
  */
-data class Progress (
+data class ProgressUpdate (
     /**
      * What is being done: `read` (collecting the other side's documents) or `merge`.
      */
@@ -4274,22 +4274,22 @@ data class Progress (
 /**
  * @suppress
  */
-public object FfiConverterTypeProgress: FfiConverterRustBuffer<Progress> {
-    override fun read(buf: ByteBuffer): Progress {
-        return Progress(
+public object FfiConverterTypeProgressUpdate: FfiConverterRustBuffer<ProgressUpdate> {
+    override fun read(buf: ByteBuffer): ProgressUpdate {
+        return ProgressUpdate(
             FfiConverterString.read(buf),
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
         )
     }
 
-    override fun allocationSize(value: Progress) = (
+    override fun allocationSize(value: ProgressUpdate) = (
             FfiConverterString.allocationSize(value.`stage`) +
             FfiConverterULong.allocationSize(value.`done`) +
             FfiConverterULong.allocationSize(value.`total`)
     )
 
-    override fun write(value: Progress, buf: ByteBuffer) {
+    override fun write(value: ProgressUpdate, buf: ByteBuffer) {
             FfiConverterString.write(value.`stage`, buf)
             FfiConverterULong.write(value.`done`, buf)
             FfiConverterULong.write(value.`total`, buf)
