@@ -63,5 +63,6 @@ public final class KeychainKeyStore: SecureKeyStore, @unchecked Sendable {
 /// A new circle led by this device as town centre: a fresh circle id, and this device's key (kept
 /// in `keys` under `keyName`) as the root of trust. Share the result with every member's phone.
 public func newCircle(keys: SecureKeyStore, keyName: String) throws -> CareCircle {
-    CareCircle(circleId: newId(), centreKey: try devicePublicKey(keys: keys, keyName: keyName))
+    let centreKey = try devicePublicKey(keys: keys, keyName: keyName)
+    return CareCircle(circleId: newId(), centreKey: centreKey)
 }

@@ -44,7 +44,7 @@ final class MergeTests: XCTestCase {
         var seen: [ProgressUpdate] = []
         try coordinator.mergeFrom(wang.store) { seen.append($0) }
         XCTAssertFalse(seen.isEmpty)
-        XCTAssertEqual(seen.map(\.done), (1...seen.count).map { UInt64($0) })
+        XCTAssertEqual(seen.map(\.done), (0..<seen.count).map { UInt64($0 + 1) })
         XCTAssertTrue(seen.allSatisfy { $0.total == UInt64(seen.count) && $0.stage == "merge" })
 
         let phone = try village.strangerPhone()
