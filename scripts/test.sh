@@ -18,5 +18,8 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "independent verifier (docs/tools/verify_record.py)"
 python3 docs/tools/verify_record.py
 
+step "PostgreSQL on loopback (for the relay's PostgreSQL tests)"
+eval "$(bash scripts/start-postgres.sh)"
+
 step "tests"
 cargo test --workspace

@@ -3,6 +3,7 @@
 //! coordinator, get consent, retry later, or report a bug.
 
 use carebank_core::domain::ValidationError;
+use carebank_core::sync::SyncError;
 
 /// Why a call into carebank failed. Kotlin sees `CareException.*`, Swift `CareError.*`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
@@ -124,6 +125,8 @@ impl From<carebank_core::Error> for CareError {
                 purpose: purpose.to_string(),
             },
             e @ E::WrongCircle { .. } => CareError::invalid("circle_id", e),
+            E::LedgerRefused(reason) => CareError::NeedsCoordinator { reason },
+            E::Statement(e) => CareError::invalid("statement", e),
             e @ E::Secrets(_) => CareError::KeyStorage {
                 reason: e.to_string(),
             },
@@ -133,5 +136,33 @@ impl From<carebank_core::Error> for CareError {
                 }
             }
         }
+    }
+}
+
+/// A sync's failure: the store's own errors as usual, cancellation as `Cancelled`, a peer that
+/// refused this device as `NotAuthorised`, and everything about the peer or the link as
+/// `Network` (the next sync resumes where this one stopped).
+pub(crate) fn sync_error(e: SyncError) -> CareError {
+    match e {
+        SyncError::Store(e) => (*e).into(),
+        SyncError::Cancelled => CareError::Cancelled,
+        SyncError::NotAuthorised(reason) => CareError::NotAuthorised { reason },
+        SyncError::Internal(reason) => CareError::Internal { reason },
+        e => CareError::Network {
+            reason: e.to_string(),
+        },
+    }
+}
+
+/// A bundle file's failure: a file that is not a bundle of this circle is `InvalidInput`
+/// (field `bundle`); the rest as for a sync.
+pub(crate) fn bundle_error(e: SyncError) -> CareError {
+    match e {
+        e @ (SyncError::Malformed(_)
+        | SyncError::Version(_)
+        | SyncError::TooLarge(_)
+        | SyncError::WrongCircle { .. }
+        | SyncError::Unexpected { .. }) => CareError::invalid("bundle", e),
+        e => sync_error(e),
     }
 }

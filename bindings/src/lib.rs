@@ -12,6 +12,7 @@ pub mod platform;
 pub mod records;
 pub mod reports;
 mod store;
+pub mod timebank;
 
 use std::sync::Arc;
 

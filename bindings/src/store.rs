@@ -2,21 +2,27 @@
 //! wrapper over [`carebank_core::CareStore`]: convert the arguments, call, convert the answer.
 //! Calls block: apps make them from a background thread (Dispatchers.IO, a Swift Task).
 
+use std::sync::mpsc::RecvTimeoutError;
 use std::sync::{Arc, Mutex};
 
 use carebank_core::identity::DeviceKey;
 
+use carebank_core::sync::bundle::Since;
+use carebank_core::sync::http::RelayClient;
+use carebank_core::sync::{CancelToken, Progress};
+
 use crate::convert;
-use crate::error::{CareError, Result};
+use crate::error::{CareError, Result, bundle_error, sync_error};
 use crate::platform::{CancellationToken, KeyStoreAdapter, ProgressListener, SecureKeyStore, Task};
 use crate::records::{
-    CareCircle, CorrectionAction, Elder, Enrolment, FollowUpDone, Revocation, Service, Site,
-    StoredRecord, Visit,
+    CareCircle, ConfirmMethod, CorrectionAction, Elder, Enrolment, FollowUpDone, LedgerRules,
+    Revocation, Service, Site, StoredRecord, Verdict, Visit,
 };
 use crate::reports::{
     ElderMonth, EntitlementUse, MergeReport, OpenFollowUp, OverdueElder, PersonTimes, Rejection,
     TrustedKey, UntrustedRecord,
 };
+use crate::timebank::{Balance, Conflict, ImportReport, SyncReport, VerifiedStatement};
 
 /// One device's store of care records. Thread-safe: calls from several threads take turns.
 #[derive(uniffi::Object)]
@@ -224,4 +230,157 @@ impl CareStore {
         }
         Ok(report)
     }
+
+    /// Sets the circle's time-bank rules (the centre only); returns the record id.
+    pub fn set_ledger_rules(&self, rules: LedgerRules) -> Result<String> {
+        self.with(|s| Ok(s.set_ledger_rules(rules.try_into()?)?.to_string()))
+    }
+
+    /// Claims `minutes` of time-bank credit for the service `service_id` this member gave;
+    /// returns the claim's record id (it counts once the recipient side confirms it).
+    pub fn claim_hours(&self, service_id: String, minutes: i64) -> Result<String> {
+        let service = convert::id("service_id", &service_id)?;
+        self.with(|s| Ok(s.claim_hours(service, minutes)?.to_string()))
+    }
+
+    /// Confirms another member's claim from the recipient side (caregiver, family member or
+    /// coordinator); returns the confirmation's record id.
+    pub fn confirm_claim(&self, claim_id: String, method: ConfirmMethod) -> Result<String> {
+        let claim = convert::id("claim_id", &claim_id)?;
+        self.with(|s| Ok(s.confirm_claim(claim, method.into())?.to_string()))
+    }
+
+    /// Spends `minutes` on services received (optionally naming the service); returns the
+    /// entry's record id. Overdrawing is refused with `NeedsCoordinator`.
+    #[uniffi::method(default(service_id = None))]
+    pub fn redeem_hours(&self, minutes: i64, service_id: Option<String>) -> Result<String> {
+        let service = convert::opt_id("service_id", service_id.as_deref())?;
+        self.with(|s| Ok(s.redeem_hours(minutes, service)?.to_string()))
+    }
+
+    /// Gives `minutes` to a relative who is a member; returns the entry's record id.
+    pub fn gift_hours(&self, to_member_id: String, minutes: i64) -> Result<String> {
+        let to = convert::id("to_member_id", &to_member_id)?;
+        self.with(|s| Ok(s.gift_hours(to, minutes)?.to_string()))
+    }
+
+    /// Approves or rejects the ledger entry `target_id`, with a reason (a coordinator only);
+    /// returns the decision's record id.
+    pub fn decide(&self, target_id: String, verdict: Verdict, reason: String) -> Result<String> {
+        let target = convert::id("target_id", &target_id)?;
+        self.with(|s| Ok(s.decide(target, verdict.into(), &reason)?.to_string()))
+    }
+
+    /// A member's time-bank balance now (by this phone's clock).
+    pub fn balance(&self, member_id: String) -> Result<Balance> {
+        let member = convert::id("member_id", &member_id)?;
+        self.with(|s| Ok(s.balance(member)?.into()))
+    }
+
+    /// The balances at `now_ms` of every member with minutes or pending claims.
+    pub fn balances(&self, now_ms: i64) -> Result<Vec<Balance>> {
+        let now = convert::instant("now_ms", convert::now(now_ms)?)?;
+        self.with(|s| Ok(convert::all(s.balances_at(now)?)))
+    }
+
+    /// The coordinator's queue: what needs a decision, with the ids of its evidence.
+    pub fn conflict_queue(&self) -> Result<Vec<Conflict>> {
+        self.with(|s| Ok(convert::all(s.conflict_queue()?)))
+    }
+
+    /// A member's statement as of now, signed by this device: a file anyone with the circle's
+    /// centre key can verify offline.
+    pub fn export_statement(&self, member_id: String) -> Result<Vec<u8>> {
+        let member = convert::id("member_id", &member_id)?;
+        self.with(|s| Ok(s.export_statement(member)?))
+    }
+
+    /// Verifies a statement file against this circle's centre key.
+    pub fn verify_statement(&self, statement: Vec<u8>) -> Result<VerifiedStatement> {
+        self.with(|s| Ok(s.verify_statement(&statement)?.into()))
+    }
+
+    /// The name other devices remember this one under (pass it to `export_bundle`).
+    pub fn peer_name(&self) -> Result<String> {
+        self.with(|s| Ok(s.peer_name()))
+    }
+
+    /// A bundle file of everything (no `since_peer`), or of what the device named `since_peer`
+    /// is not known to hold (from earlier syncs and imports): carry it by SD card or chat app.
+    #[uniffi::method(default(since_peer = None))]
+    pub fn export_bundle(&self, since_peer: Option<String>) -> Result<Vec<u8>> {
+        let since = since_peer.map_or(Since::Everything, Since::Peer);
+        self.with(|s| s.export_bundle(&since).map_err(bundle_error))
+    }
+
+    /// Reads a bundle file; importing the same file again changes nothing.
+    pub fn import_bundle(&self, bundle: Vec<u8>) -> Result<ImportReport> {
+        self.with(|s| Ok(s.import_bundle(&bundle).map_err(bundle_error)?.into()))
+    }
+
+    /// Answers one message of a sync another phone opened (the app carries the bytes over
+    /// its LAN or Bluetooth channel); failures go back to the other phone as a refusal.
+    pub fn answer_sync(&self, request: Vec<u8>) -> Result<Vec<u8>> {
+        self.with(|s| s.answer_sync(&request).map_err(sync_error))
+    }
+
+    /// Syncs with the relay at `url` (`https://…`), reporting to `listener` after each round
+    /// (stage `sync`, documents converged of documents differing) and stopping when `cancel`
+    /// says so. Unreachable relays fail with `Network`; what converged before a failure or a
+    /// cancellation is kept, and the next sync continues from there.
+    #[uniffi::method(default(listener = None, cancel = None))]
+    pub fn sync_with_relay(
+        &self,
+        url: String,
+        listener: Option<Arc<dyn ProgressListener>>,
+        cancel: Option<Arc<dyn CancellationToken>>,
+    ) -> Result<SyncReport> {
+        let task = Task::new(listener, cancel);
+        task.check()?;
+        let relay = RelayClient::new(&url).map_err(sync_error)?;
+        let token = CancelToken::new();
+        let (tx, rx) = std::sync::mpsc::channel::<Progress>();
+        // The sync runs on a worker thread holding the store's lock; this thread hears its
+        // progress and polls the app's token, so app callbacks never run under the lock.
+        std::thread::scope(|scope| {
+            let worker_token = token.clone();
+            let worker = scope.spawn(move || {
+                self.with(|s| {
+                    let mut report = |p: &Progress| {
+                        // The receiver outlives the worker; a failed send only loses a report.
+                        let _ = tx.send(p.clone());
+                    };
+                    Ok(s.sync_with_relay(&relay, &worker_token, &mut report)
+                        .map_err(sync_error)?
+                        .into())
+                })
+            });
+            let mut failure = None;
+            loop {
+                let received = rx.recv_timeout(POLL);
+                if failure.is_some() {
+                    if matches!(received, Err(RecvTimeoutError::Disconnected)) {
+                        break;
+                    }
+                    continue;
+                }
+                let heard = match received {
+                    Ok(p) => task.step("sync", p.docs_synced, p.docs_to_sync),
+                    Err(RecvTimeoutError::Timeout) => task.check(),
+                    Err(RecvTimeoutError::Disconnected) => break,
+                };
+                if let Err(e) = heard {
+                    token.cancel();
+                    failure = Some(e);
+                }
+            }
+            let result = worker.join().map_err(|_| CareError::Internal {
+                reason: "the sync stopped unexpectedly".into(),
+            })?;
+            failure.map_or(result, Err)
+        })
+    }
 }
+
+/// How often a running sync asks the app's cancellation token.
+const POLL: std::time::Duration = std::time::Duration::from_millis(100);

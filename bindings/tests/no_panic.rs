@@ -8,9 +8,10 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex};
 
 use carebank_ffi::records::{
-    CareCircle, CareLevel, Consent, ConsentPurpose, ConsentRelation, CorrectionAction, Elder,
-    Enrolment, FollowUp, FollowUpDone, Funding, Level, MealMode, Observations, Revocation, Role,
-    Service, ServiceDetail, Site, SiteKind, Visit,
+    CareCircle, CareLevel, ConfirmMethod, Consent, ConsentPurpose, ConsentRelation,
+    CorrectionAction, Elder, Enrolment, FollowUp, FollowUpDone, Funding, LedgerRules, Level,
+    MealMode, Observations, Revocation, Role, Service, ServiceDetail, Site, SiteKind, Verdict,
+    Visit,
 };
 use carebank_ffi::{
     CancellationToken, CareError, CareStore, PlatformError, ProgressListener, ProgressUpdate,
@@ -162,6 +163,10 @@ fn enrolment(site: &str, role: Role, device: &CareStore) -> Enrolment {
         site_id: site.into(),
         device_key: device.device_key().expect("key"),
         family_of: None,
+        valid_from_ms: None,
+        valid_until_ms: None,
+        household: None,
+        birth_year: None,
     }
 }
 
@@ -320,6 +325,10 @@ fn writes_refuse_bad_records_with_the_field_named() {
                     site_id: new_id(),
                     device_key: "ZZ".repeat(32),
                     family_of: None,
+                    valid_from_ms: None,
+                    valid_until_ms: None,
+                    household: None,
+                    birth_year: None,
                 })
             })
         }),
@@ -593,6 +602,149 @@ fn merges_fail_cleanly_on_self_cancellation_and_throwing_listeners() {
     works("merge_from", || {
         v.centre.merge_from(v.coordinator.clone(), None, None)
     });
+}
+
+#[test]
+fn ledger_calls_refuse_bad_input_with_the_field_named() {
+    let v = village();
+    let (cg, co) = (&v.caregiver, &v.coordinator);
+    let cases: Vec<(&str, &str, Write)> = vec![
+        ("claim_hours", "service_id", {
+            let c = cg.clone();
+            Box::new(move || c.claim_hours("".into(), 30))
+        }),
+        ("confirm_claim", "claim_id", {
+            let c = co.clone();
+            Box::new(move || c.confirm_claim("x".into(), ConfirmMethod::InPerson))
+        }),
+        ("redeem_hours", "service_id", {
+            let c = cg.clone();
+            Box::new(move || c.redeem_hours(30, Some("飯".into())))
+        }),
+        ("gift_hours", "to_member_id", {
+            let c = cg.clone();
+            Box::new(move || c.gift_hours("-1".into(), 30))
+        }),
+        ("decide", "target_id", {
+            let c = co.clone();
+            Box::new(move || c.decide("".into(), Verdict::Reject, "fork".into()))
+        }),
+        ("set_ledger_rules", "cap_minutes", {
+            let c = v.centre.clone();
+            Box::new(move || {
+                c.set_ledger_rules(LedgerRules {
+                    cap_minutes: Some(-5),
+                    expiry_days: None,
+                    redemption_age: None,
+                    gift_cap_minutes_per_year: None,
+                    approval_required: false,
+                })
+            })
+        }),
+    ];
+    for (call, field, f) in cases {
+        let e = fails(call, f);
+        assert_eq!(field_of(&e), field, "{call}: {e}");
+    }
+    let e = fails("balance", || cg.balance("member".into()));
+    assert_eq!(field_of(&e), "member_id");
+    for now in [i64::MIN, -1, i64::MAX] {
+        let e = fails("balances", || co.balances(now));
+        assert_eq!(field_of(&e), "now_ms");
+    }
+    let e = fails("export_statement", || co.export_statement("".into()));
+    assert_eq!(field_of(&e), "member_id");
+    for bytes in [vec![], vec![0xff; 64], b"{\"statement\":1}".to_vec()] {
+        let e = fails("verify_statement", || co.verify_statement(bytes.clone()));
+        assert_eq!(field_of(&e), "statement", "{e}");
+    }
+}
+
+#[test]
+fn ledger_calls_refuse_what_the_time_bank_does_not_allow() {
+    let v = village();
+    let e = fails("set_ledger_rules", || {
+        v.caregiver.set_ledger_rules(LedgerRules {
+            cap_minutes: None,
+            expiry_days: None,
+            redemption_age: None,
+            gift_cap_minutes_per_year: None,
+            approval_required: true,
+        })
+    });
+    assert!(matches!(e, CareError::NotAuthorised { .. }), "{e:?}");
+    // Unknown records, out-of-range minutes and overdrafts all come back as errors.
+    fails("claim_hours", || v.caregiver.claim_hours(new_id(), 30));
+    fails("claim_hours", || {
+        v.caregiver.claim_hours(new_id(), i64::MIN)
+    });
+    // A confirmation of a claim not yet here is kept, pending until the claim arrives.
+    works("confirm_claim", || {
+        v.coordinator
+            .confirm_claim(new_id(), ConfirmMethod::PhoneCall)
+    });
+    fails("redeem_hours", || v.caregiver.redeem_hours(i64::MAX, None));
+    let e = fails("redeem_hours", || v.caregiver.redeem_hours(60, None));
+    assert!(matches!(e, CareError::NeedsCoordinator { .. }), "{e:?}");
+    fails("gift_hours", || {
+        v.caregiver.gift_hours(v.caregiver_id.clone(), 30)
+    });
+    fails("gift_hours", || v.caregiver.gift_hours(new_id(), 0));
+    fails("decide", || {
+        v.caregiver.decide(new_id(), Verdict::Approve, "ok".into())
+    });
+    fails("decide", || {
+        v.coordinator.decide(new_id(), Verdict::Approve, "".into())
+    });
+    // The read calls answer on an empty ledger.
+    let b = works("balance", || v.coordinator.balance(v.caregiver_id.clone()));
+    assert_eq!(b.available_minutes, 0);
+    assert!(works("balances", || v.coordinator.balances(T0)).is_empty());
+    assert!(works("conflict_queue", || v.coordinator.conflict_queue()).is_empty());
+}
+
+#[test]
+fn sync_calls_fail_cleanly() {
+    let v = village();
+    let s = &v.caregiver;
+    assert_eq!(
+        works("peer_name", || s.peer_name()),
+        s.device_key().expect("key")
+    );
+    let everything = works("export_bundle", || s.export_bundle(None));
+    works("export_bundle", || {
+        s.export_bundle(Some("no such peer".into()))
+    });
+    for bytes in [
+        vec![],
+        vec![0; 100],
+        everything[..everything.len() / 2].to_vec(),
+    ] {
+        let e = fails("import_bundle", || s.import_bundle(bytes.clone()));
+        assert_eq!(field_of(&e), "bundle", "{e}");
+    }
+    // A bundle of another circle.
+    let keys = Arc::new(Keys::default());
+    let other = CareCircle {
+        circle_id: new_id(),
+        centre_key: device_public_key(keys.clone(), "centre".into()).expect("key"),
+    };
+    let stranger = CareStore::open_in_memory(other, keys, "centre".into()).expect("open");
+    let foreign = stranger.export_bundle(None).expect("bundle");
+    let e = fails("import_bundle", || s.import_bundle(foreign));
+    assert_eq!(field_of(&e), "bundle", "{e}");
+    // A malformed request is answered with a refusal for the other phone, not an error here.
+    assert!(!works("answer_sync", || s.answer_sync(vec![1, 2, 3])).is_empty());
+    for url in ["not a url", "http://127.0.0.1:1", ""] {
+        let e = fails("sync_with_relay", || {
+            s.sync_with_relay(url.into(), None, None)
+        });
+        assert!(matches!(e, CareError::Network { .. }), "{url}: {e:?}");
+    }
+    let e = fails("sync_with_relay", || {
+        s.sync_with_relay("http://127.0.0.1:1".into(), None, Some(Arc::new(Cancelled)))
+    });
+    assert_eq!(e, CareError::Cancelled);
 }
 
 /// Every function the library exports must be exercised above: collects the `pub fn` names of

@@ -2,6 +2,9 @@
 //! record against what the store knows (does the elder exist, may this device do this, did the
 //! elder consent), stamps it with the hybrid logical clock, signs it and stores it durably.
 
+mod ledger_ops;
+
+use std::cell::RefCell;
 use std::path::Path;
 
 use crate::domain::{
@@ -15,8 +18,8 @@ use crate::ids::Id;
 use crate::record::{Envelope, FORMAT_VERSION, SignedRecord};
 use crate::replica::DocId;
 use crate::store::{
-    ElderMonth, EntitlementUse, IngestReport, OpenFollowUp, OverdueElder, PersonTimes, Rejection,
-    Store, TrustedKey,
+    Durability, ElderMonth, EntitlementUse, IngestReport, OpenFollowUp, OverdueElder, PersonTimes,
+    Rejection, Store, TrustedKey,
 };
 use crate::time::Month;
 
@@ -37,6 +40,7 @@ pub struct CareStore {
     store: Store,
     key: DeviceKey,
     wall: WallClock,
+    ledger: RefCell<ledger_ops::LedgerCache>,
 }
 
 /// The trusted role of this device, as the store sees it.
@@ -54,6 +58,7 @@ impl CareStore {
             store,
             key,
             wall: Box::new(wall_clock_ms),
+            ledger: ledger_ops::LedgerCache::new(circle),
         })
     }
 
@@ -64,12 +69,18 @@ impl CareStore {
             store,
             key,
             wall: Box::new(wall_clock_ms),
+            ledger: ledger_ops::LedgerCache::new(circle),
         })
     }
 
     /// Replaces the wall clock (simulations play days in seconds).
     pub fn set_wall_clock(&mut self, wall: WallClock) {
         self.wall = wall;
+    }
+
+    /// Chooses how hard writes are pushed to disk; the default is [`Durability::EveryWrite`].
+    pub fn set_durability(&mut self, durability: Durability) -> Result<()> {
+        self.store.set_durability(durability)
     }
 
     /// This device's public key.
@@ -88,6 +99,11 @@ impl CareStore {
     /// The underlying store, for queries and sync.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The store and the signing key at once (sync needs both).
+    pub(crate) fn sync_parts(&mut self) -> (&mut Store, &DeviceKey) {
+        (&mut self.store, &self.key)
     }
 
     /// Checks, signs and durably stores a new record; returns its id.
@@ -216,6 +232,7 @@ impl CareStore {
 
     /// Rebuilds the query indexes from the documents.
     pub fn rebuild_indexes(&mut self) -> Result<IngestReport> {
+        self.ledger = ledger_ops::LedgerCache::new(self.circle());
         self.store.rebuild_indexes()
     }
 
@@ -245,6 +262,9 @@ impl CareStore {
         let coordinating = matches!(actor, Actor::Centre | Actor::Member(Role::Coordinator, _));
         let deny = |what: &str| Err(Error::NotAuthorised(what.to_string()));
         match body {
+            RecordBody::Ledger(_) | RecordBody::LedgerRules(_) => {
+                self.check_ledger_context(actor, body)?;
+            }
             RecordBody::Site(site) => {
                 if actor != Actor::Centre {
                     return deny("only the centre adds sites");

@@ -3,6 +3,7 @@
 use crate::domain::ValidationError;
 use crate::identity::SecretStoreError;
 use crate::ids::Id;
+use crate::ledger::StatementError;
 use crate::record::RecordError;
 use crate::replica::ReplicaError;
 use crate::store::schema::SchemaError;
@@ -59,6 +60,13 @@ pub enum Error {
     /// The key storage failed.
     #[error("{0}")]
     Secrets(#[from] SecretStoreError),
+    /// The time bank refuses a new entry: it would be held for the coordinator, or overdraw
+    /// the member. Offline, the same entry written elsewhere is flagged, not refused.
+    #[error("the time bank refuses this entry: {0}")]
+    LedgerRefused(String),
+    /// A member statement does not verify.
+    #[error("statement: {0}")]
+    Statement(#[from] StatementError),
     /// Stored data is not what this build wrote.
     #[error("corrupt store: {0}")]
     Corrupt(String),

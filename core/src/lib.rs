@@ -5,8 +5,10 @@
 //! - [`api`]: [`CareStore`], the façade the bindings and the command line call;
 //! - [`domain`]: typed records and their validation;
 //! - [`record`] and [`identity`]: signed records, device keys, canonical encoding;
+//! - [`ledger`]: the time bank: hash chains, balances, conflicts, statements;
 //! - [`replica`]: Automerge documents that hold the records and merge;
-//! - [`store`]: SQLite persistence, materialised indexes and the daily queries.
+//! - [`store`]: SQLite persistence, materialised indexes and the daily queries;
+//! - [`sync`]: sans-I/O sync sessions, bundle files and transports.
 
 pub mod api;
 pub mod canonical;
@@ -15,9 +17,12 @@ pub mod error;
 pub mod hlc;
 pub mod identity;
 pub mod ids;
+pub mod ledger;
 pub mod record;
 pub mod replica;
+pub mod report;
 pub mod store;
+pub mod sync;
 pub mod time;
 
 pub use api::{CareStore, Circle};

@@ -89,26 +89,52 @@ impl SignedRecord {
     /// Decodes and verifies a record from its bytes: size, canonical encoding, version,
     /// signature and the body's own validation, in that order.
     pub fn from_bytes(bytes: &[u8]) -> Result<SignedRecord, RecordError> {
+        let record = SignedRecord::decode_envelope(bytes)?;
+        if !record
+            .author()
+            .verify(&record.signing_message(), record.signature())
+        {
+            return Err(RecordError::BadSignature);
+        }
+        record.body().validate()?;
+        Ok(record)
+    }
+
+    /// Decodes a record without checking its signature: size, canonical encoding, version and
+    /// the body's own validation. Only for bytes whose signature was already verified (by the
+    /// store that admitted them) or is about to be verified in a batch
+    /// (`ledger::verify_signatures`).
+    pub fn decode_unverified(bytes: &[u8]) -> Result<SignedRecord, RecordError> {
+        let record = SignedRecord::decode_envelope(bytes)?;
+        record.body().validate()?;
+        Ok(record)
+    }
+
+    /// Size, canonical encoding and version; neither signature nor body validation.
+    fn decode_envelope(bytes: &[u8]) -> Result<SignedRecord, RecordError> {
         if bytes.len() <= 64 || bytes.len() > MAX_RECORD_BYTES {
             return Err(RecordError::Size(bytes.len()));
         }
-        let (signature, payload) = bytes.split_at(64);
+        let payload = &bytes[64..];
         let envelope: Envelope = from_canonical(payload)?;
         if envelope.v != FORMAT_VERSION {
             return Err(RecordError::Version(envelope.v));
         }
-        let signature: &SignatureBytes = signature
-            .try_into()
-            .map_err(|_| RecordError::Size(bytes.len()))?;
-        if !envelope.author.verify(&signing_message(payload), signature) {
-            return Err(RecordError::BadSignature);
-        }
-        envelope.body.validate()?;
         Ok(SignedRecord {
             id: record_id(payload),
             envelope,
             bytes: bytes.to_vec(),
         })
+    }
+
+    /// The 64-byte ed25519 signature.
+    pub fn signature(&self) -> &SignatureBytes {
+        self.bytes.first_chunk::<64>().unwrap_or(&[0; 64])
+    }
+
+    /// What the signature covers: [`SIGNING_CONTEXT`] followed by the payload.
+    pub fn signing_message(&self) -> Vec<u8> {
+        signing_message(self.payload())
     }
 
     /// The record id: the first 16 bytes of SHA-256 of the payload.

@@ -109,6 +109,46 @@ impl RecordDoc {
             .collect()
     }
 
+    /// Applies changes received from a peer (the bytes of [`RecordDoc::changes_since`], or any
+    /// save), returning the incremental chunk to persist and the keys added, as [`merge`] does.
+    /// Changes whose dependencies are missing wait inside the document until those arrive.
+    ///
+    /// [`merge`]: RecordDoc::merge
+    pub fn apply_changes(
+        &mut self,
+        bytes: &[u8],
+    ) -> Result<(Vec<u8>, Vec<AddedEntry>), ReplicaError> {
+        let before = self.doc.get_heads();
+        self.doc.load_incremental(bytes)?;
+        let after = self.doc.get_heads();
+        let added = self.entries_between(&before, &after)?;
+        Ok((self.doc.save_incremental(), added))
+    }
+
+    /// The changes not covered by `have` (heads a peer is known to hold; unknown hashes are
+    /// ignored), as one compact Automerge bundle; empty when there are none.
+    pub fn changes_since(&mut self, have: &[ChangeHash]) -> Result<Vec<u8>, ReplicaError> {
+        let hashes: Vec<ChangeHash> = self
+            .doc
+            .get_changes_meta(have)
+            .into_iter()
+            .map(|m| m.hash)
+            .collect();
+        if hashes.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(self.doc.bundle(hashes)?.bytes().to_vec())
+    }
+
+    /// Those of `hashes` this document holds.
+    pub fn known(&mut self, hashes: &[ChangeHash]) -> Vec<ChangeHash> {
+        hashes
+            .iter()
+            .filter(|h| self.doc.get_change_meta_by_hash(h).is_some())
+            .copied()
+            .collect()
+    }
+
     /// Every value stored under `key` (normally exactly one).
     pub fn values_at(&self, key: &str) -> Result<Vec<Vec<u8>>, ReplicaError> {
         Ok(self

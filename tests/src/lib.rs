@@ -2,6 +2,10 @@
 //! caregivers, volunteers and elders, each member on a device store of their own, and a
 //! simulated clock that every store reads.
 
+pub mod ledger;
+pub mod ledger_year;
+pub mod net;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -12,7 +16,12 @@ use carebank_core::domain::{
 use carebank_core::identity::DeviceKey;
 use carebank_core::ids::Id;
 use carebank_core::store::IngestReport;
-use carebank_core::{CareStore, Circle, Result};
+use carebank_core::{CareStore, Circle};
+
+/// Fixture errors: whatever went wrong, from the core or from the opener.
+pub type Result<T, E = Box<dyn std::error::Error + Send + Sync>> = std::result::Result<T, E>;
+
+pub mod workload;
 
 /// 2026-11-02 08:00 CST, a Monday: the fixtures' first morning.
 pub const START_MS: u64 = 1_793_577_600_000;
@@ -52,6 +61,25 @@ pub struct Device {
     pub store: CareStore,
 }
 
+/// What [`Village::play`] wrote.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Played {
+    /// Visits and services recorded.
+    pub care_records: usize,
+    /// Of those, voided later the same day.
+    pub voids: usize,
+    /// Of those, amended later the same day.
+    pub amendments: usize,
+}
+
+impl std::ops::AddAssign for Played {
+    fn add_assign(&mut self, other: Played) {
+        self.care_records += other.care_records;
+        self.voids += other.voids;
+        self.amendments += other.amendments;
+    }
+}
+
 /// A village: a centre, one village point, a coordinator, caregivers, volunteers and elders.
 pub struct Village {
     /// The circle every store belongs to.
@@ -81,15 +109,38 @@ pub struct ElderSpec {
     pub entitled_hours: u32,
 }
 
-fn key(seed: u64) -> DeviceKey {
+/// The fixture device key made from `seed` (the centre is 1, the coordinator 2, caregivers
+/// 100.., volunteers 200..).
+pub fn key(seed: u64) -> DeviceKey {
     let mut bytes = [0u8; 32];
     bytes[..8].copy_from_slice(&seed.to_le_bytes());
     bytes[8] = 0xcb;
     DeviceKey::from_seed(bytes)
 }
 
-fn open(circle: Circle, seed: u64, clock: &SimClock) -> Result<CareStore> {
-    let mut store = CareStore::open_in_memory(circle, key(seed))?;
+/// Opens a device's store: given the device's name (`centre`, `coordinator`, `caregiver-01` …),
+/// the circle and the device's key. The village sets the store's clock afterwards.
+pub type Opener<'a> = &'a mut dyn FnMut(&str, Circle, DeviceKey) -> Result<CareStore>;
+
+/// An in-memory device store signing with `key(seed)` that reads `clock`.
+pub fn open(circle: Circle, seed: u64, clock: &SimClock) -> Result<CareStore> {
+    open_device(
+        &mut |_, circle, key| Ok(CareStore::open_in_memory(circle, key)?),
+        "device",
+        circle,
+        seed,
+        clock,
+    )
+}
+
+fn open_device(
+    opener: Opener<'_>,
+    name: &str,
+    circle: Circle,
+    seed: u64,
+    clock: &SimClock,
+) -> Result<CareStore> {
+    let mut store = opener(name, circle, key(seed))?;
     let clock = clock.clone();
     store.set_wall_clock(Box::new(move || clock.now()));
     Ok(store)
@@ -122,15 +173,28 @@ impl Village {
     /// Builds a village with `caregivers` caregivers, `volunteers` volunteers and one elder per
     /// spec, every store already holding the enrolments (as after a first sync).
     pub fn build(caregivers: usize, volunteers: usize, elders: &[ElderSpec]) -> Result<Village> {
+        Self::build_with(
+            &mut |_, circle, key| Ok(CareStore::open_in_memory(circle, key)?),
+            caregivers,
+            volunteers,
+            elders,
+        )
+    }
+
+    /// As [`Village::build`], opening each device's store with `opener`.
+    pub fn build_with(
+        opener: Opener<'_>,
+        caregivers: usize,
+        volunteers: usize,
+        elders: &[ElderSpec],
+    ) -> Result<Village> {
         let clock = SimClock::at(START_MS - DAY);
         let centre_key = key(1);
         let circle = Circle {
             circle_id: fixed_id(0xc1),
             centre_key: centre_key.public_key(),
         };
-        let mut centre = CareStore::open_in_memory(circle, centre_key)?;
-        let c = clock.clone();
-        centre.set_wall_clock(Box::new(move || c.now()));
+        let mut centre = open_device(opener, "centre", circle, 1, &clock)?;
 
         let centre_site = fixed_id(0x5100);
         let point_id = fixed_id(0x5101);
@@ -147,7 +211,7 @@ impl Village {
             parent: Some(centre_site),
         })?;
         let coordinator_id = fixed_id(0x1000);
-        let mut coordinator = open(circle, 2, &clock)?;
+        let mut coordinator = open_device(opener, "coordinator", circle, 2, &clock)?;
         centre.enrol(Enrolment {
             member_id: coordinator_id,
             name: "李站长".into(),
@@ -155,29 +219,62 @@ impl Village {
             site_id: point_id,
             device_key: coordinator.public_key(),
             family_of: None,
+            valid_from_ms: None,
+            valid_until_ms: None,
+            household: None,
+            birth_year: None,
         })?;
         coordinator.merge_from(&centre)?;
 
-        let mut make =
-            |role: Role, n: usize, seed0: u64, id0: u64, name: &str| -> Result<Vec<Device>> {
-                (0..n)
-                    .map(|i| {
-                        let store = open(circle, seed0 + i as u64, &clock)?;
-                        let member_id = fixed_id(id0 + i as u64);
-                        coordinator.enrol(Enrolment {
-                            member_id,
-                            name: format!("{name}{}", i + 1),
-                            role,
-                            site_id: point_id,
-                            device_key: store.public_key(),
-                            family_of: None,
-                        })?;
-                        Ok(Device { member_id, store })
-                    })
-                    .collect()
-            };
-        let mut caregivers = make(Role::Caregiver, caregivers, 100, 0x2000, "助老员")?;
-        let mut volunteers = make(Role::Volunteer, volunteers, 200, 0x3000, "志愿者")?;
+        let mut make = |role: Role,
+                        n: usize,
+                        seed0: u64,
+                        id0: u64,
+                        name: &str,
+                        file: &str|
+         -> Result<Vec<Device>> {
+            (0..n)
+                .map(|i| {
+                    let store = open_device(
+                        opener,
+                        &format!("{file}-{:02}", i + 1),
+                        circle,
+                        seed0 + i as u64,
+                        &clock,
+                    )?;
+                    let member_id = fixed_id(id0 + i as u64);
+                    coordinator.enrol(Enrolment {
+                        member_id,
+                        name: format!("{name}{}", i + 1),
+                        role,
+                        site_id: point_id,
+                        device_key: store.public_key(),
+                        family_of: None,
+                        valid_from_ms: None,
+                        valid_until_ms: None,
+                        household: None,
+                        birth_year: None,
+                    })?;
+                    Ok(Device { member_id, store })
+                })
+                .collect()
+        };
+        let mut caregivers = make(
+            Role::Caregiver,
+            caregivers,
+            100,
+            0x2000,
+            "助老员",
+            "caregiver",
+        )?;
+        let mut volunteers = make(
+            Role::Volunteer,
+            volunteers,
+            200,
+            0x3000,
+            "志愿者",
+            "volunteer",
+        )?;
 
         let mut elder_ids = Vec::new();
         for (i, spec) in elders.iter().enumerate() {
@@ -219,6 +316,25 @@ impl Village {
         })
     }
 
+    /// The signing key of member device `i` (numbered as in [`Village::device`]): the fixture's
+    /// keys are derived from fixed seeds, so benchmarks can sign records in bulk outside a store.
+    pub fn device_key(&self, i: usize) -> DeviceKey {
+        let seed = match i {
+            0 => 2,
+            i if i <= self.caregivers.len() => 100 + (i as u64 - 1),
+            i => 200 + (i - 1 - self.caregivers.len()) as u64,
+        };
+        key(seed)
+    }
+
+    /// Every member device's store, numbered as in [`Village::device`].
+    pub fn devices_mut(&mut self) -> Vec<&mut CareStore> {
+        let mut all = vec![&mut self.coordinator.store];
+        all.extend(self.caregivers.iter_mut().map(|d| &mut d.store));
+        all.extend(self.volunteers.iter_mut().map(|d| &mut d.store));
+        all
+    }
+
     /// How many member devices there are.
     pub fn device_count(&self) -> usize {
         1 + self.caregivers.len() + self.volunteers.len()
@@ -240,6 +356,69 @@ impl Village {
             i if i <= self.caregivers.len() => &mut self.caregivers[i - 1],
             i => &mut self.volunteers[i - 1 - self.caregivers.len()],
         }
+    }
+
+    /// Does a day's planned work on the devices it names, moving the clock along with it.
+    pub fn play(&mut self, work: Vec<(usize, workload::Work)>) -> Result<Played> {
+        use carebank_core::domain::{CorrectionAction, RecordBody};
+        let mut written: Vec<Vec<Id>> = vec![Vec::new(); self.device_count()];
+        let mut played = Played::default();
+        for (device, item) in work {
+            let clock = self.clock.clone();
+            let store = &mut self.device_mut(device).store;
+            let id = match item {
+                workload::Work::Visit(v) => {
+                    clock.set(clock.now().max(v.check_out_ms));
+                    store.record_visit(v)?
+                }
+                workload::Work::Service(s) => {
+                    clock.set(
+                        clock
+                            .now()
+                            .max(s.started_ms + s.duration_minutes as u64 * MINUTE),
+                    );
+                    store.record_service(s)?
+                }
+                workload::Work::Correct { nth_latest, void } => {
+                    let mine = &written[device];
+                    let Some(target) = mine.len().checked_sub(1 + nth_latest).map(|i| mine[i])
+                    else {
+                        continue;
+                    };
+                    let action = match (void, store.get(target)?.body().clone()) {
+                        (true, _) => CorrectionAction::Void {},
+                        (false, RecordBody::Service(mut s)) => {
+                            s.duration_minutes += 15;
+                            CorrectionAction::Amend {
+                                replacement: Box::new(RecordBody::Service(s)),
+                            }
+                        }
+                        (false, RecordBody::Visit(mut v)) => {
+                            v.check_out_ms += 15 * MINUTE;
+                            CorrectionAction::Amend {
+                                replacement: Box::new(RecordBody::Visit(v)),
+                            }
+                        }
+                        (false, _) => continue,
+                    };
+                    let reason = if void {
+                        "重复录入，作废"
+                    } else {
+                        "时长填错，更正"
+                    };
+                    store.correct(target, action, reason)?;
+                    if void {
+                        played.voids += 1;
+                    } else {
+                        played.amendments += 1;
+                    }
+                    continue;
+                }
+            };
+            written[device].push(id);
+            played.care_records += 1;
+        }
+        Ok(played)
     }
 
     /// Device `into` pulls every document device `from` holds.

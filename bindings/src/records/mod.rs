@@ -3,12 +3,14 @@
 //! when text does not parse) and back with `From`.
 
 mod elder;
+mod ledger;
 mod network;
 mod record;
 mod service;
 mod visit;
 
 pub use elder::{CareLevel, Consent, ConsentPurpose, ConsentRelation, Elder, EntitlementGroup};
+pub use ledger::{LedgerEntry, LedgerEntryKind, LedgerRules, Verdict};
 pub use network::{CareCircle, Enrolment, Revocation, Role, Site, SiteKind};
 pub use record::{CorrectionAction, RecordBody, StoredRecord};
 pub use service::{

@@ -114,6 +114,19 @@ pub struct Enrolment {
     /// For a family member: the elder they are family of.
     #[uniffi(default)]
     pub family_of: Option<String>,
+    /// The certificate holds from this instant (Unix ms, record clock), if limited.
+    #[uniffi(default)]
+    pub valid_from_ms: Option<i64>,
+    /// The certificate holds until just before this instant (Unix ms), if limited.
+    #[uniffi(default)]
+    pub valid_until_ms: Option<i64>,
+    /// The household (户) the member belongs to: members of one household may give each other
+    /// time-bank minutes.
+    #[uniffi(default)]
+    pub household: Option<String>,
+    /// The member's year of birth, for the time bank's redemption age.
+    #[uniffi(default)]
+    pub birth_year: Option<u32>,
 }
 
 impl TryFrom<Enrolment> for d::Enrolment {
@@ -126,6 +139,10 @@ impl TryFrom<Enrolment> for d::Enrolment {
             site_id: convert::id("site_id", &e.site_id)?,
             device_key: convert::key("device_key", &e.device_key)?,
             family_of: convert::opt_id("family_of", e.family_of.as_deref())?,
+            valid_from_ms: convert::opt_instant("valid_from_ms", e.valid_from_ms)?,
+            valid_until_ms: convert::opt_instant("valid_until_ms", e.valid_until_ms)?,
+            household: convert::opt_id("household", e.household.as_deref())?,
+            birth_year: e.birth_year,
         })
     }
 }
@@ -139,6 +156,10 @@ impl From<d::Enrolment> for Enrolment {
             site_id: e.site_id.to_string(),
             device_key: e.device_key.to_string(),
             family_of: e.family_of.map(|f| f.to_string()),
+            valid_from_ms: e.valid_from_ms.map(convert::ms),
+            valid_until_ms: e.valid_until_ms.map(convert::ms),
+            household: e.household.map(|h| h.to_string()),
+            birth_year: e.birth_year,
         }
     }
 }

@@ -4,7 +4,9 @@
 use carebank_core::domain as d;
 use carebank_core::record::SignedRecord;
 
-use super::{Elder, Enrolment, FollowUpDone, Revocation, Service, Site, Visit};
+use super::{
+    Elder, Enrolment, FollowUpDone, LedgerEntry, LedgerRules, Revocation, Service, Site, Visit,
+};
 use crate::convert;
 use crate::error::{CareError, Result};
 
@@ -118,6 +120,16 @@ pub enum RecordBody {
         /// The service.
         service: Service,
     },
+    /// A time-bank entry (claim, confirmation, redemption, gift or decision).
+    Ledger {
+        /// The entry.
+        entry: LedgerEntry,
+    },
+    /// The circle's time-bank rules, set by the centre.
+    LedgerRules {
+        /// The rules.
+        rules: LedgerRules,
+    },
     /// A void or amendment of an earlier record.
     Correction {
         /// The record id of the record corrected.
@@ -144,6 +156,12 @@ impl TryFrom<d::RecordBody> for RecordBody {
             d::RecordBody::Visit(v) => RecordBody::Visit { visit: v.into() },
             d::RecordBody::FollowUpDone(f) => RecordBody::FollowUpDone { done: f.into() },
             d::RecordBody::Service(s) => RecordBody::Service { service: s.into() },
+            d::RecordBody::Ledger(entry) => RecordBody::Ledger {
+                entry: entry.into(),
+            },
+            d::RecordBody::LedgerRules(rules) => RecordBody::LedgerRules {
+                rules: rules.into(),
+            },
             d::RecordBody::Correction(c) => RecordBody::Correction {
                 target_id: c.target.to_string(),
                 action: c.action.try_into()?,

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::validation::{NAME_MAX, NOTE_MAX, ValidationError, instant, required_text};
+use super::validation::{NAME_MAX, NOTE_MAX, ValidationError, in_range, instant, required_text};
 use crate::identity::PublicKey;
 use crate::ids::Id;
 
@@ -49,12 +49,40 @@ pub struct Enrolment {
     /// For a family member: the elder they are family of.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub family_of: Option<Id>,
+    /// The certificate holds from this instant (Unix ms by the record clock), if limited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_from_ms: Option<u64>,
+    /// The certificate holds until just before this instant (Unix ms by the record clock), if
+    /// limited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until_ms: Option<u64>,
+    /// The household (户) the member belongs to: members of one household are relatives and
+    /// may give each other time-bank minutes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub household: Option<Id>,
+    /// The member's year of birth, for the time bank's redemption age.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub birth_year: Option<u32>,
 }
 
 impl Enrolment {
     /// Checks the enrolment's own fields.
     pub fn validate(&self) -> Result<(), ValidationError> {
         required_text("name", &self.name, NAME_MAX)?;
+        if let Some(from) = self.valid_from_ms {
+            instant("valid_from_ms", from)?;
+        }
+        if let Some(until) = self.valid_until_ms {
+            instant("valid_until_ms", until)?;
+            if self.valid_from_ms.is_some_and(|from| from >= until) {
+                return Err(ValidationError::Inconsistent(
+                    "a certificate's validity must end after it starts",
+                ));
+            }
+        }
+        if let Some(year) = self.birth_year {
+            in_range("birth_year", i64::from(year), 1900, 2100)?;
+        }
         match (self.role, self.family_of) {
             (Role::Family, None) => Err(ValidationError::Inconsistent(
                 "a family member must name their elder",

@@ -4,6 +4,7 @@
 
 mod correction;
 mod elder;
+mod ledger;
 mod member;
 mod service;
 mod site;
@@ -12,6 +13,7 @@ mod visit;
 
 pub use correction::{Correction, CorrectionAction};
 pub use elder::{CareLevel, Consent, ConsentPurpose, ConsentRelation, Elder, EntitlementGroup};
+pub use ledger::{ENTRY_MINUTES_MAX, EntryHash, EntryKind, LedgerEntry, LedgerRules, Verdict};
 pub use member::{Enrolment, Revocation, Role};
 pub use service::{
     BathCheck, BathPlace, ConfirmMethod, Confirmation, ConfirmedBy, Funding, MealMode, Service,
@@ -43,6 +45,10 @@ pub enum RecordBody {
     Service(Service),
     /// An amendment or void of an earlier record (留迹留痕).
     Correction(Correction),
+    /// An entry of a member's time-bank ledger (时间银行).
+    Ledger(LedgerEntry),
+    /// The centre's time-bank rules for the circle.
+    LedgerRules(LedgerRules),
 }
 
 impl RecordBody {
@@ -57,6 +63,8 @@ impl RecordBody {
             RecordBody::FollowUpDone(_) => "follow_up_done",
             RecordBody::Service(_) => "service",
             RecordBody::Correction(_) => "correction",
+            RecordBody::Ledger(_) => "ledger",
+            RecordBody::LedgerRules(_) => "ledger_rules",
         }
     }
 
@@ -71,6 +79,8 @@ impl RecordBody {
             RecordBody::FollowUpDone(x) => x.validate(),
             RecordBody::Service(x) => x.validate(),
             RecordBody::Correction(x) => x.validate(),
+            RecordBody::Ledger(x) => x.validate(),
+            RecordBody::LedgerRules(x) => x.validate(),
         }
     }
 }

@@ -205,6 +205,18 @@ pub enum Funding {
 }
 
 impl Funding {
+    /// Every source, in report order.
+    pub const ALL: [Funding; 3] = [Funding::Government, Funding::TimeBank, Funding::SelfPaid];
+
+    /// The Chinese name used in district reports.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Funding::Government => "政府购买",
+            Funding::TimeBank => "时间银行",
+            Funding::SelfPaid => "自费",
+        }
+    }
+
     /// The name used in records and reports.
     pub fn as_str(self) -> &'static str {
         match self {

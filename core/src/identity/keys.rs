@@ -123,6 +123,11 @@ impl DeviceKey {
         }
     }
 
+    /// Keeps this key in `store` under `name` (to move a key into platform key storage).
+    pub fn keep_in(&self, store: &dyn SecretStore, name: &str) -> Result<(), SecretStoreError> {
+        store.save(name, self.signing.as_bytes())
+    }
+
     /// The public half.
     pub fn public_key(&self) -> PublicKey {
         PublicKey(self.signing.verifying_key().to_bytes())

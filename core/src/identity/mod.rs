@@ -1,7 +1,10 @@
 //! Device identity: ed25519 keys, where their secrets are kept, and signatures.
 
+mod certificates;
 mod keys;
 mod secret_store;
+pub mod trust;
 
+pub use certificates::{Certificate, KeyStanding, TrustChain};
 pub use keys::{DeviceKey, PublicKey, SignatureBytes};
 pub use secret_store::{FileSecretStore, MemorySecretStore, SecretStore, SecretStoreError};

@@ -13,9 +13,10 @@ use std::collections::{BTreeSet, HashMap};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use crate::domain::{CorrectionAction, RecordBody, Role};
+use crate::domain::{CorrectionAction, RecordBody};
 use crate::error::{Error, Result};
 use crate::identity::PublicKey;
+use crate::identity::trust::{EnrolmentFact, RevocationFact, derive_trust};
 use crate::ids::Id;
 use crate::record::SignedRecord;
 use crate::replica::DocId;
@@ -199,6 +200,8 @@ pub(crate) fn insert(
         | RecordBody::Service(_) => {
             batch.targets.insert(id);
         }
+        // The time bank is computed in memory from the records table (`crate::ledger`).
+        RecordBody::Ledger(_) | RecordBody::LedgerRules(_) => {}
     }
     Ok(true)
 }
@@ -435,7 +438,9 @@ fn write_rows(
         RecordBody::Enrolment(_)
         | RecordBody::Revocation(_)
         | RecordBody::FollowUpDone(_)
-        | RecordBody::Correction(_) => {}
+        | RecordBody::Correction(_)
+        | RecordBody::Ledger(_)
+        | RecordBody::LedgerRules(_) => {}
     }
     Ok(())
 }
@@ -450,23 +455,14 @@ fn json_name<T: serde::Serialize>(value: &T) -> Result<String> {
 /// Recomputes which keys the circle trusts, from the enrolments and revocations it holds, then
 /// every row's `counted` flag.
 ///
-/// The centre key is trusted. A key enrolled by a trusted issuer is trusted when the issuer may
-/// enrol that role (the centre: anyone; a coordinator: anyone but a coordinator) and the
-/// enrolment's clock is before any revocation of the issuer. A revocation by the centre or a
-/// coordinator stops a key's records counting from its `effective_ms`.
+/// The rules are in [`crate::identity::trust`].
 pub(crate) fn recompute_trust(tx: &Transaction<'_>, centre: PublicKey) -> Result<()> {
-    struct Member {
-        member_id: String,
-        role: String,
-        issuer: String,
-        hlc_ms: i64,
-    }
     let mut stmt = tx.prepare("SELECT device_key, member_id, role, issuer, hlc_ms FROM members")?;
-    let members: HashMap<String, Member> = stmt
+    let members: HashMap<String, EnrolmentFact> = stmt
         .query_map([], |r| {
             Ok((
                 r.get(0)?,
-                Member {
+                EnrolmentFact {
                     member_id: r.get(1)?,
                     role: r.get(2)?,
                     issuer: r.get(3)?,
@@ -476,60 +472,21 @@ pub(crate) fn recompute_trust(tx: &Transaction<'_>, centre: PublicKey) -> Result
         })?
         .collect::<Result<_, _>>()?;
     let mut stmt = tx.prepare("SELECT device_key, effective_ms, issuer FROM revocations")?;
-    let revocations: Vec<(String, i64, String)> = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+    let revocations: Vec<RevocationFact> = stmt
+        .query_map([], |r| {
+            Ok(RevocationFact {
+                device_key: r.get(0)?,
+                effective_ms: r.get(1)?,
+                issuer: r.get(2)?,
+            })
+        })?
         .collect::<Result<_, _>>()?;
-
-    let centre = centre.to_string();
-    // key -> (member id, role); grown to a fixpoint.
-    let mut trusted: HashMap<String, (Option<String>, String)> = HashMap::new();
-    trusted.insert(centre.clone(), (None, "centre".to_string()));
-    // Revocation cut-offs depend on trust of the revoker, and enrolments on the cut-offs of their
-    // issuer; iterate both until nothing changes.
-    let mut revoked: HashMap<String, i64> = HashMap::new();
-    loop {
-        let mut changed = false;
-        for (key, m) in &members {
-            if trusted.contains_key(key) {
-                continue;
-            }
-            let Some((_, issuer_role)) = trusted.get(&m.issuer) else {
-                continue;
-            };
-            let may_enrol = match issuer_role.as_str() {
-                "centre" => true,
-                "coordinator" => m.role != Role::Coordinator.as_str(),
-                _ => false,
-            };
-            let issuer_live = revoked.get(&m.issuer).is_none_or(|from| m.hlc_ms < *from);
-            if may_enrol && issuer_live {
-                trusted.insert(key.clone(), (Some(m.member_id.clone()), m.role.clone()));
-                changed = true;
-            }
-        }
-        for (key, from, issuer) in &revocations {
-            let issuer_may = matches!(
-                trusted.get(issuer).map(|t| t.1.as_str()),
-                Some("centre" | "coordinator")
-            );
-            if !issuer_may || *key == centre {
-                continue;
-            }
-            let current = revoked.get(key).copied();
-            if current.is_none_or(|c| *from < c) {
-                revoked.insert(key.clone(), *from);
-                changed = true;
-            }
-        }
-        if !changed {
-            break;
-        }
-    }
+    let trusted = derive_trust(centre, &members, &revocations);
     tx.execute("DELETE FROM trusted_keys", [])?;
-    for (key, (member_id, role)) in &trusted {
+    for (key, trust) in &trusted {
         tx.execute(
             "INSERT INTO trusted_keys (device_key, member_id, role, revoked_from_ms) VALUES (?1, ?2, ?3, ?4)",
-            params![key, member_id, role, revoked.get(key)],
+            params![key, trust.member_id, trust.role, trust.revoked_from_ms],
         )?;
     }
     for table in ["sites", "elders", "visits", "services", "follow_ups_done"] {

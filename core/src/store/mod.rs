@@ -3,11 +3,14 @@
 //! transaction and is durable when the call returns (WAL, `synchronous=FULL`).
 
 mod index;
+mod ledger_source;
 mod lookups;
 mod queries;
 pub mod schema;
+mod sync_state;
 
 pub use index::{Rejection, TrustedKey};
+pub use ledger_source::AddedRecord;
 pub use lookups::{ElderFacts, MemberFacts, RecordFacts};
 pub use queries::{
     ElderMonth, EntitlementStatus, EntitlementUse, OpenFollowUp, OverdueElder, PersonTimes,
@@ -31,6 +34,17 @@ use crate::replica::{DocId, RecordDoc, session_actor};
 const COMPACT_AFTER_CHUNKS: i64 = 64;
 /// How many documents stay loaded in memory.
 const CACHED_DOCS: usize = 3;
+
+/// How hard each write is pushed to disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// The default: a write is on disk when the call returns, even across a power cut
+    /// (WAL with `synchronous=FULL`).
+    EveryWrite,
+    /// For simulations and bulk loads only: a crash keeps the database consistent but may lose
+    /// the last writes (WAL with `synchronous=NORMAL`).
+    Relaxed,
+}
 
 /// What one ingest of records changed.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -114,6 +128,16 @@ impl Store {
         Ok(())
     }
 
+    /// Chooses how hard each write is pushed to disk (see [`Durability`]).
+    pub fn set_durability(&mut self, durability: Durability) -> Result<()> {
+        let level = match durability {
+            Durability::EveryWrite => "FULL",
+            Durability::Relaxed => "NORMAL",
+        };
+        self.conn.pragma_update(None, "synchronous", level)?;
+        Ok(())
+    }
+
     /// The circle this store belongs to.
     pub fn circle(&self) -> Id {
         self.circle
@@ -149,10 +173,11 @@ impl Store {
     fn append_inner(&mut self, doc_id: &DocId, record: &SignedRecord) -> Result<()> {
         self.load_doc(doc_id)?;
         let chunk = self.doc_mut(doc_id)?.put(record.id(), record.as_bytes())?;
+        let heads = self.doc_mut(doc_id)?.heads();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        push_chunk(&tx, doc_id, &chunk)?;
+        push_chunk(&tx, doc_id, &chunk, &heads)?;
         let mut batch = index::Batch::default();
         index::insert(&tx, record, doc_id, &mut batch)?;
         batch.finish(&tx, self.centre)?;
@@ -174,16 +199,27 @@ impl Store {
     }
 
     fn merge_inner(&mut self, doc_id: &DocId, bytes: &[u8]) -> Result<IngestReport> {
-        let circle = self.circle;
         let (chunk, added) = self.doc_mut(doc_id)?.merge(bytes)?;
+        self.ingest(doc_id, chunk, added)
+    }
+
+    /// Persists a merge's chunk and verifies and indexes the records it added.
+    fn ingest(
+        &mut self,
+        doc_id: &DocId,
+        chunk: Vec<u8>,
+        added: Vec<crate::replica::AddedEntry>,
+    ) -> Result<IngestReport> {
+        let circle = self.circle;
         if added.is_empty() && chunk.is_empty() {
             return Ok(IngestReport::default());
         }
+        let heads = self.doc_mut(doc_id)?.heads();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         if !chunk.is_empty() {
-            push_chunk(&tx, doc_id, &chunk)?;
+            push_chunk(&tx, doc_id, &chunk, &heads)?;
         }
         let mut report = IngestReport::default();
         let mut batch = index::Batch::default();
@@ -418,13 +454,18 @@ impl Store {
     }
 }
 
-fn push_chunk(tx: &Transaction<'_>, doc_id: &DocId, chunk: &[u8]) -> Result<()> {
+fn push_chunk(
+    tx: &Transaction<'_>,
+    doc_id: &DocId,
+    chunk: &[u8],
+    heads: &[automerge::ChangeHash],
+) -> Result<()> {
     tx.execute(
         "INSERT INTO doc_chunks (doc_id, seq, bytes)
          VALUES (?1, (SELECT coalesce(max(seq), -1) + 1 FROM doc_chunks WHERE doc_id = ?1), ?2)",
         params![doc_id.as_str(), chunk],
     )?;
-    Ok(())
+    sync_state::save_heads(tx, doc_id, heads)
 }
 
 fn observe_clock(tx: &Transaction<'_>, seen: Hlc) -> Result<()> {

@@ -4,7 +4,7 @@
 use rusqlite::params;
 
 use super::Store;
-use crate::domain::ServiceKind;
+use crate::domain::{Funding, ServiceKind};
 use crate::error::{Error, Result};
 use crate::ids::Id;
 use crate::time::{Month, cst_day};
@@ -354,5 +354,29 @@ impl Store {
             visits: visits as u64,
             services,
         })
+    }
+
+    /// Minutes of counted services in a CST month by who paid: government, time bank, self-paid.
+    pub fn minutes_by_funding(&self, month: Month) -> Result<Vec<(Funding, i64)>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT funding, coalesce(sum(duration_minutes), 0) FROM services
+             WHERE month = ?1 AND counted = 1 AND voided = 0 GROUP BY funding",
+        )?;
+        let sums = stmt
+            .query_map([month.to_string()], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Funding::ALL
+            .into_iter()
+            .map(|f| {
+                (
+                    f,
+                    sums.iter()
+                        .find(|(name, _)| name == f.as_str())
+                        .map_or(0, |(_, m)| *m),
+                )
+            })
+            .collect())
     }
 }

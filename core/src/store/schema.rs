@@ -147,6 +147,16 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX corrections_target ON corrections (target);
     "#,
+    // 2: sync: each document's current heads, and the heads each peer is known to hold.
+    r#"
+    CREATE TABLE doc_heads (doc_id TEXT PRIMARY KEY, heads BLOB NOT NULL) WITHOUT ROWID;
+    CREATE TABLE sync_peers (
+        peer TEXT NOT NULL,
+        doc_id TEXT NOT NULL,
+        heads BLOB NOT NULL,
+        PRIMARY KEY (peer, doc_id)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

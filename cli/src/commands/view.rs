@@ -1,0 +1,121 @@
+//! Looking: who is overdue, what is promised, who am I, the monthly report.
+
+use anyhow::{Context, Result, bail};
+use carebank_core::report::{Lang, MonthlyReport};
+use carebank_core::time::Month;
+
+use crate::StoreOpt;
+use crate::args::parse_time;
+use crate::device_dir::DeviceDir;
+
+/// Just the store.
+#[derive(clap::Args)]
+pub struct StoreArg {
+    #[command(flatten)]
+    store: StoreOpt,
+}
+
+/// `carebank overdue`.
+#[derive(clap::Args)]
+pub struct OverdueArgs {
+    #[command(flatten)]
+    store: StoreOpt,
+    /// As of when (default: now).
+    #[arg(long, default_value = "now")]
+    at: String,
+}
+
+/// Lists elders overdue for a visit.
+pub fn overdue(a: OverdueArgs) -> Result<()> {
+    let store = DeviceDir::new(&a.store.store).open()?;
+    let list = store.overdue_visits(parse_time(&a.at)? as i64)?;
+    println!("{} elders overdue for a visit", list.len());
+    for o in list {
+        println!(
+            "  {}  {:<12} {:>3} days overdue (every {} days)",
+            o.elder_id, o.name, o.days_overdue, o.cadence_days
+        );
+    }
+    Ok(())
+}
+
+/// Lists open follow-ups.
+pub fn follow_ups(a: StoreArg) -> Result<()> {
+    let store = DeviceDir::new(&a.store.store).open()?;
+    let list = store.open_follow_ups()?;
+    println!("{} follow-ups open", list.len());
+    for f in list {
+        println!(
+            "  visit {} #{}  elder {}  {}",
+            f.visit_id, f.index, f.elder_id, f.action
+        );
+    }
+    Ok(())
+}
+
+/// Says who this device is.
+pub fn whoami(a: StoreArg) -> Result<()> {
+    let store = DeviceDir::new(&a.store.store).open()?;
+    let circle = store.circle();
+    println!("device key: {}", store.public_key());
+    println!("circle:     {}", circle.circle_id);
+    match store.store().key_trust(store.public_key())? {
+        Some((role, member)) => {
+            println!("role:       {role}");
+            if let Some(m) = member {
+                println!("member:     {m}");
+            }
+        }
+        None => println!("role:       not enrolled (or revoked)"),
+    }
+    Ok(())
+}
+
+/// `carebank report`.
+#[derive(clap::Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    store: StoreOpt,
+    /// The month, YYYY-MM (China Standard Time).
+    #[arg(long)]
+    month: String,
+    /// CSV (columns in docs/report-format.md).
+    #[arg(long, conflicts_with = "json")]
+    csv: bool,
+    /// JSON.
+    #[arg(long)]
+    json: bool,
+    /// en or zh (headers and item names).
+    #[arg(long, default_value = "en")]
+    lang: String,
+    /// Include elders' names (personal data: only where the district needs them).
+    #[arg(long)]
+    names: bool,
+    /// Overdue visits as of this time (default: the end of the month, or now if sooner).
+    #[arg(long)]
+    at: Option<String>,
+}
+
+/// Prints the monthly report.
+pub fn report(a: ReportArgs) -> Result<()> {
+    let month: Month = a.month.parse().context("--month")?;
+    let lang = match a.lang.as_str() {
+        "en" => Lang::En,
+        "zh" => Lang::Zh,
+        other => bail!("--lang must be en or zh, not {other:?}"),
+    };
+    let store = DeviceDir::new(&a.store.store).open()?;
+    let now = match &a.at {
+        Some(t) => parse_time(t)? as i64,
+        None => (month.end_ms() - 1).min(parse_time("now")? as i64),
+    };
+    let report = MonthlyReport::build(&store, month, now, a.names)?;
+    if a.csv {
+        print!("{}", report.to_csv(lang));
+    } else if a.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.to_table(lang));
+    }
+    Ok(())
+}

@@ -1,0 +1,108 @@
+//! `carebank`: run the village demo, act as a device or a coordinator, and produce the monthly
+//! report, from the command line.
+
+mod args;
+mod commands;
+mod demo;
+mod device_dir;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// carebank: community home care records and the time bank, offline first.
+#[derive(Parser)]
+#[command(name = "carebank", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Play the reference village (a relay-less hub for now) and print what a coordinator sees.
+    Demo(demo::DemoArgs),
+    /// Create a device store and key (or a new circle, for a town centre).
+    Init(commands::setup::InitArgs),
+    /// Add a station or village point (the centre).
+    Site(commands::setup::SiteArgs),
+    /// Certify a member's device key (the centre for coordinators, a coordinator for others).
+    Enrol(commands::setup::EnrolArgs),
+    /// Withdraw a lost or replaced device key.
+    Revoke(commands::setup::RevokeArgs),
+    /// Enrol an elder (a coordinator).
+    Elder(commands::setup::ElderArgs),
+    /// Record a home visit.
+    Visit(commands::care::VisitArgs),
+    /// Record a service (meal, bath, cleaning, mobility, medical_escort, companionship, emergency, other).
+    Service(commands::care::ServiceArgs),
+    /// Mark a visit's follow-up done.
+    FollowUpDone(commands::care::FollowUpDoneArgs),
+    /// Void a record entered in error (it stays on file, with the reason).
+    Void(commands::care::VoidArgs),
+    /// Claim time-bank hours for a service you gave.
+    Claim(commands::timebank::ClaimArgs),
+    /// Confirm someone's claim from the recipient side.
+    Confirm(commands::timebank::ConfirmArgs),
+    /// Spend hours on services received.
+    Redeem(commands::timebank::RedeemArgs),
+    /// Give hours to a relative.
+    Gift(commands::timebank::GiftArgs),
+    /// Time-bank balances.
+    Balance(commands::timebank::BalanceArgs),
+    /// The coordinator's queue of what needs a decision, or a decision.
+    Reconcile(commands::timebank::ReconcileArgs),
+    /// Export or verify a member's time-bank statement (valid in any village of the centre).
+    Statement(commands::timebank::StatementArgs),
+    /// Elders overdue for a visit.
+    Overdue(commands::view::OverdueArgs),
+    /// Follow-ups promised and not yet done.
+    FollowUps(commands::view::StoreArg),
+    /// Who this device is.
+    Whoami(commands::view::StoreArg),
+    /// The monthly report: person-times by service type, hours by funding, entitlement use, overdue visits.
+    Report(commands::view::ReportArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Demo(a) => demo::run(a),
+        Command::Init(a) => commands::setup::init(a),
+        Command::Site(a) => commands::setup::site(a),
+        Command::Enrol(a) => commands::setup::enrol(a),
+        Command::Revoke(a) => commands::setup::revoke(a),
+        Command::Elder(a) => commands::setup::elder(a),
+        Command::Visit(a) => commands::care::visit(a),
+        Command::Service(a) => commands::care::service(a),
+        Command::FollowUpDone(a) => commands::care::follow_up_done(a),
+        Command::Void(a) => commands::care::void(a),
+        Command::Claim(a) => commands::timebank::claim(a),
+        Command::Confirm(a) => commands::timebank::confirm(a),
+        Command::Redeem(a) => commands::timebank::redeem(a),
+        Command::Gift(a) => commands::timebank::gift(a),
+        Command::Balance(a) => commands::timebank::balance(a),
+        Command::Reconcile(a) => commands::timebank::reconcile(a),
+        Command::Statement(a) => commands::timebank::statement(a),
+        Command::Overdue(a) => commands::view::overdue(a),
+        Command::FollowUps(a) => commands::view::follow_ups(a),
+        Command::Whoami(a) => commands::view::whoami(a),
+        Command::Report(a) => commands::view::report(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The `--store` option every device command takes.
+#[derive(clap::Args)]
+pub struct StoreOpt {
+    /// The device folder (created by `carebank init`).
+    #[arg(long, default_value = "carebank-data")]
+    pub store: PathBuf,
+}

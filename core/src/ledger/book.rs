@@ -1,0 +1,300 @@
+//! [`Ledger`]: the set of verified records the time bank is computed from (certificates,
+//! revocations, rules and ledger entries), indexed as they arrive so that reconciling after a
+//! week of new entries only indexes that week.
+
+use std::collections::BTreeMap;
+
+use super::idmap::IdMap;
+
+use super::reconcile::{Reconciliation, reconcile};
+use super::services::ServiceView;
+use super::verify::verify_signatures;
+use crate::domain::{EntryHash, EntryKind, LedgerEntry, LedgerRules, RecordBody};
+use crate::hlc::Hlc;
+use crate::identity::{PublicKey, TrustChain};
+use crate::ids::Id;
+use crate::record::{SignedRecord, record_id};
+
+/// What the ledger indexes of one entry.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EntryMeta {
+    /// SHA-256 of the entry's payload: what the next entry's `prev` names.
+    pub hash: EntryHash,
+    /// The entry's clock.
+    pub hlc: Hlc,
+}
+
+/// What one bulk ingest did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LedgerIngest {
+    /// Records new to the ledger and valid.
+    pub added: Vec<Id>,
+    /// Records already held (not decoded or verified again).
+    pub known: usize,
+    /// Records refused, by position in the input, with the reason.
+    pub rejected: Vec<(usize, String)>,
+}
+
+/// The verified records of one circle's time bank.
+#[derive(Debug, Clone)]
+pub struct Ledger {
+    circle: Id,
+    centre: PublicKey,
+    records: IdMap<SignedRecord>,
+    certificates: Vec<Id>,
+    rules: Vec<Id>,
+    entries: IdMap<EntryMeta>,
+    chains: BTreeMap<Id, BTreeMap<u64, Vec<Id>>>,
+    references: IdMap<Vec<Id>>,
+    gifts_to: IdMap<Vec<Id>>,
+    trust: TrustChain,
+}
+
+impl Ledger {
+    /// An empty ledger of `circle`, whose root of trust is `centre`.
+    pub fn new(circle: Id, centre: PublicKey) -> Ledger {
+        Ledger {
+            circle,
+            centre,
+            records: IdMap::default(),
+            certificates: Vec::new(),
+            rules: Vec::new(),
+            entries: IdMap::default(),
+            chains: BTreeMap::new(),
+            references: IdMap::default(),
+            gifts_to: IdMap::default(),
+            trust: TrustChain::build(centre, []),
+        }
+    }
+
+    /// Whether a record is one the ledger keeps: a certificate, a revocation, the rules or an
+    /// entry.
+    pub fn wants(body: &RecordBody) -> bool {
+        matches!(
+            body,
+            RecordBody::Enrolment(_)
+                | RecordBody::Revocation(_)
+                | RecordBody::Ledger(_)
+                | RecordBody::LedgerRules(_)
+        )
+    }
+
+    /// Adds records whose signatures were already verified (by the store that admitted them).
+    /// Records of other circles or types, and records already held, are skipped. Returns the
+    /// ids added.
+    pub fn insert_verified(&mut self, records: impl IntoIterator<Item = SignedRecord>) -> Vec<Id> {
+        let mut added = Vec::new();
+        let mut certificates_changed = false;
+        for record in records {
+            let id = record.id();
+            if self.records.contains_key(&id)
+                || record.envelope().circle != self.circle
+                || !Ledger::wants(record.body())
+            {
+                continue;
+            }
+            match record.body() {
+                RecordBody::Enrolment(_) | RecordBody::Revocation(_) => {
+                    self.certificates.push(id);
+                    certificates_changed = true;
+                }
+                RecordBody::LedgerRules(_) => self.rules.push(id),
+                RecordBody::Ledger(entry) => self.index_entry(&record, entry),
+                _ => {}
+            }
+            self.records.insert(id, record);
+            added.push(id);
+        }
+        if certificates_changed {
+            self.trust = TrustChain::build(
+                self.centre,
+                self.certificates
+                    .iter()
+                    .filter_map(|id| self.records.get(id)),
+            );
+        }
+        added
+    }
+
+    /// Decodes, verifies (in batches, see [`super::verify_signatures`]) and adds raw signed
+    /// records. Records already held are recognised by their id and neither decoded nor
+    /// verified again.
+    pub fn ingest<'a>(&mut self, raw: impl IntoIterator<Item = &'a [u8]>) -> LedgerIngest {
+        let mut outcome = LedgerIngest::default();
+        let mut decoded = Vec::new();
+        let mut positions = Vec::new();
+        for (position, bytes) in raw.into_iter().enumerate() {
+            if bytes.len() > 64 && self.records.contains_key(&record_id(&bytes[64..])) {
+                outcome.known += 1;
+                continue;
+            }
+            match SignedRecord::decode_unverified(bytes) {
+                Ok(record) if record.envelope().circle != self.circle => outcome.rejected.push((
+                    position,
+                    format!("belongs to circle {}", record.envelope().circle),
+                )),
+                Ok(record) => {
+                    decoded.push(record);
+                    positions.push(position);
+                }
+                Err(e) => outcome.rejected.push((position, e.to_string())),
+            }
+        }
+        let verdicts = verify_signatures(&decoded);
+        let mut valid = Vec::with_capacity(decoded.len());
+        for ((record, ok), position) in decoded.into_iter().zip(verdicts).zip(positions) {
+            if ok {
+                valid.push(record);
+            } else {
+                outcome.rejected.push((position, "bad signature".into()));
+            }
+        }
+        outcome.added = self.insert_verified(valid);
+        outcome
+    }
+
+    fn index_entry(&mut self, record: &SignedRecord, entry: &LedgerEntry) {
+        let id = record.id();
+        self.entries.insert(
+            id,
+            EntryMeta {
+                hash: EntryHash::of_payload(record.payload()),
+                hlc: record.hlc(),
+            },
+        );
+        self.chains
+            .entry(entry.member_id)
+            .or_default()
+            .entry(entry.seq)
+            .or_default()
+            .push(id);
+        if let Some(target) = entry.kind.refers_to() {
+            self.references.entry(target).or_default().push(id);
+        }
+        if let EntryKind::Gift { to, .. } = entry.kind {
+            self.gifts_to.entry(to).or_default().push(id);
+        }
+    }
+
+    /// The circle.
+    pub fn circle(&self) -> Id {
+        self.circle
+    }
+
+    /// The centre's key.
+    pub fn centre(&self) -> PublicKey {
+        self.centre
+    }
+
+    /// How many records the ledger holds.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Whether the ledger holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// A held record.
+    pub fn record(&self, id: Id) -> Option<&SignedRecord> {
+        self.records.get(&id)
+    }
+
+    /// A held ledger entry with its record.
+    pub fn entry(&self, id: Id) -> Option<(&LedgerEntry, &SignedRecord)> {
+        let record = self.records.get(&id)?;
+        match record.body() {
+            RecordBody::Ledger(entry) => Some((entry, record)),
+            _ => None,
+        }
+    }
+
+    /// The trust chain the held certificates make.
+    pub fn trust(&self) -> &TrustChain {
+        &self.trust
+    }
+
+    /// The rules in force: the latest (clock, id) rules record signed by the centre.
+    pub fn rules(&self) -> LedgerRules {
+        self.rules
+            .iter()
+            .filter_map(|id| self.records.get(id))
+            .filter(|r| r.author() == self.centre)
+            .max_by_key(|r| (r.hlc(), r.id()))
+            .and_then(|r| match r.body() {
+                RecordBody::LedgerRules(rules) => Some(rules.clone()),
+                _ => None,
+            })
+            .unwrap_or_default()
+    }
+
+    /// The last link of a member's chain: the highest sequence number and the hash of its
+    /// entry (of several at that number, the earliest by clock then id).
+    pub fn head(&self, member: Id) -> Option<(u64, EntryHash)> {
+        let (seq, ids) = self.chains.get(&member)?.last_key_value()?;
+        let first = ids
+            .iter()
+            .filter_map(|id| self.entries.get(id).map(|m| (m.hlc, *id, m.hash)))
+            .min()?;
+        Some((*seq, first.2))
+    }
+
+    /// The ids of a member's entries, by sequence number.
+    pub fn chain(&self, member: Id) -> Vec<Id> {
+        self.chains
+            .get(&member)
+            .map(|c| c.values().flatten().copied().collect())
+            .unwrap_or_default()
+    }
+
+    /// The ids of the service records that claims name.
+    pub fn claimed_services(&self) -> Vec<Id> {
+        self.entries
+            .keys()
+            .filter_map(|id| match self.entry(*id) {
+                Some((
+                    LedgerEntry {
+                        kind: EntryKind::Claim { service, .. },
+                        ..
+                    },
+                    _,
+                )) => Some(*service),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Computes standings, balances and the conflict queue from the held records.
+    pub fn reconcile(&self, services: &ServiceView) -> Reconciliation {
+        reconcile(self, services)
+    }
+
+    pub(crate) fn entry_meta(&self, id: Id) -> Option<&EntryMeta> {
+        self.entries.get(&id)
+    }
+
+    pub(crate) fn entry_ids(&self) -> impl Iterator<Item = &Id> {
+        self.entries.keys()
+    }
+
+    pub(crate) fn chains(&self) -> &BTreeMap<Id, BTreeMap<u64, Vec<Id>>> {
+        &self.chains
+    }
+
+    pub(crate) fn references(&self, target: Id) -> &[Id] {
+        self.references.get(&target).map_or(&[], Vec::as_slice)
+    }
+
+    pub(crate) fn gifts_to(&self, member: Id) -> &[Id] {
+        self.gifts_to.get(&member).map_or(&[], Vec::as_slice)
+    }
+
+    pub(crate) fn certificate_ids(&self) -> &[Id] {
+        &self.certificates
+    }
+
+    pub(crate) fn rules_ids(&self) -> &[Id] {
+        &self.rules
+    }
+}

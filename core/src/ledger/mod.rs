@@ -1,0 +1,30 @@
+//! The time bank (时间银行): per-member hash chains of signed entries (claims, confirmations,
+//! redemptions, gifts, coordinator decisions), balances derived from them, the conflicts that
+//! offline work leaves behind, and statements that carry a member's hours to another village
+//! (通存通兑). The encodings are specified in `docs/ledger-format.md`.
+//!
+//! Everything here is a pure function of a set of verified records: [`Ledger`] holds the set
+//! and indexes it as records arrive; [`Ledger::reconcile`] computes every entry's
+//! [`Standing`], every member's [`Balance`] and the coordinator's queue of [`Conflict`]s.
+
+mod balance;
+mod book;
+mod conflict;
+mod idmap;
+mod reconcile;
+mod services;
+mod standing;
+mod statement;
+mod verify;
+
+pub use balance::{Balance, Movement, MovementKind};
+pub use book::{Ledger, LedgerIngest};
+pub use conflict::{Conflict, ConflictKind};
+pub use reconcile::Reconciliation;
+pub use services::{ClaimRef, ServiceFacts, ServiceProblem, ServiceView};
+pub use standing::{Hold, KeyProblem, Pending, Rule, Standing};
+pub use statement::{
+    STATEMENT_FORMAT, STATEMENT_SIGNING_CONTEXT, Statement, StatementError, VerifiedStatement,
+    export_statement, verify_statement,
+};
+pub use verify::{BATCH_SIZE, verify_signatures};

@@ -1,0 +1,521 @@
+//! Reconciliation: from the set of held records to every entry's standing, every member's
+//! movements and the conflict queue. A pure function of the set (and the service facts):
+//! nothing depends on the order records arrived in, so replicas holding the same records agree.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::idmap::{IdMap, IdSet};
+
+use super::balance::{Balance, Movement, MovementKind, replay};
+use super::book::Ledger;
+use super::conflict::{Conflict, ConflictKind};
+use super::services::{ClaimRef, ServiceView};
+use super::standing::{Hold, KeyProblem, Pending, Rule, Standing};
+use crate::domain::{EntryHash, EntryKind, LedgerEntry, LedgerRules, Role, Verdict};
+use crate::hlc::Hlc;
+use crate::ids::Id;
+use crate::time::Month;
+
+/// The reconciled state of a ledger.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reconciliation {
+    rules: LedgerRules,
+    standings: IdMap<Standing>,
+    movements: BTreeMap<Id, Vec<Movement>>,
+    pending: BTreeMap<Id, i64>,
+    conflicts: Vec<Conflict>,
+}
+
+impl Reconciliation {
+    /// The rules it was computed under.
+    pub fn rules(&self) -> &LedgerRules {
+        &self.rules
+    }
+
+    /// Where an entry stands (`None` for records that are not held entries).
+    pub fn standing(&self, entry: Id) -> Option<Standing> {
+        self.standings.get(&entry).copied()
+    }
+
+    /// A member's balance at `as_of_ms`: movements up to then, minus lots expired by then.
+    pub fn balance(&self, member: Id, as_of_ms: u64) -> Balance {
+        let movements = self.movements.get(&member).map_or(&[][..], Vec::as_slice);
+        let mut balance = replay(member, movements, &self.rules, Some(as_of_ms), |_, _| {});
+        balance.pending_minutes = self.pending.get(&member).copied().unwrap_or(0);
+        balance
+    }
+
+    /// The members with any counted or pending movement.
+    pub fn members(&self) -> impl Iterator<Item = Id> + '_ {
+        let mut all: Vec<Id> = self
+            .movements
+            .keys()
+            .chain(self.pending.keys())
+            .copied()
+            .collect();
+        all.sort();
+        all.dedup();
+        all.into_iter()
+    }
+
+    /// A member's counted movements, in replay order.
+    pub fn movements(&self, member: Id) -> &[Movement] {
+        self.movements.get(&member).map_or(&[][..], Vec::as_slice)
+    }
+
+    /// The coordinator's queue, in a fixed order (member, kind, evidence).
+    pub fn conflicts(&self) -> &[Conflict] {
+        &self.conflicts
+    }
+}
+
+/// One entry as reconciliation sees it.
+struct Item<'a> {
+    id: Id,
+    entry: &'a LedgerEntry,
+    hlc: Hlc,
+    author: crate::identity::PublicKey,
+    key_problem: Option<KeyProblem>,
+    /// The signing key's certified role and elder (for family members).
+    signer: Option<(Role, Option<Id>)>,
+}
+
+pub(super) fn reconcile(ledger: &Ledger, services: &ServiceView) -> Reconciliation {
+    let trust = ledger.trust();
+    let rules = ledger.rules();
+    let mut items: IdMap<Item<'_>> =
+        IdMap::with_capacity_and_hasher(ledger.entry_ids().count(), Default::default());
+    for id in ledger.entry_ids() {
+        let (Some((entry, record)), Some(meta)) = (ledger.entry(*id), ledger.entry_meta(*id))
+        else {
+            continue;
+        };
+        let certificate = trust.certificate(record.author());
+        let key_problem =
+            KeyProblem::of(trust.standing(record.author(), meta.hlc.ms)).or_else(|| {
+                let owner = certificate.map(|c| c.enrolment.member_id);
+                (owner != Some(entry.member_id)).then_some(KeyProblem::OtherMember)
+            });
+        items.insert(
+            *id,
+            Item {
+                id: *id,
+                entry,
+                hlc: meta.hlc,
+                author: record.author(),
+                key_problem,
+                signer: certificate.map(|c| (c.enrolment.role, c.enrolment.family_of)),
+            },
+        );
+    }
+
+    let mut standings: IdMap<Standing> =
+        IdMap::with_capacity_and_hasher(items.len(), Default::default());
+
+    // 1. Decisions: they stand on their author alone (a decision is never decided on).
+    let mut verdicts: IdMap<(Hlc, Id, Verdict)> = IdMap::default();
+    for item in items.values() {
+        let EntryKind::Decide {
+            target, verdict, ..
+        } = &item.entry.kind
+        else {
+            continue;
+        };
+        let standing = if let Some(p) = item.key_problem {
+            Standing::Held(Hold::Key(p))
+        } else if item.signer.map(|r| r.0) != Some(Role::Coordinator) {
+            Standing::Held(Hold::Rule(Rule::DecisionNotByCoordinator))
+        } else {
+            match items.get(target) {
+                None => Standing::Pending(Pending::TargetMissing),
+                Some(t) if matches!(t.entry.kind, EntryKind::Decide { .. }) => {
+                    Standing::Held(Hold::Rule(Rule::WrongTarget))
+                }
+                Some(_) => Standing::Counted,
+            }
+        };
+        if standing == Standing::Counted {
+            let candidate = (item.hlc, item.id, *verdict);
+            let latest = verdicts.entry(*target).or_insert(candidate);
+            if (candidate.0, candidate.1) > (latest.0, latest.1) {
+                *latest = candidate;
+            }
+        }
+        standings.insert(item.id, standing);
+    }
+    let decided = |id: Id| {
+        verdicts.get(&id).map(|(_, _, v)| match v {
+            Verdict::Approve => Standing::Approved,
+            Verdict::Reject => Standing::Rejected,
+        })
+    };
+
+    // 2. Confirmations: they stand on their author and the claim they name.
+    for item in items.values() {
+        let EntryKind::Confirm { claim, .. } = &item.entry.kind else {
+            continue;
+        };
+        let standing = decided(item.id).unwrap_or_else(|| {
+            if let Some(p) = item.key_problem {
+                return Standing::Held(Hold::Key(p));
+            }
+            let Some(target) = items.get(claim) else {
+                return Standing::Pending(Pending::TargetMissing);
+            };
+            let EntryKind::Claim { elder_id, .. } = target.entry.kind else {
+                return Standing::Held(Hold::Rule(Rule::WrongTarget));
+            };
+            if target.entry.member_id == item.entry.member_id {
+                return Standing::Held(Hold::Rule(Rule::SelfConfirmation));
+            }
+            match item.signer {
+                Some((Role::Caregiver | Role::Coordinator, _)) => Standing::Counted,
+                Some((Role::Family, Some(of))) if of == elder_id => Standing::Counted,
+                _ => Standing::Held(Hold::Rule(Rule::ConfirmerNotRecipientSide)),
+            }
+        });
+        standings.insert(item.id, standing);
+    }
+    let confirmed: IdSet = items
+        .values()
+        .filter_map(|item| match item.entry.kind {
+            EntryKind::Confirm { claim, .. }
+                if standings.get(&item.id).is_some_and(|s| s.counts()) =>
+            {
+                Some(claim)
+            }
+            _ => None,
+        })
+        .collect();
+
+    // 3. Claims, redemptions and gifts, before the rules that look across entries.
+    let mut by_service: BTreeMap<Id, Vec<(Hlc, Id)>> = BTreeMap::new();
+    for item in items.values() {
+        let standing =
+            decided(item.id).or_else(|| item.key_problem.map(|p| Standing::Held(Hold::Key(p))));
+        match &item.entry.kind {
+            EntryKind::Claim {
+                service,
+                elder_id,
+                minutes,
+            } => {
+                let problem = services.check(&ClaimRef {
+                    claim: item.id,
+                    claimant: item.entry.member_id,
+                    service: *service,
+                    elder_id: *elder_id,
+                    minutes: *minutes,
+                });
+                match standing.or(problem.map(|p| Standing::Held(Hold::Service(p)))) {
+                    Some(Standing::Rejected) => {
+                        standings.insert(item.id, Standing::Rejected);
+                    }
+                    Some(Standing::Approved) | None => {
+                        // Approved claims keep their approval but still take a service.
+                        if let Some(s) = standing {
+                            standings.insert(item.id, s);
+                        }
+                        by_service
+                            .entry(*service)
+                            .or_default()
+                            .push((item.hlc, item.id));
+                    }
+                    Some(held) => {
+                        standings.insert(item.id, held);
+                    }
+                }
+            }
+            EntryKind::Redeem { .. } => {
+                let standing = standing.unwrap_or_else(|| {
+                    if redemption_age_ok(&rules, ledger, item) {
+                        Standing::Counted
+                    } else {
+                        Standing::Held(Hold::Rule(Rule::RedemptionAge))
+                    }
+                });
+                standings.insert(item.id, standing);
+            }
+            EntryKind::Gift { to, .. } => {
+                let standing = standing.unwrap_or_else(|| {
+                    let household = |m: Id| trust.profile(m).and_then(|c| c.enrolment.household);
+                    match (household(item.entry.member_id), household(*to)) {
+                        (Some(a), Some(b)) if a == b => Standing::Counted,
+                        _ => Standing::Held(Hold::Rule(Rule::GiftNotToRelative)),
+                    }
+                });
+                standings.insert(item.id, standing);
+            }
+            EntryKind::Confirm { .. } | EntryKind::Decide { .. } => {}
+        }
+    }
+    // A service is claimed once: the earliest claim in good standing keeps it.
+    let mut keeper_of: IdMap<Id> = IdMap::default();
+    for (service, mut claims) in by_service {
+        claims.sort();
+        if let Some((_, keeper)) = claims.first() {
+            keeper_of.insert(service, *keeper);
+        }
+        for (i, (_, claim)) in claims.iter().enumerate() {
+            if standings.get(claim) == Some(&Standing::Approved) {
+                continue;
+            }
+            let standing = if i > 0 {
+                Standing::Held(Hold::Duplicate)
+            } else if !confirmed.contains(claim) {
+                Standing::Pending(Pending::Unconfirmed)
+            } else if rules.approval_required {
+                Standing::Pending(Pending::AwaitingApproval)
+            } else {
+                Standing::Counted
+            };
+            standings.insert(*claim, standing);
+        }
+    }
+    apply_gift_cap(&rules, &items, &mut standings);
+
+    // 4. Movements, pending minutes and the queue.
+    let mut movements: BTreeMap<Id, Vec<Movement>> = BTreeMap::new();
+    let mut pending: BTreeMap<Id, i64> = BTreeMap::new();
+    for item in items.values() {
+        let counts = standings.get(&item.id).is_some_and(|s| s.counts());
+        let member = item.entry.member_id;
+        let mut push = |member: Id, kind: MovementKind, minutes: i64| {
+            movements.entry(member).or_default().push(Movement {
+                at: item.hlc,
+                entry: item.id,
+                kind,
+                minutes,
+            });
+        };
+        match &item.entry.kind {
+            EntryKind::Claim { minutes, .. } if counts => {
+                push(member, MovementKind::Earned, *minutes);
+            }
+            EntryKind::Claim { minutes, .. } => {
+                if matches!(standings.get(&item.id), Some(Standing::Pending(_))) {
+                    *pending.entry(member).or_default() += minutes;
+                }
+            }
+            EntryKind::Redeem { minutes, .. } if counts => {
+                push(member, MovementKind::Redeemed, *minutes);
+            }
+            EntryKind::Gift { to, minutes } if counts => {
+                push(member, MovementKind::Given, *minutes);
+                push(*to, MovementKind::Received, *minutes);
+            }
+            _ => {}
+        }
+    }
+    for list in movements.values_mut() {
+        list.sort_by_key(|m| (m.at, m.entry, m.kind.rank()));
+    }
+
+    let mut conflicts = Vec::new();
+    for item in items.values() {
+        if let Some(c) = conflict_of(item, &standings, &keeper_of, ledger) {
+            conflicts.push(c);
+        }
+    }
+    chain_conflicts(ledger, &items, &verdicts, &mut conflicts);
+    for (member, list) in &movements {
+        replay(*member, list, &rules, None, |entry, after| {
+            if !verdicts.contains_key(&entry) {
+                conflicts.push(Conflict {
+                    member: *member,
+                    kind: ConflictKind::Overdraft {
+                        balance_after_minutes: after,
+                    },
+                    evidence: vec![entry],
+                    awaiting: vec![entry],
+                });
+            }
+        });
+    }
+    conflicts.sort();
+    Reconciliation {
+        rules,
+        standings,
+        movements,
+        pending,
+        conflicts,
+    }
+}
+
+impl MovementKind {
+    /// Orders a gift's two movements (same entry) deterministically.
+    fn rank(self) -> u8 {
+        match self {
+            MovementKind::Earned => 0,
+            MovementKind::Received => 1,
+            MovementKind::Redeemed => 2,
+            MovementKind::Given => 3,
+        }
+    }
+}
+
+fn redemption_age_ok(rules: &LedgerRules, ledger: &Ledger, item: &Item<'_>) -> bool {
+    let Some(age) = rules.redemption_age else {
+        return true;
+    };
+    let year = Month::of_instant(item.hlc.instant_ms()).year;
+    ledger
+        .trust()
+        .profile(item.entry.member_id)
+        .and_then(|c| c.enrolment.birth_year)
+        .is_some_and(|born| i64::from(year) - i64::from(born) >= age)
+}
+
+/// Holds the gifts that would take their giver past the yearly cap, in (clock, id) order.
+fn apply_gift_cap(rules: &LedgerRules, items: &IdMap<Item<'_>>, standings: &mut IdMap<Standing>) {
+    let Some(cap) = rules.gift_cap_minutes_per_year else {
+        return;
+    };
+    let mut gifts: Vec<(Id, i32, Hlc, Id, i64)> = items
+        .values()
+        .filter_map(|item| match item.entry.kind {
+            EntryKind::Gift { minutes, .. } => Some((
+                item.entry.member_id,
+                Month::of_instant(item.hlc.instant_ms()).year,
+                item.hlc,
+                item.id,
+                minutes,
+            )),
+            _ => None,
+        })
+        .collect();
+    gifts.sort();
+    let mut given: HashMap<(Id, i32), i64> = HashMap::new();
+    for (giver, year, _, id, minutes) in gifts {
+        let standing = standings.get(&id).copied();
+        if !standing.is_some_and(|s| s.counts()) {
+            continue;
+        }
+        let total = given.entry((giver, year)).or_default();
+        if standing == Some(Standing::Counted) && *total + minutes > cap {
+            standings.insert(id, Standing::Held(Hold::Rule(Rule::GiftCap)));
+        } else {
+            *total += minutes;
+        }
+    }
+}
+
+/// The queue item an entry's own standing calls for, if any.
+fn conflict_of(
+    item: &Item<'_>,
+    standings: &IdMap<Standing>,
+    keeper_of: &IdMap<Id>,
+    ledger: &Ledger,
+) -> Option<Conflict> {
+    let standing = standings.get(&item.id)?;
+    let mut evidence = vec![item.id];
+    let kind = match standing {
+        Standing::Held(Hold::Key(problem)) => ConflictKind::UntrustedKey {
+            key: item.author,
+            problem: *problem,
+        },
+        Standing::Held(Hold::Service(problem)) => match item.entry.kind {
+            EntryKind::Claim { service, .. } => ConflictKind::ClaimService {
+                service,
+                problem: *problem,
+            },
+            _ => return None,
+        },
+        Standing::Held(Hold::Duplicate) => match item.entry.kind {
+            EntryKind::Claim { service, .. } => {
+                if let Some(keeper) = keeper_of.get(&service) {
+                    evidence.insert(0, *keeper);
+                }
+                ConflictKind::DuplicateClaim { service }
+            }
+            _ => return None,
+        },
+        Standing::Held(Hold::Rule(rule)) => {
+            if let Some(target) = item.entry.kind.refers_to()
+                && ledger.entry(target).is_some()
+            {
+                evidence.push(target);
+            }
+            ConflictKind::RuleBroken { rule: *rule }
+        }
+        Standing::Pending(Pending::AwaitingApproval) => {
+            evidence.extend(ledger.references(item.id).iter().copied());
+            ConflictKind::AwaitingApproval
+        }
+        _ => return None,
+    };
+    Some(Conflict {
+        member: item.entry.member_id,
+        kind,
+        evidence,
+        awaiting: vec![item.id],
+    })
+}
+
+/// Forks and broken links in each member's chain. Entries from keys never certified for the
+/// member are left out: they are forgeries, reported as untrusted, not as forks.
+fn chain_conflicts(
+    ledger: &Ledger,
+    items: &IdMap<Item<'_>>,
+    verdicts: &IdMap<(Hlc, Id, Verdict)>,
+    conflicts: &mut Vec<Conflict>,
+) {
+    let in_chain = |id: &Id| {
+        items.get(id).is_some_and(|i| {
+            !matches!(
+                i.key_problem,
+                Some(KeyProblem::Unknown | KeyProblem::OtherMember)
+            )
+        })
+    };
+    for (member, chain) in ledger.chains() {
+        let mut previous: Option<(u64, Vec<EntryHash>)> = None;
+        for (seq, ids) in chain {
+            let mut here: Vec<Id> = ids.iter().filter(|id| in_chain(id)).copied().collect();
+            if here.is_empty() {
+                previous = None;
+                continue;
+            }
+            here.sort_by_key(|id| (items.get(id).map(|i| i.hlc), *id));
+            let undecided = |list: &[Id]| -> Vec<Id> {
+                list.iter()
+                    .filter(|id| !verdicts.contains_key(id))
+                    .copied()
+                    .collect()
+            };
+            if here.len() > 1 {
+                let awaiting = undecided(&here);
+                if !awaiting.is_empty() {
+                    conflicts.push(Conflict {
+                        member: *member,
+                        kind: ConflictKind::Fork { seq: *seq },
+                        evidence: here.clone(),
+                        awaiting,
+                    });
+                }
+            }
+            if let Some((prev_seq, hashes)) = &previous
+                && *prev_seq + 1 == *seq
+            {
+                for id in &here {
+                    let linked = items
+                        .get(id)
+                        .and_then(|i| i.entry.prev)
+                        .is_some_and(|p| hashes.contains(&p));
+                    if !linked && !verdicts.contains_key(id) {
+                        conflicts.push(Conflict {
+                            member: *member,
+                            kind: ConflictKind::BrokenLink { seq: *seq },
+                            evidence: vec![*id],
+                            awaiting: vec![*id],
+                        });
+                    }
+                }
+            }
+            let hashes = here
+                .iter()
+                .filter_map(|id| ledger.entry_meta(*id).map(|m| m.hash))
+                .collect();
+            previous = Some((*seq, hashes));
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! The store as a sync replica: document heads (cached in `doc_heads`), changes in and out,
+//! and what each peer is known to hold (`sync_peers`).
+
+use automerge::ChangeHash;
+use rusqlite::{OptionalExtension, Transaction, params};
+
+use super::Store;
+use crate::error::{Error, Result};
+use crate::ids::Id;
+use crate::replica::DocId;
+use crate::sync::{DocHeads, SyncError, SyncPeers, SyncReplica};
+
+/// Records a document's heads (sorted, 32 bytes each).
+pub(super) fn save_heads(tx: &Transaction<'_>, doc_id: &DocId, heads: &[ChangeHash]) -> Result<()> {
+    tx.execute(
+        "INSERT INTO doc_heads (doc_id, heads) VALUES (?1, ?2)
+         ON CONFLICT(doc_id) DO UPDATE SET heads = excluded.heads",
+        params![doc_id.as_str(), encode_heads(heads)],
+    )?;
+    Ok(())
+}
+
+fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
+    let mut sorted = heads.to_vec();
+    sorted.sort();
+    sorted.iter().flat_map(|h| h.0).collect()
+}
+
+fn decode_heads(bytes: &[u8]) -> Result<Vec<ChangeHash>> {
+    if !bytes.len().is_multiple_of(32) {
+        return Err(Error::Corrupt(format!(
+            "stored heads of {} bytes",
+            bytes.len()
+        )));
+    }
+    Ok(bytes
+        .chunks_exact(32)
+        .map(|c| {
+            let mut h = [0u8; 32];
+            h.copy_from_slice(c);
+            ChangeHash(h)
+        })
+        .collect())
+}
+
+impl Store {
+    /// Every document with its sorted heads; heads missing from the cache (a store written
+    /// before it existed) are computed once and kept.
+    pub fn all_doc_heads(&mut self) -> Result<Vec<DocHeads>> {
+        let rows: Vec<(String, Option<Vec<u8>>)> = {
+            let mut stmt = self.conn.prepare(
+                "SELECT c.doc_id, h.heads FROM (SELECT DISTINCT doc_id FROM doc_chunks) c
+                 LEFT JOIN doc_heads h ON h.doc_id = c.doc_id ORDER BY c.doc_id",
+            )?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?
+        };
+        let mut out = Vec::with_capacity(rows.len());
+        for (name, heads) in rows {
+            let doc = DocId::parse(&name)
+                .ok_or_else(|| Error::Corrupt(format!("document name {name:?}")))?;
+            let heads = match heads {
+                Some(bytes) => decode_heads(&bytes)?,
+                None => {
+                    self.load_doc(&doc)?;
+                    let mut heads = self.doc_mut(&doc)?.heads();
+                    heads.sort();
+                    let tx = self.conn.transaction()?;
+                    save_heads(&tx, &doc, &heads)?;
+                    tx.commit()?;
+                    heads
+                }
+            };
+            out.push(DocHeads { doc, heads });
+        }
+        Ok(out)
+    }
+
+    /// Applies changes received from a peer: new records are verified and indexed, invalid
+    /// ones logged as rejected, as in [`Store::merge_doc`].
+    pub fn apply_changes(&mut self, doc_id: &DocId, bytes: &[u8]) -> Result<super::IngestReport> {
+        self.load_doc(doc_id)?;
+        let result = self
+            .doc_mut(doc_id)
+            .and_then(|doc| Ok(doc.apply_changes(bytes)?))
+            .and_then(|(chunk, added)| self.ingest(doc_id, chunk, added));
+        if result.is_err() {
+            self.forget_doc(doc_id);
+        }
+        result
+    }
+
+    /// The heads of `doc_id` that `peer` is known to hold.
+    pub fn peer_heads(&self, peer: &str, doc_id: &DocId) -> Result<Vec<ChangeHash>> {
+        let bytes: Option<Vec<u8>> = self
+            .conn
+            .query_row(
+                "SELECT heads FROM sync_peers WHERE peer = ?1 AND doc_id = ?2",
+                params![peer, doc_id.as_str()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        bytes.map_or(Ok(Vec::new()), |b| decode_heads(&b))
+    }
+
+    /// Remembers that `peer` holds `heads` of `doc_id`.
+    pub fn set_peer_heads(
+        &mut self,
+        peer: &str,
+        doc_id: &DocId,
+        heads: &[ChangeHash],
+    ) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO sync_peers (peer, doc_id, heads) VALUES (?1, ?2, ?3)
+             ON CONFLICT(peer, doc_id) DO UPDATE SET heads = excluded.heads",
+            params![peer, doc_id.as_str(), encode_heads(heads)],
+        )?;
+        Ok(())
+    }
+}
+
+impl SyncReplica for Store {
+    fn circle(&self) -> Id {
+        self.circle
+    }
+
+    fn doc_heads(&mut self) -> Result<Vec<DocHeads>, SyncError> {
+        Ok(self.all_doc_heads()?)
+    }
+
+    fn known(&mut self, doc: &DocId, hashes: &[ChangeHash]) -> Result<Vec<ChangeHash>, SyncError> {
+        if hashes.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.load_doc(doc)?;
+        Ok(self.doc_mut(doc)?.known(hashes))
+    }
+
+    fn changes_since(&mut self, doc: &DocId, have: &[ChangeHash]) -> Result<Vec<u8>, SyncError> {
+        self.load_doc(doc)?;
+        Ok(self
+            .doc_mut(doc)?
+            .changes_since(have)
+            .map_err(Error::from)?)
+    }
+
+    fn apply_changes(&mut self, doc: &DocId, changes: &[u8]) -> Result<usize, SyncError> {
+        Ok(Store::apply_changes(self, doc, changes)?.added.len())
+    }
+}
+
+impl SyncPeers for Store {
+    fn shared_heads(&mut self, peer: &str, doc: &DocId) -> Result<Vec<ChangeHash>, SyncError> {
+        Ok(self.peer_heads(peer, doc)?)
+    }
+
+    fn set_shared_heads(
+        &mut self,
+        peer: &str,
+        doc: &DocId,
+        heads: &[ChangeHash],
+    ) -> Result<(), SyncError> {
+        Ok(self.set_peer_heads(peer, doc, heads)?)
+    }
+}

@@ -1,0 +1,355 @@
+//! Sync messages and their encoding (see `docs/sync-protocol.md`).
+
+use automerge::ChangeHash;
+use sha2::{Digest, Sha256};
+
+use super::SyncError;
+use super::wire::{Reader, Writer, open, seal};
+use crate::ids::Id;
+use crate::replica::DocId;
+
+/// The first three bytes of every sync message.
+pub const MAGIC: &[u8; 3] = b"CBS";
+/// The sync protocol version this build speaks.
+pub const PROTOCOL_VERSION: u8 = 1;
+
+/// One document and its heads (the hashes of the changes nothing else depends on), sorted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocHeads {
+    /// The document.
+    pub doc: DocId,
+    /// Its heads, sorted.
+    pub heads: Vec<ChangeHash>,
+}
+
+/// One document's part of a push or a reply: the sender's heads and the changes it believes
+/// the receiver lacks (Automerge bytes for `load_incremental`, possibly empty).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocChanges {
+    /// The document.
+    pub doc: DocId,
+    /// The sender's heads (for a reply: after applying the push).
+    pub heads: Vec<ChangeHash>,
+    /// The changes.
+    pub changes: Vec<u8>,
+    /// Set in a reply when the responder left this document's changes for a later round.
+    pub deferred: bool,
+}
+
+/// A sync message. The initiator sends `Hello`, then `Push`es; the responder answers `Hello`
+/// with `UpToDate` or `Heads`, each `Push` with `Changes`, and anything it refuses with `Refused`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// The initiator's circle and a digest of every document's heads.
+    Hello {
+        /// The circle both sides must belong to.
+        circle: Id,
+        /// [`digest`] of the initiator's documents.
+        digest: [u8; 16],
+    },
+    /// The digests matched: nothing to do.
+    UpToDate,
+    /// The digests differ: the responder's heads of every document.
+    Heads {
+        /// Every document the responder holds.
+        docs: Vec<DocHeads>,
+    },
+    /// What the responder lacks, for the documents whose heads differ.
+    Push {
+        /// One entry per document.
+        docs: Vec<DocChanges>,
+    },
+    /// What the initiator lacks, for the documents it pushed.
+    Changes {
+        /// One entry per pushed document.
+        docs: Vec<DocChanges>,
+    },
+    /// The responder will not go on.
+    Refused {
+        /// Why, for people.
+        reason: String,
+    },
+}
+
+const HELLO: u8 = 1;
+const UP_TO_DATE: u8 = 2;
+const HEADS: u8 = 3;
+const PUSH: u8 = 4;
+const CHANGES: u8 = 5;
+const REFUSED: u8 = 6;
+
+impl Message {
+    /// The message's name, for logs and errors.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Message::Hello { .. } => "hello",
+            Message::UpToDate => "up-to-date",
+            Message::Heads { .. } => "heads",
+            Message::Push { .. } => "push",
+            Message::Changes { .. } => "changes",
+            Message::Refused { .. } => "refused",
+        }
+    }
+
+    /// Encodes the message: header, then the body in one checksummed zstd frame.
+    pub fn encode(&self) -> Result<Vec<u8>, SyncError> {
+        let mut w = Writer::default();
+        let kind = match self {
+            Message::Hello { circle, digest } => {
+                w.id(*circle);
+                w.fixed(digest);
+                HELLO
+            }
+            Message::UpToDate => UP_TO_DATE,
+            Message::Heads { docs } => {
+                w.uint(docs.len() as u64);
+                for d in docs {
+                    w.doc_id(&d.doc);
+                    w.heads(&d.heads);
+                }
+                HEADS
+            }
+            Message::Push { docs } | Message::Changes { docs } => {
+                w.uint(docs.len() as u64);
+                for d in docs {
+                    write_doc_changes(&mut w, d);
+                }
+                if matches!(self, Message::Push { .. }) {
+                    PUSH
+                } else {
+                    CHANGES
+                }
+            }
+            Message::Refused { reason } => {
+                w.bytes(reason.as_bytes());
+                REFUSED
+            }
+        };
+        seal(MAGIC, PROTOCOL_VERSION, kind, &w.into_bytes())
+    }
+
+    /// Decodes a message, checking every field; anything malformed is an error naming the fault.
+    pub fn decode(bytes: &[u8]) -> Result<Message, SyncError> {
+        let (kind, body) = open(bytes, MAGIC, PROTOCOL_VERSION)?;
+        let mut r = Reader::new(&body);
+        let message = match kind {
+            HELLO => {
+                let circle = r.id("circle")?;
+                let mut digest = [0u8; 16];
+                digest.copy_from_slice(r.fixed(16, "digest")?);
+                Message::Hello { circle, digest }
+            }
+            UP_TO_DATE => Message::UpToDate,
+            HEADS => {
+                let n = r.count("documents", 2)?;
+                let docs = (0..n)
+                    .map(|_| {
+                        Ok(DocHeads {
+                            doc: r.doc_id()?,
+                            heads: r.heads()?,
+                        })
+                    })
+                    .collect::<Result<_, SyncError>>()?;
+                Message::Heads { docs }
+            }
+            PUSH | CHANGES => {
+                let n = r.count("documents", 4)?;
+                let docs = (0..n)
+                    .map(|_| read_doc_changes(&mut r))
+                    .collect::<Result<_, SyncError>>()?;
+                if kind == PUSH {
+                    Message::Push { docs }
+                } else {
+                    Message::Changes { docs }
+                }
+            }
+            REFUSED => {
+                let reason = String::from_utf8_lossy(r.bytes("reason")?).into_owned();
+                Message::Refused { reason }
+            }
+            other => {
+                return Err(SyncError::Malformed(format!(
+                    "unknown message kind {other}"
+                )));
+            }
+        };
+        r.finish()?;
+        Ok(message)
+    }
+}
+
+/// Writes one document's changes (shared with bundle files).
+pub(super) fn write_doc_changes(w: &mut Writer, d: &DocChanges) {
+    w.doc_id(&d.doc);
+    w.heads(&d.heads);
+    w.uint(u64::from(d.deferred));
+    w.bytes(&d.changes);
+}
+
+/// Reads one document's changes (shared with bundle files).
+pub(super) fn read_doc_changes(r: &mut Reader<'_>) -> Result<DocChanges, SyncError> {
+    let doc = r.doc_id()?;
+    let heads = r.heads()?;
+    let deferred = match r.uint("deferred flag")? {
+        0 => false,
+        1 => true,
+        other => {
+            return Err(SyncError::Malformed(format!(
+                "deferred flag must be 0 or 1, not {other}"
+            )));
+        }
+    };
+    let changes = r.bytes("changes")?.to_vec();
+    Ok(DocChanges {
+        doc,
+        heads,
+        changes,
+        deferred,
+    })
+}
+
+/// The digest of a replica's state: the first 16 bytes of SHA-256 over, for each document in
+/// name order, its name, a zero byte, its head count (u32 big-endian) and its sorted heads.
+/// Documents without heads are skipped.
+pub fn digest(docs: &[DocHeads]) -> [u8; 16] {
+    let mut sorted: Vec<&DocHeads> = docs.iter().filter(|d| !d.heads.is_empty()).collect();
+    sorted.sort_by(|a, b| a.doc.cmp(&b.doc));
+    let mut hasher = Sha256::new();
+    for d in sorted {
+        hasher.update(d.doc.as_str().as_bytes());
+        hasher.update([0u8]);
+        hasher.update((d.heads.len() as u32).to_be_bytes());
+        let mut heads = d.heads.clone();
+        heads.sort();
+        for h in heads {
+            hasher.update(h.0);
+        }
+    }
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&hasher.finalize()[..16]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn doc(name: &str) -> DocId {
+        DocId::parse(name).expect("doc id")
+    }
+
+    fn samples() -> Vec<Message> {
+        let heads = vec![ChangeHash([1; 32]), ChangeHash([2; 32])];
+        vec![
+            Message::Hello {
+                circle: Id::from_bytes([9; 16]),
+                digest: [3; 16],
+            },
+            Message::UpToDate,
+            Message::Heads {
+                docs: vec![DocHeads {
+                    doc: doc("records/2026-11"),
+                    heads: heads.clone(),
+                }],
+            },
+            Message::Push {
+                docs: vec![DocChanges {
+                    doc: doc("records/2026-10"),
+                    heads: heads.clone(),
+                    changes: b"some automerge bytes".repeat(20),
+                    deferred: false,
+                }],
+            },
+            Message::Changes {
+                docs: vec![DocChanges {
+                    doc: doc("records/2026-12"),
+                    heads,
+                    changes: Vec::new(),
+                    deferred: true,
+                }],
+            },
+            Message::Refused {
+                reason: "不行".into(),
+            },
+        ]
+    }
+
+    #[test]
+    fn every_message_round_trips() {
+        for m in samples() {
+            let bytes = m.encode().expect("encode");
+            assert_eq!(Message::decode(&bytes).expect("decode"), m, "{}", m.name());
+        }
+    }
+
+    #[test]
+    fn every_truncation_is_a_clear_error() {
+        for m in samples() {
+            let bytes = m.encode().expect("encode");
+            for len in 0..bytes.len() {
+                let err = Message::decode(&bytes[..len]).expect_err("truncated");
+                assert!(
+                    matches!(err, SyncError::Malformed(_)),
+                    "{} cut at {len}: {err}",
+                    m.name()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_flipped_byte_never_yields_another_message() {
+        for m in samples() {
+            let bytes = m.encode().expect("encode");
+            for i in 0..bytes.len() {
+                for bit in [0x01u8, 0x80] {
+                    let mut bad = bytes.clone();
+                    bad[i] ^= bit;
+                    if let Ok(decoded) = Message::decode(&bad) {
+                        assert_eq!(decoded, m, "{} with byte {i} flipped", m.name());
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_digest_ignores_order_and_empty_documents() {
+        let a = DocHeads {
+            doc: doc("records/2026-11"),
+            heads: vec![ChangeHash([1; 32]), ChangeHash([2; 32])],
+        };
+        let b = DocHeads {
+            doc: doc("records/2026-12"),
+            heads: vec![ChangeHash([3; 32])],
+        };
+        let empty = DocHeads {
+            doc: doc("records/2027-01"),
+            heads: vec![],
+        };
+        let mut a_reversed = a.clone();
+        a_reversed.heads.reverse();
+        assert_eq!(
+            digest(&[a.clone(), b.clone()]),
+            digest(&[b.clone(), a_reversed, empty])
+        );
+        assert_ne!(digest(std::slice::from_ref(&a)), digest(&[a, b]));
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = Message::decode(&bytes);
+            let mut framed = b"CBS\x01\x04".to_vec();
+            framed.extend_from_slice(&bytes);
+            let _ = Message::decode(&framed);
+        }
+
+        #[test]
+        fn arbitrary_bodies_never_panic(kind in 0u8..8, body in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let sealed = super::super::wire::seal(MAGIC, PROTOCOL_VERSION, kind, &body).expect("seal");
+            let _ = Message::decode(&sealed);
+        }
+    }
+}

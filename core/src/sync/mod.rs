@@ -1,0 +1,31 @@
+//! Sync: sans-I/O sessions that produce and consume messages, and the transports that carry
+//! them. The protocol is specified in `docs/sync-protocol.md`.
+//!
+//! - [`Initiator`] drives one sync from the side that opens it (a phone syncing with the relay
+//!   or with another phone); [`respond`] answers it on the other side (the relay, or the phone
+//!   that was asked). Neither knows how bytes travel.
+//! - [`Transport`] carries one request to a peer and brings back its answer; [`run`] drives a
+//!   session over one, reporting progress and honouring cancellation. [`MemoryTransport`] joins
+//!   two replicas in one process; the `http` feature adds an HTTP client for the relay.
+//! - [`bundle`] writes what a peer lacks to a file and reads it back on another device.
+
+mod auth;
+pub mod bundle;
+mod device;
+mod error;
+#[cfg(feature = "http")]
+pub mod http;
+mod message;
+mod replica;
+mod responder;
+mod session;
+mod transport;
+pub mod wire;
+
+pub use auth::{AUTH_HEADER, REQUEST_CONTEXT, RequestAuth};
+pub use error::SyncError;
+pub use message::{DocChanges, DocHeads, MAGIC, Message, PROTOCOL_VERSION, digest};
+pub use replica::{SyncPeers, SyncReplica, check_changes};
+pub use responder::{Limits, respond, respond_bytes};
+pub use session::{Initiator, Progress, Step};
+pub use transport::{CancelToken, MemoryTransport, ProgressFn, Transport, run};

@@ -1,0 +1,101 @@
+//! The answering side of a sync: stateless, so that any relay instance can answer any round.
+
+use std::collections::BTreeMap;
+
+use super::{DocChanges, Message, SyncError, SyncReplica, check_changes, digest};
+
+/// Bounds on what one reply carries.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Once a reply's changes reach this many bytes, the remaining documents are deferred to
+    /// a later round (at least one document is always answered in full).
+    pub reply_budget_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            reply_budget_bytes: 8 * 1024 * 1024,
+        }
+    }
+}
+
+/// Answers one decoded request. A malformed or foreign request is an error and changes
+/// nothing: a push is checked whole before any of it is applied.
+pub fn respond<R: SyncReplica + ?Sized>(
+    replica: &mut R,
+    request: &Message,
+    limits: &Limits,
+) -> Result<Message, SyncError> {
+    match request {
+        Message::Hello {
+            circle,
+            digest: theirs,
+        } => {
+            if *circle != replica.circle() {
+                return Err(SyncError::WrongCircle {
+                    expected: replica.circle(),
+                    found: *circle,
+                });
+            }
+            let docs = replica.doc_heads()?;
+            if digest(&docs) == *theirs {
+                Ok(Message::UpToDate)
+            } else {
+                Ok(Message::Heads { docs })
+            }
+        }
+        Message::Push { docs } => {
+            for d in docs {
+                check_changes(&d.doc, &d.changes)?;
+            }
+            for d in docs.iter().filter(|d| !d.changes.is_empty()) {
+                replica.apply_changes(&d.doc, &d.changes)?;
+            }
+            let heads: BTreeMap<_, _> = replica
+                .doc_heads()?
+                .into_iter()
+                .map(|h| (h.doc, h.heads))
+                .collect();
+            let mut used = 0usize;
+            let mut reply = Vec::with_capacity(docs.len());
+            for d in docs {
+                let deferred = used >= limits.reply_budget_bytes;
+                let changes = if deferred {
+                    Vec::new()
+                } else {
+                    replica.changes_since(&d.doc, &d.heads)?
+                };
+                used += changes.len();
+                reply.push(DocChanges {
+                    doc: d.doc.clone(),
+                    heads: heads.get(&d.doc).cloned().unwrap_or_default(),
+                    changes,
+                    deferred,
+                });
+            }
+            Ok(Message::Changes { docs: reply })
+        }
+        other => Err(SyncError::Unexpected {
+            got: other.name(),
+            state: "waiting for a hello or a push",
+        }),
+    }
+}
+
+/// Answers one encoded request with an encoded reply, turning any failure into a `Refused`
+/// message (for phone-to-phone links, where there is no HTTP status to carry it).
+pub fn respond_bytes<R: SyncReplica + ?Sized>(
+    replica: &mut R,
+    request: &[u8],
+    limits: &Limits,
+) -> Result<Vec<u8>, SyncError> {
+    let reply = Message::decode(request).and_then(|m| respond(replica, &m, limits));
+    match reply {
+        Ok(message) => message.encode(),
+        Err(e) => Message::Refused {
+            reason: e.to_string(),
+        }
+        .encode(),
+    }
+}

@@ -1,0 +1,172 @@
+//! The PostgreSQL backend, for several relay instances behind one load balancer. Appends to a
+//! document are serialised by a transaction-scoped advisory lock, so each document's chunk
+//! numbers commit in order and every instance can catch up by reading the numbers above the
+//! last it saw. Connections are plain TCP (meant for a database on loopback or a private link).
+
+use carebank_core::identity::PublicKey;
+use carebank_core::ids::Id;
+use postgres::{Client, NoTls};
+
+use super::{Backend, TrustRecord, parse_key};
+use crate::RelayError;
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS circles (circle TEXT PRIMARY KEY, centre TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS chunks (
+    circle TEXT NOT NULL, doc TEXT NOT NULL, seq BIGINT NOT NULL, bytes BYTEA NOT NULL,
+    PRIMARY KEY (circle, doc, seq)
+);
+CREATE TABLE IF NOT EXISTS trust_records (
+    circle TEXT NOT NULL, record_id TEXT NOT NULL, bytes BYTEA NOT NULL,
+    PRIMARY KEY (circle, record_id)
+);
+CREATE TABLE IF NOT EXISTS nonces (
+    key TEXT NOT NULL, nonce BYTEA NOT NULL, time_ms BIGINT NOT NULL,
+    PRIMARY KEY (key, nonce)
+);
+CREATE INDEX IF NOT EXISTS nonces_time ON nonces (time_ms);
+"#;
+
+/// The relay's data in a PostgreSQL database.
+pub struct PostgresBackend {
+    /// Always present until dropped (see the `Drop` impl).
+    client: Option<Client>,
+}
+
+impl PostgresBackend {
+    /// Connects to `url` (`postgres://user@host:port/db`) and creates the tables if needed.
+    /// Call it off the async threads: the client blocks.
+    pub fn connect(url: &str) -> Result<PostgresBackend, RelayError> {
+        let mut client = Client::connect(url, NoTls)?;
+        // Instances starting together may race to create the tables; one lock orders them.
+        let mut tx = client.transaction()?;
+        tx.execute("SELECT pg_advisory_xact_lock(7240431)", &[])?;
+        tx.batch_execute(SCHEMA)?;
+        tx.commit()?;
+        Ok(PostgresBackend {
+            client: Some(client),
+        })
+    }
+
+    fn client(&mut self) -> Result<&mut Client, RelayError> {
+        self.client
+            .as_mut()
+            .ok_or_else(|| RelayError::Internal("the database connection is closed".into()))
+    }
+}
+
+impl Drop for PostgresBackend {
+    /// The blocking client owns a runtime, which may not be dropped on an async thread (where
+    /// the relay's state ends up at shutdown): drop it on a thread of its own.
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            let _ = std::thread::spawn(move || drop(client)).join();
+        }
+    }
+}
+
+impl Backend for PostgresBackend {
+    fn register_circle(&mut self, circle: Id, centre: PublicKey) -> Result<(), RelayError> {
+        self.client()?.execute(
+            "INSERT INTO circles (circle, centre) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[&circle.to_string(), &centre.to_string()],
+        )?;
+        match self.circle_centre(circle)? {
+            Some(found) if found == centre => Ok(()),
+            _ => Err(RelayError::Config(format!(
+                "circle {circle} is registered to another centre key"
+            ))),
+        }
+    }
+
+    fn circle_centre(&mut self, circle: Id) -> Result<Option<PublicKey>, RelayError> {
+        let row = self.client()?.query_opt(
+            "SELECT centre FROM circles WHERE circle = $1",
+            &[&circle.to_string()],
+        )?;
+        row.map(|r| parse_key(&r.get::<_, String>(0))).transpose()
+    }
+
+    fn doc_versions(&mut self, circle: Id) -> Result<Vec<(String, i64)>, RelayError> {
+        let rows = self.client()?.query(
+            "SELECT doc, max(seq) FROM chunks WHERE circle = $1 GROUP BY doc ORDER BY doc",
+            &[&circle.to_string()],
+        )?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    fn chunks_after(
+        &mut self,
+        circle: Id,
+        doc: &str,
+        after: i64,
+    ) -> Result<Vec<(i64, Vec<u8>)>, RelayError> {
+        let rows = self.client()?.query(
+            "SELECT seq, bytes FROM chunks WHERE circle = $1 AND doc = $2 AND seq > $3 ORDER BY seq",
+            &[&circle.to_string(), &doc, &after],
+        )?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    fn append_chunk(
+        &mut self,
+        circle: Id,
+        doc: &str,
+        chunk: &[u8],
+        trust: &[TrustRecord],
+    ) -> Result<(), RelayError> {
+        let circle = circle.to_string();
+        let mut tx = self.client()?.transaction()?;
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtext($1 || '/' || $2))",
+            &[&circle, &doc],
+        )?;
+        tx.execute(
+            "INSERT INTO chunks (circle, doc, seq, bytes) VALUES ($1, $2,
+               (SELECT coalesce(max(seq), -1) + 1 FROM chunks WHERE circle = $1 AND doc = $2), $3)",
+            &[&circle, &doc, &chunk],
+        )?;
+        for record in trust {
+            tx.execute(
+                "INSERT INTO trust_records (circle, record_id, bytes) VALUES ($1, $2, $3)
+                 ON CONFLICT DO NOTHING",
+                &[&circle, &record.id, &record.bytes],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn trust_records(&mut self, circle: Id) -> Result<Vec<Vec<u8>>, RelayError> {
+        let rows = self.client()?.query(
+            "SELECT bytes FROM trust_records WHERE circle = $1",
+            &[&circle.to_string()],
+        )?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    fn use_nonce(
+        &mut self,
+        key: &PublicKey,
+        nonce: &[u8; 16],
+        time_ms: i64,
+        forget_before_ms: i64,
+    ) -> Result<bool, RelayError> {
+        let mut tx = self.client()?.transaction()?;
+        tx.execute(
+            "DELETE FROM nonces WHERE time_ms < $1",
+            &[&forget_before_ms],
+        )?;
+        let inserted = tx.execute(
+            "INSERT INTO nonces (key, nonce, time_ms) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            &[&key.to_string(), &nonce.as_slice(), &time_ms],
+        )?;
+        tx.commit()?;
+        Ok(inserted == 1)
+    }
+
+    fn health(&mut self) -> Result<(), RelayError> {
+        self.client()?.query_one("SELECT 1", &[])?;
+        Ok(())
+    }
+}

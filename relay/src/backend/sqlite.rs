@@ -1,0 +1,161 @@
+//! The embedded SQLite backend (one file in the data directory, WAL, durable commits).
+
+use std::path::Path;
+
+use carebank_core::identity::PublicKey;
+use carebank_core::ids::Id;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use super::{Backend, TrustRecord, parse_key};
+use crate::RelayError;
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS circles (circle TEXT PRIMARY KEY, centre TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS chunks (
+    circle TEXT NOT NULL, doc TEXT NOT NULL, seq INTEGER NOT NULL, bytes BLOB NOT NULL,
+    PRIMARY KEY (circle, doc, seq)
+);
+CREATE TABLE IF NOT EXISTS trust_records (
+    circle TEXT NOT NULL, record_id TEXT NOT NULL, bytes BLOB NOT NULL,
+    PRIMARY KEY (circle, record_id)
+);
+CREATE TABLE IF NOT EXISTS nonces (
+    key TEXT NOT NULL, nonce BLOB NOT NULL, time_ms INTEGER NOT NULL,
+    PRIMARY KEY (key, nonce)
+);
+CREATE INDEX IF NOT EXISTS nonces_time ON nonces (time_ms);
+"#;
+
+/// The relay's data in one SQLite file.
+pub struct SqliteBackend {
+    conn: Connection,
+}
+
+impl SqliteBackend {
+    /// Opens (creating if needed) `relay.sqlite3` in `dir`.
+    pub fn open(dir: &Path) -> Result<SqliteBackend, RelayError> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| RelayError::Config(format!("data directory {}: {e}", dir.display())))?;
+        let conn = Connection::open(dir.join("relay.sqlite3"))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(SqliteBackend { conn })
+    }
+}
+
+impl Backend for SqliteBackend {
+    fn register_circle(&mut self, circle: Id, centre: PublicKey) -> Result<(), RelayError> {
+        self.conn.execute(
+            "INSERT OR IGNORE INTO circles (circle, centre) VALUES (?1, ?2)",
+            params![circle.to_string(), centre.to_string()],
+        )?;
+        match self.circle_centre(circle)? {
+            Some(found) if found == centre => Ok(()),
+            _ => Err(RelayError::Config(format!(
+                "circle {circle} is registered to another centre key"
+            ))),
+        }
+    }
+
+    fn circle_centre(&mut self, circle: Id) -> Result<Option<PublicKey>, RelayError> {
+        let text: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT centre FROM circles WHERE circle = ?1",
+                [circle.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        text.map(|t| parse_key(&t)).transpose()
+    }
+
+    fn doc_versions(&mut self, circle: Id) -> Result<Vec<(String, i64)>, RelayError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT doc, max(seq) FROM chunks WHERE circle = ?1 GROUP BY doc ORDER BY doc",
+        )?;
+        let rows = stmt
+            .query_map([circle.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    fn chunks_after(
+        &mut self,
+        circle: Id,
+        doc: &str,
+        after: i64,
+    ) -> Result<Vec<(i64, Vec<u8>)>, RelayError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, bytes FROM chunks WHERE circle = ?1 AND doc = ?2 AND seq > ?3 ORDER BY seq",
+        )?;
+        let rows = stmt
+            .query_map(params![circle.to_string(), doc, after], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    fn append_chunk(
+        &mut self,
+        circle: Id,
+        doc: &str,
+        chunk: &[u8],
+        trust: &[TrustRecord],
+    ) -> Result<(), RelayError> {
+        let circle = circle.to_string();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT INTO chunks (circle, doc, seq, bytes) VALUES (?1, ?2,
+               (SELECT coalesce(max(seq), -1) + 1 FROM chunks WHERE circle = ?1 AND doc = ?2), ?3)",
+            params![circle, doc, chunk],
+        )?;
+        for record in trust {
+            tx.execute(
+                "INSERT OR IGNORE INTO trust_records (circle, record_id, bytes) VALUES (?1, ?2, ?3)",
+                params![circle, record.id, record.bytes],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn trust_records(&mut self, circle: Id) -> Result<Vec<Vec<u8>>, RelayError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT bytes FROM trust_records WHERE circle = ?1")?;
+        let rows = stmt
+            .query_map([circle.to_string()], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    fn use_nonce(
+        &mut self,
+        key: &PublicKey,
+        nonce: &[u8; 16],
+        time_ms: i64,
+        forget_before_ms: i64,
+    ) -> Result<bool, RelayError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute("DELETE FROM nonces WHERE time_ms < ?1", [forget_before_ms])?;
+        let inserted = tx.execute(
+            "INSERT OR IGNORE INTO nonces (key, nonce, time_ms) VALUES (?1, ?2, ?3)",
+            params![key.to_string(), nonce.as_slice(), time_ms],
+        )?;
+        tx.commit()?;
+        Ok(inserted == 1)
+    }
+
+    fn health(&mut self) -> Result<(), RelayError> {
+        self.conn
+            .query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?;
+        Ok(())
+    }
+}

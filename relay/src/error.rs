@@ -1,0 +1,83 @@
+//! The relay's errors, and how each is answered over HTTP.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use carebank_core::sync::SyncError;
+
+/// Everything the relay can refuse or fail at.
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    /// The request is malformed (bad path, bad message).
+    #[error("{0}")]
+    BadRequest(String),
+    /// Missing, malformed, stale, replayed or wrongly signed authorisation.
+    #[error("{0}")]
+    Unauthorised(String),
+    /// A valid signature by a key the circle does not trust (unenrolled or revoked).
+    #[error("{0}")]
+    Forbidden(String),
+    /// The circle is not served by this relay.
+    #[error("{0}")]
+    NotFound(String),
+    /// The database failed.
+    #[error("database: {0}")]
+    Database(String),
+    /// The configuration is unusable.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// Something that should not happen.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<rusqlite::Error> for RelayError {
+    fn from(e: rusqlite::Error) -> RelayError {
+        RelayError::Database(e.to_string())
+    }
+}
+
+impl From<postgres::Error> for RelayError {
+    fn from(e: postgres::Error) -> RelayError {
+        RelayError::Database(e.to_string())
+    }
+}
+
+impl From<SyncError> for RelayError {
+    fn from(e: SyncError) -> RelayError {
+        match e {
+            SyncError::Malformed(_)
+            | SyncError::Version(_)
+            | SyncError::TooLarge(_)
+            | SyncError::WrongCircle { .. }
+            | SyncError::Unexpected { .. } => RelayError::BadRequest(e.to_string()),
+            other => RelayError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl RelayError {
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            RelayError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            RelayError::Unauthorised(_) => (StatusCode::UNAUTHORIZED, "unauthorised"),
+            RelayError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            RelayError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            RelayError::Database(_) | RelayError::Config(_) | RelayError::Internal(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+            }
+        }
+    }
+}
+
+impl IntoResponse for RelayError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        } else {
+            tracing::info!(status = status.as_u16(), error = %self, "request refused");
+        }
+        let body = serde_json::json!({ "error": code, "message": self.to_string() });
+        (status, axum::Json(body)).into_response()
+    }
+}

@@ -1,0 +1,220 @@
+//! carebank-relay: the HTTP sync server. Devices sync their circle's documents through it;
+//! it authenticates every request by the device's signature and serves a circle only to the
+//! circle's enrolled, unrevoked devices. Its data lives in SQLite (default) or PostgreSQL.
+//!
+//! [`serve`] runs it until a shutdown future completes; [`spawn`] runs it on a thread of its
+//! own (tests, and the command line's `carebank serve`).
+
+mod backend;
+mod error;
+mod server;
+mod state;
+
+pub use backend::{Backend, PostgresBackend, SqliteBackend, TrustRecord};
+pub use error::RelayError;
+pub use state::AuthPolicy;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use carebank_core::identity::PublicKey;
+use carebank_core::ids::Id;
+use tokio::net::TcpListener;
+
+use crate::server::{AppState, router};
+use crate::state::RelayState;
+
+/// How to run a relay.
+#[derive(Debug, Clone)]
+pub struct RelayConfig {
+    /// Where to listen (port 0 picks a free port).
+    pub listen: SocketAddr,
+    /// Where the SQLite database lives (ignored with a database URL).
+    pub data_dir: PathBuf,
+    /// A PostgreSQL URL; SQLite in `data_dir` when absent.
+    pub database_url: Option<String>,
+    /// Circles to serve, each with its centre key (registered on start, kept in the database).
+    pub circles: Vec<(Id, PublicKey)>,
+    /// The largest request body accepted.
+    pub max_body_bytes: usize,
+    /// How far a request's time may be from the relay's clock.
+    pub max_skew_ms: i64,
+}
+
+impl RelayConfig {
+    /// Defaults: a 32 MiB body limit and 5 minutes of clock skew.
+    pub fn new(listen: SocketAddr, data_dir: PathBuf) -> RelayConfig {
+        RelayConfig {
+            listen,
+            data_dir,
+            database_url: None,
+            circles: Vec::new(),
+            max_body_bytes: 32 * 1024 * 1024,
+            max_skew_ms: 5 * 60 * 1000,
+        }
+    }
+}
+
+/// Opens the backend the configuration names and registers its circles (blocking).
+fn open_backend(config: &RelayConfig) -> Result<Box<dyn Backend>, RelayError> {
+    let mut backend: Box<dyn Backend> = match &config.database_url {
+        Some(url) => Box::new(PostgresBackend::connect(url)?),
+        None => Box::new(SqliteBackend::open(&config.data_dir)?),
+    };
+    for (circle, centre) in &config.circles {
+        backend.register_circle(*circle, *centre)?;
+    }
+    Ok(backend)
+}
+
+/// Binds the listener and opens the database; returns the bound address and the server future,
+/// which runs until `shutdown` completes, then finishes the requests in flight.
+pub async fn bind(
+    config: RelayConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(SocketAddr, impl Future<Output = Result<(), RelayError>>), RelayError> {
+    let opened = config.clone();
+    let backend = tokio::task::spawn_blocking(move || open_backend(&opened))
+        .await
+        .map_err(|e| RelayError::Internal(format!("worker: {e}")))??;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| RelayError::Config(format!("listen on {}: {e}", config.listen)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| RelayError::Config(e.to_string()))?;
+    let app = AppState {
+        state: Arc::new(Mutex::new(RelayState::new(backend))),
+        policy: AuthPolicy {
+            max_skew_ms: config.max_skew_ms,
+        },
+    };
+    let routes = router(app, config.max_body_bytes);
+    let backend_name = if config.database_url.is_some() {
+        "postgresql"
+    } else {
+        "sqlite"
+    };
+    tracing::info!(%addr, backend = backend_name, "relay listening");
+    let server = async move {
+        axum::serve(listener, routes)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(|e| RelayError::Internal(format!("server: {e}")))?;
+        tracing::info!("relay stopped");
+        Ok(())
+    };
+    Ok((addr, server))
+}
+
+/// Runs a relay until `shutdown` completes (the entry point `carebank serve` calls).
+pub async fn serve(
+    config: RelayConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RelayError> {
+    let (_, server) = bind(config, shutdown).await?;
+    server.await
+}
+
+/// A relay running on a thread of its own.
+pub struct RelayHandle {
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    kill: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<Result<(), RelayError>>>,
+    runtime: Option<tokio::runtime::Handle>,
+}
+
+/// Starts a relay on its own thread and runtime; returns once it listens.
+pub fn spawn(config: RelayConfig) -> Result<RelayHandle, RelayError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| RelayError::Internal(format!("runtime: {e}")))?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (kill, killed) = tokio::sync::oneshot::channel::<()>();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let handle = runtime.handle().clone();
+    let thread = std::thread::spawn(move || {
+        runtime.block_on(async move {
+            let shutdown = async {
+                let _ = stopped.await;
+            };
+            match bind(config, shutdown).await {
+                Ok((addr, server)) => {
+                    let _ = ready_tx.send(Ok(addr));
+                    tokio::select! {
+                        done = server => done,
+                        _ = killed => Ok(()),
+                    }
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e.to_string()));
+                    Err(e)
+                }
+            }
+        })
+    });
+    let addr = ready_rx
+        .recv()
+        .map_err(|_| RelayError::Internal("the relay thread ended".into()))?
+        .map_err(RelayError::Config)?;
+    Ok(RelayHandle {
+        addr,
+        stop: Some(stop),
+        kill: Some(kill),
+        thread: Some(thread),
+        runtime: Some(handle),
+    })
+}
+
+impl RelayHandle {
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The base URL for clients.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops gracefully: requests in flight finish, then the thread ends.
+    pub fn stop(mut self) -> Result<(), RelayError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.join()
+    }
+
+    /// Stops abruptly, as a crash would: connections are dropped mid-request and nothing is
+    /// finished (what was committed to the database stays).
+    pub fn kill(mut self) -> Result<(), RelayError> {
+        if let Some(kill) = self.kill.take() {
+            let _ = kill.send(());
+        }
+        self.join()
+    }
+
+    fn join(&mut self) -> Result<(), RelayError> {
+        match self.thread.take() {
+            Some(t) => t
+                .join()
+                .map_err(|_| RelayError::Internal("the relay thread panicked".into()))?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for RelayHandle {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.runtime.take();
+        let _ = self.join();
+    }
+}

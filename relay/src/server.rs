@@ -1,0 +1,109 @@
+//! The HTTP surface: `GET /health` and `POST /v1/circles/{circle}/sync`.
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use carebank_core::ids::Id;
+use carebank_core::sync::{AUTH_HEADER, RequestAuth};
+
+use crate::RelayError;
+use crate::state::{AuthPolicy, RelayState};
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    /// The relay's state, one request at a time.
+    pub state: Arc<Mutex<RelayState>>,
+    /// How requests are checked.
+    pub policy: AuthPolicy,
+}
+
+/// The relay's routes, with the body limit applied.
+pub fn router(app: AppState, max_body_bytes: usize) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/v1/circles/{circle}/sync", post(sync))
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .with_state(app)
+}
+
+fn now_ms() -> i64 {
+    carebank_core::hlc::wall_clock_ms() as i64
+}
+
+/// Runs `work` on the state off the async threads.
+async fn with_state<T: Send + 'static>(
+    app: &AppState,
+    work: impl FnOnce(&mut RelayState) -> Result<T, RelayError> + Send + 'static,
+) -> Result<T, RelayError> {
+    let state = app.state.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut guard = state
+            .lock()
+            .map_err(|_| RelayError::Internal("state lock poisoned".into()))?;
+        work(&mut guard)
+    })
+    .await
+    .map_err(|e| RelayError::Internal(format!("worker: {e}")))?
+}
+
+async fn health(State(app): State<AppState>) -> Response {
+    match with_state(&app, |s| s.backend().health()).await {
+        Ok(()) => (
+            StatusCode::OK,
+            axum::Json(serde_json::json!({ "status": "ok" })),
+        )
+            .into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn sync(
+    State(app): State<AppState>,
+    Path(circle): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, RelayError> {
+    let started = Instant::now();
+    let circle: Id = circle
+        .parse()
+        .map_err(|_| RelayError::BadRequest(format!("{circle:?} is not a circle id")))?;
+    let auth = headers
+        .get(AUTH_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| RelayError::Unauthorised("missing authorization header".into()))
+        .and_then(|v| RequestAuth::parse_header(v).map_err(RelayError::Unauthorised))?;
+    let path = uri.path().to_string();
+    let policy = app.policy;
+    let received = body.len();
+    let key = auth.key;
+    let (request, reply) = with_state(&app, move |s| {
+        s.authorise(circle, &path, &body, &auth, now_ms(), policy)?;
+        s.sync(circle, &body)
+    })
+    .await?;
+    let reply_bytes = reply.encode()?;
+    tracing::info!(
+        %circle,
+        device = %key,
+        request = request.name(),
+        reply = reply.name(),
+        bytes_in = received,
+        bytes_out = reply_bytes.len(),
+        ms = started.elapsed().as_millis() as u64,
+        "sync round"
+    );
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/x-carebank-sync")],
+        reply_bytes,
+    )
+        .into_response())
+}

@@ -1,0 +1,289 @@
+//! The relay over HTTP on loopback: who may sync, signed requests, bad input, and a relay that
+//! is killed mid-sync.
+
+use carebank_core::CareStore;
+use carebank_core::domain::Revocation;
+use carebank_core::hlc::wall_clock_ms;
+use carebank_core::sync::http::RelayClient;
+use carebank_core::sync::{
+    CancelToken, Initiator, Message, RequestAuth, SyncError, SyncReplica, Transport, run,
+};
+use carebank_scenarios::net::{client, enrolled_caregiver, start_relay, stranger, test_key};
+use carebank_scenarios::{ElderSpec, START_MS, Village, visit};
+
+fn village() -> Village {
+    Village::build(
+        1,
+        1,
+        &[ElderSpec {
+            cadence_days: 7,
+            entitled_hours: 0,
+        }; 2],
+    )
+    .expect("village")
+}
+
+fn sync(
+    store: &mut CareStore,
+    relay: &RelayClient,
+) -> Result<carebank_core::sync::Progress, SyncError> {
+    store.sync_with_relay(relay, &CancelToken::new(), &mut |_| {})
+}
+
+/// Uploads the centre's and the coordinator's records, so the relay knows the circle's members.
+fn bootstrap(v: &mut Village, relay: &RelayClient) {
+    sync(&mut v.centre, relay).expect("centre syncs");
+    sync(&mut v.coordinator.store, relay).expect("coordinator syncs");
+}
+
+fn post(url: &str, path: &str, body: Vec<u8>, auth: Option<&RequestAuth>) -> (u16, Vec<u8>) {
+    let client = reqwest::blocking::Client::new();
+    let mut request = client.post(format!("{url}{path}")).body(body);
+    if let Some(auth) = auth {
+        request = request.header("authorization", auth.header_value());
+    }
+    let response = request.send().expect("send");
+    let status = response.status().as_u16();
+    (status, response.bytes().expect("body").to_vec())
+}
+
+fn error_of(body: &[u8]) -> String {
+    let json: serde_json::Value = serde_json::from_slice(body).expect("a JSON error");
+    format!("{}: {}", json["error"], json["message"])
+}
+
+#[test]
+fn the_health_endpoint_answers() {
+    let v = village();
+    let dir = tempfile::tempdir().expect("dir");
+    let relay = start_relay(dir.path(), v.circle, None, None);
+    client(&relay).health().expect("healthy");
+    relay.stop().expect("graceful stop");
+}
+
+#[test]
+fn enrolled_devices_sync_through_the_relay_and_strangers_are_refused() {
+    let mut v = village();
+    let dir = tempfile::tempdir().expect("dir");
+    let relay = start_relay(dir.path(), v.circle, None, None);
+    let http = client(&relay);
+
+    // Before the centre has pushed anything, only the centre is known.
+    let err = sync(&mut v.coordinator.store, &http).expect_err("not yet known");
+    assert!(matches!(err, SyncError::NotAuthorised(_)), "{err}");
+    bootstrap(&mut v, &http);
+
+    let (elder, cg) = (v.elders[0], v.caregivers[0].member_id);
+    let id = v.caregivers[0]
+        .store
+        .record_visit(visit(elder, cg, START_MS))
+        .expect("visit");
+    sync(&mut v.caregivers[0].store, &http).expect("caregiver syncs");
+    sync(&mut v.volunteers[0].store, &http).expect("volunteer syncs");
+    assert!(v.volunteers[0].store.get(id).is_ok());
+
+    let mut unknown = stranger(v.circle, 1, &v.clock).expect("stranger");
+    let err = sync(&mut unknown, &http).expect_err("unenrolled");
+    assert!(
+        matches!(err, SyncError::NotAuthorised(ref m) if m.contains("not enrolled")),
+        "{err}"
+    );
+    assert!(unknown.store().record_ids().expect("ids").is_empty());
+}
+
+#[test]
+fn a_revoked_device_is_refused() {
+    let mut v = village();
+    let dir = tempfile::tempdir().expect("dir");
+    let relay = start_relay(dir.path(), v.circle, None, None);
+    let http = client(&relay);
+    let (mut phone, _) = enrolled_caregiver(&mut v, 2).expect("enrolled");
+    bootstrap(&mut v, &http);
+    sync(&mut phone, &http).expect("enrolled phone syncs");
+
+    v.coordinator
+        .store
+        .revoke(Revocation {
+            device_key: phone.public_key(),
+            effective_ms: v.clock.now(),
+            reason: "手机丢失".into(),
+        })
+        .expect("revoke");
+    sync(&mut v.coordinator.store, &http).expect("coordinator pushes the revocation");
+    let err = sync(&mut phone, &http).expect_err("revoked");
+    assert!(
+        matches!(err, SyncError::NotAuthorised(ref m) if m.contains("revoked")),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_replayed_or_stale_or_forged_request_is_refused() {
+    let mut v = village();
+    let dir = tempfile::tempdir().expect("dir");
+    let relay = start_relay(dir.path(), v.circle, None, None);
+    let http = client(&relay);
+    let (mut phone, _) = enrolled_caregiver(&mut v, 3).expect("enrolled");
+    bootstrap(&mut v, &http);
+
+    let hello = Initiator::new("relay").start(&mut phone).expect("hello");
+    let path = format!("/v1/circles/{}/sync", v.circle.circle_id);
+    let key = test_key(3);
+    let auth = RequestAuth::sign(&key, "POST", &path, &hello, wall_clock_ms());
+    let (status, body) = post(&relay.url(), &path, hello.clone(), Some(&auth));
+    assert_eq!(status, 200);
+    assert!(Message::decode(&body).is_ok());
+
+    let (status, body) = post(&relay.url(), &path, hello.clone(), Some(&auth));
+    assert_eq!(status, 401);
+    assert!(error_of(&body).contains("replayed"), "{}", error_of(&body));
+
+    let stale = RequestAuth::sign(
+        &key,
+        "POST",
+        &path,
+        &hello,
+        wall_clock_ms() - 10 * 60 * 1000,
+    );
+    let (status, body) = post(&relay.url(), &path, hello.clone(), Some(&stale));
+    assert_eq!(status, 401);
+    assert!(error_of(&body).contains("clock"), "{}", error_of(&body));
+
+    // Signed for another body.
+    let forged = RequestAuth::sign(&key, "POST", &path, b"something else", wall_clock_ms());
+    let (status, body) = post(&relay.url(), &path, hello.clone(), Some(&forged));
+    assert_eq!(status, 401);
+    assert!(error_of(&body).contains("signature"), "{}", error_of(&body));
+
+    let (status, body) = post(&relay.url(), &path, hello, None);
+    assert_eq!(status, 401);
+    assert!(error_of(&body).contains("missing"), "{}", error_of(&body));
+}
+
+#[test]
+fn malformed_oversized_and_misaddressed_requests_get_clear_errors_and_change_nothing() {
+    let mut v = village();
+    let dir = tempfile::tempdir().expect("dir");
+    let mut config = carebank_scenarios::net::relay_config(dir.path(), v.circle, None, None);
+    config.max_body_bytes = 64 * 1024;
+    let relay = carebank_relay::spawn(config).expect("relay");
+    let http = client(&relay);
+    let (mut phone, _) = enrolled_caregiver(&mut v, 4).expect("enrolled");
+    bootstrap(&mut v, &http);
+    let key = test_key(4);
+    let path = format!("/v1/circles/{}/sync", v.circle.circle_id);
+    let send = |body: Vec<u8>, path: &str| {
+        let auth = RequestAuth::sign(&key, "POST", path, &body, wall_clock_ms());
+        post(&relay.url(), path, body, Some(&auth))
+    };
+
+    let hello = Initiator::new("relay").start(&mut phone).expect("hello");
+    for (name, body) in [
+        ("garbage", b"GET / HTTP/1.1".to_vec()),
+        ("truncated", hello[..hello.len() - 3].to_vec()),
+        ("empty", Vec::new()),
+    ] {
+        let (status, reply) = send(body, &path);
+        assert_eq!(status, 400, "{name}");
+        assert!(
+            error_of(&reply).contains("malformed"),
+            "{name}: {}",
+            error_of(&reply)
+        );
+    }
+    let mut corrupted = hello.clone();
+    let last = corrupted.len() - 2;
+    corrupted[last] ^= 0x40;
+    let (status, reply) = send(corrupted, &path);
+    assert_eq!(status, 400, "{}", error_of(&reply));
+
+    let (status, _) = send(vec![0u8; 100 * 1024], &path);
+    assert_eq!(status, 413);
+
+    let elsewhere = format!("/v1/circles/{}/sync", "00".repeat(16));
+    let (status, reply) = send(hello.clone(), &elsewhere);
+    assert_eq!(status, 404, "{}", error_of(&reply));
+    let (status, reply) = send(hello, "/v1/circles/not-an-id/sync");
+    assert_eq!(status, 400, "{}", error_of(&reply));
+
+    // The relay still holds what it held: a fresh device of the same records is up to date.
+    let mut fresh = stranger(v.circle, 6, &v.clock).expect("fresh");
+    fresh.merge_from(&v.coordinator.store).expect("merge");
+    fresh.merge_from(&v.centre).expect("merge");
+    assert_eq!(
+        SyncReplica::doc_heads(&mut fresh).expect("heads"),
+        SyncReplica::doc_heads(&mut v.coordinator.store).expect("heads")
+    );
+    let after = sync(&mut v.coordinator.store, &http).expect("sync");
+    assert_eq!(after.round_trips, 1, "the relay's documents did not change");
+}
+
+/// Kills the relay just before request number `at` goes out.
+struct KillBefore<'a> {
+    inner: carebank_core::sync::http::HttpTransport<'a>,
+    relay: Option<carebank_relay::RelayHandle>,
+    at: u32,
+    n: u32,
+}
+
+impl Transport for KillBefore<'_> {
+    fn request(&mut self, request: &[u8]) -> Result<Vec<u8>, SyncError> {
+        self.n += 1;
+        if self.n == self.at
+            && let Some(relay) = self.relay.take()
+        {
+            relay.kill().expect("killed");
+        }
+        self.inner.request(request)
+    }
+}
+
+#[test]
+fn the_relay_killed_mid_sync_loses_nothing_and_the_next_sync_completes() {
+    let mut v = village();
+    let dir = tempfile::tempdir().expect("dir");
+    let relay = start_relay(dir.path(), v.circle, None, None);
+    let addr = relay.addr();
+    let http = client(&relay);
+    let (mut phone, cg) = enrolled_caregiver(&mut v, 7).expect("enrolled");
+    bootstrap(&mut v, &http);
+    let elder = v.elders[0];
+    let first = phone
+        .record_visit(visit(elder, cg, START_MS))
+        .expect("visit");
+    sync(&mut phone, &http).expect("first sync");
+
+    // More work, then the relay dies between the hello and the push.
+    let second = phone
+        .record_visit(visit(elder, cg, START_MS + 3_600_000))
+        .expect("visit");
+    let key = test_key(7);
+    let peer = http.peer_name();
+    let mut transport = KillBefore {
+        inner: http.transport(v.circle.circle_id, &key, &wall_clock_ms, CancelToken::new()),
+        relay: Some(relay),
+        at: 2,
+        n: 0,
+    };
+    let err = run(
+        &mut phone,
+        &peer,
+        &mut transport,
+        &CancelToken::new(),
+        &mut |_| {},
+    )
+    .expect_err("relay died");
+    assert!(matches!(err, SyncError::Transport(_)), "{err}");
+
+    // Restarted on the same address and data: what was committed is there, the sync completes.
+    let relay = start_relay(dir.path(), v.circle, Some(addr), None);
+    let http = client(&relay);
+    let done = sync(&mut phone, &http).expect("the next sync completes");
+    assert_eq!(done.round_trips, 2);
+    let volunteer = &mut v.volunteers[0].store;
+    sync(volunteer, &http).expect("volunteer syncs");
+    assert!(volunteer.get(first).is_ok());
+    assert!(volunteer.get(second).is_ok());
+    let again = sync(&mut phone, &http).expect("nothing new");
+    assert_eq!(again.round_trips, 1);
+}
