@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The mobile surface in one command: builds the carebank-ffi library for this machine, generates
 # the Kotlin (android/) and Swift (ios/) bindings from it with the workspace's uniffi-bindgen, and
-# runs the Kotlin tests on the JVM against the library just built.
+# runs the Kotlin tests on the JVM against the library just built. The relay tests sync through a
+# carebank-relay this script starts on 127.0.0.1 (a free port, a temporary data directory) for a
+# circle it makes up (an ed25519 centre key from openssl), and stops when the tests end.
 #
 #   scripts/mobile.sh            regenerate the committed bindings, then run the JVM tests
 #   scripts/mobile.sh check      fail if the committed Kotlin or Swift bindings are stale
@@ -11,7 +13,7 @@
 #
 # Installs what it lacks: the Kotlin compiler (npm package kotlin-compiler, into the cargo target
 # dir, nothing global) and Debian's libjna-java and junit4 (apt-get, with sudo unless root).
-# Needs: the Rust toolchain, Java 17+, npm, and apt-get if the jars are missing.
+# Needs: the Rust toolchain, Java 17+, npm, openssl, python3, curl, and apt-get if the jars are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -104,6 +106,49 @@ install_tools() {
     KOTLIN_STDLIB="$(dirname "$KOTLINC")/../lib/kotlin-stdlib.jar"
 }
 
+RELAY_PID=""
+RELAY_DIR=""
+
+stop_relay() {
+    if [ -n "$RELAY_PID" ]; then
+        kill "$RELAY_PID" 2>/dev/null || true
+        wait "$RELAY_PID" 2>/dev/null || true
+        RELAY_PID=""
+    fi
+    [ -z "$RELAY_DIR" ] || rm -rf "$RELAY_DIR"
+    RELAY_DIR=""
+}
+
+# start_relay: a relay on loopback for a new circle; sets RELAY_URL, RELAY_CIRCLE and
+# RELAY_CENTRE_SECRET (the centre's 32-byte ed25519 seed, hex) for the JVM tests.
+start_relay() {
+    step "start carebank-relay on loopback"
+    cargo build --quiet -p carebank-relay
+    RELAY_DIR=$(mktemp -d)
+    trap stop_relay EXIT
+    openssl genpkey -algorithm ed25519 -outform DER -out "$RELAY_DIR/centre.der" 2>/dev/null
+    # The last 32 bytes of the PKCS#8 and SubjectPublicKeyInfo encodings are the seed and the key.
+    RELAY_CENTRE_SECRET=$(tail -c 32 "$RELAY_DIR/centre.der" | xxd -p -c 64)
+    local centre_key port
+    centre_key=$(openssl pkey -inform DER -in "$RELAY_DIR/centre.der" -pubout -outform DER | tail -c 32 | xxd -p -c 64)
+    RELAY_CIRCLE=$(openssl rand -hex 16)
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    RELAY_URL="http://127.0.0.1:$port"
+    RUST_LOG=warn "$TARGET/debug/carebank-relay" --listen "127.0.0.1:$port" --data "$RELAY_DIR/data" \
+        --circle "$RELAY_CIRCLE:$centre_key" &
+    RELAY_PID=$!
+    for _ in $(seq 100); do
+        if curl -fsS "$RELAY_URL/health" >/dev/null 2>&1; then
+            echo "relay at $RELAY_URL for circle $RELAY_CIRCLE"
+            return
+        fi
+        kill -0 "$RELAY_PID" 2>/dev/null || { echo "the relay exited" >&2; exit 1; }
+        sleep 0.1
+    done
+    echo "the relay did not answer at $RELAY_URL" >&2
+    exit 1
+}
+
 jvm_test() {
     install_tools
     build_library
@@ -120,10 +165,13 @@ jvm_test() {
         $(find android/src/main/kotlin/org/carebank -maxdepth 1 -name '*.kt') \
         $(find android/src/test/kotlin -name '*.kt')
     tests=$(cd android/src/test/kotlin && find . -name '*Test.kt' | sed 's|^\./||; s|\.kt$||; s|/|.|g' | sort)
+    start_relay
     step "run JUnit on the JVM: $(echo $tests)"
     # shellcheck disable=SC2086
-    java -Djna.library.path="$(dirname "$LIB")" -cp "$out/classes:$KOTLIN_STDLIB:$deps" \
-        org.junit.runner.JUnitCore $tests
+    java -Djna.library.path="$(dirname "$LIB")" -Dcarebank.relay.url="$RELAY_URL" \
+        -Dcarebank.relay.circle="$RELAY_CIRCLE" -Dcarebank.relay.centre-secret="$RELAY_CENTRE_SECRET" \
+        -cp "$out/classes:$KOTLIN_STDLIB:$deps" org.junit.runner.JUnitCore $tests
+    stop_relay
 }
 
 case "${1:-regen}" in

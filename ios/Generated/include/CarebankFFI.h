@@ -389,14 +389,49 @@ uint64_t uniffi_carebank_ffi_fn_constructor_carestore_open_in_memory(RustBuffer 
 RustBuffer uniffi_carebank_ffi_fn_method_carestore_add_site(uint64_t ptr, RustBuffer site, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_ANSWER_SYNC
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_ANSWER_SYNC
+RustBuffer uniffi_carebank_ffi_fn_method_carestore_answer_sync(uint64_t ptr, RustBuffer request, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_BALANCE
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_BALANCE
+RustBuffer uniffi_carebank_ffi_fn_method_carestore_balance(uint64_t ptr, RustBuffer member_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_BALANCES
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_BALANCES
+RustBuffer uniffi_carebank_ffi_fn_method_carestore_balances(uint64_t ptr, int64_t now_ms, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_CIRCLE
 #define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_CIRCLE
 RustBuffer uniffi_carebank_ffi_fn_method_carestore_circle(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_CLAIM_HOURS
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_CLAIM_HOURS
+RustBuffer uniffi_carebank_ffi_fn_method_carestore_claim_hours(uint64_t ptr, RustBuffer service_id, int64_t minutes, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_CONFIRM_CLAIM
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_CONFIRM_CLAIM
+RustBuffer uniffi_carebank_ffi_fn_method_carestore_confirm_claim(uint64_t ptr, RustBuffer claim_id, RustBuffer method, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_CONFLICT_QUEUE
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_CONFLICT_QUEUE
+RustBuffer uniffi_carebank_ffi_fn_method_carestore_conflict_queue(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_CORRECT
 #define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_CORRECT
 RustBuffer uniffi_carebank_ffi_fn_method_carestore_correct(uint64_t ptr, RustBuffer target_id, RustBuffer action, RustBuffer reason, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_DECIDE
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_DECIDE
+RustBuffer uniffi_carebank_ffi_fn_method_carestore_decide(uint64_t ptr, RustBuffer target_id, RustBuffer verdict, RustBuffer reason, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_DEVICE_KEY
@@ -424,6 +459,16 @@ RustBuffer uniffi_carebank_ffi_fn_method_carestore_enrol_elder(uint64_t ptr, Rus
 RustBuffer uniffi_carebank_ffi_fn_method_carestore_entitlement_use(uint64_t ptr, RustBuffer month, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_EXPORT_BUNDLE
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_EXPORT_BUNDLE
+RustBuffer uniffi_carebank_ffi_fn_method_carestore_export_bundle(uint64_t ptr, RustBuffer since_peer, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_EXPORT_STATEMENT
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_EXPORT_STATEMENT
+RustBuffer uniffi_carebank_ffi_fn_method_carestore_export_statement(uint64_t ptr, RustBuffer member_id, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_FOLLOW_UP_DONE
 #define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_FOLLOW_UP_DONE
 RustBuffer uniffi_carebank_ffi_fn_method_carestore_follow_up_done(uint64_t ptr, RustBuffer done, RustCallStatus *_Nonnull out_status
@@ -432,6 +477,16 @@ RustBuffer uniffi_carebank_ffi_fn_method_carestore_follow_up_done(uint64_t ptr, 
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_GET
 #define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_GET
 RustBuffer uniffi_carebank_ffi_fn_method_carestore_get(uint64_t ptr, RustBuffer record_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_GIFT_HOURS
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_GIFT_HOURS
+RustBuffer uniffi_carebank_ffi_fn_method_carestore_gift_hours(uint64_t ptr, RustBuffer to_member_id, int64_t minutes, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_IMPORT_BUNDLE
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_IMPORT_BUNDLE
+RustBuffer uniffi_carebank_ffi_fn_method_carestore_import_bundle(uint64_t ptr, RustBuffer bundle, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_MERGE_FROM
@@ -447,6 +502,11 @@ RustBuffer uniffi_carebank_ffi_fn_method_carestore_open_follow_ups(uint64_t ptr,
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_OVERDUE_VISITS
 #define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_OVERDUE_VISITS
 RustBuffer uniffi_carebank_ffi_fn_method_carestore_overdue_visits(uint64_t ptr, int64_t now_ms, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_PEER_NAME
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_PEER_NAME
+RustBuffer uniffi_carebank_ffi_fn_method_carestore_peer_name(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_PERSON_TIMES
@@ -469,6 +529,11 @@ RustBuffer uniffi_carebank_ffi_fn_method_carestore_record_service(uint64_t ptr, 
 RustBuffer uniffi_carebank_ffi_fn_method_carestore_record_visit(uint64_t ptr, RustBuffer visit, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_REDEEM_HOURS
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_REDEEM_HOURS
+RustBuffer uniffi_carebank_ffi_fn_method_carestore_redeem_hours(uint64_t ptr, int64_t minutes, RustBuffer service_id, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_REJECTIONS
 #define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_REJECTIONS
 RustBuffer uniffi_carebank_ffi_fn_method_carestore_rejections(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -479,6 +544,16 @@ RustBuffer uniffi_carebank_ffi_fn_method_carestore_rejections(uint64_t ptr, Rust
 RustBuffer uniffi_carebank_ffi_fn_method_carestore_revoke(uint64_t ptr, RustBuffer revocation, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_SET_LEDGER_RULES
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_SET_LEDGER_RULES
+RustBuffer uniffi_carebank_ffi_fn_method_carestore_set_ledger_rules(uint64_t ptr, RustBuffer rules, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_SYNC_WITH_RELAY
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_SYNC_WITH_RELAY
+RustBuffer uniffi_carebank_ffi_fn_method_carestore_sync_with_relay(uint64_t ptr, RustBuffer url, RustBuffer listener, RustBuffer cancel, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_TRUSTED_KEYS
 #define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_TRUSTED_KEYS
 RustBuffer uniffi_carebank_ffi_fn_method_carestore_trusted_keys(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -487,6 +562,11 @@ RustBuffer uniffi_carebank_ffi_fn_method_carestore_trusted_keys(uint64_t ptr, Ru
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_UNTRUSTED_RECORDS
 #define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_UNTRUSTED_RECORDS
 RustBuffer uniffi_carebank_ffi_fn_method_carestore_untrusted_records(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_VERIFY_STATEMENT
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_VERIFY_STATEMENT
+RustBuffer uniffi_carebank_ffi_fn_method_carestore_verify_statement(uint64_t ptr, RustBuffer statement, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_FUNC_DEVICE_PUBLIC_KEY
@@ -802,15 +882,57 @@ uint16_t uniffi_carebank_ffi_checksum_method_carestore_add_site(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_ANSWER_SYNC
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_ANSWER_SYNC
+uint16_t uniffi_carebank_ffi_checksum_method_carestore_answer_sync(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_BALANCE
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_BALANCE
+uint16_t uniffi_carebank_ffi_checksum_method_carestore_balance(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_BALANCES
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_BALANCES
+uint16_t uniffi_carebank_ffi_checksum_method_carestore_balances(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_CIRCLE
 #define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_CIRCLE
 uint16_t uniffi_carebank_ffi_checksum_method_carestore_circle(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_CLAIM_HOURS
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_CLAIM_HOURS
+uint16_t uniffi_carebank_ffi_checksum_method_carestore_claim_hours(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_CONFIRM_CLAIM
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_CONFIRM_CLAIM
+uint16_t uniffi_carebank_ffi_checksum_method_carestore_confirm_claim(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_CONFLICT_QUEUE
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_CONFLICT_QUEUE
+uint16_t uniffi_carebank_ffi_checksum_method_carestore_conflict_queue(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_CORRECT
 #define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_CORRECT
 uint16_t uniffi_carebank_ffi_checksum_method_carestore_correct(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_DECIDE
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_DECIDE
+uint16_t uniffi_carebank_ffi_checksum_method_carestore_decide(void
     
 );
 #endif
@@ -844,6 +966,18 @@ uint16_t uniffi_carebank_ffi_checksum_method_carestore_entitlement_use(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_EXPORT_BUNDLE
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_EXPORT_BUNDLE
+uint16_t uniffi_carebank_ffi_checksum_method_carestore_export_bundle(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_EXPORT_STATEMENT
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_EXPORT_STATEMENT
+uint16_t uniffi_carebank_ffi_checksum_method_carestore_export_statement(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_FOLLOW_UP_DONE
 #define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_FOLLOW_UP_DONE
 uint16_t uniffi_carebank_ffi_checksum_method_carestore_follow_up_done(void
@@ -853,6 +987,18 @@ uint16_t uniffi_carebank_ffi_checksum_method_carestore_follow_up_done(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_GET
 #define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_GET
 uint16_t uniffi_carebank_ffi_checksum_method_carestore_get(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_GIFT_HOURS
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_GIFT_HOURS
+uint16_t uniffi_carebank_ffi_checksum_method_carestore_gift_hours(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_IMPORT_BUNDLE
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_IMPORT_BUNDLE
+uint16_t uniffi_carebank_ffi_checksum_method_carestore_import_bundle(void
     
 );
 #endif
@@ -871,6 +1017,12 @@ uint16_t uniffi_carebank_ffi_checksum_method_carestore_open_follow_ups(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_OVERDUE_VISITS
 #define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_OVERDUE_VISITS
 uint16_t uniffi_carebank_ffi_checksum_method_carestore_overdue_visits(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_PEER_NAME
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_PEER_NAME
+uint16_t uniffi_carebank_ffi_checksum_method_carestore_peer_name(void
     
 );
 #endif
@@ -898,6 +1050,12 @@ uint16_t uniffi_carebank_ffi_checksum_method_carestore_record_visit(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_REDEEM_HOURS
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_REDEEM_HOURS
+uint16_t uniffi_carebank_ffi_checksum_method_carestore_redeem_hours(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_REJECTIONS
 #define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_REJECTIONS
 uint16_t uniffi_carebank_ffi_checksum_method_carestore_rejections(void
@@ -910,6 +1068,18 @@ uint16_t uniffi_carebank_ffi_checksum_method_carestore_revoke(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_SET_LEDGER_RULES
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_SET_LEDGER_RULES
+uint16_t uniffi_carebank_ffi_checksum_method_carestore_set_ledger_rules(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_SYNC_WITH_RELAY
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_SYNC_WITH_RELAY
+uint16_t uniffi_carebank_ffi_checksum_method_carestore_sync_with_relay(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_TRUSTED_KEYS
 #define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_TRUSTED_KEYS
 uint16_t uniffi_carebank_ffi_checksum_method_carestore_trusted_keys(void
@@ -919,6 +1089,12 @@ uint16_t uniffi_carebank_ffi_checksum_method_carestore_trusted_keys(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_UNTRUSTED_RECORDS
 #define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_UNTRUSTED_RECORDS
 uint16_t uniffi_carebank_ffi_checksum_method_carestore_untrusted_records(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_VERIFY_STATEMENT
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_VERIFY_STATEMENT
+uint16_t uniffi_carebank_ffi_checksum_method_carestore_verify_statement(void
     
 );
 #endif

@@ -1,6 +1,6 @@
 import Foundation
 
-/// A cancellation token the UI flips: pass it to a long call (merge, later sync and import) and
+/// A cancellation token the UI flips: pass it to a long call (merge, relay sync) and
 /// call `cancel()` from any thread, e.g. when the user leaves the screen.
 public final class CancellationFlag: CancellationToken, @unchecked Sendable {
     private let lock = NSLock()
@@ -46,5 +46,18 @@ public extension CareStore {
         onProgress: @escaping (ProgressUpdate) -> Void
     ) throws -> MergeReport {
         try mergeFrom(other: other, listener: ClosureProgressListener(onProgress), cancel: cancel)
+    }
+
+    /// Syncs with the relay at `url`, calling `onProgress` after each round (stage `sync`:
+    /// documents converged of documents differing) and stopping between rounds if `cancel` is
+    /// flipped. Throws `CareError.Network` when the relay cannot be reached; what converged is
+    /// kept. Blocking: call it off the main thread.
+    @discardableResult
+    func syncWithRelay(
+        _ url: String,
+        cancel: CancellationFlag? = nil,
+        onProgress: @escaping (ProgressUpdate) -> Void
+    ) throws -> SyncReport {
+        try syncWithRelay(url: url, listener: ClosureProgressListener(onProgress), cancel: cancel)
     }
 }

@@ -33,15 +33,17 @@ final class MemoryKeyStore: SecureKeyStore, @unchecked Sendable {
     }
 }
 
-/// A member of the circle and their phone's store.
+/// A member of the circle, their phone's store, and the name its device key is kept under.
 struct Member {
     let id: String
     let name: String
     let store: CareStore
+    var keyName = ""
 }
 
 /// A village led by a town centre: a village point, its coordinator, and the members and elders
-/// each test adds. Every phone is an in-memory store with its own device key.
+/// each test adds. Every phone is an in-memory store with its own device key. A fixed `circleId`
+/// and `centreSecret` give the circle a relay was started for (see `RelayTests`).
 final class TestVillage {
     let keys = MemoryKeyStore()
     let circle: CareCircle
@@ -50,8 +52,11 @@ final class TestVillage {
     private(set) var coordinator: Member!
     private var phones = 0
 
-    init() throws {
-        circle = try newCircle(keys: keys, keyName: "centre")
+    init(circleId: String? = nil, centreSecret: Data? = nil) throws {
+        if let secret = centreSecret {
+            try keys.save(name: "centre", secret: secret)
+        }
+        circle = CareCircle(circleId: circleId ?? newId(), centreKey: try devicePublicKey(keys: keys, keyName: "centre"))
         centre = try CareStore.openInMemory(circle: circle, keys: keys, keyName: "centre")
         let centreSite = newId()
         _ = try centre.addSite(site: Site(siteId: centreSite, kind: .centre, name: "龙泉镇养老服务中心"))
@@ -95,6 +100,13 @@ final class TestVillage {
         return elder.elderId
     }
 
+    /// A copy of `member`'s phone with the same device key (a cloned phone, a restored backup).
+    func clonePhone(_ member: Member) throws -> CareStore {
+        let clone = try CareStore.openInMemory(circle: circle, keys: keys, keyName: member.keyName)
+        _ = try clone.mergeFrom(other: member.store)
+        return clone
+    }
+
     /// A phone that is not enrolled (yet).
     func strangerPhone() throws -> CareStore {
         try open("stranger")
@@ -109,7 +121,7 @@ final class TestVillage {
         let store = try open("device")
         let enrolment = Enrolment(memberId: newId(), name: name, role: role, siteId: pointId, deviceKey: try store.deviceKey())
         _ = try by.enrol(enrolment: enrolment)
-        return Member(id: enrolment.memberId, name: name, store: store)
+        return Member(id: enrolment.memberId, name: name, store: store, keyName: "device-\(phones)")
     }
 }
 

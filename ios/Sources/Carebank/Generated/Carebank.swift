@@ -829,15 +829,54 @@ public protocol CareStoreProtocol: AnyObject, Sendable {
     func addSite(site: Site) throws  -> String
     
     /**
+     * Answers one message of a sync another phone opened (the app carries the bytes over
+     * its LAN or Bluetooth channel); failures go back to the other phone as a refusal.
+     */
+    func answerSync(request: Data) throws  -> Data
+    
+    /**
+     * A member's time-bank balance now (by this phone's clock).
+     */
+    func balance(memberId: String) throws  -> Balance
+    
+    /**
+     * The balances at `now_ms` of every member with minutes or pending claims.
+     */
+    func balances(nowMs: Int64) throws  -> [Balance]
+    
+    /**
      * The circle this store belongs to.
      */
     func circle() throws  -> CareCircle
+    
+    /**
+     * Claims `minutes` of time-bank credit for the service `service_id` this member gave;
+     * returns the claim's record id (it counts once the recipient side confirms it).
+     */
+    func claimHours(serviceId: String, minutes: Int64) throws  -> String
+    
+    /**
+     * Confirms another member's claim from the recipient side (caregiver, family member or
+     * coordinator); returns the confirmation's record id.
+     */
+    func confirmClaim(claimId: String, method: ConfirmMethod) throws  -> String
+    
+    /**
+     * The coordinator's queue: what needs a decision, with the ids of its evidence.
+     */
+    func conflictQueue() throws  -> [Conflict]
     
     /**
      * Voids or amends the record `target_id`, with a reason (the author or a coordinator);
      * returns the correction's record id.
      */
     func correct(targetId: String, action: CorrectionAction, reason: String) throws  -> String
+    
+    /**
+     * Approves or rejects the ledger entry `target_id`, with a reason (a coordinator only);
+     * returns the decision's record id.
+     */
+    func decide(targetId: String, verdict: Verdict, reason: String) throws  -> String
     
     /**
      * This device's public key (what the coordinator enrols).
@@ -866,6 +905,18 @@ public protocol CareStoreProtocol: AnyObject, Sendable {
     func entitlementUse(month: String) throws  -> [EntitlementUse]
     
     /**
+     * A bundle file of everything (no `since_peer`), or of what the device named `since_peer`
+     * is not known to hold (from earlier syncs and imports): carry it by SD card or chat app.
+     */
+    func exportBundle(sincePeer: String?) throws  -> Data
+    
+    /**
+     * A member's statement as of now, signed by this device: a file anyone with the circle's
+     * centre key can verify offline.
+     */
+    func exportStatement(memberId: String) throws  -> Data
+    
+    /**
      * Marks a visit's follow-up done; returns the record id.
      */
     func followUpDone(done: FollowUpDone) throws  -> String
@@ -874,6 +925,16 @@ public protocol CareStoreProtocol: AnyObject, Sendable {
      * Reads one record back, checking its signature.
      */
     func get(recordId: String) throws  -> StoredRecord
+    
+    /**
+     * Gives `minutes` to a relative who is a member; returns the entry's record id.
+     */
+    func giftHours(toMemberId: String, minutes: Int64) throws  -> String
+    
+    /**
+     * Reads a bundle file; importing the same file again changes nothing.
+     */
+    func importBundle(bundle: Data) throws  -> ImportReport
     
     /**
      * Pulls every record `other` holds into this store, one document at a time, reporting to
@@ -892,6 +953,11 @@ public protocol CareStoreProtocol: AnyObject, Sendable {
      * Elders overdue for a visit at `now_ms`, most overdue first.
      */
     func overdueVisits(nowMs: Int64) throws  -> [OverdueElder]
+    
+    /**
+     * The name other devices remember this one under (pass it to `export_bundle`).
+     */
+    func peerName() throws  -> String
     
     /**
      * Person-times (人次) by service type in `month` (`YYYY-MM`): the district's figure.
@@ -914,6 +980,12 @@ public protocol CareStoreProtocol: AnyObject, Sendable {
     func recordVisit(visit: Visit) throws  -> String
     
     /**
+     * Spends `minutes` on services received (optionally naming the service); returns the
+     * entry's record id. Overdrawing is refused with `NeedsCoordinator`.
+     */
+    func redeemHours(minutes: Int64, serviceId: String?) throws  -> String
+    
+    /**
      * Records refused on merge, for the coordinator to look into.
      */
     func rejections() throws  -> [Rejection]
@@ -924,6 +996,19 @@ public protocol CareStoreProtocol: AnyObject, Sendable {
     func revoke(revocation: Revocation) throws  -> String
     
     /**
+     * Sets the circle's time-bank rules (the centre only); returns the record id.
+     */
+    func setLedgerRules(rules: LedgerRules) throws  -> String
+    
+    /**
+     * Syncs with the relay at `url` (`https://…`), reporting to `listener` after each round
+     * (stage `sync`, documents converged of documents differing) and stopping when `cancel`
+     * says so. Unreachable relays fail with `Network`; what converged before a failure or a
+     * cancellation is kept, and the next sync continues from there.
+     */
+    func syncWithRelay(url: String, listener: ProgressListener?, cancel: CancellationToken?) throws  -> SyncReport
+    
+    /**
      * The device keys the circle trusts, and which are revoked.
      */
     func trustedKeys() throws  -> [TrustedKey]
@@ -932,6 +1017,11 @@ public protocol CareStoreProtocol: AnyObject, Sendable {
      * Records kept but not counted (unknown or revoked key), for the coordinator.
      */
     func untrustedRecords() throws  -> [UntrustedRecord]
+    
+    /**
+     * Verifies a statement file against this circle's centre key.
+     */
+    func verifyStatement(statement: Data) throws  -> VerifiedStatement
     
 }
 /**
@@ -1034,12 +1124,94 @@ open func addSite(site: Site)throws  -> String  {
 }
     
     /**
+     * Answers one message of a sync another phone opened (the app carries the bytes over
+     * its LAN or Bluetooth channel); failures go back to the other phone as a refusal.
+     */
+open func answerSync(request: Data)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeCareError_lift) {
+        uniffiCallStatus in
+    uniffi_carebank_ffi_fn_method_carestore_answer_sync(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(request),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * A member's time-bank balance now (by this phone's clock).
+     */
+open func balance(memberId: String)throws  -> Balance  {
+    return try  FfiConverterTypeBalance_lift(try rustCallWithError(FfiConverterTypeCareError_lift) {
+        uniffiCallStatus in
+    uniffi_carebank_ffi_fn_method_carestore_balance(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(memberId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The balances at `now_ms` of every member with minutes or pending claims.
+     */
+open func balances(nowMs: Int64)throws  -> [Balance]  {
+    return try  FfiConverterSequenceTypeBalance.lift(try rustCallWithError(FfiConverterTypeCareError_lift) {
+        uniffiCallStatus in
+    uniffi_carebank_ffi_fn_method_carestore_balances(
+            self.uniffiCloneHandle(),
+        FfiConverterInt64.lower(nowMs),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * The circle this store belongs to.
      */
 open func circle()throws  -> CareCircle  {
     return try  FfiConverterTypeCareCircle_lift(try rustCallWithError(FfiConverterTypeCareError_lift) {
         uniffiCallStatus in
     uniffi_carebank_ffi_fn_method_carestore_circle(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Claims `minutes` of time-bank credit for the service `service_id` this member gave;
+     * returns the claim's record id (it counts once the recipient side confirms it).
+     */
+open func claimHours(serviceId: String, minutes: Int64)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeCareError_lift) {
+        uniffiCallStatus in
+    uniffi_carebank_ffi_fn_method_carestore_claim_hours(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(serviceId),
+        FfiConverterInt64.lower(minutes),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Confirms another member's claim from the recipient side (caregiver, family member or
+     * coordinator); returns the confirmation's record id.
+     */
+open func confirmClaim(claimId: String, method: ConfirmMethod)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeCareError_lift) {
+        uniffiCallStatus in
+    uniffi_carebank_ffi_fn_method_carestore_confirm_claim(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(claimId),
+        FfiConverterTypeConfirmMethod_lower(method),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The coordinator's queue: what needs a decision, with the ids of its evidence.
+     */
+open func conflictQueue()throws  -> [Conflict]  {
+    return try  FfiConverterSequenceTypeConflict.lift(try rustCallWithError(FfiConverterTypeCareError_lift) {
+        uniffiCallStatus in
+    uniffi_carebank_ffi_fn_method_carestore_conflict_queue(
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
@@ -1056,6 +1228,22 @@ open func correct(targetId: String, action: CorrectionAction, reason: String)thr
             self.uniffiCloneHandle(),
         FfiConverterString.lower(targetId),
         FfiConverterTypeCorrectionAction_lower(action),
+        FfiConverterString.lower(reason),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Approves or rejects the ledger entry `target_id`, with a reason (a coordinator only);
+     * returns the decision's record id.
+     */
+open func decide(targetId: String, verdict: Verdict, reason: String)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeCareError_lift) {
+        uniffiCallStatus in
+    uniffi_carebank_ffi_fn_method_carestore_decide(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(targetId),
+        FfiConverterTypeVerdict_lower(verdict),
         FfiConverterString.lower(reason),uniffiCallStatus
     )
 })
@@ -1128,6 +1316,34 @@ open func entitlementUse(month: String)throws  -> [EntitlementUse]  {
 }
     
     /**
+     * A bundle file of everything (no `since_peer`), or of what the device named `since_peer`
+     * is not known to hold (from earlier syncs and imports): carry it by SD card or chat app.
+     */
+open func exportBundle(sincePeer: String? = nil)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeCareError_lift) {
+        uniffiCallStatus in
+    uniffi_carebank_ffi_fn_method_carestore_export_bundle(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionString.lower(sincePeer),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * A member's statement as of now, signed by this device: a file anyone with the circle's
+     * centre key can verify offline.
+     */
+open func exportStatement(memberId: String)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeCareError_lift) {
+        uniffiCallStatus in
+    uniffi_carebank_ffi_fn_method_carestore_export_statement(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(memberId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Marks a visit's follow-up done; returns the record id.
      */
 open func followUpDone(done: FollowUpDone)throws  -> String  {
@@ -1149,6 +1365,33 @@ open func get(recordId: String)throws  -> StoredRecord  {
     uniffi_carebank_ffi_fn_method_carestore_get(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(recordId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Gives `minutes` to a relative who is a member; returns the entry's record id.
+     */
+open func giftHours(toMemberId: String, minutes: Int64)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeCareError_lift) {
+        uniffiCallStatus in
+    uniffi_carebank_ffi_fn_method_carestore_gift_hours(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(toMemberId),
+        FfiConverterInt64.lower(minutes),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Reads a bundle file; importing the same file again changes nothing.
+     */
+open func importBundle(bundle: Data)throws  -> ImportReport  {
+    return try  FfiConverterTypeImportReport_lift(try rustCallWithError(FfiConverterTypeCareError_lift) {
+        uniffiCallStatus in
+    uniffi_carebank_ffi_fn_method_carestore_import_bundle(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(bundle),uniffiCallStatus
     )
 })
 }
@@ -1192,6 +1435,18 @@ open func overdueVisits(nowMs: Int64)throws  -> [OverdueElder]  {
     uniffi_carebank_ffi_fn_method_carestore_overdue_visits(
             self.uniffiCloneHandle(),
         FfiConverterInt64.lower(nowMs),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The name other devices remember this one under (pass it to `export_bundle`).
+     */
+open func peerName()throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeCareError_lift) {
+        uniffiCallStatus in
+    uniffi_carebank_ffi_fn_method_carestore_peer_name(
+            self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
 }
@@ -1248,6 +1503,21 @@ open func recordVisit(visit: Visit)throws  -> String  {
 }
     
     /**
+     * Spends `minutes` on services received (optionally naming the service); returns the
+     * entry's record id. Overdrawing is refused with `NeedsCoordinator`.
+     */
+open func redeemHours(minutes: Int64, serviceId: String? = nil)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeCareError_lift) {
+        uniffiCallStatus in
+    uniffi_carebank_ffi_fn_method_carestore_redeem_hours(
+            self.uniffiCloneHandle(),
+        FfiConverterInt64.lower(minutes),
+        FfiConverterOptionString.lower(serviceId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Records refused on merge, for the coordinator to look into.
      */
 open func rejections()throws  -> [Rejection]  {
@@ -1273,6 +1543,37 @@ open func revoke(revocation: Revocation)throws  -> String  {
 }
     
     /**
+     * Sets the circle's time-bank rules (the centre only); returns the record id.
+     */
+open func setLedgerRules(rules: LedgerRules)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeCareError_lift) {
+        uniffiCallStatus in
+    uniffi_carebank_ffi_fn_method_carestore_set_ledger_rules(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeLedgerRules_lower(rules),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Syncs with the relay at `url` (`https://…`), reporting to `listener` after each round
+     * (stage `sync`, documents converged of documents differing) and stopping when `cancel`
+     * says so. Unreachable relays fail with `Network`; what converged before a failure or a
+     * cancellation is kept, and the next sync continues from there.
+     */
+open func syncWithRelay(url: String, listener: ProgressListener? = nil, cancel: CancellationToken? = nil)throws  -> SyncReport  {
+    return try  FfiConverterTypeSyncReport_lift(try rustCallWithError(FfiConverterTypeCareError_lift) {
+        uniffiCallStatus in
+    uniffi_carebank_ffi_fn_method_carestore_sync_with_relay(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(url),
+        FfiConverterOptionTypeProgressListener.lower(listener),
+        FfiConverterOptionTypeCancellationToken.lower(cancel),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * The device keys the circle trusts, and which are revoked.
      */
 open func trustedKeys()throws  -> [TrustedKey]  {
@@ -1292,6 +1593,19 @@ open func untrustedRecords()throws  -> [UntrustedRecord]  {
         uniffiCallStatus in
     uniffi_carebank_ffi_fn_method_carestore_untrusted_records(
             self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Verifies a statement file against this circle's centre key.
+     */
+open func verifyStatement(statement: Data)throws  -> VerifiedStatement  {
+    return try  FfiConverterTypeVerifiedStatement_lift(try rustCallWithError(FfiConverterTypeCareError_lift) {
+        uniffiCallStatus in
+    uniffi_carebank_ffi_fn_method_carestore_verify_statement(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(statement),uniffiCallStatus
     )
 })
 }
@@ -1817,6 +2131,145 @@ public func FfiConverterTypeSecureKeyStore_lower(_ value: SecureKeyStore) -> UIn
 
 
 /**
+ * A member's time-bank balance, in minutes.
+ */
+public struct Balance: Equatable, Hashable {
+    /**
+     * The member.
+     */
+    public var memberId: String
+    /**
+     * What the member holds now: negative after an overdraft.
+     */
+    public var availableMinutes: Int64
+    /**
+     * Credited by confirmed (and, where required, approved) claims.
+     */
+    public var earnedMinutes: Int64
+    /**
+     * Received as gifts.
+     */
+    public var receivedMinutes: Int64
+    /**
+     * Spent on services received.
+     */
+    public var redeemedMinutes: Int64
+    /**
+     * Given to relatives.
+     */
+    public var givenMinutes: Int64
+    /**
+     * Lost to expiry.
+     */
+    public var expiredMinutes: Int64
+    /**
+     * Not credited because the member held the circle's cap.
+     */
+    public var forfeitedMinutes: Int64
+    /**
+     * Claimed but not yet confirmed or approved (not in the balance).
+     */
+    public var pendingMinutes: Int64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The member.
+         */memberId: String, 
+        /**
+         * What the member holds now: negative after an overdraft.
+         */availableMinutes: Int64, 
+        /**
+         * Credited by confirmed (and, where required, approved) claims.
+         */earnedMinutes: Int64, 
+        /**
+         * Received as gifts.
+         */receivedMinutes: Int64, 
+        /**
+         * Spent on services received.
+         */redeemedMinutes: Int64, 
+        /**
+         * Given to relatives.
+         */givenMinutes: Int64, 
+        /**
+         * Lost to expiry.
+         */expiredMinutes: Int64, 
+        /**
+         * Not credited because the member held the circle's cap.
+         */forfeitedMinutes: Int64, 
+        /**
+         * Claimed but not yet confirmed or approved (not in the balance).
+         */pendingMinutes: Int64) {
+        self.memberId = memberId
+        self.availableMinutes = availableMinutes
+        self.earnedMinutes = earnedMinutes
+        self.receivedMinutes = receivedMinutes
+        self.redeemedMinutes = redeemedMinutes
+        self.givenMinutes = givenMinutes
+        self.expiredMinutes = expiredMinutes
+        self.forfeitedMinutes = forfeitedMinutes
+        self.pendingMinutes = pendingMinutes
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Balance: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeBalance: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Balance {
+        return
+            try Balance(
+                memberId: FfiConverterString.read(from: &buf), 
+                availableMinutes: FfiConverterInt64.read(from: &buf), 
+                earnedMinutes: FfiConverterInt64.read(from: &buf), 
+                receivedMinutes: FfiConverterInt64.read(from: &buf), 
+                redeemedMinutes: FfiConverterInt64.read(from: &buf), 
+                givenMinutes: FfiConverterInt64.read(from: &buf), 
+                expiredMinutes: FfiConverterInt64.read(from: &buf), 
+                forfeitedMinutes: FfiConverterInt64.read(from: &buf), 
+                pendingMinutes: FfiConverterInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Balance, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.memberId, into: &buf)
+        FfiConverterInt64.write(value.availableMinutes, into: &buf)
+        FfiConverterInt64.write(value.earnedMinutes, into: &buf)
+        FfiConverterInt64.write(value.receivedMinutes, into: &buf)
+        FfiConverterInt64.write(value.redeemedMinutes, into: &buf)
+        FfiConverterInt64.write(value.givenMinutes, into: &buf)
+        FfiConverterInt64.write(value.expiredMinutes, into: &buf)
+        FfiConverterInt64.write(value.forfeitedMinutes, into: &buf)
+        FfiConverterInt64.write(value.pendingMinutes, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBalance_lift(_ buf: RustBuffer) throws -> Balance {
+    return try FfiConverterTypeBalance.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBalance_lower(_ value: Balance) -> RustBuffer {
+    return FfiConverterTypeBalance.lower(value)
+}
+
+
+/**
  * Which circle a store belongs to: its id and the town centre's public key (the root of
  * trust). A new member gets both from the coordinator, e.g. from a QR code.
  */
@@ -1972,6 +2425,106 @@ public func FfiConverterTypeConfirmation_lift(_ buf: RustBuffer) throws -> Confi
 #endif
 public func FfiConverterTypeConfirmation_lower(_ value: Confirmation) -> RustBuffer {
     return FfiConverterTypeConfirmation.lower(value)
+}
+
+
+/**
+ * One item of the coordinator's queue: decide (approve or reject) each entry in
+ * `awaiting_ids` and the item leaves the queue.
+ */
+public struct Conflict: Equatable, Hashable {
+    /**
+     * The member whose ledger it concerns.
+     */
+    public var memberId: String
+    /**
+     * What was found.
+     */
+    public var kind: ConflictKind
+    /**
+     * The particulars, in English for the log or a dialog.
+     */
+    public var description: String
+    /**
+     * The signed records that show it (read each with `get`).
+     */
+    public var evidenceIds: [String]
+    /**
+     * The entries a decision is wanted on.
+     */
+    public var awaitingIds: [String]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The member whose ledger it concerns.
+         */memberId: String, 
+        /**
+         * What was found.
+         */kind: ConflictKind, 
+        /**
+         * The particulars, in English for the log or a dialog.
+         */description: String, 
+        /**
+         * The signed records that show it (read each with `get`).
+         */evidenceIds: [String], 
+        /**
+         * The entries a decision is wanted on.
+         */awaitingIds: [String]) {
+        self.memberId = memberId
+        self.kind = kind
+        self.description = description
+        self.evidenceIds = evidenceIds
+        self.awaitingIds = awaitingIds
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Conflict: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeConflict: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Conflict {
+        return
+            try Conflict(
+                memberId: FfiConverterString.read(from: &buf), 
+                kind: FfiConverterTypeConflictKind.read(from: &buf), 
+                description: FfiConverterString.read(from: &buf), 
+                evidenceIds: FfiConverterSequenceString.read(from: &buf), 
+                awaitingIds: FfiConverterSequenceString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Conflict, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.memberId, into: &buf)
+        FfiConverterTypeConflictKind.write(value.kind, into: &buf)
+        FfiConverterString.write(value.description, into: &buf)
+        FfiConverterSequenceString.write(value.evidenceIds, into: &buf)
+        FfiConverterSequenceString.write(value.awaitingIds, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConflict_lift(_ buf: RustBuffer) throws -> Conflict {
+    return try FfiConverterTypeConflict.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConflict_lower(_ value: Conflict) -> RustBuffer {
+    return FfiConverterTypeConflict.lower(value)
 }
 
 
@@ -2311,6 +2864,23 @@ public struct Enrolment: Equatable, Hashable {
      * For a family member: the elder they are family of.
      */
     public var familyOf: String?
+    /**
+     * The certificate holds from this instant (Unix ms, record clock), if limited.
+     */
+    public var validFromMs: Int64?
+    /**
+     * The certificate holds until just before this instant (Unix ms), if limited.
+     */
+    public var validUntilMs: Int64?
+    /**
+     * The household (户) the member belongs to: members of one household may give each other
+     * time-bank minutes.
+     */
+    public var household: String?
+    /**
+     * The member's year of birth, for the time bank's redemption age.
+     */
+    public var birthYear: UInt32?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2332,13 +2902,30 @@ public struct Enrolment: Equatable, Hashable {
          */deviceKey: String, 
         /**
          * For a family member: the elder they are family of.
-         */familyOf: String? = nil) {
+         */familyOf: String? = nil, 
+        /**
+         * The certificate holds from this instant (Unix ms, record clock), if limited.
+         */validFromMs: Int64? = nil, 
+        /**
+         * The certificate holds until just before this instant (Unix ms), if limited.
+         */validUntilMs: Int64? = nil, 
+        /**
+         * The household (户) the member belongs to: members of one household may give each other
+         * time-bank minutes.
+         */household: String? = nil, 
+        /**
+         * The member's year of birth, for the time bank's redemption age.
+         */birthYear: UInt32? = nil) {
         self.memberId = memberId
         self.name = name
         self.role = role
         self.siteId = siteId
         self.deviceKey = deviceKey
         self.familyOf = familyOf
+        self.validFromMs = validFromMs
+        self.validUntilMs = validUntilMs
+        self.household = household
+        self.birthYear = birthYear
     }
 
     
@@ -2362,7 +2949,11 @@ public struct FfiConverterTypeEnrolment: FfiConverterRustBuffer {
                 role: FfiConverterTypeRole.read(from: &buf), 
                 siteId: FfiConverterString.read(from: &buf), 
                 deviceKey: FfiConverterString.read(from: &buf), 
-                familyOf: FfiConverterOptionString.read(from: &buf)
+                familyOf: FfiConverterOptionString.read(from: &buf), 
+                validFromMs: FfiConverterOptionInt64.read(from: &buf), 
+                validUntilMs: FfiConverterOptionInt64.read(from: &buf), 
+                household: FfiConverterOptionString.read(from: &buf), 
+                birthYear: FfiConverterOptionUInt32.read(from: &buf)
         )
     }
 
@@ -2373,6 +2964,10 @@ public struct FfiConverterTypeEnrolment: FfiConverterRustBuffer {
         FfiConverterString.write(value.siteId, into: &buf)
         FfiConverterString.write(value.deviceKey, into: &buf)
         FfiConverterOptionString.write(value.familyOf, into: &buf)
+        FfiConverterOptionInt64.write(value.validFromMs, into: &buf)
+        FfiConverterOptionInt64.write(value.validUntilMs, into: &buf)
+        FfiConverterOptionString.write(value.household, into: &buf)
+        FfiConverterOptionUInt32.write(value.birthYear, into: &buf)
     }
 }
 
@@ -2646,6 +3241,263 @@ public func FfiConverterTypeFollowUpDone_lift(_ buf: RustBuffer) throws -> Follo
 #endif
 public func FfiConverterTypeFollowUpDone_lower(_ value: FollowUpDone) -> RustBuffer {
     return FfiConverterTypeFollowUpDone.lower(value)
+}
+
+
+/**
+ * What importing a bundle file did (importing the same file again adds nothing).
+ */
+public struct ImportReport: Equatable, Hashable {
+    /**
+     * Documents in the bundle.
+     */
+    public var docs: UInt64
+    /**
+     * Records new to this store.
+     */
+    public var recordsAdded: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Documents in the bundle.
+         */docs: UInt64, 
+        /**
+         * Records new to this store.
+         */recordsAdded: UInt64) {
+        self.docs = docs
+        self.recordsAdded = recordsAdded
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ImportReport: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeImportReport: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ImportReport {
+        return
+            try ImportReport(
+                docs: FfiConverterUInt64.read(from: &buf), 
+                recordsAdded: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ImportReport, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.docs, into: &buf)
+        FfiConverterUInt64.write(value.recordsAdded, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeImportReport_lift(_ buf: RustBuffer) throws -> ImportReport {
+    return try FfiConverterTypeImportReport.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeImportReport_lower(_ value: ImportReport) -> RustBuffer {
+    return FfiConverterTypeImportReport.lower(value)
+}
+
+
+/**
+ * One entry of a member's time-bank chain.
+ */
+public struct LedgerEntry: Equatable, Hashable {
+    /**
+     * The member whose chain the entry extends.
+     */
+    public var memberId: String
+    /**
+     * 1 for the member's first entry, then one more than the previous.
+     */
+    public var seq: UInt64
+    /**
+     * The hash of the member's previous entry (64 hex characters); none for the first.
+     */
+    public var prevHash: String?
+    /**
+     * What the entry does.
+     */
+    public var kind: LedgerEntryKind
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The member whose chain the entry extends.
+         */memberId: String, 
+        /**
+         * 1 for the member's first entry, then one more than the previous.
+         */seq: UInt64, 
+        /**
+         * The hash of the member's previous entry (64 hex characters); none for the first.
+         */prevHash: String?, 
+        /**
+         * What the entry does.
+         */kind: LedgerEntryKind) {
+        self.memberId = memberId
+        self.seq = seq
+        self.prevHash = prevHash
+        self.kind = kind
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension LedgerEntry: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLedgerEntry: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LedgerEntry {
+        return
+            try LedgerEntry(
+                memberId: FfiConverterString.read(from: &buf), 
+                seq: FfiConverterUInt64.read(from: &buf), 
+                prevHash: FfiConverterOptionString.read(from: &buf), 
+                kind: FfiConverterTypeLedgerEntryKind.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: LedgerEntry, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.memberId, into: &buf)
+        FfiConverterUInt64.write(value.seq, into: &buf)
+        FfiConverterOptionString.write(value.prevHash, into: &buf)
+        FfiConverterTypeLedgerEntryKind.write(value.kind, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLedgerEntry_lift(_ buf: RustBuffer) throws -> LedgerEntry {
+    return try FfiConverterTypeLedgerEntry.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLedgerEntry_lower(_ value: LedgerEntry) -> RustBuffer {
+    return FfiConverterTypeLedgerEntry.lower(value)
+}
+
+
+/**
+ * The time-bank rules of a circle, set by the centre; every limit is optional.
+ */
+public struct LedgerRules: Equatable, Hashable {
+    /**
+     * The most minutes a member may hold; credits beyond it are forfeited.
+     */
+    public var capMinutes: Int64?
+    /**
+     * Credited minutes expire this many days after they were earned.
+     */
+    public var expiryDays: Int64?
+    /**
+     * Members may redeem only from this age.
+     */
+    public var redemptionAge: Int64?
+    /**
+     * The most minutes a member may give away in one calendar year.
+     */
+    public var giftCapMinutesPerYear: Int64?
+    /**
+     * Whether confirmed claims also need a coordinator's approval before they count.
+     */
+    public var approvalRequired: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The most minutes a member may hold; credits beyond it are forfeited.
+         */capMinutes: Int64? = nil, 
+        /**
+         * Credited minutes expire this many days after they were earned.
+         */expiryDays: Int64? = nil, 
+        /**
+         * Members may redeem only from this age.
+         */redemptionAge: Int64? = nil, 
+        /**
+         * The most minutes a member may give away in one calendar year.
+         */giftCapMinutesPerYear: Int64? = nil, 
+        /**
+         * Whether confirmed claims also need a coordinator's approval before they count.
+         */approvalRequired: Bool = false) {
+        self.capMinutes = capMinutes
+        self.expiryDays = expiryDays
+        self.redemptionAge = redemptionAge
+        self.giftCapMinutesPerYear = giftCapMinutesPerYear
+        self.approvalRequired = approvalRequired
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension LedgerRules: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLedgerRules: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LedgerRules {
+        return
+            try LedgerRules(
+                capMinutes: FfiConverterOptionInt64.read(from: &buf), 
+                expiryDays: FfiConverterOptionInt64.read(from: &buf), 
+                redemptionAge: FfiConverterOptionInt64.read(from: &buf), 
+                giftCapMinutesPerYear: FfiConverterOptionInt64.read(from: &buf), 
+                approvalRequired: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: LedgerRules, into buf: inout [UInt8]) {
+        FfiConverterOptionInt64.write(value.capMinutes, into: &buf)
+        FfiConverterOptionInt64.write(value.expiryDays, into: &buf)
+        FfiConverterOptionInt64.write(value.redemptionAge, into: &buf)
+        FfiConverterOptionInt64.write(value.giftCapMinutesPerYear, into: &buf)
+        FfiConverterBool.write(value.approvalRequired, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLedgerRules_lift(_ buf: RustBuffer) throws -> LedgerRules {
+    return try FfiConverterTypeLedgerRules.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLedgerRules_lower(_ value: LedgerRules) -> RustBuffer {
+    return FfiConverterTypeLedgerRules.lower(value)
 }
 
 
@@ -3907,6 +4759,115 @@ public func FfiConverterTypeStoredRecord_lower(_ value: StoredRecord) -> RustBuf
 
 
 /**
+ * What a sync did.
+ */
+public struct SyncReport: Equatable, Hashable {
+    /**
+     * Replies received.
+     */
+    public var roundTrips: UInt32
+    /**
+     * Encoded bytes sent.
+     */
+    public var bytesSent: UInt64
+    /**
+     * Encoded bytes received.
+     */
+    public var bytesReceived: UInt64
+    /**
+     * Documents found to differ.
+     */
+    public var docsToSync: UInt64
+    /**
+     * Of those, documents now converged.
+     */
+    public var docsSynced: UInt64
+    /**
+     * Records received that were new here.
+     */
+    public var recordsReceived: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Replies received.
+         */roundTrips: UInt32, 
+        /**
+         * Encoded bytes sent.
+         */bytesSent: UInt64, 
+        /**
+         * Encoded bytes received.
+         */bytesReceived: UInt64, 
+        /**
+         * Documents found to differ.
+         */docsToSync: UInt64, 
+        /**
+         * Of those, documents now converged.
+         */docsSynced: UInt64, 
+        /**
+         * Records received that were new here.
+         */recordsReceived: UInt64) {
+        self.roundTrips = roundTrips
+        self.bytesSent = bytesSent
+        self.bytesReceived = bytesReceived
+        self.docsToSync = docsToSync
+        self.docsSynced = docsSynced
+        self.recordsReceived = recordsReceived
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SyncReport: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSyncReport: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SyncReport {
+        return
+            try SyncReport(
+                roundTrips: FfiConverterUInt32.read(from: &buf), 
+                bytesSent: FfiConverterUInt64.read(from: &buf), 
+                bytesReceived: FfiConverterUInt64.read(from: &buf), 
+                docsToSync: FfiConverterUInt64.read(from: &buf), 
+                docsSynced: FfiConverterUInt64.read(from: &buf), 
+                recordsReceived: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SyncReport, into buf: inout [UInt8]) {
+        FfiConverterUInt32.write(value.roundTrips, into: &buf)
+        FfiConverterUInt64.write(value.bytesSent, into: &buf)
+        FfiConverterUInt64.write(value.bytesReceived, into: &buf)
+        FfiConverterUInt64.write(value.docsToSync, into: &buf)
+        FfiConverterUInt64.write(value.docsSynced, into: &buf)
+        FfiConverterUInt64.write(value.recordsReceived, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncReport_lift(_ buf: RustBuffer) throws -> SyncReport {
+    return try FfiConverterTypeSyncReport.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncReport_lower(_ value: SyncReport) -> RustBuffer {
+    return FfiConverterTypeSyncReport.lower(value)
+}
+
+
+/**
  * A device key the circle trusts.
  */
 public struct TrustedKey: Equatable, Hashable {
@@ -4061,6 +5022,135 @@ public func FfiConverterTypeUntrustedRecord_lift(_ buf: RustBuffer) throws -> Un
 #endif
 public func FfiConverterTypeUntrustedRecord_lower(_ value: UntrustedRecord) -> RustBuffer {
     return FfiConverterTypeUntrustedRecord.lower(value)
+}
+
+
+/**
+ * A member statement that verified against the circle's centre key.
+ */
+public struct VerifiedStatement: Equatable, Hashable {
+    /**
+     * The circle.
+     */
+    public var circleId: String
+    /**
+     * The member.
+     */
+    public var memberId: String
+    /**
+     * The instant of the balance (Unix ms).
+     */
+    public var asOfMs: Int64
+    /**
+     * The balance, recomputed from the records.
+     */
+    public var balance: Balance
+    /**
+     * The member's entries, by sequence number.
+     */
+    public var entryIds: [String]
+    /**
+     * Conflicts about the member that the records show (a clean statement has none).
+     */
+    public var conflicts: [Conflict]
+    /**
+     * The exporting device key.
+     */
+    public var exporterKey: String
+    /**
+     * The exporter's role: none for the centre.
+     */
+    public var exporterRole: Role?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The circle.
+         */circleId: String, 
+        /**
+         * The member.
+         */memberId: String, 
+        /**
+         * The instant of the balance (Unix ms).
+         */asOfMs: Int64, 
+        /**
+         * The balance, recomputed from the records.
+         */balance: Balance, 
+        /**
+         * The member's entries, by sequence number.
+         */entryIds: [String], 
+        /**
+         * Conflicts about the member that the records show (a clean statement has none).
+         */conflicts: [Conflict], 
+        /**
+         * The exporting device key.
+         */exporterKey: String, 
+        /**
+         * The exporter's role: none for the centre.
+         */exporterRole: Role?) {
+        self.circleId = circleId
+        self.memberId = memberId
+        self.asOfMs = asOfMs
+        self.balance = balance
+        self.entryIds = entryIds
+        self.conflicts = conflicts
+        self.exporterKey = exporterKey
+        self.exporterRole = exporterRole
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension VerifiedStatement: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeVerifiedStatement: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> VerifiedStatement {
+        return
+            try VerifiedStatement(
+                circleId: FfiConverterString.read(from: &buf), 
+                memberId: FfiConverterString.read(from: &buf), 
+                asOfMs: FfiConverterInt64.read(from: &buf), 
+                balance: FfiConverterTypeBalance.read(from: &buf), 
+                entryIds: FfiConverterSequenceString.read(from: &buf), 
+                conflicts: FfiConverterSequenceTypeConflict.read(from: &buf), 
+                exporterKey: FfiConverterString.read(from: &buf), 
+                exporterRole: FfiConverterOptionTypeRole.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: VerifiedStatement, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.circleId, into: &buf)
+        FfiConverterString.write(value.memberId, into: &buf)
+        FfiConverterInt64.write(value.asOfMs, into: &buf)
+        FfiConverterTypeBalance.write(value.balance, into: &buf)
+        FfiConverterSequenceString.write(value.entryIds, into: &buf)
+        FfiConverterSequenceTypeConflict.write(value.conflicts, into: &buf)
+        FfiConverterString.write(value.exporterKey, into: &buf)
+        FfiConverterOptionTypeRole.write(value.exporterRole, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVerifiedStatement_lift(_ buf: RustBuffer) throws -> VerifiedStatement {
+    return try FfiConverterTypeVerifiedStatement.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVerifiedStatement_lower(_ value: VerifiedStatement) -> RustBuffer {
+    return FfiConverterTypeVerifiedStatement.lower(value)
 }
 
 
@@ -4984,6 +6074,142 @@ public func FfiConverterTypeConfirmedBy_lower(_ value: ConfirmedBy) -> RustBuffe
 
 
 /**
+ * What kind of problem a queue item is (the `description` says the particulars).
+ */
+
+public enum ConflictKind: Equatable, Hashable {
+    
+    /**
+     * Two or more entries of one member share a sequence number (a cloned phone, a restored
+     * backup).
+     */
+    case fork
+    /**
+     * An entry's previous-hash names no entry before it.
+     */
+    case brokenLink
+    /**
+     * A redemption or gift took the member below zero.
+     */
+    case overdraft
+    /**
+     * A claim whose service record is missing, voided or does not match it.
+     */
+    case claimService
+    /**
+     * A second claim for a service already claimed.
+     */
+    case duplicateClaim
+    /**
+     * An entry signed by an unknown, revoked, expired or foreign key.
+     */
+    case untrustedKey
+    /**
+     * An entry that breaks a rule of the time bank.
+     */
+    case ruleBroken
+    /**
+     * A confirmed claim waiting for the coordinator's approval.
+     */
+    case awaitingApproval
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension ConflictKind: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeConflictKind: FfiConverterRustBuffer {
+    typealias SwiftType = ConflictKind
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ConflictKind {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .fork
+        
+        case 2: return .brokenLink
+        
+        case 3: return .overdraft
+        
+        case 4: return .claimService
+        
+        case 5: return .duplicateClaim
+        
+        case 6: return .untrustedKey
+        
+        case 7: return .ruleBroken
+        
+        case 8: return .awaitingApproval
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ConflictKind, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .fork:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .brokenLink:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .overdraft:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .claimService:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .duplicateClaim:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .untrustedKey:
+            writeInt(&buf, Int32(6))
+        
+        
+        case .ruleBroken:
+            writeInt(&buf, Int32(7))
+        
+        
+        case .awaitingApproval:
+            writeInt(&buf, Int32(8))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConflictKind_lift(_ buf: RustBuffer) throws -> ConflictKind {
+    return try FfiConverterTypeConflictKind.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConflictKind_lower(_ value: ConflictKind) -> RustBuffer {
+    return FfiConverterTypeConflictKind.lower(value)
+}
+
+
+
+/**
  * What the elder's data may be used for (separate consent per purpose).
  */
 
@@ -5588,6 +6814,169 @@ public func FfiConverterTypeFunding_lower(_ value: Funding) -> RustBuffer {
 
 
 /**
+ * What a ledger entry does.
+ */
+
+public enum LedgerEntryKind: Equatable, Hashable {
+    
+    /**
+     * A volunteer claims minutes for a service they gave.
+     */
+    case claim(
+        /**
+         * The service record the minutes were earned by.
+         */serviceId: String, 
+        /**
+         * The elder served.
+         */elderId: String, 
+        /**
+         * Minutes claimed.
+         */minutes: Int64
+    )
+    /**
+     * The recipient side confirms a claim.
+     */
+    case confirm(
+        /**
+         * The claim entry's record id.
+         */claimId: String, 
+        /**
+         * How the recipient side confirmed.
+         */method: ConfirmMethod
+    )
+    /**
+     * The member spends minutes on services received.
+     */
+    case redeem(
+        /**
+         * Minutes spent.
+         */minutes: Int64, 
+        /**
+         * The service received, if recorded.
+         */serviceId: String?
+    )
+    /**
+     * The member gives minutes to a relative who is a member.
+     */
+    case gift(
+        /**
+         * The receiving member.
+         */toMemberId: String, 
+        /**
+         * Minutes given.
+         */minutes: Int64
+    )
+    /**
+     * A coordinator approves or rejects an entry.
+     */
+    case decide(
+        /**
+         * The entry decided on (its record id).
+         */targetId: String, 
+        /**
+         * Approve or reject.
+         */verdict: Verdict, 
+        /**
+         * Why.
+         */reason: String
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension LedgerEntryKind: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLedgerEntryKind: FfiConverterRustBuffer {
+    typealias SwiftType = LedgerEntryKind
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LedgerEntryKind {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .claim(serviceId: try FfiConverterString.read(from: &buf), elderId: try FfiConverterString.read(from: &buf), minutes: try FfiConverterInt64.read(from: &buf)
+        )
+        
+        case 2: return .confirm(claimId: try FfiConverterString.read(from: &buf), method: try FfiConverterTypeConfirmMethod.read(from: &buf)
+        )
+        
+        case 3: return .redeem(minutes: try FfiConverterInt64.read(from: &buf), serviceId: try FfiConverterOptionString.read(from: &buf)
+        )
+        
+        case 4: return .gift(toMemberId: try FfiConverterString.read(from: &buf), minutes: try FfiConverterInt64.read(from: &buf)
+        )
+        
+        case 5: return .decide(targetId: try FfiConverterString.read(from: &buf), verdict: try FfiConverterTypeVerdict.read(from: &buf), reason: try FfiConverterString.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: LedgerEntryKind, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .claim(serviceId,elderId,minutes):
+            writeInt(&buf, Int32(1))
+            FfiConverterString.write(serviceId, into: &buf)
+            FfiConverterString.write(elderId, into: &buf)
+            FfiConverterInt64.write(minutes, into: &buf)
+            
+        
+        case let .confirm(claimId,method):
+            writeInt(&buf, Int32(2))
+            FfiConverterString.write(claimId, into: &buf)
+            FfiConverterTypeConfirmMethod.write(method, into: &buf)
+            
+        
+        case let .redeem(minutes,serviceId):
+            writeInt(&buf, Int32(3))
+            FfiConverterInt64.write(minutes, into: &buf)
+            FfiConverterOptionString.write(serviceId, into: &buf)
+            
+        
+        case let .gift(toMemberId,minutes):
+            writeInt(&buf, Int32(4))
+            FfiConverterString.write(toMemberId, into: &buf)
+            FfiConverterInt64.write(minutes, into: &buf)
+            
+        
+        case let .decide(targetId,verdict,reason):
+            writeInt(&buf, Int32(5))
+            FfiConverterString.write(targetId, into: &buf)
+            FfiConverterTypeVerdict.write(verdict, into: &buf)
+            FfiConverterString.write(reason, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLedgerEntryKind_lift(_ buf: RustBuffer) throws -> LedgerEntryKind {
+    return try FfiConverterTypeLedgerEntryKind.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLedgerEntryKind_lower(_ value: LedgerEntryKind) -> RustBuffer {
+    return FfiConverterTypeLedgerEntryKind.lower(value)
+}
+
+
+
+/**
  * A three-step judgement used for observations.
  */
 
@@ -5904,6 +7293,22 @@ public enum RecordBody: Equatable, Hashable {
          */service: Service
     )
     /**
+     * A time-bank entry (claim, confirmation, redemption, gift or decision).
+     */
+    case ledger(
+        /**
+         * The entry.
+         */entry: LedgerEntry
+    )
+    /**
+     * The circle's time-bank rules, set by the centre.
+     */
+    case ledgerRules(
+        /**
+         * The rules.
+         */rules: LedgerRules
+    )
+    /**
      * A void or amendment of an earlier record.
      */
     case correction(
@@ -5959,7 +7364,13 @@ public struct FfiConverterTypeRecordBody: FfiConverterRustBuffer {
         case 7: return .service(service: try FfiConverterTypeService.read(from: &buf)
         )
         
-        case 8: return .correction(targetId: try FfiConverterString.read(from: &buf), action: try FfiConverterTypeCorrectionAction.read(from: &buf), reason: try FfiConverterString.read(from: &buf)
+        case 8: return .ledger(entry: try FfiConverterTypeLedgerEntry.read(from: &buf)
+        )
+        
+        case 9: return .ledgerRules(rules: try FfiConverterTypeLedgerRules.read(from: &buf)
+        )
+        
+        case 10: return .correction(targetId: try FfiConverterString.read(from: &buf), action: try FfiConverterTypeCorrectionAction.read(from: &buf), reason: try FfiConverterString.read(from: &buf)
         )
         
         default: throw UniffiInternalError.unexpectedEnumCase
@@ -6005,8 +7416,18 @@ public struct FfiConverterTypeRecordBody: FfiConverterRustBuffer {
             FfiConverterTypeService.write(service, into: &buf)
             
         
-        case let .correction(targetId,action,reason):
+        case let .ledger(entry):
             writeInt(&buf, Int32(8))
+            FfiConverterTypeLedgerEntry.write(entry, into: &buf)
+            
+        
+        case let .ledgerRules(rules):
+            writeInt(&buf, Int32(9))
+            FfiConverterTypeLedgerRules.write(rules, into: &buf)
+            
+        
+        case let .correction(targetId,action,reason):
+            writeInt(&buf, Int32(10))
             FfiConverterString.write(targetId, into: &buf)
             FfiConverterTypeCorrectionAction.write(action, into: &buf)
             FfiConverterString.write(reason, into: &buf)
@@ -6642,6 +8063,105 @@ public func FfiConverterTypeSiteKind_lower(_ value: SiteKind) -> RustBuffer {
 }
 
 
+
+/**
+ * A coordinator's verdict on a ledger entry.
+ */
+
+public enum Verdict: Equatable, Hashable {
+    
+    /**
+     * The entry counts, whatever held it (no confirmation, a fork, a revoked key, a rule).
+     */
+    case approve
+    /**
+     * The entry does not count.
+     */
+    case reject
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension Verdict: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeVerdict: FfiConverterRustBuffer {
+    typealias SwiftType = Verdict
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Verdict {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .approve
+        
+        case 2: return .reject
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: Verdict, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .approve:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .reject:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVerdict_lift(_ buf: RustBuffer) throws -> Verdict {
+    return try FfiConverterTypeVerdict.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVerdict_lower(_ value: Verdict) -> RustBuffer {
+    return FfiConverterTypeVerdict.lower(value)
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionUInt32: FfiConverterRustBuffer {
+    typealias SwiftType = UInt32?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterUInt32.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterUInt32.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
@@ -6837,6 +8357,30 @@ fileprivate struct FfiConverterOptionTypeLevel: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeRole: FfiConverterRustBuffer {
+    typealias SwiftType = Role?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeRole.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeRole.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
     typealias SwiftType = [String]
 
@@ -6854,6 +8398,56 @@ fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterString.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeBalance: FfiConverterRustBuffer {
+    typealias SwiftType = [Balance]
+
+    public static func write(_ value: [Balance], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeBalance.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Balance] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Balance]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeBalance.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeConflict: FfiConverterRustBuffer {
+    typealias SwiftType = [Conflict]
+
+    public static func write(_ value: [Conflict], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeConflict.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Conflict] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Conflict]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeConflict.read(from: &buf))
         }
         return seq
     }
@@ -7269,10 +8863,31 @@ private let initializationResult: InitializationResult = {
     if (uniffi_carebank_ffi_checksum_method_carestore_add_site() != 22262) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_carebank_ffi_checksum_method_carestore_answer_sync() != 48524) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_carebank_ffi_checksum_method_carestore_balance() != 34850) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_carebank_ffi_checksum_method_carestore_balances() != 23098) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_carebank_ffi_checksum_method_carestore_circle() != 18400) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_carebank_ffi_checksum_method_carestore_claim_hours() != 10353) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_carebank_ffi_checksum_method_carestore_confirm_claim() != 23591) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_carebank_ffi_checksum_method_carestore_conflict_queue() != 18816) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_carebank_ffi_checksum_method_carestore_correct() != 15407) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_carebank_ffi_checksum_method_carestore_decide() != 13569) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_carebank_ffi_checksum_method_carestore_device_key() != 6698) {
@@ -7290,10 +8905,22 @@ private let initializationResult: InitializationResult = {
     if (uniffi_carebank_ffi_checksum_method_carestore_entitlement_use() != 9171) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_carebank_ffi_checksum_method_carestore_export_bundle() != 9511) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_carebank_ffi_checksum_method_carestore_export_statement() != 38969) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_carebank_ffi_checksum_method_carestore_follow_up_done() != 47672) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_carebank_ffi_checksum_method_carestore_get() != 65078) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_carebank_ffi_checksum_method_carestore_gift_hours() != 14444) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_carebank_ffi_checksum_method_carestore_import_bundle() != 17292) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_carebank_ffi_checksum_method_carestore_merge_from() != 2440) {
@@ -7303,6 +8930,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_carebank_ffi_checksum_method_carestore_overdue_visits() != 45841) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_carebank_ffi_checksum_method_carestore_peer_name() != 34000) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_carebank_ffi_checksum_method_carestore_person_times() != 52603) {
@@ -7317,16 +8947,28 @@ private let initializationResult: InitializationResult = {
     if (uniffi_carebank_ffi_checksum_method_carestore_record_visit() != 38255) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_carebank_ffi_checksum_method_carestore_redeem_hours() != 61930) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_carebank_ffi_checksum_method_carestore_rejections() != 17455) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_carebank_ffi_checksum_method_carestore_revoke() != 58056) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_carebank_ffi_checksum_method_carestore_set_ledger_rules() != 64890) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_carebank_ffi_checksum_method_carestore_sync_with_relay() != 37192) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_carebank_ffi_checksum_method_carestore_trusted_keys() != 9707) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_carebank_ffi_checksum_method_carestore_untrusted_records() != 59514) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_carebank_ffi_checksum_method_carestore_verify_statement() != 15152) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_carebank_ffi_checksum_constructor_carestore_open() != 56045) {

@@ -6,9 +6,10 @@ import org.carebank.ffi.CareStore
 import org.carebank.ffi.MergeReport
 import org.carebank.ffi.ProgressUpdate
 import org.carebank.ffi.ProgressListener
+import org.carebank.ffi.SyncReport
 
 /**
- * A cancellation token the UI flips: pass it to a long call (merge, later sync and import)
+ * A cancellation token the UI flips: pass it to a long call (merge, relay sync)
  * and call [cancel] from any thread, e.g. when the user leaves the screen.
  */
 class CancellationFlag : CancellationToken {
@@ -36,3 +37,15 @@ fun CareStore.mergeFrom(
     cancel: CancellationFlag? = null,
     onProgress: (ProgressUpdate) -> Unit,
 ): MergeReport = mergeFrom(other, progressListener(onProgress), cancel)
+
+/**
+ * Syncs with the relay at [url], calling [onProgress] after each round (stage `sync`: documents
+ * converged of documents differing) and stopping between rounds if [cancel] is flipped. Throws
+ * [org.carebank.ffi.CareException.Network] when the relay cannot be reached; what converged is
+ * kept. Blocking: call it from a background thread.
+ */
+fun CareStore.syncWithRelay(
+    url: String,
+    cancel: CancellationFlag? = null,
+    onProgress: (ProgressUpdate) -> Unit,
+): SyncReport = syncWithRelay(url, progressListener(onProgress), cancel)

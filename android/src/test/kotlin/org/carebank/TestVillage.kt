@@ -2,6 +2,7 @@ package org.carebank
 
 import java.time.LocalDate
 import java.util.concurrent.ConcurrentHashMap
+import org.carebank.ffi.CareCircle
 import org.carebank.ffi.CareLevel
 import org.carebank.ffi.CareStore
 import org.carebank.ffi.Consent
@@ -14,6 +15,7 @@ import org.carebank.ffi.Role
 import org.carebank.ffi.SecureKeyStore
 import org.carebank.ffi.Site
 import org.carebank.ffi.SiteKind
+import org.carebank.ffi.devicePublicKey
 import org.carebank.ffi.newId
 
 const val MINUTE = 60_000L
@@ -35,16 +37,17 @@ class MemoryKeyStore : SecureKeyStore {
     }
 }
 
-/** A member of the circle and their phone's store. */
-class Member(val id: String, val name: String, val store: CareStore)
+/** A member of the circle, their phone's store, and the name its device key is kept under. */
+class Member(val id: String, val name: String, val store: CareStore, val keyName: String = "")
 
 /**
  * A village led by a town centre: a village point, its coordinator, and the members and elders
- * each test adds. Every phone is an in-memory store with its own device key.
+ * each test adds. Every phone is an in-memory store with its own device key. A fixed
+ * [circleId] and [centreSecret] give the circle a relay was started for (see [RelayTest]).
  */
-class TestVillage : AutoCloseable {
-    val keys = MemoryKeyStore()
-    val circle = newCircle(keys, "centre")
+class TestVillage(circleId: String? = null, centreSecret: ByteArray? = null) : AutoCloseable {
+    val keys = MemoryKeyStore().apply { centreSecret?.let { save("centre", it) } }
+    val circle = CareCircle(circleId ?: newId(), devicePublicKey(keys, "centre"))
     val centre: CareStore = CareStore.openInMemory(circle, keys, "centre")
     val pointId: String = newId()
     val coordinator: Member
@@ -89,16 +92,20 @@ class TestVillage : AutoCloseable {
         return elder.elderId
     }
 
+    /** A copy of [member]'s phone with the same device key (a cloned phone, a restored backup). */
+    fun clonePhone(member: Member): CareStore = open(member.keyName).also { it.mergeFrom(member.store) }
+
     /** A phone that is not enrolled (yet). */
     fun strangerPhone(): CareStore = open("stranger-${stores.size}")
 
     private fun open(keyName: String): CareStore = CareStore.openInMemory(circle, keys, keyName).also { stores += it }
 
     private fun enrol(by: CareStore, role: Role, name: String): Member {
-        val store = open("device-${stores.size}")
+        val keyName = "device-${stores.size}"
+        val store = open(keyName)
         val enrolment = Enrolment(newId(), name, role, pointId, store.deviceKey())
         by.enrol(enrolment)
-        return Member(enrolment.memberId, name, store)
+        return Member(enrolment.memberId, name, store, keyName)
     }
 
     override fun close() = stores.forEach { it.close() }

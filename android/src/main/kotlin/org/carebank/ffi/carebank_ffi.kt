@@ -761,9 +761,23 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_carebank_ffi_checksum_method_carestore_add_site(
     ): Int
+    external fun uniffi_carebank_ffi_checksum_method_carestore_answer_sync(
+    ): Int
+    external fun uniffi_carebank_ffi_checksum_method_carestore_balance(
+    ): Int
+    external fun uniffi_carebank_ffi_checksum_method_carestore_balances(
+    ): Int
     external fun uniffi_carebank_ffi_checksum_method_carestore_circle(
     ): Int
+    external fun uniffi_carebank_ffi_checksum_method_carestore_claim_hours(
+    ): Int
+    external fun uniffi_carebank_ffi_checksum_method_carestore_confirm_claim(
+    ): Int
+    external fun uniffi_carebank_ffi_checksum_method_carestore_conflict_queue(
+    ): Int
     external fun uniffi_carebank_ffi_checksum_method_carestore_correct(
+    ): Int
+    external fun uniffi_carebank_ffi_checksum_method_carestore_decide(
     ): Int
     external fun uniffi_carebank_ffi_checksum_method_carestore_device_key(
     ): Int
@@ -775,15 +789,25 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_carebank_ffi_checksum_method_carestore_entitlement_use(
     ): Int
+    external fun uniffi_carebank_ffi_checksum_method_carestore_export_bundle(
+    ): Int
+    external fun uniffi_carebank_ffi_checksum_method_carestore_export_statement(
+    ): Int
     external fun uniffi_carebank_ffi_checksum_method_carestore_follow_up_done(
     ): Int
     external fun uniffi_carebank_ffi_checksum_method_carestore_get(
+    ): Int
+    external fun uniffi_carebank_ffi_checksum_method_carestore_gift_hours(
+    ): Int
+    external fun uniffi_carebank_ffi_checksum_method_carestore_import_bundle(
     ): Int
     external fun uniffi_carebank_ffi_checksum_method_carestore_merge_from(
     ): Int
     external fun uniffi_carebank_ffi_checksum_method_carestore_open_follow_ups(
     ): Int
     external fun uniffi_carebank_ffi_checksum_method_carestore_overdue_visits(
+    ): Int
+    external fun uniffi_carebank_ffi_checksum_method_carestore_peer_name(
     ): Int
     external fun uniffi_carebank_ffi_checksum_method_carestore_person_times(
     ): Int
@@ -793,13 +817,21 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_carebank_ffi_checksum_method_carestore_record_visit(
     ): Int
+    external fun uniffi_carebank_ffi_checksum_method_carestore_redeem_hours(
+    ): Int
     external fun uniffi_carebank_ffi_checksum_method_carestore_rejections(
     ): Int
     external fun uniffi_carebank_ffi_checksum_method_carestore_revoke(
     ): Int
+    external fun uniffi_carebank_ffi_checksum_method_carestore_set_ledger_rules(
+    ): Int
+    external fun uniffi_carebank_ffi_checksum_method_carestore_sync_with_relay(
+    ): Int
     external fun uniffi_carebank_ffi_checksum_method_carestore_trusted_keys(
     ): Int
     external fun uniffi_carebank_ffi_checksum_method_carestore_untrusted_records(
+    ): Int
+    external fun uniffi_carebank_ffi_checksum_method_carestore_verify_statement(
     ): Int
     external fun uniffi_carebank_ffi_checksum_constructor_carestore_open(
     ): Int
@@ -864,9 +896,23 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_carebank_ffi_fn_method_carestore_add_site(`ptr`: Long,`site`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_carebank_ffi_fn_method_carestore_answer_sync(`ptr`: Long,`request`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_carebank_ffi_fn_method_carestore_balance(`ptr`: Long,`memberId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_carebank_ffi_fn_method_carestore_balances(`ptr`: Long,`nowMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_circle(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_carebank_ffi_fn_method_carestore_claim_hours(`ptr`: Long,`serviceId`: RustBuffer.ByValue,`minutes`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_carebank_ffi_fn_method_carestore_confirm_claim(`ptr`: Long,`claimId`: RustBuffer.ByValue,`method`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_carebank_ffi_fn_method_carestore_conflict_queue(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_correct(`ptr`: Long,`targetId`: RustBuffer.ByValue,`action`: RustBuffer.ByValue,`reason`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_carebank_ffi_fn_method_carestore_decide(`ptr`: Long,`targetId`: RustBuffer.ByValue,`verdict`: RustBuffer.ByValue,`reason`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_device_key(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -878,15 +924,25 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_entitlement_use(`ptr`: Long,`month`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_carebank_ffi_fn_method_carestore_export_bundle(`ptr`: Long,`sincePeer`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_carebank_ffi_fn_method_carestore_export_statement(`ptr`: Long,`memberId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_follow_up_done(`ptr`: Long,`done`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_get(`ptr`: Long,`recordId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_carebank_ffi_fn_method_carestore_gift_hours(`ptr`: Long,`toMemberId`: RustBuffer.ByValue,`minutes`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_carebank_ffi_fn_method_carestore_import_bundle(`ptr`: Long,`bundle`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_merge_from(`ptr`: Long,`other`: Long,`listener`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_open_follow_ups(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_overdue_visits(`ptr`: Long,`nowMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_carebank_ffi_fn_method_carestore_peer_name(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_person_times(`ptr`: Long,`month`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -896,13 +952,21 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_record_visit(`ptr`: Long,`visit`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_carebank_ffi_fn_method_carestore_redeem_hours(`ptr`: Long,`minutes`: Long,`serviceId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_rejections(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_revoke(`ptr`: Long,`revocation`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_carebank_ffi_fn_method_carestore_set_ledger_rules(`ptr`: Long,`rules`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_carebank_ffi_fn_method_carestore_sync_with_relay(`ptr`: Long,`url`: RustBuffer.ByValue,`listener`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_trusted_keys(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_untrusted_records(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_carebank_ffi_fn_method_carestore_verify_statement(`ptr`: Long,`statement`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_func_device_public_key(`keys`: Long,`keyName`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1048,10 +1112,31 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_add_site() and 0xFFFF) != 22262) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_carebank_ffi_checksum_method_carestore_answer_sync() and 0xFFFF) != 48524) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_carebank_ffi_checksum_method_carestore_balance() and 0xFFFF) != 34850) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_carebank_ffi_checksum_method_carestore_balances() and 0xFFFF) != 23098) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_circle() and 0xFFFF) != 18400) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_carebank_ffi_checksum_method_carestore_claim_hours() and 0xFFFF) != 10353) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_carebank_ffi_checksum_method_carestore_confirm_claim() and 0xFFFF) != 23591) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_carebank_ffi_checksum_method_carestore_conflict_queue() and 0xFFFF) != 18816) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_correct() and 0xFFFF) != 15407) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_carebank_ffi_checksum_method_carestore_decide() and 0xFFFF) != 13569) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_device_key() and 0xFFFF) != 6698) {
@@ -1069,10 +1154,22 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_entitlement_use() and 0xFFFF) != 9171) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_carebank_ffi_checksum_method_carestore_export_bundle() and 0xFFFF) != 9511) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_carebank_ffi_checksum_method_carestore_export_statement() and 0xFFFF) != 38969) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_follow_up_done() and 0xFFFF) != 47672) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_get() and 0xFFFF) != 65078) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_carebank_ffi_checksum_method_carestore_gift_hours() and 0xFFFF) != 14444) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_carebank_ffi_checksum_method_carestore_import_bundle() and 0xFFFF) != 17292) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_merge_from() and 0xFFFF) != 2440) {
@@ -1082,6 +1179,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_overdue_visits() and 0xFFFF) != 45841) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_carebank_ffi_checksum_method_carestore_peer_name() and 0xFFFF) != 34000) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_person_times() and 0xFFFF) != 52603) {
@@ -1096,16 +1196,28 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_record_visit() and 0xFFFF) != 38255) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_carebank_ffi_checksum_method_carestore_redeem_hours() and 0xFFFF) != 61930) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_rejections() and 0xFFFF) != 17455) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_revoke() and 0xFFFF) != 58056) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_carebank_ffi_checksum_method_carestore_set_ledger_rules() and 0xFFFF) != 64890) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_carebank_ffi_checksum_method_carestore_sync_with_relay() and 0xFFFF) != 37192) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_trusted_keys() and 0xFFFF) != 9707) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_untrusted_records() and 0xFFFF) != 59514) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_carebank_ffi_checksum_method_carestore_verify_statement() and 0xFFFF) != 15152) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_carebank_ffi_checksum_constructor_carestore_open() and 0xFFFF) != 56045) {
@@ -1907,15 +2019,54 @@ public interface CareStoreInterface {
     fun `addSite`(`site`: Site): kotlin.String
     
     /**
+     * Answers one message of a sync another phone opened (the app carries the bytes over
+     * its LAN or Bluetooth channel); failures go back to the other phone as a refusal.
+     */
+    fun `answerSync`(`request`: kotlin.ByteArray): kotlin.ByteArray
+    
+    /**
+     * A member's time-bank balance now (by this phone's clock).
+     */
+    fun `balance`(`memberId`: kotlin.String): Balance
+    
+    /**
+     * The balances at `now_ms` of every member with minutes or pending claims.
+     */
+    fun `balances`(`nowMs`: kotlin.Long): List<Balance>
+    
+    /**
      * The circle this store belongs to.
      */
     fun `circle`(): CareCircle
+    
+    /**
+     * Claims `minutes` of time-bank credit for the service `service_id` this member gave;
+     * returns the claim's record id (it counts once the recipient side confirms it).
+     */
+    fun `claimHours`(`serviceId`: kotlin.String, `minutes`: kotlin.Long): kotlin.String
+    
+    /**
+     * Confirms another member's claim from the recipient side (caregiver, family member or
+     * coordinator); returns the confirmation's record id.
+     */
+    fun `confirmClaim`(`claimId`: kotlin.String, `method`: ConfirmMethod): kotlin.String
+    
+    /**
+     * The coordinator's queue: what needs a decision, with the ids of its evidence.
+     */
+    fun `conflictQueue`(): List<Conflict>
     
     /**
      * Voids or amends the record `target_id`, with a reason (the author or a coordinator);
      * returns the correction's record id.
      */
     fun `correct`(`targetId`: kotlin.String, `action`: CorrectionAction, `reason`: kotlin.String): kotlin.String
+    
+    /**
+     * Approves or rejects the ledger entry `target_id`, with a reason (a coordinator only);
+     * returns the decision's record id.
+     */
+    fun `decide`(`targetId`: kotlin.String, `verdict`: Verdict, `reason`: kotlin.String): kotlin.String
     
     /**
      * This device's public key (what the coordinator enrols).
@@ -1944,6 +2095,18 @@ public interface CareStoreInterface {
     fun `entitlementUse`(`month`: kotlin.String): List<EntitlementUse>
     
     /**
+     * A bundle file of everything (no `since_peer`), or of what the device named `since_peer`
+     * is not known to hold (from earlier syncs and imports): carry it by SD card or chat app.
+     */
+    fun `exportBundle`(`sincePeer`: kotlin.String? = null): kotlin.ByteArray
+    
+    /**
+     * A member's statement as of now, signed by this device: a file anyone with the circle's
+     * centre key can verify offline.
+     */
+    fun `exportStatement`(`memberId`: kotlin.String): kotlin.ByteArray
+    
+    /**
      * Marks a visit's follow-up done; returns the record id.
      */
     fun `followUpDone`(`done`: FollowUpDone): kotlin.String
@@ -1952,6 +2115,16 @@ public interface CareStoreInterface {
      * Reads one record back, checking its signature.
      */
     fun `get`(`recordId`: kotlin.String): StoredRecord
+    
+    /**
+     * Gives `minutes` to a relative who is a member; returns the entry's record id.
+     */
+    fun `giftHours`(`toMemberId`: kotlin.String, `minutes`: kotlin.Long): kotlin.String
+    
+    /**
+     * Reads a bundle file; importing the same file again changes nothing.
+     */
+    fun `importBundle`(`bundle`: kotlin.ByteArray): ImportReport
     
     /**
      * Pulls every record `other` holds into this store, one document at a time, reporting to
@@ -1970,6 +2143,11 @@ public interface CareStoreInterface {
      * Elders overdue for a visit at `now_ms`, most overdue first.
      */
     fun `overdueVisits`(`nowMs`: kotlin.Long): List<OverdueElder>
+    
+    /**
+     * The name other devices remember this one under (pass it to `export_bundle`).
+     */
+    fun `peerName`(): kotlin.String
     
     /**
      * Person-times (人次) by service type in `month` (`YYYY-MM`): the district's figure.
@@ -1992,6 +2170,12 @@ public interface CareStoreInterface {
     fun `recordVisit`(`visit`: Visit): kotlin.String
     
     /**
+     * Spends `minutes` on services received (optionally naming the service); returns the
+     * entry's record id. Overdrawing is refused with `NeedsCoordinator`.
+     */
+    fun `redeemHours`(`minutes`: kotlin.Long, `serviceId`: kotlin.String? = null): kotlin.String
+    
+    /**
      * Records refused on merge, for the coordinator to look into.
      */
     fun `rejections`(): List<Rejection>
@@ -2002,6 +2186,19 @@ public interface CareStoreInterface {
     fun `revoke`(`revocation`: Revocation): kotlin.String
     
     /**
+     * Sets the circle's time-bank rules (the centre only); returns the record id.
+     */
+    fun `setLedgerRules`(`rules`: LedgerRules): kotlin.String
+    
+    /**
+     * Syncs with the relay at `url` (`https://…`), reporting to `listener` after each round
+     * (stage `sync`, documents converged of documents differing) and stopping when `cancel`
+     * says so. Unreachable relays fail with `Network`; what converged before a failure or a
+     * cancellation is kept, and the next sync continues from there.
+     */
+    fun `syncWithRelay`(`url`: kotlin.String, `listener`: ProgressListener? = null, `cancel`: CancellationToken? = null): SyncReport
+    
+    /**
      * The device keys the circle trusts, and which are revoked.
      */
     fun `trustedKeys`(): List<TrustedKey>
@@ -2010,6 +2207,11 @@ public interface CareStoreInterface {
      * Records kept but not counted (unknown or revoked key), for the coordinator.
      */
     fun `untrustedRecords`(): List<UntrustedRecord>
+    
+    /**
+     * Verifies a statement file against this circle's centre key.
+     */
+    fun `verifyStatement`(`statement`: kotlin.ByteArray): VerifiedStatement
     
     companion object
 }
@@ -2138,6 +2340,61 @@ open class CareStore: Disposable, AutoCloseable, CareStoreInterface
 
     
     /**
+     * Answers one message of a sync another phone opened (the app carries the bytes over
+     * its LAN or Bluetooth channel); failures go back to the other phone as a refusal.
+     */
+    @Throws(CareException::class)override fun `answerSync`(`request`: kotlin.ByteArray): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CareException) { _status ->
+    UniffiLib.uniffi_carebank_ffi_fn_method_carestore_answer_sync(
+        it,
+        
+        FfiConverterByteArray.lower(`request`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * A member's time-bank balance now (by this phone's clock).
+     */
+    @Throws(CareException::class)override fun `balance`(`memberId`: kotlin.String): Balance {
+            return FfiConverterTypeBalance.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CareException) { _status ->
+    UniffiLib.uniffi_carebank_ffi_fn_method_carestore_balance(
+        it,
+        
+        FfiConverterString.lower(`memberId`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The balances at `now_ms` of every member with minutes or pending claims.
+     */
+    @Throws(CareException::class)override fun `balances`(`nowMs`: kotlin.Long): List<Balance> {
+            return FfiConverterSequenceTypeBalance.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CareException) { _status ->
+    UniffiLib.uniffi_carebank_ffi_fn_method_carestore_balances(
+        it,
+        
+        FfiConverterLong.lower(`nowMs`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * The circle this store belongs to.
      */
     @Throws(CareException::class)override fun `circle`(): CareCircle {
@@ -2145,6 +2402,63 @@ open class CareStore: Disposable, AutoCloseable, CareStoreInterface
     callWithHandle {
     uniffiRustCallWithError(CareException) { _status ->
     UniffiLib.uniffi_carebank_ffi_fn_method_carestore_circle(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Claims `minutes` of time-bank credit for the service `service_id` this member gave;
+     * returns the claim's record id (it counts once the recipient side confirms it).
+     */
+    @Throws(CareException::class)override fun `claimHours`(`serviceId`: kotlin.String, `minutes`: kotlin.Long): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CareException) { _status ->
+    UniffiLib.uniffi_carebank_ffi_fn_method_carestore_claim_hours(
+        it,
+        
+        FfiConverterString.lower(`serviceId`),
+        FfiConverterLong.lower(`minutes`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Confirms another member's claim from the recipient side (caregiver, family member or
+     * coordinator); returns the confirmation's record id.
+     */
+    @Throws(CareException::class)override fun `confirmClaim`(`claimId`: kotlin.String, `method`: ConfirmMethod): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CareException) { _status ->
+    UniffiLib.uniffi_carebank_ffi_fn_method_carestore_confirm_claim(
+        it,
+        
+        FfiConverterString.lower(`claimId`),
+        FfiConverterTypeConfirmMethod.lower(`method`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The coordinator's queue: what needs a decision, with the ids of its evidence.
+     */
+    @Throws(CareException::class)override fun `conflictQueue`(): List<Conflict> {
+            return FfiConverterSequenceTypeConflict.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CareException) { _status ->
+    UniffiLib.uniffi_carebank_ffi_fn_method_carestore_conflict_queue(
         it,
         _status)
 }
@@ -2167,6 +2481,27 @@ open class CareStore: Disposable, AutoCloseable, CareStoreInterface
         
         FfiConverterString.lower(`targetId`),
         FfiConverterTypeCorrectionAction.lower(`action`),
+        FfiConverterString.lower(`reason`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Approves or rejects the ledger entry `target_id`, with a reason (a coordinator only);
+     * returns the decision's record id.
+     */
+    @Throws(CareException::class)override fun `decide`(`targetId`: kotlin.String, `verdict`: Verdict, `reason`: kotlin.String): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CareException) { _status ->
+    UniffiLib.uniffi_carebank_ffi_fn_method_carestore_decide(
+        it,
+        
+        FfiConverterString.lower(`targetId`),
+        FfiConverterTypeVerdict.lower(`verdict`),
         FfiConverterString.lower(`reason`),_status)
 }
     }
@@ -2267,6 +2602,44 @@ open class CareStore: Disposable, AutoCloseable, CareStoreInterface
 
     
     /**
+     * A bundle file of everything (no `since_peer`), or of what the device named `since_peer`
+     * is not known to hold (from earlier syncs and imports): carry it by SD card or chat app.
+     */
+    @Throws(CareException::class)override fun `exportBundle`(`sincePeer`: kotlin.String?): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CareException) { _status ->
+    UniffiLib.uniffi_carebank_ffi_fn_method_carestore_export_bundle(
+        it,
+        
+        FfiConverterOptionalString.lower(`sincePeer`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * A member's statement as of now, signed by this device: a file anyone with the circle's
+     * centre key can verify offline.
+     */
+    @Throws(CareException::class)override fun `exportStatement`(`memberId`: kotlin.String): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CareException) { _status ->
+    UniffiLib.uniffi_carebank_ffi_fn_method_carestore_export_statement(
+        it,
+        
+        FfiConverterString.lower(`memberId`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * Marks a visit's follow-up done; returns the record id.
      */
     @Throws(CareException::class)override fun `followUpDone`(`done`: FollowUpDone): kotlin.String {
@@ -2295,6 +2668,43 @@ open class CareStore: Disposable, AutoCloseable, CareStoreInterface
         it,
         
         FfiConverterString.lower(`recordId`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Gives `minutes` to a relative who is a member; returns the entry's record id.
+     */
+    @Throws(CareException::class)override fun `giftHours`(`toMemberId`: kotlin.String, `minutes`: kotlin.Long): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CareException) { _status ->
+    UniffiLib.uniffi_carebank_ffi_fn_method_carestore_gift_hours(
+        it,
+        
+        FfiConverterString.lower(`toMemberId`),
+        FfiConverterLong.lower(`minutes`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Reads a bundle file; importing the same file again changes nothing.
+     */
+    @Throws(CareException::class)override fun `importBundle`(`bundle`: kotlin.ByteArray): ImportReport {
+            return FfiConverterTypeImportReport.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CareException) { _status ->
+    UniffiLib.uniffi_carebank_ffi_fn_method_carestore_import_bundle(
+        it,
+        
+        FfiConverterByteArray.lower(`bundle`),_status)
 }
     }
     )
@@ -2353,6 +2763,23 @@ open class CareStore: Disposable, AutoCloseable, CareStoreInterface
         it,
         
         FfiConverterLong.lower(`nowMs`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The name other devices remember this one under (pass it to `export_bundle`).
+     */
+    @Throws(CareException::class)override fun `peerName`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CareException) { _status ->
+    UniffiLib.uniffi_carebank_ffi_fn_method_carestore_peer_name(
+        it,
+        _status)
 }
     }
     )
@@ -2432,6 +2859,26 @@ open class CareStore: Disposable, AutoCloseable, CareStoreInterface
 
     
     /**
+     * Spends `minutes` on services received (optionally naming the service); returns the
+     * entry's record id. Overdrawing is refused with `NeedsCoordinator`.
+     */
+    @Throws(CareException::class)override fun `redeemHours`(`minutes`: kotlin.Long, `serviceId`: kotlin.String?): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CareException) { _status ->
+    UniffiLib.uniffi_carebank_ffi_fn_method_carestore_redeem_hours(
+        it,
+        
+        FfiConverterLong.lower(`minutes`),
+        FfiConverterOptionalString.lower(`serviceId`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * Records refused on merge, for the coordinator to look into.
      */
     @Throws(CareException::class)override fun `rejections`(): List<Rejection> {
@@ -2467,6 +2914,47 @@ open class CareStore: Disposable, AutoCloseable, CareStoreInterface
 
     
     /**
+     * Sets the circle's time-bank rules (the centre only); returns the record id.
+     */
+    @Throws(CareException::class)override fun `setLedgerRules`(`rules`: LedgerRules): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CareException) { _status ->
+    UniffiLib.uniffi_carebank_ffi_fn_method_carestore_set_ledger_rules(
+        it,
+        
+        FfiConverterTypeLedgerRules.lower(`rules`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Syncs with the relay at `url` (`https://…`), reporting to `listener` after each round
+     * (stage `sync`, documents converged of documents differing) and stopping when `cancel`
+     * says so. Unreachable relays fail with `Network`; what converged before a failure or a
+     * cancellation is kept, and the next sync continues from there.
+     */
+    @Throws(CareException::class)override fun `syncWithRelay`(`url`: kotlin.String, `listener`: ProgressListener?, `cancel`: CancellationToken?): SyncReport {
+            return FfiConverterTypeSyncReport.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CareException) { _status ->
+    UniffiLib.uniffi_carebank_ffi_fn_method_carestore_sync_with_relay(
+        it,
+        
+        FfiConverterString.lower(`url`),
+        FfiConverterOptionalTypeProgressListener.lower(`listener`),
+        FfiConverterOptionalTypeCancellationToken.lower(`cancel`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * The device keys the circle trusts, and which are revoked.
      */
     @Throws(CareException::class)override fun `trustedKeys`(): List<TrustedKey> {
@@ -2493,6 +2981,24 @@ open class CareStore: Disposable, AutoCloseable, CareStoreInterface
     UniffiLib.uniffi_carebank_ffi_fn_method_carestore_untrusted_records(
         it,
         _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Verifies a statement file against this circle's centre key.
+     */
+    @Throws(CareException::class)override fun `verifyStatement`(`statement`: kotlin.ByteArray): VerifiedStatement {
+            return FfiConverterTypeVerifiedStatement.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CareException) { _status ->
+    UniffiLib.uniffi_carebank_ffi_fn_method_carestore_verify_statement(
+        it,
+        
+        FfiConverterByteArray.lower(`statement`),_status)
 }
     }
     )
@@ -3281,6 +3787,109 @@ public object FfiConverterTypeSecureKeyStore: FfiConverter<SecureKeyStore, Long>
 
 
 /**
+ * A member's time-bank balance, in minutes.
+ */
+data class Balance (
+    /**
+     * The member.
+     */
+    var `memberId`: kotlin.String
+    , 
+    /**
+     * What the member holds now: negative after an overdraft.
+     */
+    var `availableMinutes`: kotlin.Long
+    , 
+    /**
+     * Credited by confirmed (and, where required, approved) claims.
+     */
+    var `earnedMinutes`: kotlin.Long
+    , 
+    /**
+     * Received as gifts.
+     */
+    var `receivedMinutes`: kotlin.Long
+    , 
+    /**
+     * Spent on services received.
+     */
+    var `redeemedMinutes`: kotlin.Long
+    , 
+    /**
+     * Given to relatives.
+     */
+    var `givenMinutes`: kotlin.Long
+    , 
+    /**
+     * Lost to expiry.
+     */
+    var `expiredMinutes`: kotlin.Long
+    , 
+    /**
+     * Not credited because the member held the circle's cap.
+     */
+    var `forfeitedMinutes`: kotlin.Long
+    , 
+    /**
+     * Claimed but not yet confirmed or approved (not in the balance).
+     */
+    var `pendingMinutes`: kotlin.Long
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeBalance: FfiConverterRustBuffer<Balance> {
+    override fun read(buf: ByteBuffer): Balance {
+        return Balance(
+            FfiConverterString.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Balance) = (
+            FfiConverterString.allocationSize(value.`memberId`) +
+            FfiConverterLong.allocationSize(value.`availableMinutes`) +
+            FfiConverterLong.allocationSize(value.`earnedMinutes`) +
+            FfiConverterLong.allocationSize(value.`receivedMinutes`) +
+            FfiConverterLong.allocationSize(value.`redeemedMinutes`) +
+            FfiConverterLong.allocationSize(value.`givenMinutes`) +
+            FfiConverterLong.allocationSize(value.`expiredMinutes`) +
+            FfiConverterLong.allocationSize(value.`forfeitedMinutes`) +
+            FfiConverterLong.allocationSize(value.`pendingMinutes`)
+    )
+
+    override fun write(value: Balance, buf: ByteBuffer) {
+            FfiConverterString.write(value.`memberId`, buf)
+            FfiConverterLong.write(value.`availableMinutes`, buf)
+            FfiConverterLong.write(value.`earnedMinutes`, buf)
+            FfiConverterLong.write(value.`receivedMinutes`, buf)
+            FfiConverterLong.write(value.`redeemedMinutes`, buf)
+            FfiConverterLong.write(value.`givenMinutes`, buf)
+            FfiConverterLong.write(value.`expiredMinutes`, buf)
+            FfiConverterLong.write(value.`forfeitedMinutes`, buf)
+            FfiConverterLong.write(value.`pendingMinutes`, buf)
+    }
+}
+
+
+
+/**
  * Which circle a store belongs to: its id and the town centre's public key (the root of
  * trust). A new member gets both from the coordinator, e.g. from a QR code.
  */
@@ -3386,6 +3995,78 @@ public object FfiConverterTypeConfirmation: FfiConverterRustBuffer<Confirmation>
             FfiConverterOptionalString.write(value.`memberId`, buf)
             FfiConverterTypeConfirmMethod.write(value.`method`, buf)
             FfiConverterLong.write(value.`atMs`, buf)
+    }
+}
+
+
+
+/**
+ * One item of the coordinator's queue: decide (approve or reject) each entry in
+ * `awaiting_ids` and the item leaves the queue.
+ */
+data class Conflict (
+    /**
+     * The member whose ledger it concerns.
+     */
+    var `memberId`: kotlin.String
+    , 
+    /**
+     * What was found.
+     */
+    var `kind`: ConflictKind
+    , 
+    /**
+     * The particulars, in English for the log or a dialog.
+     */
+    var `description`: kotlin.String
+    , 
+    /**
+     * The signed records that show it (read each with `get`).
+     */
+    var `evidenceIds`: List<kotlin.String>
+    , 
+    /**
+     * The entries a decision is wanted on.
+     */
+    var `awaitingIds`: List<kotlin.String>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeConflict: FfiConverterRustBuffer<Conflict> {
+    override fun read(buf: ByteBuffer): Conflict {
+        return Conflict(
+            FfiConverterString.read(buf),
+            FfiConverterTypeConflictKind.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterSequenceString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Conflict) = (
+            FfiConverterString.allocationSize(value.`memberId`) +
+            FfiConverterTypeConflictKind.allocationSize(value.`kind`) +
+            FfiConverterString.allocationSize(value.`description`) +
+            FfiConverterSequenceString.allocationSize(value.`evidenceIds`) +
+            FfiConverterSequenceString.allocationSize(value.`awaitingIds`)
+    )
+
+    override fun write(value: Conflict, buf: ByteBuffer) {
+            FfiConverterString.write(value.`memberId`, buf)
+            FfiConverterTypeConflictKind.write(value.`kind`, buf)
+            FfiConverterString.write(value.`description`, buf)
+            FfiConverterSequenceString.write(value.`evidenceIds`, buf)
+            FfiConverterSequenceString.write(value.`awaitingIds`, buf)
     }
 }
 
@@ -3646,6 +4327,27 @@ data class Enrolment (
      * For a family member: the elder they are family of.
      */
     var `familyOf`: kotlin.String? = null 
+    , 
+    /**
+     * The certificate holds from this instant (Unix ms, record clock), if limited.
+     */
+    var `validFromMs`: kotlin.Long? = null 
+    , 
+    /**
+     * The certificate holds until just before this instant (Unix ms), if limited.
+     */
+    var `validUntilMs`: kotlin.Long? = null 
+    , 
+    /**
+     * The household (户) the member belongs to: members of one household may give each other
+     * time-bank minutes.
+     */
+    var `household`: kotlin.String? = null 
+    , 
+    /**
+     * The member's year of birth, for the time bank's redemption age.
+     */
+    var `birthYear`: kotlin.UInt? = null 
     
 ){
     
@@ -3668,6 +4370,10 @@ public object FfiConverterTypeEnrolment: FfiConverterRustBuffer<Enrolment> {
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
             FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalUInt.read(buf),
         )
     }
 
@@ -3677,7 +4383,11 @@ public object FfiConverterTypeEnrolment: FfiConverterRustBuffer<Enrolment> {
             FfiConverterTypeRole.allocationSize(value.`role`) +
             FfiConverterString.allocationSize(value.`siteId`) +
             FfiConverterString.allocationSize(value.`deviceKey`) +
-            FfiConverterOptionalString.allocationSize(value.`familyOf`)
+            FfiConverterOptionalString.allocationSize(value.`familyOf`) +
+            FfiConverterOptionalLong.allocationSize(value.`validFromMs`) +
+            FfiConverterOptionalLong.allocationSize(value.`validUntilMs`) +
+            FfiConverterOptionalString.allocationSize(value.`household`) +
+            FfiConverterOptionalUInt.allocationSize(value.`birthYear`)
     )
 
     override fun write(value: Enrolment, buf: ByteBuffer) {
@@ -3687,6 +4397,10 @@ public object FfiConverterTypeEnrolment: FfiConverterRustBuffer<Enrolment> {
             FfiConverterString.write(value.`siteId`, buf)
             FfiConverterString.write(value.`deviceKey`, buf)
             FfiConverterOptionalString.write(value.`familyOf`, buf)
+            FfiConverterOptionalLong.write(value.`validFromMs`, buf)
+            FfiConverterOptionalLong.write(value.`validUntilMs`, buf)
+            FfiConverterOptionalString.write(value.`household`, buf)
+            FfiConverterOptionalUInt.write(value.`birthYear`, buf)
     }
 }
 
@@ -3868,6 +4582,187 @@ public object FfiConverterTypeFollowUpDone: FfiConverterRustBuffer<FollowUpDone>
             FfiConverterUInt.write(value.`index`, buf)
             FfiConverterLong.write(value.`doneAtMs`, buf)
             FfiConverterOptionalString.write(value.`note`, buf)
+    }
+}
+
+
+
+/**
+ * What importing a bundle file did (importing the same file again adds nothing).
+ */
+data class ImportReport (
+    /**
+     * Documents in the bundle.
+     */
+    var `docs`: kotlin.ULong
+    , 
+    /**
+     * Records new to this store.
+     */
+    var `recordsAdded`: kotlin.ULong
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeImportReport: FfiConverterRustBuffer<ImportReport> {
+    override fun read(buf: ByteBuffer): ImportReport {
+        return ImportReport(
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ImportReport) = (
+            FfiConverterULong.allocationSize(value.`docs`) +
+            FfiConverterULong.allocationSize(value.`recordsAdded`)
+    )
+
+    override fun write(value: ImportReport, buf: ByteBuffer) {
+            FfiConverterULong.write(value.`docs`, buf)
+            FfiConverterULong.write(value.`recordsAdded`, buf)
+    }
+}
+
+
+
+/**
+ * One entry of a member's time-bank chain.
+ */
+data class LedgerEntry (
+    /**
+     * The member whose chain the entry extends.
+     */
+    var `memberId`: kotlin.String
+    , 
+    /**
+     * 1 for the member's first entry, then one more than the previous.
+     */
+    var `seq`: kotlin.ULong
+    , 
+    /**
+     * The hash of the member's previous entry (64 hex characters); none for the first.
+     */
+    var `prevHash`: kotlin.String?
+    , 
+    /**
+     * What the entry does.
+     */
+    var `kind`: LedgerEntryKind
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLedgerEntry: FfiConverterRustBuffer<LedgerEntry> {
+    override fun read(buf: ByteBuffer): LedgerEntry {
+        return LedgerEntry(
+            FfiConverterString.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterTypeLedgerEntryKind.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: LedgerEntry) = (
+            FfiConverterString.allocationSize(value.`memberId`) +
+            FfiConverterULong.allocationSize(value.`seq`) +
+            FfiConverterOptionalString.allocationSize(value.`prevHash`) +
+            FfiConverterTypeLedgerEntryKind.allocationSize(value.`kind`)
+    )
+
+    override fun write(value: LedgerEntry, buf: ByteBuffer) {
+            FfiConverterString.write(value.`memberId`, buf)
+            FfiConverterULong.write(value.`seq`, buf)
+            FfiConverterOptionalString.write(value.`prevHash`, buf)
+            FfiConverterTypeLedgerEntryKind.write(value.`kind`, buf)
+    }
+}
+
+
+
+/**
+ * The time-bank rules of a circle, set by the centre; every limit is optional.
+ */
+data class LedgerRules (
+    /**
+     * The most minutes a member may hold; credits beyond it are forfeited.
+     */
+    var `capMinutes`: kotlin.Long? = null 
+    , 
+    /**
+     * Credited minutes expire this many days after they were earned.
+     */
+    var `expiryDays`: kotlin.Long? = null 
+    , 
+    /**
+     * Members may redeem only from this age.
+     */
+    var `redemptionAge`: kotlin.Long? = null 
+    , 
+    /**
+     * The most minutes a member may give away in one calendar year.
+     */
+    var `giftCapMinutesPerYear`: kotlin.Long? = null 
+    , 
+    /**
+     * Whether confirmed claims also need a coordinator's approval before they count.
+     */
+    var `approvalRequired`: kotlin.Boolean = false 
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLedgerRules: FfiConverterRustBuffer<LedgerRules> {
+    override fun read(buf: ByteBuffer): LedgerRules {
+        return LedgerRules(
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: LedgerRules) = (
+            FfiConverterOptionalLong.allocationSize(value.`capMinutes`) +
+            FfiConverterOptionalLong.allocationSize(value.`expiryDays`) +
+            FfiConverterOptionalLong.allocationSize(value.`redemptionAge`) +
+            FfiConverterOptionalLong.allocationSize(value.`giftCapMinutesPerYear`) +
+            FfiConverterBoolean.allocationSize(value.`approvalRequired`)
+    )
+
+    override fun write(value: LedgerRules, buf: ByteBuffer) {
+            FfiConverterOptionalLong.write(value.`capMinutes`, buf)
+            FfiConverterOptionalLong.write(value.`expiryDays`, buf)
+            FfiConverterOptionalLong.write(value.`redemptionAge`, buf)
+            FfiConverterOptionalLong.write(value.`giftCapMinutesPerYear`, buf)
+            FfiConverterBoolean.write(value.`approvalRequired`, buf)
     }
 }
 
@@ -4765,6 +5660,85 @@ public object FfiConverterTypeStoredRecord: FfiConverterRustBuffer<StoredRecord>
 
 
 /**
+ * What a sync did.
+ */
+data class SyncReport (
+    /**
+     * Replies received.
+     */
+    var `roundTrips`: kotlin.UInt
+    , 
+    /**
+     * Encoded bytes sent.
+     */
+    var `bytesSent`: kotlin.ULong
+    , 
+    /**
+     * Encoded bytes received.
+     */
+    var `bytesReceived`: kotlin.ULong
+    , 
+    /**
+     * Documents found to differ.
+     */
+    var `docsToSync`: kotlin.ULong
+    , 
+    /**
+     * Of those, documents now converged.
+     */
+    var `docsSynced`: kotlin.ULong
+    , 
+    /**
+     * Records received that were new here.
+     */
+    var `recordsReceived`: kotlin.ULong
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSyncReport: FfiConverterRustBuffer<SyncReport> {
+    override fun read(buf: ByteBuffer): SyncReport {
+        return SyncReport(
+            FfiConverterUInt.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: SyncReport) = (
+            FfiConverterUInt.allocationSize(value.`roundTrips`) +
+            FfiConverterULong.allocationSize(value.`bytesSent`) +
+            FfiConverterULong.allocationSize(value.`bytesReceived`) +
+            FfiConverterULong.allocationSize(value.`docsToSync`) +
+            FfiConverterULong.allocationSize(value.`docsSynced`) +
+            FfiConverterULong.allocationSize(value.`recordsReceived`)
+    )
+
+    override fun write(value: SyncReport, buf: ByteBuffer) {
+            FfiConverterUInt.write(value.`roundTrips`, buf)
+            FfiConverterULong.write(value.`bytesSent`, buf)
+            FfiConverterULong.write(value.`bytesReceived`, buf)
+            FfiConverterULong.write(value.`docsToSync`, buf)
+            FfiConverterULong.write(value.`docsSynced`, buf)
+            FfiConverterULong.write(value.`recordsReceived`, buf)
+    }
+}
+
+
+
+/**
  * A device key the circle trusts.
  */
 data class TrustedKey (
@@ -4869,6 +5843,101 @@ public object FfiConverterTypeUntrustedRecord: FfiConverterRustBuffer<UntrustedR
     override fun write(value: UntrustedRecord, buf: ByteBuffer) {
             FfiConverterString.write(value.`recordId`, buf)
             FfiConverterString.write(value.`author`, buf)
+    }
+}
+
+
+
+/**
+ * A member statement that verified against the circle's centre key.
+ */
+data class VerifiedStatement (
+    /**
+     * The circle.
+     */
+    var `circleId`: kotlin.String
+    , 
+    /**
+     * The member.
+     */
+    var `memberId`: kotlin.String
+    , 
+    /**
+     * The instant of the balance (Unix ms).
+     */
+    var `asOfMs`: kotlin.Long
+    , 
+    /**
+     * The balance, recomputed from the records.
+     */
+    var `balance`: Balance
+    , 
+    /**
+     * The member's entries, by sequence number.
+     */
+    var `entryIds`: List<kotlin.String>
+    , 
+    /**
+     * Conflicts about the member that the records show (a clean statement has none).
+     */
+    var `conflicts`: List<Conflict>
+    , 
+    /**
+     * The exporting device key.
+     */
+    var `exporterKey`: kotlin.String
+    , 
+    /**
+     * The exporter's role: none for the centre.
+     */
+    var `exporterRole`: Role?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeVerifiedStatement: FfiConverterRustBuffer<VerifiedStatement> {
+    override fun read(buf: ByteBuffer): VerifiedStatement {
+        return VerifiedStatement(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterTypeBalance.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterSequenceTypeConflict.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalTypeRole.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: VerifiedStatement) = (
+            FfiConverterString.allocationSize(value.`circleId`) +
+            FfiConverterString.allocationSize(value.`memberId`) +
+            FfiConverterLong.allocationSize(value.`asOfMs`) +
+            FfiConverterTypeBalance.allocationSize(value.`balance`) +
+            FfiConverterSequenceString.allocationSize(value.`entryIds`) +
+            FfiConverterSequenceTypeConflict.allocationSize(value.`conflicts`) +
+            FfiConverterString.allocationSize(value.`exporterKey`) +
+            FfiConverterOptionalTypeRole.allocationSize(value.`exporterRole`)
+    )
+
+    override fun write(value: VerifiedStatement, buf: ByteBuffer) {
+            FfiConverterString.write(value.`circleId`, buf)
+            FfiConverterString.write(value.`memberId`, buf)
+            FfiConverterLong.write(value.`asOfMs`, buf)
+            FfiConverterTypeBalance.write(value.`balance`, buf)
+            FfiConverterSequenceString.write(value.`entryIds`, buf)
+            FfiConverterSequenceTypeConflict.write(value.`conflicts`, buf)
+            FfiConverterString.write(value.`exporterKey`, buf)
+            FfiConverterOptionalTypeRole.write(value.`exporterRole`, buf)
     }
 }
 
@@ -5610,6 +6679,74 @@ public object FfiConverterTypeConfirmedBy: FfiConverterRustBuffer<ConfirmedBy> {
 
 
 /**
+ * What kind of problem a queue item is (the `description` says the particulars).
+ */
+
+enum class ConflictKind {
+    
+    /**
+     * Two or more entries of one member share a sequence number (a cloned phone, a restored
+     * backup).
+     */
+    FORK,
+    /**
+     * An entry's previous-hash names no entry before it.
+     */
+    BROKEN_LINK,
+    /**
+     * A redemption or gift took the member below zero.
+     */
+    OVERDRAFT,
+    /**
+     * A claim whose service record is missing, voided or does not match it.
+     */
+    CLAIM_SERVICE,
+    /**
+     * A second claim for a service already claimed.
+     */
+    DUPLICATE_CLAIM,
+    /**
+     * An entry signed by an unknown, revoked, expired or foreign key.
+     */
+    UNTRUSTED_KEY,
+    /**
+     * An entry that breaks a rule of the time bank.
+     */
+    RULE_BROKEN,
+    /**
+     * A confirmed claim waiting for the coordinator's approval.
+     */
+    AWAITING_APPROVAL;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeConflictKind: FfiConverterRustBuffer<ConflictKind> {
+    override fun read(buf: ByteBuffer) = try {
+        ConflictKind.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: ConflictKind) = 4UL
+
+    override fun write(value: ConflictKind, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * What the elder's data may be used for (separate consent per purpose).
  */
 
@@ -6040,6 +7177,243 @@ public object FfiConverterTypeFunding: FfiConverterRustBuffer<Funding> {
 
 
 /**
+ * What a ledger entry does.
+ */
+sealed class LedgerEntryKind {
+    
+    /**
+     * A volunteer claims minutes for a service they gave.
+     */
+    data class Claim(
+        /**
+         * The service record the minutes were earned by.
+         */
+        val `serviceId`: kotlin.String, 
+        /**
+         * The elder served.
+         */
+        val `elderId`: kotlin.String, 
+        /**
+         * Minutes claimed.
+         */
+        val `minutes`: kotlin.Long) : LedgerEntryKind()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * The recipient side confirms a claim.
+     */
+    data class Confirm(
+        /**
+         * The claim entry's record id.
+         */
+        val `claimId`: kotlin.String, 
+        /**
+         * How the recipient side confirmed.
+         */
+        val `method`: org.carebank.ffi.ConfirmMethod) : LedgerEntryKind()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * The member spends minutes on services received.
+     */
+    data class Redeem(
+        /**
+         * Minutes spent.
+         */
+        val `minutes`: kotlin.Long, 
+        /**
+         * The service received, if recorded.
+         */
+        val `serviceId`: kotlin.String?) : LedgerEntryKind()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * The member gives minutes to a relative who is a member.
+     */
+    data class Gift(
+        /**
+         * The receiving member.
+         */
+        val `toMemberId`: kotlin.String, 
+        /**
+         * Minutes given.
+         */
+        val `minutes`: kotlin.Long) : LedgerEntryKind()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * A coordinator approves or rejects an entry.
+     */
+    data class Decide(
+        /**
+         * The entry decided on (its record id).
+         */
+        val `targetId`: kotlin.String, 
+        /**
+         * Approve or reject.
+         */
+        val `verdict`: org.carebank.ffi.Verdict, 
+        /**
+         * Why.
+         */
+        val `reason`: kotlin.String) : LedgerEntryKind()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLedgerEntryKind : FfiConverterRustBuffer<LedgerEntryKind>{
+    override fun read(buf: ByteBuffer): LedgerEntryKind {
+        return when(buf.getInt()) {
+            1 -> LedgerEntryKind.Claim(
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                FfiConverterLong.read(buf),
+                )
+            2 -> LedgerEntryKind.Confirm(
+                FfiConverterString.read(buf),
+                FfiConverterTypeConfirmMethod.read(buf),
+                )
+            3 -> LedgerEntryKind.Redeem(
+                FfiConverterLong.read(buf),
+                FfiConverterOptionalString.read(buf),
+                )
+            4 -> LedgerEntryKind.Gift(
+                FfiConverterString.read(buf),
+                FfiConverterLong.read(buf),
+                )
+            5 -> LedgerEntryKind.Decide(
+                FfiConverterString.read(buf),
+                FfiConverterTypeVerdict.read(buf),
+                FfiConverterString.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: LedgerEntryKind): ULong = when(value) {
+        is LedgerEntryKind.Claim -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`serviceId`)
+                + FfiConverterString.allocationSize(value.`elderId`)
+                + FfiConverterLong.allocationSize(value.`minutes`)
+            )
+        }
+        is LedgerEntryKind.Confirm -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`claimId`)
+                + FfiConverterTypeConfirmMethod.allocationSize(value.`method`)
+            )
+        }
+        is LedgerEntryKind.Redeem -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterLong.allocationSize(value.`minutes`)
+                + FfiConverterOptionalString.allocationSize(value.`serviceId`)
+            )
+        }
+        is LedgerEntryKind.Gift -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`toMemberId`)
+                + FfiConverterLong.allocationSize(value.`minutes`)
+            )
+        }
+        is LedgerEntryKind.Decide -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`targetId`)
+                + FfiConverterTypeVerdict.allocationSize(value.`verdict`)
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+        }
+    }
+
+    override fun write(value: LedgerEntryKind, buf: ByteBuffer) {
+        when(value) {
+            is LedgerEntryKind.Claim -> {
+                buf.putInt(1)
+                FfiConverterString.write(value.`serviceId`, buf)
+                FfiConverterString.write(value.`elderId`, buf)
+                FfiConverterLong.write(value.`minutes`, buf)
+                Unit
+            }
+            is LedgerEntryKind.Confirm -> {
+                buf.putInt(2)
+                FfiConverterString.write(value.`claimId`, buf)
+                FfiConverterTypeConfirmMethod.write(value.`method`, buf)
+                Unit
+            }
+            is LedgerEntryKind.Redeem -> {
+                buf.putInt(3)
+                FfiConverterLong.write(value.`minutes`, buf)
+                FfiConverterOptionalString.write(value.`serviceId`, buf)
+                Unit
+            }
+            is LedgerEntryKind.Gift -> {
+                buf.putInt(4)
+                FfiConverterString.write(value.`toMemberId`, buf)
+                FfiConverterLong.write(value.`minutes`, buf)
+                Unit
+            }
+            is LedgerEntryKind.Decide -> {
+                buf.putInt(5)
+                FfiConverterString.write(value.`targetId`, buf)
+                FfiConverterTypeVerdict.write(value.`verdict`, buf)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+/**
  * A three-step judgement used for observations.
  */
 
@@ -6315,6 +7689,36 @@ sealed class RecordBody {
     }
     
     /**
+     * A time-bank entry (claim, confirmation, redemption, gift or decision).
+     */
+    data class Ledger(
+        /**
+         * The entry.
+         */
+        val `entry`: org.carebank.ffi.LedgerEntry) : RecordBody()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * The circle's time-bank rules, set by the centre.
+     */
+    data class LedgerRules(
+        /**
+         * The rules.
+         */
+        val `rules`: org.carebank.ffi.LedgerRules) : RecordBody()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
      * A void or amendment of an earlier record.
      */
     data class Correction(
@@ -6374,7 +7778,13 @@ public object FfiConverterTypeRecordBody : FfiConverterRustBuffer<RecordBody>{
             7 -> RecordBody.Service(
                 FfiConverterTypeService.read(buf),
                 )
-            8 -> RecordBody.Correction(
+            8 -> RecordBody.Ledger(
+                FfiConverterTypeLedgerEntry.read(buf),
+                )
+            9 -> RecordBody.LedgerRules(
+                FfiConverterTypeLedgerRules.read(buf),
+                )
+            10 -> RecordBody.Correction(
                 FfiConverterString.read(buf),
                 FfiConverterTypeCorrectionAction.read(buf),
                 FfiConverterString.read(buf),
@@ -6433,6 +7843,20 @@ public object FfiConverterTypeRecordBody : FfiConverterRustBuffer<RecordBody>{
                 + FfiConverterTypeService.allocationSize(value.`service`)
             )
         }
+        is RecordBody.Ledger -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeLedgerEntry.allocationSize(value.`entry`)
+            )
+        }
+        is RecordBody.LedgerRules -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeLedgerRules.allocationSize(value.`rules`)
+            )
+        }
         is RecordBody.Correction -> {
             // Add the size for the Int that specifies the variant plus the size needed for all fields
             (
@@ -6481,8 +7905,18 @@ public object FfiConverterTypeRecordBody : FfiConverterRustBuffer<RecordBody>{
                 FfiConverterTypeService.write(value.`service`, buf)
                 Unit
             }
-            is RecordBody.Correction -> {
+            is RecordBody.Ledger -> {
                 buf.putInt(8)
+                FfiConverterTypeLedgerEntry.write(value.`entry`, buf)
+                Unit
+            }
+            is RecordBody.LedgerRules -> {
+                buf.putInt(9)
+                FfiConverterTypeLedgerRules.write(value.`rules`, buf)
+                Unit
+            }
+            is RecordBody.Correction -> {
+                buf.putInt(10)
                 FfiConverterString.write(value.`targetId`, buf)
                 FfiConverterTypeCorrectionAction.write(value.`action`, buf)
                 FfiConverterString.write(value.`reason`, buf)
@@ -6987,6 +8421,81 @@ public object FfiConverterTypeSiteKind: FfiConverterRustBuffer<SiteKind> {
 
 
 
+/**
+ * A coordinator's verdict on a ledger entry.
+ */
+
+enum class Verdict {
+    
+    /**
+     * The entry counts, whatever held it (no confirmation, a fork, a revoked key, a rule).
+     */
+    APPROVE,
+    /**
+     * The entry does not count.
+     */
+    REJECT;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeVerdict: FfiConverterRustBuffer<Verdict> {
+    override fun read(buf: ByteBuffer) = try {
+        Verdict.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: Verdict) = 4UL
+
+    override fun write(value: Verdict, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalUInt: FfiConverterRustBuffer<kotlin.UInt?> {
+    override fun read(buf: ByteBuffer): kotlin.UInt? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterUInt.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.UInt?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterUInt.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.UInt?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterUInt.write(value, buf)
+        }
+    }
+}
+
+
+
 
 /**
  * @suppress
@@ -7247,6 +8756,38 @@ public object FfiConverterOptionalTypeLevel: FfiConverterRustBuffer<Level?> {
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeRole: FfiConverterRustBuffer<Role?> {
+    override fun read(buf: ByteBuffer): Role? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeRole.read(buf)
+    }
+
+    override fun allocationSize(value: Role?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeRole.allocationSize(value)
+        }
+    }
+
+    override fun write(value: Role?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeRole.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceString: FfiConverterRustBuffer<List<kotlin.String>> {
     override fun read(buf: ByteBuffer): List<kotlin.String> {
         val len = buf.getInt()
@@ -7265,6 +8806,62 @@ public object FfiConverterSequenceString: FfiConverterRustBuffer<List<kotlin.Str
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterString.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeBalance: FfiConverterRustBuffer<List<Balance>> {
+    override fun read(buf: ByteBuffer): List<Balance> {
+        val len = buf.getInt()
+        return List<Balance>(len) {
+            FfiConverterTypeBalance.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<Balance>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeBalance.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<Balance>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeBalance.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeConflict: FfiConverterRustBuffer<List<Conflict>> {
+    override fun read(buf: ByteBuffer): List<Conflict> {
+        val len = buf.getInt()
+        return List<Conflict>(len) {
+            FfiConverterTypeConflict.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<Conflict>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeConflict.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<Conflict>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeConflict.write(it, buf)
         }
     }
 }
