@@ -1,8 +1,8 @@
 import XCTest
 @testable import Carebank
 
-/// Phones that worked offline merge without losing anything (phase 1: store to store in one
-/// process; bundle files and the relay arrive with the sync work). Mirrors MergeTest.kt.
+/// Phones that worked offline merge without losing anything, store to store in one process
+/// (bundle files: `SyncTests`; the relay: `RelayTests`). Mirrors MergeTest.kt.
 final class MergeTests: XCTestCase {
     private let start = yesterdayMorning()
     private var month: String { carebankMonth(of: Date(carebankMs: start)) }

@@ -24,8 +24,8 @@ import org.junit.Assert.assertTrue
 import org.junit.Test
 
 /**
- * Phones that worked offline merge without losing anything (phase 1: store to store in one
- * process; bundle files and the relay arrive with the sync work).
+ * Phones that worked offline merge without losing anything, store to store in one process
+ * (bundle files: [SyncTest]; the relay: [RelayTest]).
  */
 class MergeTest {
     private val village = TestVillage()
