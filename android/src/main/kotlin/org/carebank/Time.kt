@@ -1,0 +1,31 @@
+package org.carebank
+
+import java.time.Instant
+import java.time.YearMonth
+import java.time.ZoneId
+import org.carebank.ffi.CareStore
+import org.carebank.ffi.ElderMonth
+import org.carebank.ffi.EntitlementUse
+import org.carebank.ffi.OverdueElder
+import org.carebank.ffi.PersonTimes
+
+/** China Standard Time: carebank's days and months are CST days and months. */
+val CHINA_TIME: ZoneId = ZoneId.of("Asia/Shanghai")
+
+/** The CST month that contains the instant [epochMs] (Unix milliseconds). */
+fun monthOf(epochMs: Long): YearMonth = YearMonth.from(Instant.ofEpochMilli(epochMs).atZone(CHINA_TIME))
+
+/** The month as carebank writes it, `YYYY-MM`. */
+fun YearMonth.toCarebank(): String = toString()
+
+/** Elders overdue for a visit at [now], most overdue first. */
+fun CareStore.overdueVisits(now: Instant): List<OverdueElder> = overdueVisits(now.toEpochMilli())
+
+/** An elder's visits and services in [month]. */
+fun CareStore.elderMonth(elderId: String, month: YearMonth): ElderMonth = elderMonth(elderId, month.toCarebank())
+
+/** Government-bought hours used by each entitled elder in [month]. */
+fun CareStore.entitlementUse(month: YearMonth): List<EntitlementUse> = entitlementUse(month.toCarebank())
+
+/** Person-times (人次) by service type in [month]. */
+fun CareStore.personTimes(month: YearMonth): PersonTimes = personTimes(month.toCarebank())

@@ -1,0 +1,66 @@
+package org.carebank
+
+import java.io.File
+import java.nio.file.Files
+import org.carebank.ffi.CareException
+import org.carebank.ffi.Funding
+import org.carebank.ffi.MealMode
+import org.carebank.ffi.Role
+import org.carebank.ffi.Service
+import org.carebank.ffi.ServiceDetail
+import org.carebank.ffi.Visit
+import org.junit.After
+import org.junit.Assert.assertEquals
+import org.junit.Assert.assertThrows
+import org.junit.Assert.assertTrue
+import org.junit.Test
+
+/** Two phones that never meet sync through a bundle file (SD card, a chat app). */
+class SyncTest {
+    private val village = TestVillage()
+    private val start = yesterdayMorning()
+    private val month = monthOf(start)
+
+    @After
+    fun closeStores() {
+        village.close()
+    }
+
+    @Test
+    fun twoStoresSyncThroughABundleFileAndTheReplyHoldsOnlyWhatIsMissing() {
+        val elder = village.elder("张大爷")
+        val wang = village.member(Role.CAREGIVER, "王芳")
+        val coordinator = village.coordinator.store
+        wang.store.recordVisit(Visit(elder, wang.id, start, start + 30 * MINUTE))
+        wang.store.recordService(
+            Service(elder, wang.id, start + 30 * MINUTE, 30, Funding.SELF_PAID, ServiceDetail.Meal(MealMode.DELIVERED, 1u)),
+        )
+        coordinator.recordVisit(Visit(elder, village.coordinator.id, start + 3 * HOUR, start + 4 * HOUR))
+
+        val dir = Files.createTempDirectory("carebank-bundle").toFile()
+        try {
+            val file = File(dir, "wang.cbundle").apply { writeBytes(wang.store.exportBundle()) }
+            val imported = coordinator.importBundle(file.readBytes())
+            assertTrue(imported.recordsAdded >= 2uL)
+            // Importing the same file again changes nothing.
+            assertEquals(0uL, coordinator.importBundle(file.readBytes()).recordsAdded)
+            assertEquals(3uL, coordinator.personTimes(month).total)
+
+            // The reply to Wang's phone leaves out what Wang's bundle showed it holds.
+            val everything = coordinator.exportBundle()
+            val reply = File(dir, "reply.cbundle").apply { writeBytes(coordinator.exportBundle(wang.store.peerName())) }
+            assertTrue(reply.length() < everything.size)
+            wang.store.importBundle(reply.readBytes())
+            assertEquals(coordinator.personTimes(month), wang.store.personTimes(month))
+            assertEquals(coordinator.elderMonth(elder, month), wang.store.elderMonth(elder, month))
+
+            // A file that is not a bundle of this circle is refused, naming the bundle.
+            val e = assertThrows(CareException.InvalidInput::class.java) {
+                wang.store.importBundle(TestVillage().use { it.centre.exportBundle() })
+            }
+            assertEquals("bundle", e.field)
+        } finally {
+            dir.deleteRecursively()
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! The error a UI can act on. The core's detailed error ([`carebank_core::Error`]) is folded into
+//! a few variants, each telling the app what to do next: fix a form field, look again, ask a
+//! coordinator, get consent, retry later, or report a bug.
+
+use carebank_core::domain::ValidationError;
+use carebank_core::sync::SyncError;
+
+/// Why a call into carebank failed. Kotlin sees `CareException.*`, Swift `CareError.*`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+pub enum CareError {
+    /// Something the app passed in is wrong: point the form at `field` (empty when the record
+    /// as a whole is inconsistent) and show `reason`.
+    #[error("invalid input{}: {reason}", if field.is_empty() { String::new() } else { format!(" ({field})") })]
+    InvalidInput {
+        /// The field at fault, as named in the record (`elder_id`, `visit.check_out_ms` …), or empty.
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An elder, member, site or record that the store does not know (yet: it may arrive with
+    /// the next sync).
+    #[error("{what} {id} not found")]
+    NotFound {
+        /// What kind of thing: `elder`, `member`, `site`, `record`, `visit`, `follow-up`.
+        what: String,
+        /// The id that was looked up.
+        id: String,
+    },
+    /// This device may not do this (wrong role, not enrolled, or revoked).
+    #[error("not authorised: {reason}")]
+    NotAuthorised {
+        /// Why, in words for the log or a dialog.
+        reason: String,
+    },
+    /// The elder has not consented to this use of their data: record consent first (PIPL).
+    #[error("the elder has not consented to {purpose}")]
+    ConsentMissing {
+        /// The purpose that needs consent.
+        purpose: String,
+    },
+    /// Records disagree in a way only a coordinator can settle (time-bank forks and overdrafts;
+    /// produced by the ledger and sync calls).
+    #[error("needs a coordinator: {reason}")]
+    NeedsCoordinator {
+        /// What the coordinator must decide.
+        reason: String,
+    },
+    /// The phone's storage failed or holds data this build cannot read: retry, free space, or
+    /// report.
+    #[error("storage: {reason}")]
+    Storage {
+        /// What failed.
+        reason: String,
+    },
+    /// The secure key storage (Android Keystore, iOS Keychain) failed or holds a bad key.
+    #[error("key storage: {reason}")]
+    KeyStorage {
+        /// What failed.
+        reason: String,
+    },
+    /// A relay or peer could not be reached; the work is kept and can be retried (produced by
+    /// the sync calls).
+    #[error("network: {reason}")]
+    Network {
+        /// What failed.
+        reason: String,
+    },
+    /// The app cancelled the operation; what was done before is kept.
+    #[error("cancelled")]
+    Cancelled,
+    /// A bug: in carebank, or in an app callback that threw. Report it.
+    #[error("internal error: {reason}")]
+    Internal {
+        /// What happened.
+        reason: String,
+    },
+}
+
+/// The result type of every exported call.
+pub type Result<T, E = CareError> = std::result::Result<T, E>;
+
+impl CareError {
+    /// An invalid value in `field`.
+    pub(crate) fn invalid(field: &str, reason: impl ToString) -> CareError {
+        CareError::InvalidInput {
+            field: field.to_string(),
+            reason: reason.to_string(),
+        }
+    }
+}
+
+impl From<ValidationError> for CareError {
+    fn from(e: ValidationError) -> CareError {
+        let field = match &e {
+            ValidationError::BadId { field, .. }
+            | ValidationError::Empty(field)
+            | ValidationError::TooLong { field, .. }
+            | ValidationError::OutOfRange { field, .. }
+            | ValidationError::Duplicate(field) => field,
+            ValidationError::NonPositiveDuration(_) => "duration_minutes",
+            ValidationError::CheckOutBeforeCheckIn { .. } => "check_out_ms",
+            ValidationError::UnknownServiceKind(_) => "kind",
+            ValidationError::Inconsistent(_) => "",
+        };
+        CareError::invalid(field, e)
+    }
+}
+
+impl From<carebank_core::Error> for CareError {
+    fn from(e: carebank_core::Error) -> CareError {
+        use carebank_core::Error as E;
+        use carebank_core::record::RecordError;
+        let not_found = |what: &str, id: String| CareError::NotFound {
+            what: what.to_string(),
+            id,
+        };
+        match e {
+            E::Invalid(v) | E::Record(RecordError::Invalid(v)) => v.into(),
+            E::UnknownElder(id) => not_found("elder", id.to_string()),
+            E::UnknownMember(id) => not_found("member", id.to_string()),
+            E::UnknownSite(id) => not_found("site", id.to_string()),
+            E::NotFound { what, id } => not_found(what, id),
+            E::NotAuthorised(reason) => CareError::NotAuthorised { reason },
+            E::NoConsent(purpose) => CareError::ConsentMissing {
+                purpose: purpose.to_string(),
+            },
+            e @ E::WrongCircle { .. } => CareError::invalid("circle_id", e),
+            E::LedgerRefused(reason) => CareError::NeedsCoordinator { reason },
+            E::Statement(e) => CareError::invalid("statement", e),
+            e @ E::Secrets(_) => CareError::KeyStorage {
+                reason: e.to_string(),
+            },
+            e @ (E::Record(_) | E::Schema(_) | E::Storage(_) | E::Replica(_) | E::Corrupt(_)) => {
+                CareError::Storage {
+                    reason: e.to_string(),
+                }
+            }
+        }
+    }
+}
+
+/// A sync's failure: the store's own errors as usual, cancellation as `Cancelled`, a peer that
+/// refused this device as `NotAuthorised`, and everything about the peer or the link as
+/// `Network` (the next sync resumes where this one stopped).
+pub(crate) fn sync_error(e: SyncError) -> CareError {
+    match e {
+        SyncError::Store(e) => (*e).into(),
+        SyncError::Cancelled => CareError::Cancelled,
+        SyncError::NotAuthorised(reason) => CareError::NotAuthorised { reason },
+        SyncError::Internal(reason) => CareError::Internal { reason },
+        e => CareError::Network {
+            reason: e.to_string(),
+        },
+    }
+}
+
+/// A bundle file's failure: a file that is not a bundle of this circle is `InvalidInput`
+/// (field `bundle`); the rest as for a sync.
+pub(crate) fn bundle_error(e: SyncError) -> CareError {
+    match e {
+        e @ (SyncError::Malformed(_)
+        | SyncError::Version(_)
+        | SyncError::TooLarge(_)
+        | SyncError::WrongCircle { .. }
+        | SyncError::Unexpected { .. }) => CareError::invalid("bundle", e),
+        e => sync_error(e),
+    }
+}

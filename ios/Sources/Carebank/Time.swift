@@ -1,0 +1,45 @@
+import Foundation
+
+/// China Standard Time: carebank's days and months are CST days and months.
+public let chinaTime = TimeZone(identifier: "Asia/Shanghai")!
+
+/// Unix milliseconds, as carebank takes and gives instants.
+public extension Date {
+    /// This instant in Unix milliseconds.
+    var carebankMs: Int64 { Int64((timeIntervalSince1970 * 1000).rounded()) }
+
+    /// The instant `ms` Unix milliseconds.
+    init(carebankMs ms: Int64) {
+        self.init(timeIntervalSince1970: Double(ms) / 1000)
+    }
+}
+
+/// The CST month containing `date`, written as carebank takes it: `YYYY-MM`.
+public func carebankMonth(of date: Date) -> String {
+    var calendar = Calendar(identifier: .gregorian)
+    calendar.timeZone = chinaTime
+    let parts = calendar.dateComponents([.year, .month], from: date)
+    return String(format: "%04d-%02d", parts.year ?? 1970, parts.month ?? 1)
+}
+
+public extension CareStore {
+    /// Elders overdue for a visit at `now`, most overdue first.
+    func overdueVisits(now: Date) throws -> [OverdueElder] {
+        try overdueVisits(nowMs: now.carebankMs)
+    }
+
+    /// Person-times (人次) by service type in the CST month containing `date`.
+    func personTimes(monthOf date: Date) throws -> PersonTimes {
+        try personTimes(month: carebankMonth(of: date))
+    }
+
+    /// An elder's visits and services in the CST month containing `date`.
+    func elderMonth(elderId: String, monthOf date: Date) throws -> ElderMonth {
+        try elderMonth(elderId: elderId, month: carebankMonth(of: date))
+    }
+
+    /// Government-bought hours used by each entitled elder in the CST month containing `date`.
+    func entitlementUse(monthOf date: Date) throws -> [EntitlementUse] {
+        try entitlementUse(month: carebankMonth(of: date))
+    }
+}
