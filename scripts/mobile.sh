@@ -94,6 +94,8 @@ apt_install() {
 install_tools() {
     step "tools: kotlinc $KOTLIN_VERSION, JNA, JUnit 4"
     command -v java >/dev/null || apt_install openjdk-17-jdk-headless
+    command -v openssl >/dev/null || apt_install openssl
+    command -v curl >/dev/null || apt_install curl
     KOTLINC="$TOOLS/kotlin-$KOTLIN_VERSION/node_modules/kotlin-compiler/bin/kotlinc"
     if [ ! -x "$KOTLINC" ]; then
         command -v npm >/dev/null || apt_install npm

@@ -21,5 +21,8 @@ python3 docs/tools/verify_record.py
 step "PostgreSQL on loopback (for the relay's PostgreSQL tests)"
 eval "$(bash scripts/start-postgres.sh)"
 
+step "mobile: committed Kotlin/Swift bindings current, Kotlin tests on the JVM (android/, ios/)"
+./scripts/mobile.sh ci
+
 step "tests"
 cargo test --workspace
