@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use carebank_core::CareStore;
-use carebank_core::domain::Funding;
+use carebank_core::domain::{ConfirmMethod, Funding};
 use carebank_core::ids::Id;
 use carebank_core::sync::bundle::Since;
 use carebank_core::sync::{CancelToken, SyncError, SyncReplica};
@@ -154,9 +154,16 @@ fn simulate(database_url: Option<String>, instances: usize, seed: u64) {
     centre
         .sync_with_relay(&relays.client(0), &CancelToken::new(), &mut no_progress)
         .expect("the centre bootstraps the circle");
+    // The coordinator's phone brings the members' enrolments; until it has synced once, the
+    // relay rightly refuses the members' phones.
+    phones[0]
+        .store
+        .sync_with_relay(&relays.client(0), &CancelToken::new(), &mut no_progress)
+        .expect("the coordinator brings the enrolments");
     let mut rng = Rng(seed);
     let cancel = CancelToken::new();
     let (mut relay_syncs, mut failed_syncs, mut meetings, mut bundles) = (0, 0, 0, 0);
+    let mut unconfirmed: Vec<Id> = Vec::new();
 
     for day in 0..12u64 {
         let morning = START_MS + day * DAY;
@@ -173,10 +180,34 @@ fn simulate(database_url: Option<String>, instances: usize, seed: u64) {
                         .store
                         .record_visit(visit(elder, p.member, at))
                         .expect("visit"),
-                    Role::Volunteer => p
-                        .store
-                        .record_service(service(elder, p.member, at, 30, Funding::TimeBank, meal()))
-                        .expect("meal"),
+                    Role::Volunteer => {
+                        let meal = p
+                            .store
+                            .record_service(service(
+                                elder,
+                                p.member,
+                                at,
+                                30,
+                                Funding::TimeBank,
+                                meal(),
+                            ))
+                            .expect("meal");
+                        // The volunteer claims the half hour in the time bank.
+                        let claim = p.store.claim_hours(meal, 30).expect("claim");
+                        expected.insert(claim);
+                        unconfirmed.push(claim);
+                        // Now and then she spends an hour, if her phone shows she has it.
+                        if rng.chance(30)
+                            && p.store
+                                .balance(p.member)
+                                .expect("balance")
+                                .available_minutes
+                                >= 60
+                        {
+                            expected.insert(p.store.redeem_hours(60, None).expect("redeem"));
+                        }
+                        meal
+                    }
                 };
                 expected.insert(id);
             }
@@ -204,6 +235,21 @@ fn simulate(database_url: Option<String>, instances: usize, seed: u64) {
                 (up, other) => panic!("relay up={up}: {other:?}"),
             }
         }
+        // The coordinator (phones[0]) confirms every claim that has reached her phone.
+        let coordinator = &mut phones[0].store;
+        let mut still = Vec::new();
+        for claim in unconfirmed.drain(..) {
+            if coordinator.get(claim).is_ok() {
+                expected.insert(
+                    coordinator
+                        .confirm_claim(claim, ConfirmMethod::InPerson)
+                        .expect("confirm"),
+                );
+            } else {
+                still.push(claim);
+            }
+        }
+        unconfirmed = still;
         // Two phones meet in the village, or a bundle is carried from one to another.
         for _ in 0..2 {
             let a = rng.below(phones.len());
@@ -263,6 +309,14 @@ fn simulate(database_url: Option<String>, instances: usize, seed: u64) {
     let ref_overdue = reference.overdue_visits(now).expect("overdue");
     let ref_use = reference.entitlement_use(november).expect("use");
     let ref_keys = reference.trusted_keys().expect("keys");
+    let ref_balances = reference.balances_at(now as u64).expect("balances");
+    let ref_queue = reference.conflict_queue().expect("queue");
+    assert!(
+        ref_balances
+            .iter()
+            .any(|b| b.earned_minutes > 0 && b.redeemed_minutes > 0),
+        "the time bank was used: {ref_balances:?}"
+    );
     assert_eq!(reference.store().record_ids().expect("ids"), expected);
     for p in phones.iter_mut() {
         let s = &mut p.store;
@@ -277,6 +331,13 @@ fn simulate(database_url: Option<String>, instances: usize, seed: u64) {
         assert_eq!(s.overdue_visits(now).expect("overdue"), ref_overdue);
         assert_eq!(s.entitlement_use(november).expect("use"), ref_use);
         assert_eq!(s.trusted_keys().expect("keys"), ref_keys);
+        assert_eq!(
+            s.balances_at(now as u64).expect("balances"),
+            ref_balances,
+            "ledger of {}",
+            p.member
+        );
+        assert_eq!(s.conflict_queue().expect("queue"), ref_queue);
         assert!(s.rejections().expect("rejections").is_empty());
         // Each record is held exactly once in the documents.
         let rebuilt = s.rebuild_indexes().expect("rebuild");
