@@ -336,11 +336,11 @@ pub fn run(a: DemoArgs) -> Result<()> {
         coordinator.open_follow_ups()?.len()
     );
 
+    let mut balances = coordinator.balances_at(now)?;
     println!(
         "\nTime-bank balances (top 5 of {} members with hours)",
-        coordinator.balances_at(now)?.len()
+        balances.len()
     );
-    let mut balances = coordinator.balances_at(now)?;
     balances.sort_by_key(|b| -b.available_minutes);
     for b in balances.iter().take(5) {
         println!("  {}", balance_line(b));

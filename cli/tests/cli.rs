@@ -1,38 +1,11 @@
 //! The command line driven as a person would: set-up, records, reports, and the mistakes people
 //! make, each with a clear message.
 
-use assert_cmd::Command;
+mod common;
+
 use std::path::Path;
 
-fn carebank() -> Command {
-    Command::cargo_bin("carebank").expect("binary")
-}
-
-/// Runs and returns stdout, failing the test with stderr if the command fails.
-fn ok(args: &[&str]) -> String {
-    let out = carebank().args(args).output().expect("run");
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf8")
-}
-
-/// Runs a command that must fail and returns its stderr.
-fn fails(args: &[&str]) -> String {
-    let out = carebank().args(args).output().expect("run");
-    assert!(!out.status.success(), "{args:?} should have failed");
-    String::from_utf8(out.stderr).expect("utf8")
-}
-
-fn field(output: &str, label: &str) -> String {
-    output
-        .lines()
-        .find_map(|l| l.strip_prefix(label))
-        .map(|v| v.trim().to_string())
-        .unwrap_or_else(|| panic!("no {label} in {output}"))
-}
+use common::{fails, field, ok};
 
 fn path(dir: &Path, name: &str) -> String {
     dir.join(name).display().to_string()

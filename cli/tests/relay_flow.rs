@@ -7,35 +7,11 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command as Process, Stdio};
 
-use assert_cmd::Command;
 use assert_cmd::cargo::CommandCargoExt;
 
-fn run(args: &[&str]) -> (bool, String, String) {
-    let out = Command::cargo_bin("carebank")
-        .expect("binary")
-        .args(args)
-        .output()
-        .expect("run");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+mod common;
 
-fn ok(args: &[&str]) -> String {
-    let (success, stdout, stderr) = run(args);
-    assert!(success, "{args:?} failed: {stderr}");
-    stdout
-}
-
-fn field(output: &str, label: &str) -> String {
-    output
-        .lines()
-        .find_map(|l| l.strip_prefix(label))
-        .map(|v| v.trim().to_string())
-        .unwrap_or_else(|| panic!("no {label} in {output}"))
-}
+use common::{field, ok, run};
 
 /// A relay run by `carebank serve`, stopped when dropped.
 struct Relay {

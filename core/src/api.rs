@@ -175,9 +175,24 @@ impl CareStore {
     /// Pulls every document of another store into this one (an in-process merge: the same
     /// path that bundle files and sync use once they have the bytes).
     pub fn merge_from(&mut self, other: &CareStore) -> Result<IngestReport> {
+        self.merge_docs(other.documents()?)
+    }
+
+    /// Every document this store holds, with its saved bytes.
+    pub fn documents(&self) -> Result<Vec<(DocId, Vec<u8>)>> {
+        let ids = self.store.doc_ids()?;
+        ids.into_iter()
+            .map(|doc_id| {
+                let bytes = self.store.doc_bytes(&doc_id)?;
+                Ok((doc_id, bytes))
+            })
+            .collect()
+    }
+
+    /// Merges documents received from elsewhere, one at a time.
+    pub fn merge_docs(&mut self, docs: Vec<(DocId, Vec<u8>)>) -> Result<IngestReport> {
         let mut report = IngestReport::default();
-        for doc_id in other.store.doc_ids()? {
-            let bytes = other.store.doc_bytes(&doc_id)?;
+        for (doc_id, bytes) in docs {
             let part = self.store.merge_doc(&doc_id, &bytes)?;
             report.added.extend(part.added);
             report.rejected.extend(part.rejected);
@@ -409,13 +424,7 @@ impl CareStore {
                             "an amendment must be of the same type as the original",
                         )));
                     }
-                    let original = self.store.get(c.target)?;
-                    let same_entity = match (original.body(), replacement.as_ref()) {
-                        (RecordBody::Elder(a), RecordBody::Elder(b)) => a.elder_id == b.elder_id,
-                        (RecordBody::Site(a), RecordBody::Site(b)) => a.site_id == b.site_id,
-                        _ => true,
-                    };
-                    if !same_entity {
+                    if !self.store.get(c.target)?.body().same_entity(replacement) {
                         return Err(Error::Invalid(ValidationError::Inconsistent(
                             "an amendment cannot change which elder or site a record is",
                         )));

@@ -453,21 +453,8 @@ impl Village {
 
     /// Device `into` pulls every document device `from` holds.
     pub fn merge(&mut self, into: usize, from: usize) -> Result<IngestReport> {
-        let source = &self.device(from).store;
-        let docs = source
-            .store()
-            .doc_ids()?
-            .into_iter()
-            .map(|d| Ok((source.store().doc_bytes(&d)?, d)))
-            .collect::<Result<Vec<_>>>()?;
-        let target = &mut self.device_mut(into).store;
-        let mut report = IngestReport::default();
-        for (bytes, doc_id) in docs {
-            let part = target.merge_doc(&doc_id, &bytes)?;
-            report.added.extend(part.added);
-            report.rejected.extend(part.rejected);
-        }
-        Ok(report)
+        let docs = self.device(from).store.documents()?;
+        Ok(self.device_mut(into).store.merge_docs(docs)?)
     }
 }
 

@@ -68,6 +68,18 @@ impl RecordBody {
         }
     }
 
+    /// Whether `replacement` may stand in for this record in an amendment: the same type, and
+    /// for entities (sites, elders) the same id.
+    pub fn same_entity(&self, replacement: &RecordBody) -> bool {
+        match (self, replacement) {
+            (RecordBody::Elder(a), RecordBody::Elder(b)) => a.elder_id == b.elder_id,
+            (RecordBody::Site(a), RecordBody::Site(b)) => a.site_id == b.site_id,
+            (RecordBody::Visit(_), RecordBody::Visit(_))
+            | (RecordBody::Service(_), RecordBody::Service(_)) => true,
+            _ => false,
+        }
+    }
+
     /// Checks the record's own fields.
     pub fn validate(&self) -> Result<(), ValidationError> {
         match self {

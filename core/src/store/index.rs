@@ -270,7 +270,7 @@ fn refresh(tx: &Transaction<'_>, target: &str) -> Result<()> {
         match &c.action {
             CorrectionAction::Void {} => voided = true,
             CorrectionAction::Amend { replacement } => {
-                if !same_entity(original.body(), replacement) {
+                if !original.body().same_entity(replacement) {
                     continue;
                 }
                 effective = replacement.as_ref().clone();
@@ -279,18 +279,6 @@ fn refresh(tx: &Transaction<'_>, target: &str) -> Result<()> {
         break;
     }
     write_rows(tx, target, &original, &effective, voided, counted)
-}
-
-/// Whether an amendment's replacement may stand in for the original: the same type, and for
-/// entities the same id.
-fn same_entity(original: &RecordBody, replacement: &RecordBody) -> bool {
-    match (original, replacement) {
-        (RecordBody::Elder(a), RecordBody::Elder(b)) => a.elder_id == b.elder_id,
-        (RecordBody::Site(a), RecordBody::Site(b)) => a.site_id == b.site_id,
-        (RecordBody::Visit(_), RecordBody::Visit(_))
-        | (RecordBody::Service(_), RecordBody::Service(_)) => true,
-        _ => false,
-    }
 }
 
 fn load(conn: &Connection, id: &str) -> Result<SignedRecord> {
