@@ -5,6 +5,7 @@
 pub mod ledger;
 pub mod ledger_year;
 pub mod net;
+pub mod time_bank;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
