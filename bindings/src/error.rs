@@ -154,6 +154,15 @@ pub(crate) fn sync_error(e: SyncError) -> CareError {
     }
 }
 
+/// A phone-to-phone frame's failure: a frame too damaged to answer is `InvalidInput` (field
+/// `frame`); the rest as for a sync.
+pub(crate) fn frame_error(e: SyncError) -> CareError {
+    match e {
+        e @ (SyncError::Malformed(_) | SyncError::Version(_)) => CareError::invalid("frame", e),
+        e => sync_error(e),
+    }
+}
+
 /// A bundle file's failure: a file that is not a bundle of this circle is `InvalidInput`
 /// (field `bundle`); the rest as for a sync.
 pub(crate) fn bundle_error(e: SyncError) -> CareError {

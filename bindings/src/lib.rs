@@ -18,7 +18,8 @@ use std::sync::Arc;
 
 pub use error::{CareError, Result};
 pub use platform::{
-    CancellationToken, PlatformError, ProgressListener, ProgressUpdate, SecureKeyStore,
+    CancellationToken, PhoneChannel, PlatformError, ProgressListener, ProgressUpdate,
+    SecureKeyStore,
 };
 pub use store::CareStore;
 

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use carebank_core::identity::{SecretStore, SecretStoreError};
+use carebank_core::sync::{SyncError, Transport};
 
 use crate::error::CareError;
 
@@ -81,6 +82,26 @@ pub trait ProgressListener: Send + Sync {
 pub trait CancellationToken: Send + Sync {
     /// Whether to stop.
     fn is_cancelled(&self) -> Result<bool, PlatformError>;
+}
+
+/// The app's bytes link to another phone: Nearby Connections, Bluetooth, Wi-Fi Direct or a
+/// LAN socket (on Android the platform encrypts the first three).
+#[uniffi::export(with_foreign)]
+pub trait PhoneChannel: Send + Sync {
+    /// Sends one frame to the other phone, whose app hands it to `CareStore.answerSync`, and
+    /// returns that phone's answer. A lost link is an error; the next sync resumes.
+    fn exchange(&self, frame: Vec<u8>) -> Result<Vec<u8>, PlatformError>;
+}
+
+/// The app's channel seen as the core's [`Transport`].
+pub(crate) struct ChannelTransport(pub Arc<dyn PhoneChannel>);
+
+impl Transport for ChannelTransport {
+    fn request(&mut self, frame: &[u8]) -> Result<Vec<u8>, SyncError> {
+        self.0
+            .exchange(frame.to_vec())
+            .map_err(|e| SyncError::Transport(format!("the phone link: {e}")))
+    }
 }
 
 /// The progress listener and cancellation token of one long operation, both optional.

@@ -9,11 +9,14 @@ use carebank_core::identity::DeviceKey;
 
 use carebank_core::sync::bundle::Since;
 use carebank_core::sync::http::RelayClient;
-use carebank_core::sync::{CancelToken, Progress};
+use carebank_core::sync::{CancelToken, Progress, ProgressFn, SyncError};
 
 use crate::convert;
-use crate::error::{CareError, Result, bundle_error, sync_error};
-use crate::platform::{CancellationToken, KeyStoreAdapter, ProgressListener, SecureKeyStore, Task};
+use crate::error::{CareError, Result, bundle_error, frame_error, sync_error};
+use crate::platform::{
+    CancellationToken, ChannelTransport, KeyStoreAdapter, PhoneChannel, ProgressListener,
+    SecureKeyStore, Task,
+};
 use crate::records::{
     CareCircle, ConfirmMethod, CorrectionAction, Elder, Enrolment, FollowUpDone, LedgerRules,
     Revocation, Service, Site, StoredRecord, Verdict, Visit,
@@ -318,10 +321,30 @@ impl CareStore {
         self.with(|s| Ok(s.import_bundle(&bundle).map_err(bundle_error)?.into()))
     }
 
-    /// Answers one message of a sync another phone opened (the app carries the bytes over
-    /// its LAN or Bluetooth channel); failures go back to the other phone as a refusal.
-    pub fn answer_sync(&self, request: Vec<u8>) -> Result<Vec<u8>> {
-        self.with(|s| s.answer_sync(&request).map_err(sync_error))
+    /// Answers one frame of a sync another phone opened (the app carries the frames over its
+    /// LAN or Bluetooth channel and sends this answer back). The answer is signed by this
+    /// phone; a phone this store does not trust, a stale or replayed frame, or a bad message
+    /// gets a signed refusal and changes nothing. Only a frame too damaged to answer is an error.
+    pub fn answer_sync(&self, frame: Vec<u8>) -> Result<Vec<u8>> {
+        self.with(|s| s.answer_sync(&frame).map_err(frame_error))
+    }
+
+    /// Syncs with another phone over `channel`, which the app implements on its LAN or
+    /// Bluetooth link: each frame goes to the other phone's `answerSync` and its answer comes
+    /// back. Every frame is signed; a phone this store does not trust (not enrolled, revoked)
+    /// is refused with `NotAuthorised` before anything is sent to it but the opening digest.
+    /// Progress and cancellation as for [`CareStore::sync_with_relay`]. The channel is called
+    /// while this store is busy: it must not call back into this store.
+    #[uniffi::method(default(listener = None, cancel = None))]
+    pub fn sync_with_phone(
+        &self,
+        channel: Arc<dyn PhoneChannel>,
+        listener: Option<Arc<dyn ProgressListener>>,
+        cancel: Option<Arc<dyn CancellationToken>>,
+    ) -> Result<SyncReport> {
+        self.run_sync(Task::new(listener, cancel), move |s, token, report| {
+            s.sync_with_phone(&mut ChannelTransport(channel), token, report)
+        })
     }
 
     /// Syncs with the relay at `url` (`https://…`), reporting to `listener` after each round
@@ -338,10 +361,28 @@ impl CareStore {
         let task = Task::new(listener, cancel);
         task.check()?;
         let relay = RelayClient::new(&url).map_err(sync_error)?;
+        self.run_sync(task, move |s, token, report| {
+            s.sync_with_relay(&relay, token, report)
+        })
+    }
+}
+
+impl CareStore {
+    /// Runs `sync` on a worker thread holding the store's lock; this thread hears its progress
+    /// and polls the app's token, so app listeners and tokens never run under the lock.
+    fn run_sync(
+        &self,
+        task: Task,
+        sync: impl FnOnce(
+            &mut carebank_core::CareStore,
+            &CancelToken,
+            ProgressFn<'_>,
+        ) -> std::result::Result<Progress, SyncError>
+        + Send,
+    ) -> Result<SyncReport> {
+        task.check()?;
         let token = CancelToken::new();
         let (tx, rx) = std::sync::mpsc::channel::<Progress>();
-        // The sync runs on a worker thread holding the store's lock; this thread hears its
-        // progress and polls the app's token, so app callbacks never run under the lock.
         std::thread::scope(|scope| {
             let worker_token = token.clone();
             let worker = scope.spawn(move || {
@@ -350,7 +391,7 @@ impl CareStore {
                         // The receiver outlives the worker; a failed send only loses a report.
                         let _ = tx.send(p.clone());
                     };
-                    Ok(s.sync_with_relay(&relay, &worker_token, &mut report)
+                    Ok(sync(s, &worker_token, &mut report)
                         .map_err(sync_error)?
                         .into())
                 })

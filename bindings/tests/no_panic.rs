@@ -14,8 +14,8 @@ use carebank_ffi::records::{
     Visit,
 };
 use carebank_ffi::{
-    CancellationToken, CareError, CareStore, PlatformError, ProgressListener, ProgressUpdate,
-    SecureKeyStore, device_public_key, new_id,
+    CancellationToken, CareError, CareStore, PhoneChannel, PlatformError, ProgressListener,
+    ProgressUpdate, SecureKeyStore, device_public_key, new_id,
 };
 
 /// 2026-11-02 08:00 China Standard Time.
@@ -55,6 +55,24 @@ struct Cancelled;
 impl CancellationToken for Cancelled {
     fn is_cancelled(&self) -> Result<bool, PlatformError> {
         Ok(true)
+    }
+}
+
+/// A phone link that is down.
+struct BrokenChannel;
+
+impl PhoneChannel for BrokenChannel {
+    fn exchange(&self, _: Vec<u8>) -> Result<Vec<u8>, PlatformError> {
+        Err(uniffi::UnexpectedUniFFICallbackError::new("IOException: socket closed").into())
+    }
+}
+
+/// A phone link that brings back bytes that are no answer.
+struct GarbageChannel;
+
+impl PhoneChannel for GarbageChannel {
+    fn exchange(&self, _: Vec<u8>) -> Result<Vec<u8>, PlatformError> {
+        Ok(b"HTTP/1.1 502 Bad Gateway".to_vec())
     }
 }
 
@@ -733,8 +751,23 @@ fn sync_calls_fail_cleanly() {
     let foreign = stranger.export_bundle(None).expect("bundle");
     let e = fails("import_bundle", || s.import_bundle(foreign));
     assert_eq!(field_of(&e), "bundle", "{e}");
-    // A malformed request is answered with a refusal for the other phone, not an error here.
-    assert!(!works("answer_sync", || s.answer_sync(vec![1, 2, 3])).is_empty());
+    // A frame too damaged to answer is invalid input.
+    let e = fails("answer_sync", || s.answer_sync(vec![1, 2, 3]));
+    assert_eq!(field_of(&e), "frame", "{e}");
+    // A channel that throws, one that brings back garbage, and a cancelled sync.
+    for channel in [
+        Arc::new(BrokenChannel) as Arc<dyn PhoneChannel>,
+        Arc::new(GarbageChannel),
+    ] {
+        let e = fails("sync_with_phone", || {
+            s.sync_with_phone(channel.clone(), None, None)
+        });
+        assert!(matches!(e, CareError::Network { .. }), "{e:?}");
+    }
+    let e = fails("sync_with_phone", || {
+        s.sync_with_phone(Arc::new(GarbageChannel), None, Some(Arc::new(Cancelled)))
+    });
+    assert_eq!(e, CareError::Cancelled);
     for url in ["not a url", "http://127.0.0.1:1", ""] {
         let e = fails("sync_with_relay", || {
             s.sync_with_relay(url.into(), None, None)

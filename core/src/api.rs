@@ -21,6 +21,7 @@ use crate::store::{
     Durability, ElderMonth, EntitlementUse, IngestReport, OpenFollowUp, OverdueElder, PersonTimes,
     Rejection, Store, TrustedKey,
 };
+use crate::sync::peer::SeenNonces;
 use crate::time::Month;
 
 /// Which circle a store belongs to: its id and the town centre's key (the root of trust).
@@ -41,6 +42,7 @@ pub struct CareStore {
     key: DeviceKey,
     wall: WallClock,
     ledger: RefCell<ledger_ops::LedgerCache>,
+    peer_nonces: SeenNonces,
 }
 
 /// The trusted role of this device, as the store sees it.
@@ -59,6 +61,7 @@ impl CareStore {
             key,
             wall: Box::new(wall_clock_ms),
             ledger: ledger_ops::LedgerCache::new(circle),
+            peer_nonces: SeenNonces::default(),
         })
     }
 
@@ -70,6 +73,7 @@ impl CareStore {
             key,
             wall: Box::new(wall_clock_ms),
             ledger: ledger_ops::LedgerCache::new(circle),
+            peer_nonces: SeenNonces::default(),
         })
     }
 
@@ -104,6 +108,19 @@ impl CareStore {
     /// The store and the signing key at once (sync needs both).
     pub(crate) fn sync_parts(&mut self) -> (&mut Store, &DeviceKey) {
         (&mut self.store, &self.key)
+    }
+
+    /// What a phone-to-phone sync needs at once: the store, the key, the wall clock and the
+    /// nonces of the requests answered lately.
+    pub(crate) fn phone_parts(
+        &mut self,
+    ) -> (&mut Store, &DeviceKey, &dyn Fn() -> u64, &mut SeenNonces) {
+        (
+            &mut self.store,
+            &self.key,
+            &*self.wall,
+            &mut self.peer_nonces,
+        )
     }
 
     /// Checks, signs and durably stores a new record; returns its id.

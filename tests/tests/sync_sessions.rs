@@ -6,7 +6,8 @@ use carebank_core::identity::DeviceKey;
 use carebank_core::ids::Id;
 use carebank_core::sync::bundle::Since;
 use carebank_core::sync::{
-    CancelToken, Initiator, MemoryTransport, Step, SyncError, SyncReplica, Transport, run,
+    CancelToken, Initiator, Limits, MemoryTransport, Step, SyncError, SyncReplica, Transport,
+    respond_bytes, run,
 };
 use carebank_core::{CareStore, Circle};
 use carebank_scenarios::{DAY, ElderSpec, MINUTE, START_MS, Village, meal, service, visit};
@@ -103,8 +104,7 @@ fn a_link_that_drops_mid_sync_loses_only_the_round_in_flight() {
         let (cg, vol) = (&mut v.caregivers[0].store, &mut v.volunteers[0].store);
         // The push is applied by the volunteer, but its reply never arrives.
         let mut transport = MemoryTransport::new(vol).losing_reply_to(2);
-        let err = cg
-            .sync_over(&peer, &mut transport, &CancelToken::new(), &mut |_| {})
+        let err = run(cg, &peer, &mut transport, &CancelToken::new(), &mut |_| {})
             .expect_err("the link drops");
         assert!(matches!(err, SyncError::Transport(_)), "{err}");
     }
@@ -178,9 +178,7 @@ fn truncated_and_corrupted_replies_are_clear_errors_that_change_nothing() {
             tamper: fault.as_ref(),
             n: 0,
         };
-        let err = cg
-            .sync_over(&peer, &mut transport, &CancelToken::new(), &mut |_| {})
-            .expect_err(name);
+        let err = run(cg, &peer, &mut transport, &CancelToken::new(), &mut |_| {}).expect_err(name);
         assert!(matches!(err, SyncError::Malformed(_)), "{name}: {err}");
         assert!(!err.to_string().is_empty());
         assert_eq!(snapshot(&mut v.caregivers[0].store), before, "{name}");
@@ -199,12 +197,12 @@ fn a_corrupted_request_is_refused_and_changes_nothing_on_the_responder() {
     let mut session = Initiator::new("volunteer");
     let hello = session.start(cg).expect("hello");
     let vol = &mut v.volunteers[0].store;
-    let heads = vol.answer_sync(&hello).expect("heads");
+    let heads = respond_bytes(vol, &hello, &Limits::default()).expect("heads");
     let Step::Send(push) = session.receive(cg, &heads).expect("push") else {
         panic!("expected a push");
     };
     for cut in [push.len() / 3, push.len() - 1] {
-        let reply = vol.answer_sync(&push[..cut]).expect("a reply");
+        let reply = respond_bytes(vol, &push[..cut], &Limits::default()).expect("a reply");
         let err = session.receive(cg, &reply).expect_err("refused");
         assert!(
             matches!(err, SyncError::Refused(ref r) if r.contains("malformed")),

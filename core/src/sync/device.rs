@@ -4,11 +4,12 @@
 use automerge::ChangeHash;
 
 use super::bundle::{self, ImportReport, Since};
+use super::peer::{Answerer, PeerLink};
 use super::{
-    CancelToken, DocHeads, Limits, MemoryTransport, Progress, ProgressFn, SyncError, SyncPeers,
-    SyncReplica, Transport, respond_bytes, run,
+    CancelToken, DocHeads, Progress, ProgressFn, SyncError, SyncPeers, SyncReplica, Transport, run,
 };
 use crate::api::CareStore;
+use crate::identity::PublicKey;
 use crate::ids::Id;
 use crate::replica::DocId;
 
@@ -18,34 +19,63 @@ impl CareStore {
         self.public_key().to_string()
     }
 
-    /// Syncs with `peer` over any transport (the app's LAN or Bluetooth channel, for one).
-    pub fn sync_over(
+    /// Syncs with another phone over `channel` (the app's LAN or Bluetooth link, which hands
+    /// each frame to the other phone's [`CareStore::answer_sync`] and returns its answer). Every
+    /// frame is signed (see [`peer`](super::peer)); the sync stops with `NotAuthorised` before
+    /// pushing anything if the other phone's key is not trusted by this store.
+    pub fn sync_with_phone(
         &mut self,
-        peer: &str,
-        transport: &mut dyn Transport,
+        channel: &mut dyn Transport,
         cancel: &CancelToken,
         progress: ProgressFn<'_>,
     ) -> Result<Progress, SyncError> {
-        let (store, _) = self.sync_parts();
-        run(store, peer, transport, cancel, progress)
+        let circle = self.circle().circle_id;
+        let trusted = self.trusted_keys()?;
+        let trusted = trusted
+            .into_iter()
+            .filter(|k| k.revoked_from_ms.is_none())
+            .map(|k| k.device_key)
+            .collect();
+        let (store, key, clock, _) = self.phone_parts();
+        let mut link = PeerLink::new(channel, key, circle, clock, trusted);
+        // The session is named after the phone that answers, once its first reply is checked.
+        run(store, "phone", &mut link, cancel, progress)
     }
 
-    /// Answers one message of a sync another phone opened; failures become a `Refused` reply.
-    pub fn answer_sync(&mut self, request: &[u8]) -> Result<Vec<u8>, SyncError> {
-        let (store, _) = self.sync_parts();
-        respond_bytes(store, request, &Limits::default())
+    /// Answers one frame of a sync another phone opened: a signed reply, or a signed refusal
+    /// when the other phone is not trusted here, its request is stale or replayed, or its
+    /// message is bad. Only a frame too damaged to answer is an error.
+    pub fn answer_sync(&mut self, frame: &[u8]) -> Result<Vec<u8>, SyncError> {
+        let (store, key, clock, seen) = self.phone_parts();
+        let now_ms = clock();
+        // Trust is read from the store's index; the sync below may change it only after
+        // this request was admitted.
+        let trusted: Vec<PublicKey> = store
+            .trusted_keys()?
+            .into_iter()
+            .filter(|k| k.revoked_from_ms.is_none())
+            .map(|k| k.device_key)
+            .collect();
+        let trusts = |k: &PublicKey| Ok(trusted.contains(k));
+        let mut answerer = Answerer {
+            key,
+            now_ms,
+            seen,
+            trusts: &trusts,
+        };
+        answerer.answer(store, frame)
     }
 
-    /// Syncs directly with another store in the same process (two phones that met).
+    /// Syncs directly with another store in the same process (two phones that met), through
+    /// the same signed frames as a phone link.
     pub fn sync_with_peer(
         &mut self,
         other: &mut CareStore,
         cancel: &CancelToken,
         progress: ProgressFn<'_>,
     ) -> Result<Progress, SyncError> {
-        let peer = other.peer_name();
-        let mut transport = MemoryTransport::new(other);
-        self.sync_over(&peer, &mut transport, cancel, progress)
+        let mut channel = PhoneInProcess(other);
+        self.sync_with_phone(&mut channel, cancel, progress)
     }
 
     /// Writes a bundle file of the changes `since` selects.
@@ -77,6 +107,15 @@ impl CareStore {
         let mut transport =
             relay.transport(circle, key, &crate::hlc::wall_clock_ms, cancel.clone());
         run(store, &peer, &mut transport, cancel, progress)
+    }
+}
+
+/// A phone link to a store in the same process.
+struct PhoneInProcess<'a>(&'a mut CareStore);
+
+impl Transport for PhoneInProcess<'_> {
+    fn request(&mut self, frame: &[u8]) -> Result<Vec<u8>, SyncError> {
+        self.0.answer_sync(frame)
     }
 }
 

@@ -7,6 +7,8 @@
 //! - [`Transport`] carries one request to a peer and brings back its answer; [`run`] drives a
 //!   session over one, reporting progress and honouring cancellation. [`MemoryTransport`] joins
 //!   two replicas in one process; the `http` feature adds an HTTP client for the relay.
+//! - [`peer`] signs a phone-to-phone session's frames, so that phones serve only phones their
+//!   circle trusts.
 //! - [`bundle`] writes what a peer lacks to a file and reads it back on another device.
 
 mod auth;
@@ -16,6 +18,7 @@ mod error;
 #[cfg(feature = "http")]
 pub mod http;
 mod message;
+pub mod peer;
 mod replica;
 mod responder;
 mod session;

@@ -82,6 +82,12 @@ impl Initiator {
         }
     }
 
+    /// Names the peer after all (before the first reply is taken): a phone learns which phone
+    /// answered from the reply's signature.
+    pub fn set_peer(&mut self, peer: impl Into<String>) {
+        self.peer = peer.into();
+    }
+
     /// Sets how many bytes of changes one push carries before the rest waits a round.
     pub fn with_push_budget(mut self, bytes: usize) -> Initiator {
         self.push_budget_bytes = bytes.max(1);

@@ -11,6 +11,12 @@ use super::{Initiator, Limits, Progress, Step, SyncError, SyncPeers, SyncReplica
 pub trait Transport {
     /// Sends `request` and waits for the reply.
     fn request(&mut self, request: &[u8]) -> Result<Vec<u8>, SyncError>;
+
+    /// The name of the peer as learnt from its replies, when the transport authenticates it
+    /// (a phone link learns the other phone's key from its first signed reply).
+    fn peer_name(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Asks a running sync to stop; cloned freely and shared across threads.
@@ -35,7 +41,7 @@ impl CancelToken {
 /// Called after each round with the progress so far.
 pub type ProgressFn<'a> = &'a mut dyn FnMut(&Progress);
 
-/// Syncs `replica` with `peer` over `transport` until both hold the same documents, reporting
+/// Syncs `replica` with `peer` (or the peer the transport names) over `transport` until both hold the same documents, reporting
 /// progress after each round and stopping between rounds when `cancel` is set. Whatever
 /// converged before an error or a cancellation is kept, and the next sync continues from there.
 pub fn run<R: SyncReplica + SyncPeers + ?Sized>(
@@ -52,6 +58,9 @@ pub fn run<R: SyncReplica + SyncPeers + ?Sized>(
             return Err(SyncError::Cancelled);
         }
         let reply = transport.request(&message)?;
+        if let Some(name) = transport.peer_name() {
+            session.set_peer(name);
+        }
         let step = session.receive(replica, &reply)?;
         progress(session.progress());
         match step {

@@ -250,6 +250,13 @@ typedef void (*UniffiCallbackInterfaceCancellationTokenMethod0)(uint64_t, int8_t
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_PHONE_CHANNEL_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_PHONE_CHANNEL_METHOD0
+typedef void (*UniffiCallbackInterfacePhoneChannelMethod0)(uint64_t, RustBuffer, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_PROGRESS_LISTENER_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_PROGRESS_LISTENER_METHOD0
 typedef void (*UniffiCallbackInterfaceProgressListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
@@ -278,6 +285,15 @@ typedef struct UniffiVTableCallbackInterfaceCancellationToken {
     UniffiCallbackInterfaceClone _Nonnull uniffiClone;
     UniffiCallbackInterfaceCancellationTokenMethod0 _Nonnull isCancelled;
 } UniffiVTableCallbackInterfaceCancellationToken;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_PHONE_CHANNEL
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_PHONE_CHANNEL
+typedef struct UniffiVTableCallbackInterfacePhoneChannel {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfacePhoneChannelMethod0 _Nonnull exchange;
+} UniffiVTableCallbackInterfacePhoneChannel;
 
 #endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_PROGRESS_LISTENER
@@ -317,6 +333,26 @@ void uniffi_carebank_ffi_fn_init_callback_vtable_cancellationtoken(const UniffiV
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CANCELLATIONTOKEN_IS_CANCELLED
 #define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CANCELLATIONTOKEN_IS_CANCELLED
 int8_t uniffi_carebank_ffi_fn_method_cancellationtoken_is_cancelled(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_CLONE_PHONECHANNEL
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_CLONE_PHONECHANNEL
+uint64_t uniffi_carebank_ffi_fn_clone_phonechannel(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_FREE_PHONECHANNEL
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_FREE_PHONECHANNEL
+void uniffi_carebank_ffi_fn_free_phonechannel(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_INIT_CALLBACK_VTABLE_PHONECHANNEL
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_INIT_CALLBACK_VTABLE_PHONECHANNEL
+void uniffi_carebank_ffi_fn_init_callback_vtable_phonechannel(const UniffiVTableCallbackInterfacePhoneChannel* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_PHONECHANNEL_EXCHANGE
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_PHONECHANNEL_EXCHANGE
+RustBuffer uniffi_carebank_ffi_fn_method_phonechannel_exchange(uint64_t ptr, RustBuffer frame, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_CLONE_PROGRESSLISTENER
@@ -391,7 +427,7 @@ RustBuffer uniffi_carebank_ffi_fn_method_carestore_add_site(uint64_t ptr, RustBu
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_ANSWER_SYNC
 #define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_ANSWER_SYNC
-RustBuffer uniffi_carebank_ffi_fn_method_carestore_answer_sync(uint64_t ptr, RustBuffer request, RustCallStatus *_Nonnull out_status
+RustBuffer uniffi_carebank_ffi_fn_method_carestore_answer_sync(uint64_t ptr, RustBuffer frame, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_BALANCE
@@ -547,6 +583,11 @@ RustBuffer uniffi_carebank_ffi_fn_method_carestore_revoke(uint64_t ptr, RustBuff
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_SET_LEDGER_RULES
 #define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_SET_LEDGER_RULES
 RustBuffer uniffi_carebank_ffi_fn_method_carestore_set_ledger_rules(uint64_t ptr, RustBuffer rules, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_SYNC_WITH_PHONE
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_SYNC_WITH_PHONE
+RustBuffer uniffi_carebank_ffi_fn_method_carestore_sync_with_phone(uint64_t ptr, uint64_t channel, RustBuffer listener, RustBuffer cancel, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_SYNC_WITH_RELAY
@@ -858,6 +899,12 @@ uint16_t uniffi_carebank_ffi_checksum_method_cancellationtoken_is_cancelled(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_PHONECHANNEL_EXCHANGE
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_PHONECHANNEL_EXCHANGE
+uint16_t uniffi_carebank_ffi_checksum_method_phonechannel_exchange(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_PROGRESSLISTENER_ON_PROGRESS
 #define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_PROGRESSLISTENER_ON_PROGRESS
 uint16_t uniffi_carebank_ffi_checksum_method_progresslistener_on_progress(void
@@ -1071,6 +1118,12 @@ uint16_t uniffi_carebank_ffi_checksum_method_carestore_revoke(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_SET_LEDGER_RULES
 #define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_SET_LEDGER_RULES
 uint16_t uniffi_carebank_ffi_checksum_method_carestore_set_ledger_rules(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_SYNC_WITH_PHONE
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_SYNC_WITH_PHONE
+uint16_t uniffi_carebank_ffi_checksum_method_carestore_sync_with_phone(void
     
 );
 #endif

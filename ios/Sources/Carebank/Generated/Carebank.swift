@@ -829,10 +829,12 @@ public protocol CareStoreProtocol: AnyObject, Sendable {
     func addSite(site: Site) throws  -> String
     
     /**
-     * Answers one message of a sync another phone opened (the app carries the bytes over
-     * its LAN or Bluetooth channel); failures go back to the other phone as a refusal.
+     * Answers one frame of a sync another phone opened (the app carries the frames over its
+     * LAN or Bluetooth channel and sends this answer back). The answer is signed by this
+     * phone; a phone this store does not trust, a stale or replayed frame, or a bad message
+     * gets a signed refusal and changes nothing. Only a frame too damaged to answer is an error.
      */
-    func answerSync(request: Data) throws  -> Data
+    func answerSync(frame: Data) throws  -> Data
     
     /**
      * A member's time-bank balance now (by this phone's clock).
@@ -1001,6 +1003,16 @@ public protocol CareStoreProtocol: AnyObject, Sendable {
     func setLedgerRules(rules: LedgerRules) throws  -> String
     
     /**
+     * Syncs with another phone over `channel`, which the app implements on its LAN or
+     * Bluetooth link: each frame goes to the other phone's `answerSync` and its answer comes
+     * back. Every frame is signed; a phone this store does not trust (not enrolled, revoked)
+     * is refused with `NotAuthorised` before anything is sent to it but the opening digest.
+     * Progress and cancellation as for [`CareStore::sync_with_relay`]. The channel is called
+     * while this store is busy: it must not call back into this store.
+     */
+    func syncWithPhone(channel: PhoneChannel, listener: ProgressListener?, cancel: CancellationToken?) throws  -> SyncReport
+    
+    /**
      * Syncs with the relay at `url` (`https://…`), reporting to `listener` after each round
      * (stage `sync`, documents converged of documents differing) and stopping when `cancel`
      * says so. Unreachable relays fail with `Network`; what converged before a failure or a
@@ -1124,15 +1136,17 @@ open func addSite(site: Site)throws  -> String  {
 }
     
     /**
-     * Answers one message of a sync another phone opened (the app carries the bytes over
-     * its LAN or Bluetooth channel); failures go back to the other phone as a refusal.
+     * Answers one frame of a sync another phone opened (the app carries the frames over its
+     * LAN or Bluetooth channel and sends this answer back). The answer is signed by this
+     * phone; a phone this store does not trust, a stale or replayed frame, or a bad message
+     * gets a signed refusal and changes nothing. Only a frame too damaged to answer is an error.
      */
-open func answerSync(request: Data)throws  -> Data  {
+open func answerSync(frame: Data)throws  -> Data  {
     return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeCareError_lift) {
         uniffiCallStatus in
     uniffi_carebank_ffi_fn_method_carestore_answer_sync(
             self.uniffiCloneHandle(),
-        FfiConverterData.lower(request),uniffiCallStatus
+        FfiConverterData.lower(frame),uniffiCallStatus
     )
 })
 }
@@ -1556,6 +1570,26 @@ open func setLedgerRules(rules: LedgerRules)throws  -> String  {
 }
     
     /**
+     * Syncs with another phone over `channel`, which the app implements on its LAN or
+     * Bluetooth link: each frame goes to the other phone's `answerSync` and its answer comes
+     * back. Every frame is signed; a phone this store does not trust (not enrolled, revoked)
+     * is refused with `NotAuthorised` before anything is sent to it but the opening digest.
+     * Progress and cancellation as for [`CareStore::sync_with_relay`]. The channel is called
+     * while this store is busy: it must not call back into this store.
+     */
+open func syncWithPhone(channel: PhoneChannel, listener: ProgressListener? = nil, cancel: CancellationToken? = nil)throws  -> SyncReport  {
+    return try  FfiConverterTypeSyncReport_lift(try rustCallWithError(FfiConverterTypeCareError_lift) {
+        uniffiCallStatus in
+    uniffi_carebank_ffi_fn_method_carestore_sync_with_phone(
+            self.uniffiCloneHandle(),
+        FfiConverterTypePhoneChannel_lower(channel),
+        FfiConverterOptionTypeProgressListener.lower(listener),
+        FfiConverterOptionTypeCancellationToken.lower(cancel),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Syncs with the relay at `url` (`https://…`), reporting to `listener` after each round
      * (stage `sync`, documents converged of documents differing) and stopping when `cancel`
      * says so. Unreachable relays fail with `Network`; what converged before a failure or a
@@ -1653,6 +1687,222 @@ public func FfiConverterTypeCareStore_lift(_ handle: UInt64) throws -> CareStore
 #endif
 public func FfiConverterTypeCareStore_lower(_ value: CareStore) -> UInt64 {
     return FfiConverterTypeCareStore.lower(value)
+}
+
+
+
+
+
+
+/**
+ * The app's bytes link to another phone: Nearby Connections, Bluetooth, Wi-Fi Direct or a
+ * LAN socket (on Android the platform encrypts the first three).
+ */
+public protocol PhoneChannel: AnyObject, Sendable {
+    
+    /**
+     * Sends one frame to the other phone, whose app hands it to `CareStore.answerSync`, and
+     * returns that phone's answer. A lost link is an error; the next sync resumes.
+     */
+    func exchange(frame: Data) throws  -> Data
+    
+}
+/**
+ * The app's bytes link to another phone: Nearby Connections, Bluetooth, Wi-Fi Direct or a
+ * LAN socket (on Android the platform encrypts the first three).
+ */
+open class PhoneChannelImpl: PhoneChannel, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_carebank_ffi_fn_clone_phonechannel(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_carebank_ffi_fn_free_phonechannel(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Sends one frame to the other phone, whose app hands it to `CareStore.answerSync`, and
+     * returns that phone's answer. A lost link is an error; the next sync resumes.
+     */
+open func exchange(frame: Data)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypePlatformError_lift) {
+        uniffiCallStatus in
+    uniffi_carebank_ffi_fn_method_phonechannel_exchange(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(frame),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfacePhoneChannel {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfacePhoneChannel = UniffiVTableCallbackInterfacePhoneChannel(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypePhoneChannel.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface PhoneChannel: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypePhoneChannel.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface PhoneChannel: handle missing in uniffiClone")
+            }
+        },
+        exchange: { (
+            uniffiHandle: UInt64,
+            frame: RustBuffer,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> Data in
+                guard let uniffiObj = try? FfiConverterTypePhoneChannel.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.exchange(
+                     frame: try FfiConverterData.lift(frame)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterData.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypePlatformError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfacePhoneChannel> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfacePhoneChannel>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitPhoneChannel() {
+    uniffi_carebank_ffi_fn_init_callback_vtable_phonechannel(UniffiCallbackInterfacePhoneChannel.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePhoneChannel: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<PhoneChannel>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = PhoneChannel
+
+    public static func lift(_ handle: UInt64) throws -> PhoneChannel {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return PhoneChannelImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: PhoneChannel) -> UInt64 {
+         if let rustImpl = value as? PhoneChannelImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PhoneChannel {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: PhoneChannel, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePhoneChannel_lift(_ handle: UInt64) throws -> PhoneChannel {
+    return try FfiConverterTypePhoneChannel.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePhoneChannel_lower(_ value: PhoneChannel) -> UInt64 {
+    return FfiConverterTypePhoneChannel.lower(value)
 }
 
 
@@ -8851,6 +9101,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_carebank_ffi_checksum_method_cancellationtoken_is_cancelled() != 48883) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_carebank_ffi_checksum_method_phonechannel_exchange() != 25805) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_carebank_ffi_checksum_method_progresslistener_on_progress() != 55397) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -8863,7 +9116,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_carebank_ffi_checksum_method_carestore_add_site() != 22262) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_carebank_ffi_checksum_method_carestore_answer_sync() != 48524) {
+    if (uniffi_carebank_ffi_checksum_method_carestore_answer_sync() != 57418) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_carebank_ffi_checksum_method_carestore_balance() != 34850) {
@@ -8959,6 +9212,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_carebank_ffi_checksum_method_carestore_set_ledger_rules() != 64890) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_carebank_ffi_checksum_method_carestore_sync_with_phone() != 57333) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_carebank_ffi_checksum_method_carestore_sync_with_relay() != 37192) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -8979,6 +9235,7 @@ private let initializationResult: InitializationResult = {
     }
 
     uniffiCallbackInitCancellationToken()
+    uniffiCallbackInitPhoneChannel()
     uniffiCallbackInitProgressListener()
     uniffiCallbackInitSecureKeyStore()
     return InitializationResult.ok

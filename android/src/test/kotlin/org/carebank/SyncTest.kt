@@ -3,8 +3,10 @@ package org.carebank
 import java.io.File
 import java.nio.file.Files
 import org.carebank.ffi.CareException
+import org.carebank.ffi.CareStore
 import org.carebank.ffi.Funding
 import org.carebank.ffi.MealMode
+import org.carebank.ffi.PhoneChannel
 import org.carebank.ffi.Role
 import org.carebank.ffi.Service
 import org.carebank.ffi.ServiceDetail
@@ -15,7 +17,10 @@ import org.junit.Assert.assertThrows
 import org.junit.Assert.assertTrue
 import org.junit.Test
 
-/** Two phones that never meet sync through a bundle file (SD card, a chat app). */
+/**
+ * Two phones that meet sync over the app's channel (Nearby Connections, Bluetooth); two that
+ * never meet sync through a bundle file (SD card, a chat app).
+ */
 class SyncTest {
     private val village = TestVillage()
     private val start = yesterdayMorning()
@@ -62,5 +67,41 @@ class SyncTest {
         } finally {
             dir.deleteRecursively()
         }
+    }
+
+    @Test
+    fun twoPhonesSyncOverTheAppsChannelAndAPhoneOutsideTheCircleIsRefused() {
+        val elder = village.elder("张大爷")
+        val wang = village.member(Role.CAREGIVER, "王芳")
+        val li = village.member(Role.VOLUNTEER, "李明")
+        // Wang's phone learns of Li's enrolment (both phones must trust each other).
+        village.sync(wang)
+        wang.store.recordVisit(Visit(elder, wang.id, start, start + 30 * MINUTE))
+
+        // The app's link: each frame goes to the other phone, which answers with answerSync.
+        val toLi = object : PhoneChannel {
+            override fun exchange(frame: ByteArray): ByteArray = li.store.answerSync(frame)
+        }
+        val report = wang.store.syncWithPhone(toLi)
+        assertEquals(2u, report.roundTrips)
+        assertEquals(wang.store.personTimes(month), li.store.personTimes(month))
+        assertEquals(1uL, li.store.personTimes(month).total)
+        // Nothing new: one round trip.
+        assertEquals(1u, wang.store.syncWithPhone(toLi).roundTrips)
+
+        // A phone whose key the circle never enrolled gets nothing from Wang's phone.
+        val stranger = CareStore.openInMemory(village.circle, village.keys, "stranger")
+        val toWang = object : PhoneChannel {
+            override fun exchange(frame: ByteArray): ByteArray = wang.store.answerSync(frame)
+        }
+        assertThrows(CareException.NotAuthorised::class.java) { stranger.syncWithPhone(toWang) }
+        assertEquals(0uL, stranger.personTimes(month).total)
+        stranger.close()
+
+        // A link that drops is a network error; the next sync resumes.
+        val dropped = object : PhoneChannel {
+            override fun exchange(frame: ByteArray): ByteArray = throw java.io.IOException("Bluetooth off")
+        }
+        assertThrows(CareException.Network::class.java) { li.store.syncWithPhone(dropped) }
     }
 }

@@ -653,6 +653,9 @@ internal interface UniffiForeignFutureCompleteVoid : com.sun.jna.Callback {
 internal interface UniffiCallbackInterfaceCancellationTokenMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`uniffiOutReturn`: ByteByReference,uniffiCallStatus: UniffiRustCallStatus,)
 }
+internal interface UniffiCallbackInterfacePhoneChannelMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`frame`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,)
+}
 internal interface UniffiCallbackInterfaceProgressListenerMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`progress`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
@@ -678,6 +681,25 @@ internal open class UniffiVTableCallbackInterfaceCancellationToken(
         `uniffiFree` = other.`uniffiFree`
         `uniffiClone` = other.`uniffiClone`
         `isCancelled` = other.`isCancelled`
+    }
+
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "exchange")
+internal open class UniffiVTableCallbackInterfacePhoneChannel(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `exchange`: UniffiCallbackInterfacePhoneChannelMethod0? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `exchange`: UniffiCallbackInterfacePhoneChannelMethod0? = null,
+    ): UniffiVTableCallbackInterfacePhoneChannel(`uniffiFree`,`uniffiClone`,`exchange`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfacePhoneChannel) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `exchange` = other.`exchange`
     }
 
 }
@@ -753,6 +775,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_carebank_ffi_checksum_method_cancellationtoken_is_cancelled(
     ): Int
+    external fun uniffi_carebank_ffi_checksum_method_phonechannel_exchange(
+    ): Int
     external fun uniffi_carebank_ffi_checksum_method_progresslistener_on_progress(
     ): Int
     external fun uniffi_carebank_ffi_checksum_method_securekeystore_load(
@@ -825,6 +849,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_carebank_ffi_checksum_method_carestore_set_ledger_rules(
     ): Int
+    external fun uniffi_carebank_ffi_checksum_method_carestore_sync_with_phone(
+    ): Int
     external fun uniffi_carebank_ffi_checksum_method_carestore_sync_with_relay(
     ): Int
     external fun uniffi_carebank_ffi_checksum_method_carestore_trusted_keys(
@@ -854,6 +880,7 @@ internal object UniffiLib {
     init {
         Native.register(UniffiLib::class.java, findLibraryName(componentName = "carebank_ffi"))
         uniffiCallbackInterfaceCancellationToken.register(this)
+        uniffiCallbackInterfacePhoneChannel.register(this)
         uniffiCallbackInterfaceProgressListener.register(this)
         uniffiCallbackInterfaceSecureKeyStore.register(this)
         
@@ -868,6 +895,14 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_carebank_ffi_fn_method_cancellationtoken_is_cancelled(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Byte
+    external fun uniffi_carebank_ffi_fn_clone_phonechannel(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_carebank_ffi_fn_free_phonechannel(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_carebank_ffi_fn_init_callback_vtable_phonechannel(`vtable`: UniffiVTableCallbackInterfacePhoneChannel,
+    ): Unit
+    external fun uniffi_carebank_ffi_fn_method_phonechannel_exchange(`ptr`: Long,`frame`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_clone_progresslistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_carebank_ffi_fn_free_progresslistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -896,7 +931,7 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_carebank_ffi_fn_method_carestore_add_site(`ptr`: Long,`site`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_carebank_ffi_fn_method_carestore_answer_sync(`ptr`: Long,`request`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_carebank_ffi_fn_method_carestore_answer_sync(`ptr`: Long,`frame`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_balance(`ptr`: Long,`memberId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -959,6 +994,8 @@ internal object UniffiLib {
     external fun uniffi_carebank_ffi_fn_method_carestore_revoke(`ptr`: Long,`revocation`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_set_ledger_rules(`ptr`: Long,`rules`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_carebank_ffi_fn_method_carestore_sync_with_phone(`ptr`: Long,`channel`: Long,`listener`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_sync_with_relay(`ptr`: Long,`url`: RustBuffer.ByValue,`listener`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1100,6 +1137,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_carebank_ffi_checksum_method_cancellationtoken_is_cancelled() and 0xFFFF) != 48883) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_carebank_ffi_checksum_method_phonechannel_exchange() and 0xFFFF) != 25805) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_carebank_ffi_checksum_method_progresslistener_on_progress() and 0xFFFF) != 55397) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1112,7 +1152,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_add_site() and 0xFFFF) != 22262) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_carebank_ffi_checksum_method_carestore_answer_sync() and 0xFFFF) != 48524) {
+    if ((lib.uniffi_carebank_ffi_checksum_method_carestore_answer_sync() and 0xFFFF) != 57418) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_balance() and 0xFFFF) != 34850) {
@@ -1206,6 +1246,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_set_ledger_rules() and 0xFFFF) != 64890) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_carebank_ffi_checksum_method_carestore_sync_with_phone() and 0xFFFF) != 57333) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_sync_with_relay() and 0xFFFF) != 37192) {
@@ -2019,10 +2062,12 @@ public interface CareStoreInterface {
     fun `addSite`(`site`: Site): kotlin.String
     
     /**
-     * Answers one message of a sync another phone opened (the app carries the bytes over
-     * its LAN or Bluetooth channel); failures go back to the other phone as a refusal.
+     * Answers one frame of a sync another phone opened (the app carries the frames over its
+     * LAN or Bluetooth channel and sends this answer back). The answer is signed by this
+     * phone; a phone this store does not trust, a stale or replayed frame, or a bad message
+     * gets a signed refusal and changes nothing. Only a frame too damaged to answer is an error.
      */
-    fun `answerSync`(`request`: kotlin.ByteArray): kotlin.ByteArray
+    fun `answerSync`(`frame`: kotlin.ByteArray): kotlin.ByteArray
     
     /**
      * A member's time-bank balance now (by this phone's clock).
@@ -2191,6 +2236,16 @@ public interface CareStoreInterface {
     fun `setLedgerRules`(`rules`: LedgerRules): kotlin.String
     
     /**
+     * Syncs with another phone over `channel`, which the app implements on its LAN or
+     * Bluetooth link: each frame goes to the other phone's `answerSync` and its answer comes
+     * back. Every frame is signed; a phone this store does not trust (not enrolled, revoked)
+     * is refused with `NotAuthorised` before anything is sent to it but the opening digest.
+     * Progress and cancellation as for [`CareStore::sync_with_relay`]. The channel is called
+     * while this store is busy: it must not call back into this store.
+     */
+    fun `syncWithPhone`(`channel`: PhoneChannel, `listener`: ProgressListener? = null, `cancel`: CancellationToken? = null): SyncReport
+    
+    /**
      * Syncs with the relay at `url` (`https://…`), reporting to `listener` after each round
      * (stage `sync`, documents converged of documents differing) and stopping when `cancel`
      * says so. Unreachable relays fail with `Network`; what converged before a failure or a
@@ -2340,17 +2395,19 @@ open class CareStore: Disposable, AutoCloseable, CareStoreInterface
 
     
     /**
-     * Answers one message of a sync another phone opened (the app carries the bytes over
-     * its LAN or Bluetooth channel); failures go back to the other phone as a refusal.
+     * Answers one frame of a sync another phone opened (the app carries the frames over its
+     * LAN or Bluetooth channel and sends this answer back). The answer is signed by this
+     * phone; a phone this store does not trust, a stale or replayed frame, or a bad message
+     * gets a signed refusal and changes nothing. Only a frame too damaged to answer is an error.
      */
-    @Throws(CareException::class)override fun `answerSync`(`request`: kotlin.ByteArray): kotlin.ByteArray {
+    @Throws(CareException::class)override fun `answerSync`(`frame`: kotlin.ByteArray): kotlin.ByteArray {
             return FfiConverterByteArray.lift(
     callWithHandle {
     uniffiRustCallWithError(CareException) { _status ->
     UniffiLib.uniffi_carebank_ffi_fn_method_carestore_answer_sync(
         it,
         
-        FfiConverterByteArray.lower(`request`),_status)
+        FfiConverterByteArray.lower(`frame`),_status)
 }
     }
     )
@@ -2932,6 +2989,31 @@ open class CareStore: Disposable, AutoCloseable, CareStoreInterface
 
     
     /**
+     * Syncs with another phone over `channel`, which the app implements on its LAN or
+     * Bluetooth link: each frame goes to the other phone's `answerSync` and its answer comes
+     * back. Every frame is signed; a phone this store does not trust (not enrolled, revoked)
+     * is refused with `NotAuthorised` before anything is sent to it but the opening digest.
+     * Progress and cancellation as for [`CareStore::sync_with_relay`]. The channel is called
+     * while this store is busy: it must not call back into this store.
+     */
+    @Throws(CareException::class)override fun `syncWithPhone`(`channel`: PhoneChannel, `listener`: ProgressListener?, `cancel`: CancellationToken?): SyncReport {
+            return FfiConverterTypeSyncReport.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CareException) { _status ->
+    UniffiLib.uniffi_carebank_ffi_fn_method_carestore_sync_with_phone(
+        it,
+        
+        FfiConverterTypePhoneChannel.lower(`channel`),
+        FfiConverterOptionalTypeProgressListener.lower(`listener`),
+        FfiConverterOptionalTypeCancellationToken.lower(`cancel`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * Syncs with the relay at `url` (`https://…`), reporting to `listener` after each round
      * (stage `sync`, documents converged of documents differing) and stopping when `cancel`
      * says so. Unreachable relays fail with `Network`; what converged before a failure or a
@@ -3075,6 +3157,340 @@ public object FfiConverterTypeCareStore: FfiConverter<CareStore, Long> {
     override fun allocationSize(value: CareStore) = 8UL
 
     override fun write(value: CareStore, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * The app's bytes link to another phone: Nearby Connections, Bluetooth, Wi-Fi Direct or a
+ * LAN socket (on Android the platform encrypts the first three).
+ */
+public interface PhoneChannel {
+    
+    /**
+     * Sends one frame to the other phone, whose app hands it to `CareStore.answerSync`, and
+     * returns that phone's answer. A lost link is an error; the next sync resumes.
+     */
+    fun `exchange`(`frame`: kotlin.ByteArray): kotlin.ByteArray
+    
+    companion object
+}
+
+/**
+ * The app's bytes link to another phone: Nearby Connections, Bluetooth, Wi-Fi Direct or a
+ * LAN socket (on Android the platform encrypts the first three).
+ */
+open class PhoneChannelImpl: Disposable, AutoCloseable, PhoneChannel
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_carebank_ffi_fn_free_phonechannel(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_carebank_ffi_fn_clone_phonechannel(handle, status)
+        }
+    }
+
+    
+    /**
+     * Sends one frame to the other phone, whose app hands it to `CareStore.answerSync`, and
+     * returns that phone's answer. A lost link is an error; the next sync resumes.
+     */
+    @Throws(PlatformException::class)override fun `exchange`(`frame`: kotlin.ByteArray): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(PlatformException) { _status ->
+    UniffiLib.uniffi_carebank_ffi_fn_method_phonechannel_exchange(
+        it,
+        
+        FfiConverterByteArray.lower(`frame`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfacePhoneChannel {
+    internal object `exchange`: UniffiCallbackInterfacePhoneChannelMethod0 {
+        override fun callback(`uniffiHandle`: Long,`frame`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypePhoneChannel.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`exchange`(
+                    FfiConverterByteArray.lift(`frame`),
+                )
+            }
+            val writeReturn = { value: kotlin.ByteArray -> uniffiOutReturn.setValue(FfiConverterByteArray.lower(value)) }
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: PlatformException -> FfiConverterTypePlatformError.lower(e) }
+            )
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypePhoneChannel.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypePhoneChannel.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfacePhoneChannel.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `exchange`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_carebank_ffi_fn_init_callback_vtable_phonechannel(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePhoneChannel: FfiConverter<PhoneChannel, Long> {
+    internal val handleMap = UniffiHandleMap<PhoneChannel>()
+
+    override fun lower(value: PhoneChannel): Long {
+        if (value is PhoneChannelImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): PhoneChannel {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return PhoneChannelImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): PhoneChannel {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: PhoneChannel) = 8UL
+
+    override fun write(value: PhoneChannel, buf: ByteBuffer) {
         buf.putLong(lower(value))
     }
 }
