@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs what it needs, then checks formatting, lints,
-# the independent record verifier and every Rust test. Run from anywhere.
+# the fuzz targets, the independent record verifier and every Rust test. Run from anywhere.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +14,9 @@ cargo fmt --all -- --check
 
 step "lints"
 cargo clippy --workspace --all-targets -- -D warnings
+
+step "fuzz targets compile (fuzz/; run them with cargo-fuzz on a nightly toolchain)"
+(cd fuzz && CARGO_TARGET_DIR=../target/fuzz-check cargo check --quiet --bins)
 
 step "independent verifier (docs/tools/verify_record.py)"
 python3 docs/tools/verify_record.py

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use carebank_core::CareStore;
-use carebank_core::domain::{ConfirmMethod, LedgerRules, Verdict};
+use carebank_core::domain::{LedgerRules, Verdict};
 use carebank_core::ids::Id;
 use carebank_core::ledger::ConflictKind;
 use carebank_core::report::{Lang, MonthlyReport};
@@ -72,23 +72,14 @@ fn sync(store: &mut CareStore, relay: &RelayClient, tally: &mut Tally) -> Result
 
 /// The coordinator syncs, confirms every claim that has reached her, and syncs again.
 fn coordinator_round(
-    coordinator: &mut CareStore,
+    v: &mut Village,
     relay: &RelayClient,
     tally: &mut Tally,
     unconfirmed: &mut Vec<Id>,
 ) -> Result<()> {
-    sync(coordinator, relay, tally)?;
-    let mut still = Vec::new();
-    for claim in unconfirmed.drain(..) {
-        if coordinator.get(claim).is_ok() {
-            coordinator.confirm_claim(claim, ConfirmMethod::InPerson)?;
-            tally.confirmations += 1;
-        } else {
-            still.push(claim);
-        }
-    }
-    *unconfirmed = still;
-    sync(coordinator, relay, tally)
+    sync(&mut v.coordinator.store, relay, tally)?;
+    tally.confirmations += fixture(v.confirm_reached(unconfirmed))?;
+    sync(&mut v.coordinator.store, relay, tally)
 }
 
 fn empty_folder(dir: &Path) -> Result<()> {
@@ -159,7 +150,6 @@ pub fn run(a: DemoArgs) -> Result<()> {
         .collect();
     let mut plan = Workload::new(spec.clone(), v.elders.clone(), members.clone());
     let n = v.device_count();
-    let volunteers = 1 + spec.caregivers..n;
     let mut offline_until: Vec<u64> = (0..n)
         .map(|i| if i == 0 { 0 } else { plan.rng().below(4) })
         .collect();
@@ -175,49 +165,21 @@ pub fn run(a: DemoArgs) -> Result<()> {
     );
     for day in 0..a.days {
         let today = fixture(v.play(plan.day(day)))?;
-        // Volunteers claim the hours of the time-bank services they gave today.
-        for (device, service, minutes) in &today.time_bank_services {
-            unconfirmed.push(
-                v.device_mut(*device)
-                    .store
-                    .claim_hours(*service, *minutes)?,
-            );
-            tally.claims += 1;
-        }
+        // Volunteers claim the hours of the time-bank services they gave today; five spend an
+        // hour each, one gives half an hour to a relative, each by what their own phone shows.
+        let time_bank = fixture(v.play_time_bank(&today, plan.rng()))?;
+        tally.claims += time_bank.claims.len();
+        tally.redemptions += time_bank.redemptions;
+        tally.gifts += time_bank.gifts;
+        unconfirmed.extend(time_bank.claims);
         played += today;
-
-        // Five members spend an hour each on services received; one gives half an hour to
-        // the relative of their household. Each decides by what their own phone shows.
-        for _ in 0..5 {
-            let i = volunteers.start + plan.rng().below(volunteers.len() as u64) as usize;
-            let store = &mut v.device_mut(i).store;
-            if store.balance(members[i])?.available_minutes >= 60
-                && store.redeem_hours(60, None).is_ok()
-            {
-                tally.redemptions += 1;
-            }
-        }
-        let giver = volunteers.start + plan.rng().below(volunteers.len() as u64) as usize;
-        let relative = volunteers.start + ((giver - volunteers.start) ^ 1);
-        let store = &mut v.device_mut(giver).store;
-        if relative < n
-            && store.balance(members[giver])?.available_minutes >= 30
-            && store.gift_hours(members[relative], 30).is_ok()
-        {
-            tally.gifts += 1;
-        }
 
         // The staged double spend: a volunteer restores a backup of her phone onto a second
         // phone; both, offline, spend everything she has.
         if day == CLONE_DAY {
             // Her phone is up to date first: every claim she made is confirmed and known to it.
             sync(&mut v.device_mut(CLONED).store, &client, &mut tally)?;
-            coordinator_round(
-                &mut v.coordinator.store,
-                &client,
-                &mut tally,
-                &mut unconfirmed,
-            )?;
+            coordinator_round(&mut v, &client, &mut tally, &mut unconfirmed)?;
             sync(&mut v.device_mut(CLONED).store, &client, &mut tally)?;
             let mut twin = open_device(
                 &devices_dir.join("volunteer-01-restored"),
@@ -274,12 +236,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
             }
         }
         // The coordinator syncs every day and confirms the claims that have reached her.
-        coordinator_round(
-            &mut v.coordinator.store,
-            &client,
-            &mut tally,
-            &mut unconfirmed,
-        )?;
+        coordinator_round(&mut v, &client, &mut tally, &mut unconfirmed)?;
         v.clock.set(v.clock.now().max(START_MS + (day + 1) * DAY));
         bar.set_message(format!("{} records", played.care_records));
         bar.inc(1);

@@ -1,0 +1,189 @@
+//! Every decoder of bytes from outside (records, sync messages, phone frames, bundle files, the
+//! relay's authorization header) given random bytes and damaged copies of valid input: an error
+//! or a refusal, never a panic, and nothing changed in the store that read them. The same
+//! decoders are fuzz targets under `fuzz/` for longer runs.
+
+use std::sync::OnceLock;
+
+use carebank_core::CareStore;
+use carebank_core::ids::Id;
+use carebank_core::record::SignedRecord;
+use carebank_core::sync::peer::{ReplyFrame, RequestFrame};
+use carebank_core::sync::{CancelToken, Initiator, Message, RequestAuth, Transport};
+use carebank_scenarios::{DAY, ElderSpec, START_MS, Village, visit};
+use proptest::prelude::*;
+
+/// Valid samples of each kind of input, from a small village.
+struct Samples {
+    record: Vec<u8>,
+    hello: Vec<u8>,
+    push: Vec<u8>,
+    request_frame: Vec<u8>,
+    reply_frame: Vec<u8>,
+    bundle: Vec<u8>,
+    auth_header: String,
+}
+
+/// Keeps the frames a phone link carries.
+struct Recorder<'a> {
+    to: &'a mut CareStore,
+    frames: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+impl Transport for Recorder<'_> {
+    fn request(&mut self, frame: &[u8]) -> Result<Vec<u8>, carebank_core::sync::SyncError> {
+        let reply = self.to.answer_sync(frame)?;
+        self.frames.push((frame.to_vec(), reply.clone()));
+        Ok(reply)
+    }
+}
+
+fn village() -> Village {
+    let mut v = Village::build(
+        1,
+        1,
+        &[ElderSpec {
+            cadence_days: 7,
+            entitled_hours: 0,
+        }],
+    )
+    .expect("village");
+    let at = START_MS + DAY / 2;
+    v.clock.set(at);
+    let (elder, me) = (v.elders[0], v.caregivers[0].member_id);
+    v.caregivers[0]
+        .store
+        .record_visit(visit(elder, me, at))
+        .expect("visit");
+    v
+}
+
+fn samples() -> &'static Samples {
+    static SAMPLES: OnceLock<Samples> = OnceLock::new();
+    SAMPLES.get_or_init(|| {
+        let mut v = village();
+        let cg = &mut v.caregivers[0].store;
+        let id = *cg
+            .store()
+            .record_ids()
+            .expect("ids")
+            .iter()
+            .next()
+            .expect("a record");
+        let record = cg.get(id).expect("record").as_bytes().to_vec();
+        let mut session = Initiator::new("sample");
+        let hello = session.start(cg).expect("hello");
+        let bundle = cg
+            .export_bundle(&carebank_core::sync::bundle::Since::Everything)
+            .expect("bundle");
+        let vol = &mut v.volunteers[0].store;
+        let mut recorder = Recorder {
+            to: vol,
+            frames: Vec::new(),
+        };
+        cg.sync_with_phone(&mut recorder, &CancelToken::new(), &mut |_| {})
+            .expect("sync");
+        let (request_frame, reply_frame) = recorder.frames[1].clone();
+        let push = RequestFrame::decode(&request_frame).expect("frame").message;
+        let auth_header = RequestAuth::sign(
+            &carebank_scenarios::key(100),
+            "POST",
+            "/v1/circles/x/sync",
+            &hello,
+            START_MS,
+        )
+        .header_value();
+        Samples {
+            record,
+            hello,
+            push,
+            request_frame,
+            reply_frame,
+            bundle,
+            auth_header,
+        }
+    })
+}
+
+/// A damaged copy of `bytes`: cut short, one byte changed, or a byte inserted.
+fn damaged(bytes: &[u8], how: u8, at: usize, value: u8) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    if out.is_empty() {
+        return vec![value];
+    }
+    let i = at % out.len();
+    match how % 3 {
+        0 => out.truncate(i),
+        1 => out[i] ^= value | 1,
+        _ => out.insert(i, value),
+    }
+    out
+}
+
+fn ids(store: &CareStore) -> Vec<Id> {
+    store
+        .store()
+        .record_ids()
+        .expect("ids")
+        .into_iter()
+        .collect()
+}
+
+/// Feeds `bytes` to every decoder; a fresh phone answers the frames and reads the bundle, and
+/// must hold exactly what it held before.
+fn feed(bytes: &[u8]) {
+    let _ = SignedRecord::from_bytes(bytes);
+    let _ = Message::decode(bytes);
+    let _ = RequestFrame::decode(bytes);
+    let _ = ReplyFrame::decode(bytes);
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        let _ = RequestAuth::parse_header(text);
+    }
+    let mut v = village();
+    let phone = &mut v.volunteers[0].store;
+    let before = ids(phone);
+    let _ = phone.answer_sync(bytes);
+    let _ = phone.import_bundle(bytes);
+    assert_eq!(ids(phone), before, "bad bytes changed the store");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_bytes_are_refused_without_a_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+        feed(&bytes);
+    }
+
+    #[test]
+    fn damaged_valid_input_is_refused_without_a_panic(
+        which in 0usize..7, how in any::<u8>(), at in any::<usize>(), value in any::<u8>(),
+    ) {
+        let s = samples();
+        let sample: Vec<u8> = match which {
+            0 => s.record.clone(),
+            1 => s.hello.clone(),
+            2 => s.push.clone(),
+            3 => s.request_frame.clone(),
+            4 => s.reply_frame.clone(),
+            5 => s.bundle.clone(),
+            _ => s.auth_header.clone().into_bytes(),
+        };
+        feed(&damaged(&sample, how, at, value));
+    }
+}
+
+#[test]
+fn the_samples_themselves_are_accepted() {
+    let s = samples();
+    assert!(SignedRecord::from_bytes(&s.record).is_ok());
+    assert!(Message::decode(&s.hello).is_ok());
+    assert!(matches!(Message::decode(&s.push), Ok(Message::Push { .. })));
+    assert!(RequestFrame::decode(&s.request_frame).is_ok());
+    assert!(ReplyFrame::decode(&s.reply_frame).is_ok());
+    assert!(RequestAuth::parse_header(&s.auth_header).is_ok());
+    let mut v = village();
+    let phone = &mut v.volunteers[0].store;
+    let report = phone.import_bundle(&s.bundle).expect("the bundle imports");
+    assert!(report.records_added > 0);
+}
