@@ -350,17 +350,25 @@ impl CareStore {
     /// Syncs with the relay at `url` (`https://…`), reporting to `listener` after each round
     /// (stage `sync`, documents converged of documents differing) and stopping when `cancel`
     /// says so. Unreachable relays fail with `Network`; what converged before a failure or a
-    /// cancellation is kept, and the next sync continues from there.
-    #[uniffi::method(default(listener = None, cancel = None))]
+    /// cancellation is kept, and the next sync continues from there. With `ca_pem` (the
+    /// district's CA certificates, PEM), HTTPS trusts only those; without it, the system's
+    /// roots through the platform verifier (which Android apps must initialise first).
+    #[uniffi::method(default(listener = None, cancel = None, ca_pem = None))]
     pub fn sync_with_relay(
         &self,
         url: String,
         listener: Option<Arc<dyn ProgressListener>>,
         cancel: Option<Arc<dyn CancellationToken>>,
+        ca_pem: Option<String>,
     ) -> Result<SyncReport> {
         let task = Task::new(listener, cancel);
         task.check()?;
-        let relay = RelayClient::new(&url).map_err(sync_error)?;
+        let relay = match ca_pem {
+            Some(pem) => {
+                RelayClient::with_ca(&url, &pem).map_err(|e| CareError::invalid("ca_pem", e))?
+            }
+            None => RelayClient::new(&url).map_err(sync_error)?,
+        };
         self.run_sync(task, move |s, token, report| {
             s.sync_with_relay(&relay, token, report)
         })

@@ -770,12 +770,26 @@ fn sync_calls_fail_cleanly() {
     assert_eq!(e, CareError::Cancelled);
     for url in ["not a url", "http://127.0.0.1:1", ""] {
         let e = fails("sync_with_relay", || {
-            s.sync_with_relay(url.into(), None, None)
+            s.sync_with_relay(url.into(), None, None, None)
         });
         assert!(matches!(e, CareError::Network { .. }), "{url}: {e:?}");
     }
     let e = fails("sync_with_relay", || {
-        s.sync_with_relay("http://127.0.0.1:1".into(), None, Some(Arc::new(Cancelled)))
+        s.sync_with_relay(
+            "https://127.0.0.1:1".into(),
+            None,
+            None,
+            Some("not a certificate".into()),
+        )
+    });
+    assert_eq!(field_of(&e), "ca_pem", "{e}");
+    let e = fails("sync_with_relay", || {
+        s.sync_with_relay(
+            "http://127.0.0.1:1".into(),
+            None,
+            Some(Arc::new(Cancelled)),
+            None,
+        )
     });
     assert_eq!(e, CareError::Cancelled);
 }

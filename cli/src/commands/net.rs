@@ -82,9 +82,13 @@ pub fn serve(a: ServeArgs) -> Result<()> {
 pub struct SyncArgs {
     #[command(flatten)]
     store: StoreOpt,
-    /// Sync with the relay at this URL (http://host:port).
+    /// Sync with the relay at this URL (https://host:port, or http:// on a trusted network).
     #[arg(long, conflicts_with_all = ["export_bundle", "import_bundle"])]
     relay: Option<String>,
+    /// With --relay: trust only the CA certificates in this PEM file for HTTPS (the district's
+    /// own CA) instead of the system's roots.
+    #[arg(long, requires = "relay")]
+    relay_ca: Option<PathBuf>,
     /// Write a bundle file of everything this device holds (for a USB stick, an SD card, a chat).
     #[arg(long, conflicts_with = "import_bundle")]
     export_bundle: Option<PathBuf>,
@@ -100,7 +104,16 @@ pub struct SyncArgs {
 pub fn sync(a: SyncArgs) -> Result<()> {
     let mut store = DeviceDir::new(&a.store.store).open()?;
     if let Some(url) = &a.relay {
-        let client = RelayClient::new(url)?.with_retries(3, Duration::from_millis(500));
+        let client = match &a.relay_ca {
+            Some(path) => {
+                let pem = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                RelayClient::with_ca(url, &pem)
+                    .with_context(|| format!("the CA certificates in {}", path.display()))?
+            }
+            None => RelayClient::new(url)?,
+        }
+        .with_retries(3, Duration::from_millis(500));
         let progress = store.sync_with_relay(&client, &CancelToken::new(), &mut |_| {}).map_err(|e| {
             anyhow::anyhow!("sync with {url} failed: {e}. Nothing recorded here is lost: it stays on this device and goes with the next sync")
         })?;

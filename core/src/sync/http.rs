@@ -18,14 +18,42 @@ pub struct RelayClient {
 }
 
 impl RelayClient {
-    /// A client for the relay at `base_url` (e.g. `http://127.0.0.1:8080`), with a 10 s connect
-    /// timeout, a 120 s request timeout and 4 attempts per request.
+    /// A client for the relay at `base_url` (e.g. `https://relay.example:8443`), with a 10 s
+    /// connect timeout, a 120 s request timeout and 4 attempts per request. HTTPS certificates
+    /// are checked by the platform's verifier against the system's trusted roots (on Android the
+    /// app must first initialise `rustls-platform-verifier`; see `android/README.md`, or use
+    /// [`RelayClient::with_ca`]).
     pub fn new(base_url: &str) -> Result<RelayClient, SyncError> {
+        Self::build(base_url, None)
+    }
+
+    /// As [`RelayClient::new`], but HTTPS certificates are trusted only if they chain to one of
+    /// the CA certificates in `ca_pem` (PEM, one or more): a district that runs its relay under
+    /// its own CA pins it this way, and it needs no platform set-up on any phone.
+    pub fn with_ca(base_url: &str, ca_pem: &str) -> Result<RelayClient, SyncError> {
+        let roots = reqwest::Certificate::from_pem_bundle(ca_pem.as_bytes())
+            .map_err(|e| SyncError::Malformed(format!("CA certificates: {e}")))?;
+        if roots.is_empty() {
+            return Err(SyncError::Malformed(
+                "CA certificates: no PEM certificate found".into(),
+            ));
+        }
+        Self::build(base_url, Some(roots))
+    }
+
+    fn build(
+        base_url: &str,
+        roots: Option<Vec<reqwest::Certificate>>,
+    ) -> Result<RelayClient, SyncError> {
         // Several clients may race to install it; any one installed is fine.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::blocking::Client::builder()
+        let mut builder = reqwest::blocking::Client::builder()
             .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(120))
+            .timeout(Duration::from_secs(120));
+        if let Some(roots) = roots {
+            builder = builder.tls_certs_only(roots);
+        }
+        let client = builder
             .build()
             .map_err(|e| SyncError::Transport(format!("HTTP client: {e}")))?;
         Ok(RelayClient {
@@ -109,7 +137,7 @@ impl HttpTransport<'_> {
             .send();
         let response = match sent {
             Ok(r) => r,
-            Err(e) => return Ok(Attempt::Retry(SyncError::Transport(e.to_string()))),
+            Err(e) => return Ok(Attempt::Retry(SyncError::Transport(with_causes(&e)))),
         };
         let status = response.status();
         let body = match response.bytes() {
@@ -127,6 +155,19 @@ impl HttpTransport<'_> {
             _ => Err(SyncError::Refused(format!("{status}: {}", text()))),
         }
     }
+}
+
+/// An error with its causes ("error sending request: … : invalid peer certificate: …"), so
+/// that a refused certificate or a refused connection says so.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
 
 impl Transport for HttpTransport<'_> {

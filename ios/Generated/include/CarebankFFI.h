@@ -592,7 +592,7 @@ RustBuffer uniffi_carebank_ffi_fn_method_carestore_sync_with_phone(uint64_t ptr,
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_SYNC_WITH_RELAY
 #define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_SYNC_WITH_RELAY
-RustBuffer uniffi_carebank_ffi_fn_method_carestore_sync_with_relay(uint64_t ptr, RustBuffer url, RustBuffer listener, RustBuffer cancel, RustCallStatus *_Nonnull out_status
+RustBuffer uniffi_carebank_ffi_fn_method_carestore_sync_with_relay(uint64_t ptr, RustBuffer url, RustBuffer listener, RustBuffer cancel, RustBuffer ca_pem, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_TRUSTED_KEYS

@@ -1016,9 +1016,11 @@ public protocol CareStoreProtocol: AnyObject, Sendable {
      * Syncs with the relay at `url` (`https://…`), reporting to `listener` after each round
      * (stage `sync`, documents converged of documents differing) and stopping when `cancel`
      * says so. Unreachable relays fail with `Network`; what converged before a failure or a
-     * cancellation is kept, and the next sync continues from there.
+     * cancellation is kept, and the next sync continues from there. With `ca_pem` (the
+     * district's CA certificates, PEM), HTTPS trusts only those; without it, the system's
+     * roots through the platform verifier (which Android apps must initialise first).
      */
-    func syncWithRelay(url: String, listener: ProgressListener?, cancel: CancellationToken?) throws  -> SyncReport
+    func syncWithRelay(url: String, listener: ProgressListener?, cancel: CancellationToken?, caPem: String?) throws  -> SyncReport
     
     /**
      * The device keys the circle trusts, and which are revoked.
@@ -1593,16 +1595,19 @@ open func syncWithPhone(channel: PhoneChannel, listener: ProgressListener? = nil
      * Syncs with the relay at `url` (`https://…`), reporting to `listener` after each round
      * (stage `sync`, documents converged of documents differing) and stopping when `cancel`
      * says so. Unreachable relays fail with `Network`; what converged before a failure or a
-     * cancellation is kept, and the next sync continues from there.
+     * cancellation is kept, and the next sync continues from there. With `ca_pem` (the
+     * district's CA certificates, PEM), HTTPS trusts only those; without it, the system's
+     * roots through the platform verifier (which Android apps must initialise first).
      */
-open func syncWithRelay(url: String, listener: ProgressListener? = nil, cancel: CancellationToken? = nil)throws  -> SyncReport  {
+open func syncWithRelay(url: String, listener: ProgressListener? = nil, cancel: CancellationToken? = nil, caPem: String? = nil)throws  -> SyncReport  {
     return try  FfiConverterTypeSyncReport_lift(try rustCallWithError(FfiConverterTypeCareError_lift) {
         uniffiCallStatus in
     uniffi_carebank_ffi_fn_method_carestore_sync_with_relay(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(url),
         FfiConverterOptionTypeProgressListener.lower(listener),
-        FfiConverterOptionTypeCancellationToken.lower(cancel),uniffiCallStatus
+        FfiConverterOptionTypeCancellationToken.lower(cancel),
+        FfiConverterOptionString.lower(caPem),uniffiCallStatus
     )
 })
 }
@@ -9215,7 +9220,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_carebank_ffi_checksum_method_carestore_sync_with_phone() != 57333) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_carebank_ffi_checksum_method_carestore_sync_with_relay() != 37192) {
+    if (uniffi_carebank_ffi_checksum_method_carestore_sync_with_relay() != 2772) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_carebank_ffi_checksum_method_carestore_trusted_keys() != 9707) {

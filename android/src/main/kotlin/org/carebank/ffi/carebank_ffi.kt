@@ -997,7 +997,7 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_sync_with_phone(`ptr`: Long,`channel`: Long,`listener`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_carebank_ffi_fn_method_carestore_sync_with_relay(`ptr`: Long,`url`: RustBuffer.ByValue,`listener`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_carebank_ffi_fn_method_carestore_sync_with_relay(`ptr`: Long,`url`: RustBuffer.ByValue,`listener`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,`caPem`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_trusted_keys(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1251,7 +1251,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_sync_with_phone() and 0xFFFF) != 57333) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_carebank_ffi_checksum_method_carestore_sync_with_relay() and 0xFFFF) != 37192) {
+    if ((lib.uniffi_carebank_ffi_checksum_method_carestore_sync_with_relay() and 0xFFFF) != 2772) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_trusted_keys() and 0xFFFF) != 9707) {
@@ -2249,9 +2249,11 @@ public interface CareStoreInterface {
      * Syncs with the relay at `url` (`https://…`), reporting to `listener` after each round
      * (stage `sync`, documents converged of documents differing) and stopping when `cancel`
      * says so. Unreachable relays fail with `Network`; what converged before a failure or a
-     * cancellation is kept, and the next sync continues from there.
+     * cancellation is kept, and the next sync continues from there. With `ca_pem` (the
+     * district's CA certificates, PEM), HTTPS trusts only those; without it, the system's
+     * roots through the platform verifier (which Android apps must initialise first).
      */
-    fun `syncWithRelay`(`url`: kotlin.String, `listener`: ProgressListener? = null, `cancel`: CancellationToken? = null): SyncReport
+    fun `syncWithRelay`(`url`: kotlin.String, `listener`: ProgressListener? = null, `cancel`: CancellationToken? = null, `caPem`: kotlin.String? = null): SyncReport
     
     /**
      * The device keys the circle trusts, and which are revoked.
@@ -3017,9 +3019,11 @@ open class CareStore: Disposable, AutoCloseable, CareStoreInterface
      * Syncs with the relay at `url` (`https://…`), reporting to `listener` after each round
      * (stage `sync`, documents converged of documents differing) and stopping when `cancel`
      * says so. Unreachable relays fail with `Network`; what converged before a failure or a
-     * cancellation is kept, and the next sync continues from there.
+     * cancellation is kept, and the next sync continues from there. With `ca_pem` (the
+     * district's CA certificates, PEM), HTTPS trusts only those; without it, the system's
+     * roots through the platform verifier (which Android apps must initialise first).
      */
-    @Throws(CareException::class)override fun `syncWithRelay`(`url`: kotlin.String, `listener`: ProgressListener?, `cancel`: CancellationToken?): SyncReport {
+    @Throws(CareException::class)override fun `syncWithRelay`(`url`: kotlin.String, `listener`: ProgressListener?, `cancel`: CancellationToken?, `caPem`: kotlin.String?): SyncReport {
             return FfiConverterTypeSyncReport.lift(
     callWithHandle {
     uniffiRustCallWithError(CareException) { _status ->
@@ -3028,7 +3032,8 @@ open class CareStore: Disposable, AutoCloseable, CareStoreInterface
         
         FfiConverterString.lower(`url`),
         FfiConverterOptionalTypeProgressListener.lower(`listener`),
-        FfiConverterOptionalTypeCancellationToken.lower(`cancel`),_status)
+        FfiConverterOptionalTypeCancellationToken.lower(`cancel`),
+        FfiConverterOptionalString.lower(`caPem`),_status)
 }
     }
     )
