@@ -18,8 +18,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "fuzz targets compile (fuzz/; run them with cargo-fuzz on a nightly toolchain)"
 (cd fuzz && CARGO_TARGET_DIR=../target/fuzz-check cargo check --quiet --bins)
 
-step "independent verifier (docs/tools/verify_record.py)"
+step "independent verifiers (docs/tools/): record format, phone frames, sealed bundles"
 python3 docs/tools/verify_record.py
+python3 docs/tools/verify_sync_vectors.py
 
 step "PostgreSQL on loopback (for the relay's PostgreSQL tests)"
 eval "$(bash scripts/start-postgres.sh)"

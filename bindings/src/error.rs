@@ -163,14 +163,15 @@ pub(crate) fn frame_error(e: SyncError) -> CareError {
     }
 }
 
-/// A bundle file's failure: a file that is not a bundle of this circle is `InvalidInput`
-/// (field `bundle`); the rest as for a sync.
+/// A bundle file's failure: a file that is not a bundle of this circle, or one sealed for other
+/// devices, is `InvalidInput` (field `bundle`); the rest as for a sync.
 pub(crate) fn bundle_error(e: SyncError) -> CareError {
     match e {
         e @ (SyncError::Malformed(_)
         | SyncError::Version(_)
         | SyncError::TooLarge(_)
         | SyncError::WrongCircle { .. }
+        | SyncError::NotAuthorised(_)
         | SyncError::Unexpected { .. }) => CareError::invalid("bundle", e),
         e => sync_error(e),
     }

@@ -312,16 +312,23 @@ fn bad_bundles_are_refused_and_change_nothing() {
         .export_bundle(&Since::Everything)
         .expect("export");
 
-    // A store of another circle.
+    // A device the circle never enrolled cannot open the sealed bundle.
     let centre = DeviceKey::from_seed([42; 32]);
     let other_circle = Circle {
         circle_id: Id::from_bytes([0xee; 16]),
         centre_key: centre.public_key(),
     };
     let mut stranger = CareStore::open_in_memory(other_circle, centre).expect("stranger");
-    let err = stranger.import_bundle(&bundle).expect_err("another circle");
-    assert!(matches!(err, SyncError::WrongCircle { .. }), "{err}");
+    let err = stranger
+        .import_bundle(&bundle)
+        .expect_err("not sealed for it");
+    assert!(matches!(err, SyncError::NotAuthorised(_)), "{err}");
     assert!(stranger.store().record_ids().expect("ids").is_empty());
+    // A store of another circle on a key the bundle was sealed for opens it, and refuses it.
+    let mut other = CareStore::open_in_memory(other_circle, v.device_key(1)).expect("other");
+    let err = other.import_bundle(&bundle).expect_err("another circle");
+    assert!(matches!(err, SyncError::WrongCircle { .. }), "{err}");
+    assert!(other.store().record_ids().expect("ids").is_empty());
 
     let before = snapshot(&mut v.volunteers[0].store);
     for cut in [0, 4, bundle.len() / 2, bundle.len() - 1] {

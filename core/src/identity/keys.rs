@@ -25,6 +25,14 @@ impl PublicKey {
         &self.0
     }
 
+    /// The key as an X25519 public key (the Montgomery form of the same point), or `None` if
+    /// the bytes are not a point of the curve.
+    pub fn x25519(&self) -> Option<[u8; 32]> {
+        VerifyingKey::from_bytes(&self.0)
+            .ok()
+            .map(|k| k.to_montgomery().to_bytes())
+    }
+
     /// Checks an ed25519 signature with the strict rules of RFC 8032 (no small-order keys, no
     /// non-canonical encodings), so that every replica reaches the same verdict.
     pub fn verify(&self, message: &[u8], signature: &SignatureBytes) -> bool {
@@ -85,6 +93,12 @@ pub struct DeviceKey {
 }
 
 impl DeviceKey {
+    /// The key's X25519 secret scalar (RFC 7748 form, from the same hashed seed that signs), so
+    /// that data can be sealed to a device by its public key (see `sync::seal`).
+    pub(crate) fn x25519_secret(&self) -> [u8; 32] {
+        self.signing.to_scalar_bytes()
+    }
+
     /// A new random key.
     pub fn generate() -> Result<DeviceKey, SecretStoreError> {
         let mut seed = [0u8; 32];

@@ -5,6 +5,7 @@ use automerge::ChangeHash;
 
 use super::bundle::{self, ImportReport, Since};
 use super::peer::{Answerer, PeerLink};
+use super::seal;
 use super::{
     CancelToken, DocHeads, Progress, ProgressFn, SyncError, SyncPeers, SyncReplica, Transport, run,
 };
@@ -30,12 +31,7 @@ impl CareStore {
         progress: ProgressFn<'_>,
     ) -> Result<Progress, SyncError> {
         let circle = self.circle().circle_id;
-        let trusted = self.trusted_keys()?;
-        let trusted = trusted
-            .into_iter()
-            .filter(|k| k.revoked_from_ms.is_none())
-            .map(|k| k.device_key)
-            .collect();
+        let trusted = self.trusted_now()?.into_iter().collect();
         let (store, key, clock, _) = self.phone_parts();
         let mut link = PeerLink::new(channel, key, circle, clock, trusted);
         // The session is named after the phone that answers, once its first reply is checked.
@@ -46,16 +42,11 @@ impl CareStore {
     /// when the other phone is not trusted here, its request is stale or replayed, or its
     /// message is bad. Only a frame too damaged to answer is an error.
     pub fn answer_sync(&mut self, frame: &[u8]) -> Result<Vec<u8>, SyncError> {
-        let (store, key, clock, seen) = self.phone_parts();
-        let now_ms = clock();
         // Trust is read from the store's index; the sync below may change it only after
         // this request was admitted.
-        let trusted: Vec<PublicKey> = store
-            .trusted_keys()?
-            .into_iter()
-            .filter(|k| k.revoked_from_ms.is_none())
-            .map(|k| k.device_key)
-            .collect();
+        let trusted = self.trusted_now()?;
+        let (store, key, clock, seen) = self.phone_parts();
+        let now_ms = clock();
         let trusts = |k: &PublicKey| Ok(trusted.contains(k));
         let mut answerer = Answerer {
             key,
@@ -78,17 +69,39 @@ impl CareStore {
         self.sync_with_phone(&mut channel, cancel, progress)
     }
 
-    /// Writes a bundle file of the changes `since` selects.
+    /// Writes a bundle file of the changes `since` selects, sealed for the devices this store
+    /// trusts now (the circle's enrolled, unrevoked keys, this one included): whoever carries
+    /// or intercepts the file cannot read it (see [`seal`](super::seal)).
     pub fn export_bundle(&mut self, since: &Since) -> Result<Vec<u8>, SyncError> {
         let exporter = self.peer_name();
+        let mut recipients = self.trusted_now()?;
+        recipients.push(self.public_key());
         let (store, _) = self.sync_parts();
-        bundle::export(store, &exporter, since)
+        let plain = bundle::export(store, &exporter, since)?;
+        seal::seal(&plain, &recipients)
     }
 
-    /// Reads a bundle file; importing the same file again changes nothing.
+    /// Reads a bundle file (sealed, or plain as earlier versions wrote them); importing the
+    /// same file again changes nothing. A sealed bundle not sealed for this device is
+    /// `NotAuthorised`.
     pub fn import_bundle(&mut self, bytes: &[u8]) -> Result<ImportReport, SyncError> {
-        let (store, _) = self.sync_parts();
-        bundle::import(store, bytes)
+        let (store, key) = self.sync_parts();
+        if seal::is_sealed(bytes) {
+            let plain = seal::open_sealed(bytes, key)?;
+            bundle::import(store, &plain)
+        } else {
+            bundle::import(store, bytes)
+        }
+    }
+
+    /// The device keys this store trusts now: enrolled in the circle and not revoked.
+    fn trusted_now(&self) -> Result<Vec<PublicKey>, SyncError> {
+        Ok(self
+            .trusted_keys()?
+            .into_iter()
+            .filter(|k| k.revoked_from_ms.is_none())
+            .map(|k| k.device_key)
+            .collect())
     }
 
     /// Syncs with the relay, signing each request with this device's key.

@@ -21,6 +21,7 @@ mod message;
 pub mod peer;
 mod replica;
 mod responder;
+pub mod seal;
 mod session;
 mod transport;
 pub mod wire;
