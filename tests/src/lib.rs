@@ -156,6 +156,15 @@ fn open_device(
     Ok(store)
 }
 
+/// Every record id a store holds, in order (for "nothing changed" checks).
+pub fn record_ids(store: &CareStore) -> Vec<Id> {
+    store
+        .store()
+        .record_ids()
+        .map(|ids| ids.into_iter().collect())
+        .unwrap_or_else(|e| panic!("the store's record ids: {e}"))
+}
+
 /// A deterministic id for fixtures (`n` distinguishes them).
 pub fn fixed_id(n: u64) -> Id {
     let mut bytes = [0u8; 16];

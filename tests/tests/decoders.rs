@@ -6,11 +6,10 @@
 use std::sync::OnceLock;
 
 use carebank_core::CareStore;
-use carebank_core::ids::Id;
 use carebank_core::record::SignedRecord;
 use carebank_core::sync::peer::{ReplyFrame, RequestFrame};
 use carebank_core::sync::{CancelToken, Initiator, Message, RequestAuth, Transport};
-use carebank_scenarios::{DAY, ElderSpec, START_MS, Village, visit};
+use carebank_scenarios::{DAY, ElderSpec, START_MS, Village, record_ids, visit};
 use proptest::prelude::*;
 
 /// Valid samples of each kind of input, from a small village.
@@ -120,15 +119,6 @@ fn damaged(bytes: &[u8], how: u8, at: usize, value: u8) -> Vec<u8> {
     out
 }
 
-fn ids(store: &CareStore) -> Vec<Id> {
-    store
-        .store()
-        .record_ids()
-        .expect("ids")
-        .into_iter()
-        .collect()
-}
-
 /// Feeds `bytes` to every decoder; a fresh phone answers the frames and reads the bundle, and
 /// must hold exactly what it held before.
 fn feed(bytes: &[u8]) {
@@ -141,10 +131,10 @@ fn feed(bytes: &[u8]) {
     }
     let mut v = village();
     let phone = &mut v.volunteers[0].store;
-    let before = ids(phone);
+    let before = record_ids(phone);
     let _ = phone.answer_sync(bytes);
     let _ = phone.import_bundle(bytes);
-    assert_eq!(ids(phone), before, "bad bytes changed the store");
+    assert_eq!(record_ids(phone), before, "bad bytes changed the store");
 }
 
 proptest! {

@@ -6,11 +6,10 @@ use std::cell::RefCell;
 
 use carebank_core::CareStore;
 use carebank_core::domain::Revocation;
-use carebank_core::ids::Id;
 use carebank_core::sync::peer::{ReplyFrame, RequestFrame};
 use carebank_core::sync::{CancelToken, Initiator, Message, SyncError, Transport};
 use carebank_scenarios::net::{enrolled_caregiver, stranger, test_key};
-use carebank_scenarios::{DAY, ElderSpec, START_MS, Village, visit};
+use carebank_scenarios::{DAY, ElderSpec, START_MS, Village, record_ids, visit};
 
 fn village() -> Village {
     let elders = [ElderSpec {
@@ -28,15 +27,6 @@ fn village() -> Village {
             .expect("visit");
     }
     v
-}
-
-fn ids(store: &CareStore) -> Vec<Id> {
-    store
-        .store()
-        .record_ids()
-        .expect("ids")
-        .into_iter()
-        .collect()
 }
 
 /// A channel to a store in the same process that keeps every frame sent and can change them.
@@ -88,7 +78,7 @@ fn two_enrolled_phones_sync_and_remember_each_other_by_key() {
     let (cg, vol) = (&mut v.caregivers[0].store, &mut v.volunteers[0].store);
     let first = sync_through(cg, vol, &sent, &unchanged).expect("sync");
     assert_eq!(first.round_trips, 2);
-    assert_eq!(ids(cg), ids(vol));
+    assert_eq!(record_ids(cg), record_ids(vol));
     // The second sync finds the digests equal: one round trip.
     let again = sync_through(cg, vol, &sent, &unchanged).expect("sync again");
     assert_eq!(again.round_trips, 1);
@@ -104,7 +94,7 @@ fn two_enrolled_phones_sync_and_remember_each_other_by_key() {
 fn a_phone_outside_the_circle_gets_nothing_from_a_village_phone() {
     let mut v = village();
     let mut outsider = stranger(v.circle, 41, &v.clock).expect("stranger");
-    let before = ids(&v.caregivers[0].store);
+    let before = record_ids(&v.caregivers[0].store);
     // Its hello, signed by its own (unenrolled) key, is refused with the reason.
     let hello = Initiator::new("village phone")
         .start(&mut outsider)
@@ -119,8 +109,8 @@ fn a_phone_outside_the_circle_gets_nothing_from_a_village_phone() {
     let sent = RefCell::new(Vec::new());
     sync_through(&mut outsider, &mut v.caregivers[0].store, &sent, &unchanged)
         .expect_err("refused");
-    assert!(ids(&outsider).is_empty());
-    assert_eq!(ids(&v.caregivers[0].store), before);
+    assert!(record_ids(&outsider).is_empty());
+    assert_eq!(record_ids(&v.caregivers[0].store), before);
 }
 
 #[test]
@@ -135,7 +125,10 @@ fn a_village_phone_pushes_nothing_to_a_phone_outside_the_circle() {
         "{err}"
     );
     assert_eq!(sent.borrow().len(), 1, "only the hello went out");
-    assert!(ids(&outsider).is_empty(), "the outsider received no record");
+    assert!(
+        record_ids(&outsider).is_empty(),
+        "the outsider received no record"
+    );
 }
 
 #[test]
@@ -161,7 +154,7 @@ fn a_revoked_phone_is_refused() {
     let cg = &mut v.caregivers[0].store;
     cg.merge_from(&v.coordinator.store)
         .expect("the revocation arrives");
-    assert!(ids(cg).contains(&revocation));
+    assert!(record_ids(cg).contains(&revocation));
     let err =
         sync_through(&mut phone, cg, &sent, &unchanged).expect_err("a revoked phone is refused");
     assert!(
@@ -176,12 +169,12 @@ fn a_recorded_request_played_again_is_refused() {
     let sent = RefCell::new(Vec::new());
     let (cg, vol) = (&mut v.caregivers[0].store, &mut v.volunteers[0].store);
     sync_through(cg, vol, &sent, &unchanged).expect("sync");
-    let before = ids(vol);
+    let before = record_ids(vol);
     for frame in sent.borrow().iter() {
         let reply = vol.answer_sync(frame).expect("an answer");
         assert!(refusal(&reply).contains("replayed"));
     }
-    assert_eq!(ids(vol), before);
+    assert_eq!(record_ids(vol), before);
 }
 
 #[test]
@@ -202,7 +195,7 @@ fn a_request_from_a_phone_with_a_wrong_clock_is_refused_with_the_reason() {
 #[test]
 fn damaged_or_substituted_replies_are_errors_that_change_nothing() {
     let mut v = village();
-    let before = ids(&v.caregivers[0].store);
+    let before = record_ids(&v.caregivers[0].store);
     let flip = |n: usize, mut reply: Vec<u8>| {
         if n == 1 {
             let i = reply.len() - 3;
@@ -221,7 +214,7 @@ fn damaged_or_substituted_replies_are_errors_that_change_nothing() {
         let (cg, vol) = (&mut v.caregivers[0].store, &mut v.volunteers[0].store);
         let err = sync_through(cg, vol, &sent, alter).expect_err(name);
         assert!(matches!(err, SyncError::Malformed(_)), "{name}: {err}");
-        assert_eq!(ids(&v.caregivers[0].store), before, "{name}");
+        assert_eq!(record_ids(&v.caregivers[0].store), before, "{name}");
     }
 
     // A reply from another enrolled phone, not the one that answered the hello.
@@ -254,7 +247,7 @@ fn damaged_or_substituted_replies_are_errors_that_change_nothing() {
             "{err}"
         );
     }
-    assert_eq!(ids(&v.caregivers[0].store), before);
+    assert_eq!(record_ids(&v.caregivers[0].store), before);
 }
 
 /// A channel on which a second phone answers the second request instead of the first phone.
