@@ -143,7 +143,10 @@ mod tests {
         let (done, served) = mpsc::channel();
         {
             let relay = relay.clone();
-            std::thread::spawn(move || done.send(b.sync(&relay).map(|_| b)));
+            std::thread::spawn(move || {
+                let synced = b.sync(&relay).map(|_| b);
+                let _ = done.send(synced);
+            });
         }
         let b = served
             .recv_timeout(Duration::from_secs(120))

@@ -174,3 +174,47 @@ pub fn small_circle(n: u64, devices: usize, clock: &SimClock) -> Result<SmallCir
         seed,
     })
 }
+
+/// A PostgreSQL schema of its own for one test, on the server `CAREBANK_TEST_POSTGRES_URL`
+/// names, so runs never see each other's data; dropped with everything in it at the end.
+pub struct PgSchema {
+    base: String,
+    name: String,
+    /// The URL of the database with the schema first on the search path.
+    pub url: String,
+}
+
+impl PgSchema {
+    /// A fresh schema; none (the test is skipped) when no server is configured, except in CI,
+    /// where one must be.
+    pub fn create() -> Option<PgSchema> {
+        let base = match std::env::var("CAREBANK_TEST_POSTGRES_URL") {
+            Ok(url) if !url.is_empty() => url,
+            _ => {
+                assert!(
+                    std::env::var("CI").as_deref() != Ok("true"),
+                    "CI=true but CAREBANK_TEST_POSTGRES_URL is not set: start PostgreSQL with \
+                     `eval \"$(bash scripts/start-postgres.sh)\"`"
+                );
+                eprintln!("skipped: CAREBANK_TEST_POSTGRES_URL is not set");
+                return None;
+            }
+        };
+        let name = format!("test_{}", Id::random());
+        let mut admin = postgres::Client::connect(&base, postgres::NoTls).expect("connect");
+        admin
+            .batch_execute(&format!("CREATE SCHEMA {name}"))
+            .expect("schema");
+        let separator = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{separator}options=-csearch_path%3D{name}");
+        Some(PgSchema { base, name, url })
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = postgres::Client::connect(&self.base, postgres::NoTls) {
+            let _ = admin.batch_execute(&format!("DROP SCHEMA {} CASCADE", self.name));
+        }
+    }
+}
