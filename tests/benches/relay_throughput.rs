@@ -1,18 +1,20 @@
 //! Relay throughput (`WORKLOAD.md`, "relay"): the syncs per second a relay on loopback (SQLite)
 //! sustains, with nothing new and for a phone back after a week offline.
 //!
-//! Each kind of sync is first made for real by a device store, through a transport that records
-//! its requests; the requests are then replayed, freshly signed each time (so every replay is
-//! authenticated, checked for replay and answered in full by the relay), from client threads
-//! that do nothing else: the figures are the relay's work, not the phones'. On a small machine
-//! the client threads still share the cores with the relay, so compare ratios within one run.
+//! Four reference villages (`WORKLOAD.md`, each in a circle of its own) play 7 days while one
+//! caregiver's phone of each stays offline and every other phone syncs each evening; then
+//! everyone but that phone syncs once more, so that all are up to date. Each kind of sync is
+//! made once for real by a device store, through a transport that records its requests; the
+//! requests are then replayed, freshly signed each time (so every replay is authenticated,
+//! checked against replays and answered in full by the relay), from client threads that do
+//! nothing else: the figures are the relay's work, not the phones'. On a small machine the
+//! client threads still share the cores with the relay, so compare ratios within one run.
 //!
-//! - nothing new: 4 small circles of 4 caregivers, up to date; replayed from 1 and from 4
-//!   threads against devices of one circle, and against one device in each of the 4 circles
-//!   (requests of different circles may run at once; those of one circle are serialised).
-//! - a week's catch-up: reference villages (`WORKLOAD.md`, each in a circle of its own) play 7
-//!   days while one caregiver's phone stays offline and everyone else syncs daily; that phone's
-//!   catch-up is replayed from 1 and from 4 threads, against one village and against 4.
+//! - nothing new: 4 phones of one village, or one phone in each of the 4 villages;
+//! - a week's catch-up: the offline phone of one village, or those of all 4;
+//!
+//! each replayed from 1 and from 4 client threads. Requests of different circles may run at
+//! once; those of one circle take turns.
 //!
 //! Run: `cargo bench -p carebank-scenarios --bench relay_throughput`
 
@@ -25,16 +27,12 @@ use carebank_core::sync::http::{HttpTransport, RelayClient};
 use carebank_core::sync::{CancelToken, Message, Progress, SyncError, Transport, run};
 use carebank_core::{CareStore, Circle};
 use carebank_relay::RelayConfig;
-use carebank_scenarios::net::{SmallCircle, small_circle};
 use carebank_scenarios::workload::{Workload, WorkloadSpec};
-use carebank_scenarios::{START_MS, SimClock, Village, fixed_id, visit};
+use carebank_scenarios::{Village, fixed_id};
 
 /// How long each measurement replays.
 const RUN: Duration = Duration::from_secs(3);
-/// Circles for the nothing-new figures, and caregivers in each.
-const SMALL_CIRCLES: u64 = 4;
-const DEVICES: usize = 4;
-/// Reference villages for the catch-up figures.
+/// Reference villages, each in a circle of its own.
 const VILLAGES: u64 = 4;
 /// The days the phone is offline.
 const DAYS: u64 = 7;
@@ -136,14 +134,15 @@ fn rate(url: &str, scripts: &[&Script], threads: usize) -> f64 {
     done as f64 / started.elapsed().as_secs_f64()
 }
 
-/// Prints the four figures of one kind of sync: one circle and spread, 1 and 4 threads.
-fn report(what: &str, url: &str, one_circle: &[&Script], spread: &[&Script]) {
+/// Prints the four figures of one kind of sync: one village's phones and phones of every
+/// village, each from 1 and 4 threads.
+fn report(what: &str, url: &str, one_village: &[&Script], spread: &[&Script]) {
     println!("{what}");
-    for (label, scripts) in [("one circle", one_circle), ("4 circles", spread)] {
+    for (label, scripts) in [("one village", one_village), ("4 villages", spread)] {
         let one = rate(url, scripts, 1);
         let four = rate(url, scripts, 4);
         println!(
-            "  {label:<10}  1 thread {one:8.1} syncs/s   4 threads {four:8.1} syncs/s   ratio {:.2}",
+            "  {label:<11}  1 thread {one:8.1} syncs/s   4 threads {four:8.1} syncs/s   ratio {:.2}",
             four / one
         );
     }
@@ -153,41 +152,6 @@ fn sync(store: &mut CareStore, http: &RelayClient) -> Progress {
     store
         .sync_with_relay(http, &CancelToken::new(), &mut |_| {})
         .expect("sync")
-}
-
-/// Small circles, each with one visit per device, everyone up to date; returns each device's
-/// nothing-new sync, by circle.
-fn nothing_new_scripts(circles: &mut [SmallCircle], http: &RelayClient) -> Vec<Vec<Script>> {
-    for c in circles.iter_mut() {
-        sync(&mut c.centre, http);
-        for (store, member) in c.devices.iter_mut() {
-            store
-                .record_visit(visit(c.elder, *member, START_MS))
-                .expect("visit");
-            sync(store, http);
-        }
-    }
-    // Once more, so that the first devices get what the later ones pushed.
-    for c in circles.iter_mut() {
-        for (store, _) in c.devices.iter_mut() {
-            sync(store, http);
-        }
-    }
-    circles
-        .iter_mut()
-        .map(|c| {
-            let keys: Vec<DeviceKey> = (0..c.devices.len()).map(|i| c.device_key(i)).collect();
-            c.devices
-                .iter_mut()
-                .zip(keys)
-                .map(|((store, _), key)| {
-                    let (progress, script) = record(store, key, http, "up-to-date");
-                    assert_eq!(progress.round_trips, 1, "nothing new");
-                    script
-                })
-                .collect()
-        })
-        .collect()
 }
 
 /// Reference village number `n`, in a circle of its own: the fixture village always has the same
@@ -213,8 +177,9 @@ fn reference_village(n: u64) -> Village {
 }
 
 /// Plays [`DAYS`] days of the reference workload on `v` with [`OFFLINE`] offline and everyone
-/// else syncing each evening; returns the offline phone's catch-up, recorded.
-fn week_catch_up(v: &mut Village, http: &RelayClient) -> Script {
+/// else syncing each evening; returns the offline phone's catch-up, recorded, and then the
+/// nothing-new syncs of 4 other phones once all are up to date.
+fn play_week(v: &mut Village, http: &RelayClient) -> (Script, Vec<Script>) {
     sync(&mut v.centre, http);
     for i in 0..v.device_count() {
         sync(&mut v.device_mut(i).store, http);
@@ -249,54 +214,50 @@ fn week_catch_up(v: &mut Village, http: &RelayClient) -> Script {
         progress.records_received >= written,
         "the whole week arrives"
     );
-    script
+    // The first phones to sync on the last evening missed what the later ones pushed.
+    for i in (0..v.device_count()).filter(|i| *i != OFFLINE) {
+        sync(&mut v.device_mut(i).store, http);
+    }
+    let up_to_date = (2..6)
+        .map(|i| {
+            let key = v.device_key(i);
+            let (progress, script) = record(&mut v.device_mut(i).store, key, http, "up-to-date");
+            assert_eq!(progress.round_trips, 1, "nothing new");
+            script
+        })
+        .collect();
+    (script, up_to_date)
 }
 
 fn main() {
-    let clock = SimClock::at(START_MS);
-    let mut circles: Vec<SmallCircle> = (0..SMALL_CIRCLES)
-        .map(|n| small_circle(n, DEVICES, &clock).expect("circle"))
-        .collect();
     let started = Instant::now();
     let mut villages: Vec<Village> = (0..VILLAGES).map(reference_village).collect();
-
     let dir = tempfile::tempdir().expect("dir");
     let mut config = RelayConfig::new(([127, 0, 0, 1], 0).into(), dir.path().to_path_buf());
-    config.circles = circles
+    config.circles = villages
         .iter()
-        .map(|c| c.circle)
-        .chain(villages.iter().map(|v| v.circle))
-        .map(|c| (c.circle_id, c.centre_key))
+        .map(|v| (v.circle.circle_id, v.circle.centre_key))
         .collect();
     let relay = carebank_relay::spawn(config).expect("relay");
     let url = relay.url();
     let http = RelayClient::new(&url).expect("client");
 
     println!(
-        "relay throughput on loopback (SQLite), {} s per figure, client threads replaying recorded syncs",
+        "relay throughput on loopback (SQLite): {VILLAGES} reference villages, one phone of each \
+         offline {DAYS} days; {} s per figure, client threads replaying recorded syncs",
         RUN.as_secs()
     );
-    let small = nothing_new_scripts(&mut circles, &http);
-    let one_circle: Vec<&Script> = small[0].iter().collect();
-    let spread: Vec<&Script> = small.iter().map(|c| &c[0]).collect();
-    report(
-        &format!("nothing new ({SMALL_CIRCLES} circles of {DEVICES} devices)"),
-        &url,
-        &one_circle,
-        &spread,
-    );
-
-    println!("a week's catch-up (reference villages, one phone offline {DAYS} days):");
-    let catch_ups: Vec<Script> = villages
-        .iter_mut()
-        .map(|v| week_catch_up(v, &http))
-        .collect();
+    let (catch_ups, up_to_date): (Vec<Script>, Vec<Vec<Script>>) =
+        villages.iter_mut().map(|v| play_week(v, &http)).unzip();
     println!(
         "  (villages built and played in {:.0} s)",
         started.elapsed().as_secs_f64()
     );
+    let one_village: Vec<&Script> = up_to_date[0].iter().collect();
+    let spread: Vec<&Script> = up_to_date.iter().map(|scripts| &scripts[0]).collect();
+    report("nothing new", &url, &one_village, &spread);
     let one_village: Vec<&Script> = vec![&catch_ups[0]];
-    let all: Vec<&Script> = catch_ups.iter().collect();
-    report("week's catch-up", &url, &one_village, &all);
+    let spread: Vec<&Script> = catch_ups.iter().collect();
+    report("a week's catch-up", &url, &one_village, &spread);
     relay.stop().expect("stop");
 }
