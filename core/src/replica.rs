@@ -125,6 +125,16 @@ impl RecordDoc {
         Ok((self.doc.save_incremental(), added))
     }
 
+    /// Adds bytes read back from storage (chunks or a snapshot, possibly written by another
+    /// process sharing it, possibly repeating changes held already): nothing is reported, and
+    /// the next incremental save leaves them out. Call it only when everything else the
+    /// document holds is stored too.
+    pub fn add_stored(&mut self, bytes: &[u8]) -> Result<(), ReplicaError> {
+        self.doc.load_incremental(bytes)?;
+        self.doc.save_incremental();
+        Ok(())
+    }
+
     /// The changes not covered by `have` (heads a peer is known to hold; unknown hashes are
     /// ignored), as one compact Automerge bundle; empty when there are none.
     pub fn changes_since(&mut self, have: &[ChangeHash]) -> Result<Vec<u8>, ReplicaError> {
@@ -227,6 +237,35 @@ mod tests {
         let (_, again) = a.merge(&b_bytes).expect("merge again");
         assert!(again.is_empty());
         assert_eq!(a.all_entries().expect("entries").len(), 2);
+    }
+
+    #[test]
+    fn stored_bytes_are_added_without_being_saved_again() {
+        let mut a = RecordDoc::new(&session_actor());
+        let mut chunks = Vec::new();
+        for _ in 0..3 {
+            chunks.push(a.put(Id::random(), b"x").expect("put"));
+        }
+        let snapshot = a.save();
+        let mut b = RecordDoc::new(&session_actor());
+        b.add_stored(&chunks[..2].concat()).expect("chunks");
+        // A snapshot repeating what is held, then a chunk repeating part of the snapshot.
+        b.add_stored(&snapshot).expect("snapshot");
+        b.add_stored(&chunks[2]).expect("repeat");
+        assert_eq!(b.heads(), a.heads());
+        assert_eq!(b.all_entries().expect("b"), a.all_entries().expect("a"));
+        let (next, added) = b.apply_changes(&chunks[2]).expect("again");
+        assert!(next.is_empty() && added.is_empty(), "nothing left to save");
+        let mut c = RecordDoc::new(&session_actor());
+        let fresh = c.put(Id::random(), b"y").expect("put");
+        let (next, added) = b.apply_changes(&fresh).expect("new");
+        assert_eq!(added.len(), 1);
+        let saved = RecordDoc::load(&next, &session_actor()).expect("load");
+        assert_eq!(
+            saved.all_entries().expect("entries").len(),
+            1,
+            "only the new change"
+        );
     }
 
     #[test]

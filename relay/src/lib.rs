@@ -6,25 +6,35 @@
 //! own (tests, and the command line's `carebank serve`).
 
 mod backend;
+mod circles;
+mod docs;
 mod error;
+mod pool;
 mod server;
 mod state;
+#[cfg(test)]
+mod testing;
+mod trust;
 
-pub use backend::{Backend, PostgresBackend, SqliteBackend, TrustRecord};
+pub use backend::{Appended, Backend, PostgresBackend, SqliteBackend, TrustRecord};
 pub use error::RelayError;
 pub use state::AuthPolicy;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use carebank_core::identity::PublicKey;
 use carebank_core::ids::Id;
 use tokio::net::TcpListener;
 
+use crate::pool::Pool;
 use crate::server::{AppState, router};
-use crate::state::RelayState;
+use crate::state::Relay;
+
+/// Connections to PostgreSQL each relay instance keeps open (SQLite has one).
+const POSTGRES_CONNECTIONS: usize = 4;
 
 /// How to run a relay.
 #[derive(Debug, Clone)]
@@ -57,16 +67,19 @@ impl RelayConfig {
     }
 }
 
-/// Opens the backend the configuration names and registers its circles (blocking).
-fn open_backend(config: &RelayConfig) -> Result<Box<dyn Backend>, RelayError> {
-    let mut backend: Box<dyn Backend> = match &config.database_url {
-        Some(url) => Box::new(PostgresBackend::connect(url)?),
-        None => Box::new(SqliteBackend::open(&config.data_dir)?),
+/// Opens the database the configuration names and registers its circles (blocking).
+fn open_pool(config: &RelayConfig) -> Result<Pool, RelayError> {
+    let backends: Vec<Box<dyn Backend>> = match &config.database_url {
+        Some(url) => (0..POSTGRES_CONNECTIONS)
+            .map(|_| Ok(Box::new(PostgresBackend::connect(url)?) as Box<dyn Backend>))
+            .collect::<Result<_, RelayError>>()?,
+        None => vec![Box::new(SqliteBackend::open(&config.data_dir)?)],
     };
+    let pool = Pool::new(backends)?;
     for (circle, centre) in &config.circles {
-        backend.register_circle(*circle, *centre)?;
+        pool.get()?.register_circle(*circle, *centre)?;
     }
-    Ok(backend)
+    Ok(pool)
 }
 
 /// Binds the listener and opens the database; returns the bound address and the server future,
@@ -76,7 +89,7 @@ pub async fn bind(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(SocketAddr, impl Future<Output = Result<(), RelayError>>), RelayError> {
     let opened = config.clone();
-    let backend = tokio::task::spawn_blocking(move || open_backend(&opened))
+    let pool = tokio::task::spawn_blocking(move || open_pool(&opened))
         .await
         .map_err(|e| RelayError::Internal(format!("worker: {e}")))??;
     let listener = TcpListener::bind(config.listen)
@@ -85,11 +98,11 @@ pub async fn bind(
     let addr = listener
         .local_addr()
         .map_err(|e| RelayError::Config(e.to_string()))?;
+    let policy = AuthPolicy {
+        max_skew_ms: config.max_skew_ms,
+    };
     let app = AppState {
-        state: Arc::new(Mutex::new(RelayState::new(backend))),
-        policy: AuthPolicy {
-            max_skew_ms: config.max_skew_ms,
-        },
+        relay: Arc::new(Relay::new(pool, policy)),
     };
     let routes = router(app, config.max_body_bytes);
     let backend_name = if config.database_url.is_some() {

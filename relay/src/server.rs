@@ -1,6 +1,6 @@
 //! The HTTP surface: `GET /health` and `POST /v1/circles/{circle}/sync`.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
@@ -13,15 +13,13 @@ use carebank_core::ids::Id;
 use carebank_core::sync::{AUTH_HEADER, RequestAuth};
 
 use crate::RelayError;
-use crate::state::{AuthPolicy, RelayState};
+use crate::state::Relay;
 
 /// What the handlers share.
 #[derive(Clone)]
 pub struct AppState {
-    /// The relay's state, one request at a time.
-    pub state: Arc<Mutex<RelayState>>,
-    /// How requests are checked.
-    pub policy: AuthPolicy,
+    /// The relay's state; each circle has a lock of its own inside.
+    pub relay: Arc<Relay>,
 }
 
 /// The relay's routes, with the body limit applied.
@@ -37,24 +35,19 @@ fn now_ms() -> i64 {
     carebank_core::hlc::wall_clock_ms() as i64
 }
 
-/// Runs `work` on the state off the async threads.
-async fn with_state<T: Send + 'static>(
+/// Runs `work` on the relay off the async threads.
+async fn blocking<T: Send + 'static>(
     app: &AppState,
-    work: impl FnOnce(&mut RelayState) -> Result<T, RelayError> + Send + 'static,
+    work: impl FnOnce(&Relay) -> Result<T, RelayError> + Send + 'static,
 ) -> Result<T, RelayError> {
-    let state = app.state.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut guard = state
-            .lock()
-            .map_err(|_| RelayError::Internal("state lock poisoned".into()))?;
-        work(&mut guard)
-    })
-    .await
-    .map_err(|e| RelayError::Internal(format!("worker: {e}")))?
+    let relay = app.relay.clone();
+    tokio::task::spawn_blocking(move || work(&relay))
+        .await
+        .map_err(|e| RelayError::Internal(format!("worker: {e}")))?
 }
 
 async fn health(State(app): State<AppState>) -> Response {
-    match with_state(&app, |s| s.backend().health()).await {
+    match blocking(&app, |relay| relay.health()).await {
         Ok(()) => (
             StatusCode::OK,
             axum::Json(serde_json::json!({ "status": "ok" })),
@@ -81,12 +74,10 @@ async fn sync(
         .ok_or_else(|| RelayError::Unauthorised("missing authorization header".into()))
         .and_then(|v| RequestAuth::parse_header(v).map_err(RelayError::Unauthorised))?;
     let path = uri.path().to_string();
-    let policy = app.policy;
     let received = body.len();
     let key = auth.key;
-    let (request, reply) = with_state(&app, move |s| {
-        s.authorise(circle, &path, &body, &auth, now_ms(), policy)?;
-        s.sync(circle, &body)
+    let (request, reply) = blocking(&app, move |relay| {
+        relay.sync(circle, &path, &body, &auth, now_ms())
     })
     .await?;
     let reply_bytes = reply.encode()?;

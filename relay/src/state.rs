@@ -1,36 +1,16 @@
-//! The relay's state behind one lock: the backend and the documents it has loaded, and the
-//! blocking work of one request (authorisation, then one sync round).
+//! The relay's shared state, and the blocking work of one request: check its signature and
+//! freshness, take its circle's lock, check the key's standing, answer one sync round.
 
-use std::collections::HashMap;
-
-use automerge::ChangeHash;
-use carebank_core::identity::PublicKey;
-use carebank_core::identity::trust::{TrustFacts, bears_on_trust};
 use carebank_core::ids::Id;
-use carebank_core::record::SignedRecord;
-use carebank_core::replica::{DocId, RecordDoc, session_actor};
-use carebank_core::sync::{
-    DocHeads, Limits, Message, RequestAuth, SyncError, SyncReplica, respond,
-};
+use carebank_core::sync::{Limits, Message, RequestAuth, respond};
 
 use crate::RelayError;
-use crate::backend::{Backend, TrustRecord};
+use crate::circles::{CircleState, Circles, lock};
+use crate::pool::Pool;
 
-/// Loaded documents beyond this many are all dropped (and reloaded as needed).
+/// Loaded documents, across all circles, beyond which least recently used circles' documents
+/// are dropped (and reloaded as needed).
 const MAX_CACHED_DOCS: usize = 256;
-
-struct Cached {
-    doc: RecordDoc,
-    /// The number of the last chunk applied.
-    seq: i64,
-}
-
-/// The backend and the loaded documents.
-pub struct RelayState {
-    backend: Box<dyn Backend>,
-    docs: HashMap<(Id, DocId), Cached>,
-    limits: Limits,
-}
 
 /// How a request is checked.
 #[derive(Debug, Clone, Copy)]
@@ -39,216 +19,257 @@ pub struct AuthPolicy {
     pub max_skew_ms: i64,
 }
 
-impl RelayState {
-    /// State over `backend`.
-    pub fn new(backend: Box<dyn Backend>) -> RelayState {
-        RelayState {
-            backend,
-            docs: HashMap::new(),
+/// What every request shares: the database and the circles' state.
+pub struct Relay {
+    db: Pool,
+    circles: Circles,
+    policy: AuthPolicy,
+    limits: Limits,
+}
+
+impl Relay {
+    /// A relay over `db`, checking requests by `policy`.
+    pub fn new(db: Pool, policy: AuthPolicy) -> Relay {
+        Relay {
+            db,
+            circles: Circles::new(MAX_CACHED_DOCS),
+            policy,
             limits: Limits::default(),
         }
     }
 
-    /// The backend, for registration and health checks.
-    pub fn backend(&mut self) -> &mut dyn Backend {
-        self.backend.as_mut()
+    /// Whether the database answers.
+    pub fn health(&self) -> Result<(), RelayError> {
+        self.db.get()?.health()
     }
 
-    /// Checks a request's signature, freshness, nonce and the key's standing in the circle.
-    pub fn authorise(
-        &mut self,
+    /// Authorises one signed sync request for `circle` at `now_ms` and answers it; returns the
+    /// request and the reply.
+    pub fn sync(
+        &self,
         circle: Id,
         path: &str,
         body: &[u8],
         auth: &RequestAuth,
         now_ms: i64,
-        policy: AuthPolicy,
-    ) -> Result<(), RelayError> {
+    ) -> Result<(Message, Message), RelayError> {
         let time = i64::try_from(auth.time_ms).unwrap_or(i64::MAX);
-        if (time - now_ms).abs() > policy.max_skew_ms {
+        if (time - now_ms).abs() > self.policy.max_skew_ms {
             return Err(RelayError::Unauthorised(format!(
                 "request time {time} is more than {} ms from the relay's clock {now_ms}",
-                policy.max_skew_ms
+                self.policy.max_skew_ms
             )));
         }
         if !auth.verify("POST", path, body) {
             return Err(RelayError::Unauthorised("bad request signature".into()));
         }
-        let centre = self
-            .backend
-            .circle_centre(circle)?
+        let state = self
+            .circles
+            .get(circle, || self.db.get()?.circle_centre(circle))?
             .ok_or_else(|| RelayError::NotFound(format!("circle {circle} is not served here")))?;
-        let forget_before = now_ms - 2 * policy.max_skew_ms;
+        let forget_before = now_ms - 2 * self.policy.max_skew_ms;
         if !self
-            .backend
+            .db
+            .get()?
             .use_nonce(&auth.key, &auth.nonce, time, forget_before)?
         {
             return Err(RelayError::Unauthorised(
                 "replayed request (nonce seen before)".into(),
             ));
         }
-        self.check_trusted(circle, centre, auth.key)
+        let mut state = lock(&state);
+        let answered = self.answer(circle, &mut state, body, auth);
+        self.circles.used(circle, &mut state)?;
+        answered
     }
 
-    fn check_trusted(
-        &mut self,
+    /// The part of [`Relay::sync`] under the circle's lock.
+    fn answer(
+        &self,
         circle: Id,
-        centre: PublicKey,
-        key: PublicKey,
-    ) -> Result<(), RelayError> {
-        let mut facts = TrustFacts::default();
-        for bytes in self.backend.trust_records(circle)? {
-            if let Ok(record) = SignedRecord::from_bytes(&bytes)
-                && record.envelope().circle == circle
-            {
-                facts.add(&record);
-            }
-        }
-        match facts.derive(centre).get(&key.to_string()) {
-            Some(t) if t.revoked_from_ms.is_none() => Ok(()),
-            Some(_) => Err(RelayError::Forbidden(format!("device {key} was revoked"))),
-            None => Err(RelayError::Forbidden(format!(
-                "device {key} is not enrolled in circle {circle}"
-            ))),
-        }
-    }
-
-    /// Answers one sync message for `circle`.
-    pub fn sync(&mut self, circle: Id, body: &[u8]) -> Result<(Message, Message), RelayError> {
+        state: &mut CircleState,
+        body: &[u8],
+        auth: &RequestAuth,
+    ) -> Result<(Message, Message), RelayError> {
+        state
+            .trust
+            .check(&self.db, circle, state.centre, auth.key)?;
         let request = Message::decode(body)?;
-        self.refresh(circle)?;
-        let limits = self.limits;
-        let mut replica = CircleReplica {
-            state: self,
-            circle,
-        };
-        let reply = respond(&mut replica, &request, &limits)?;
+        state.docs.refresh(&self.db, circle)?;
+        let reply = respond(
+            &mut state.docs.replica(&self.db, circle),
+            &request,
+            &self.limits,
+        )?;
         Ok((request, reply))
     }
+}
 
-    /// Brings the loaded documents of `circle` up to what the backend holds (other instances
-    /// may have written).
-    fn refresh(&mut self, circle: Id) -> Result<(), RelayError> {
-        if self.docs.len() > MAX_CACHED_DOCS {
-            self.docs.clear();
-        }
-        for (name, latest) in self.backend.doc_versions(circle)? {
-            let doc = DocId::parse(&name)
-                .ok_or_else(|| RelayError::Database(format!("document name {name:?}")))?;
-            let key = (circle, doc);
-            let seen = self.docs.get(&key).map_or(-1, |c| c.seq);
-            if seen >= latest {
-                continue;
-            }
-            let chunks = self.backend.chunks_after(circle, &name, seen)?;
-            let cached = self.docs.entry(key.clone()).or_insert_with(|| Cached {
-                doc: RecordDoc::new(&session_actor()),
-                seq: -1,
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::sync::{Arc, mpsc};
+    use std::time::Duration;
+
+    use carebank_core::domain::Revocation;
+    use carebank_core::sync::{SyncError, SyncReplica};
+
+    use super::*;
+    use crate::docs::COMPACT_AFTER_CHUNKS;
+    use crate::testing::{Db, Phone, RECORD_MS};
+
+    #[test]
+    fn a_busy_circle_does_not_hold_up_another() {
+        let db = Db::all().remove(0);
+        let (mut a, mut b) = (Phone::centre(1), Phone::centre(2));
+        let (circle_a, circle_b) = (a.store.circle(), b.store.circle());
+        let relay = Arc::new(db.relay(&[circle_a, circle_b]));
+        a.sync(&relay).expect("a syncs");
+        b.sync(&relay).expect("b syncs");
+        a.write();
+        b.write();
+
+        // Circle A is busy (as if a long request of its own were running).
+        let held = relay
+            .circles
+            .get(circle_a.circle_id, || Ok(None))
+            .expect("registry")
+            .expect("a is served");
+        let busy = lock(&held);
+        let waiting = {
+            let relay = relay.clone();
+            std::thread::spawn(move || a.sync(&relay).map(|_| a))
+        };
+        let (done, served) = mpsc::channel();
+        {
+            let relay = relay.clone();
+            std::thread::spawn(move || {
+                let synced = b.sync(&relay).map(|_| b);
+                let _ = done.send(synced);
             });
-            for (seq, bytes) in chunks {
-                if let Err(e) = cached.doc.apply_changes(&bytes) {
-                    self.docs.remove(&key);
-                    return Err(RelayError::Database(format!("stored chunk of {name}: {e}")));
+        }
+        let b = served
+            .recv_timeout(Duration::from_secs(120))
+            .expect("circle B is served while circle A is busy")
+            .expect("b's sync");
+        assert!(!waiting.is_finished(), "circle A's sync waits for its turn");
+        drop(busy);
+        let a = waiting
+            .join()
+            .expect("thread")
+            .expect("then circle A's sync");
+        for mut phone in [a, b] {
+            let again = phone.sync(&relay).expect("sync");
+            assert_eq!(again.round_trips, 1, "the relay holds everything");
+        }
+    }
+
+    #[test]
+    fn loaded_documents_stay_bounded_across_circles() {
+        let db = Db::all().remove(0);
+        let mut phones: Vec<Phone> = (0..3).map(|i| Phone::centre(10 + i)).collect();
+        let circles: Vec<_> = phones.iter().map(|p| p.store.circle()).collect();
+        let mut relay = db.relay(&circles);
+        relay.circles = Circles::new(2);
+        for round in 0..2 {
+            for phone in &mut phones {
+                let progress = phone.sync(&relay).expect("sync");
+                if round == 1 {
+                    assert_eq!(progress.round_trips, 1, "answered after eviction too");
                 }
-                cached.seq = seq;
+                let (counted, actual) = relay.circles.loaded();
+                assert_eq!(counted, actual);
+                assert!(actual <= 2, "{actual} documents loaded");
             }
         }
-        Ok(())
-    }
-}
-
-/// One circle's documents as a sync replica.
-struct CircleReplica<'a> {
-    state: &'a mut RelayState,
-    circle: Id,
-}
-
-impl CircleReplica<'_> {
-    fn doc(&mut self, doc: &DocId) -> &mut RecordDoc {
-        &mut self
-            .state
-            .docs
-            .entry((self.circle, doc.clone()))
-            .or_insert_with(|| Cached {
-                doc: RecordDoc::new(&session_actor()),
-                seq: -1,
-            })
-            .doc
-    }
-}
-
-fn store_error(e: impl std::fmt::Display) -> SyncError {
-    SyncError::Internal(e.to_string())
-}
-
-impl SyncReplica for CircleReplica<'_> {
-    fn circle(&self) -> Id {
-        self.circle
     }
 
-    fn doc_heads(&mut self) -> Result<Vec<DocHeads>, SyncError> {
-        let circle = self.circle;
-        let mut out: Vec<DocHeads> = self
-            .state
-            .docs
-            .iter_mut()
-            .filter(|((c, _), _)| *c == circle)
-            .map(|((_, doc), cached)| {
-                let mut heads = cached.doc.heads();
-                heads.sort();
-                DocHeads {
-                    doc: doc.clone(),
-                    heads,
-                }
-            })
-            .filter(|d| !d.heads.is_empty())
-            .collect();
-        out.sort_by(|a, b| a.doc.cmp(&b.doc));
-        Ok(out)
-    }
-
-    fn known(&mut self, doc: &DocId, hashes: &[ChangeHash]) -> Result<Vec<ChangeHash>, SyncError> {
-        Ok(self.doc(doc).known(hashes))
-    }
-
-    fn changes_since(&mut self, doc: &DocId, have: &[ChangeHash]) -> Result<Vec<u8>, SyncError> {
-        self.doc(doc).changes_since(have).map_err(store_error)
-    }
-
-    fn apply_changes(&mut self, doc: &DocId, changes: &[u8]) -> Result<usize, SyncError> {
-        let circle = self.circle;
-        let (chunk, added) = self.doc(doc).apply_changes(changes).map_err(store_error)?;
-        if chunk.is_empty() {
-            return Ok(0);
-        }
-        let mut trust = Vec::new();
-        for (_, values) in &added {
-            for bytes in values {
-                // A cheap look before verifying: only enrolments and revocations matter here.
-                let named = |word: &[u8]| bytes.windows(word.len()).any(|w| w == word);
-                if !(named(b"\"enrolment\"") || named(b"\"revocation\"")) {
-                    continue;
-                }
-                if let Ok(record) = SignedRecord::from_bytes(bytes)
-                    && record.envelope().circle == circle
-                    && bears_on_trust(record.body())
-                {
-                    trust.push(TrustRecord {
-                        id: record.id().to_string(),
-                        bytes: bytes.clone(),
-                    });
-                }
+    #[test]
+    fn a_revocation_stored_by_another_instance_counts_on_the_next_request() {
+        for db in Db::all() {
+            let mut centre = Phone::centre(20);
+            let mut phone = centre.enrol(21);
+            let circle = centre.store.circle();
+            let (one, two) = (db.relay(&[circle]), db.relay(&[circle]));
+            centre.sync(&one).expect("centre");
+            for _ in 0..2 {
+                phone.sync(&one).expect("enrolled phone");
             }
+            centre
+                .store
+                .revoke(Revocation {
+                    device_key: phone.key.public_key(),
+                    effective_ms: RECORD_MS,
+                    reason: "手机丢失".into(),
+                })
+                .expect("revoke");
+            centre
+                .sync(&two)
+                .expect("revocation through the other instance");
+            let err = phone.sync(&one).expect_err("revoked");
+            assert!(
+                matches!(err, SyncError::Refused(ref m) if m.contains("revoked")),
+                "{}: {err}",
+                db.name()
+            );
         }
-        let stored = self
-            .state
-            .backend
-            .append_chunk(circle, doc.as_str(), &chunk, &trust);
-        if let Err(e) = stored {
-            // The loaded document is ahead of the database: forget it, reload next time.
-            self.state.docs.remove(&(circle, doc.clone()));
-            return Err(store_error(e));
+    }
+
+    fn chunk_counts(db: &Db, circle: Id) -> Vec<(i64, usize)> {
+        let mut backend = db.backend();
+        let docs = backend.doc_versions(circle).expect("docs");
+        docs.iter()
+            .map(|(doc, _)| {
+                let chunks = backend.chunks_after(circle, doc, -1).expect("chunks");
+                (chunks[0].0, chunks.len())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn compaction_keeps_every_record_across_instances_and_restarts() {
+        for db in Db::all() {
+            let mut centre = Phone::centre(30);
+            let circle = centre.store.circle();
+            let (one, two) = (db.relay(&[circle]), db.relay(&[circle]));
+            centre.sync(&one).expect("first push");
+            // A second device of the centre's key, which instance two loads now.
+            let mut reader = Phone::open(circle, 30);
+            reader.sync(&two).expect("reader");
+            // Pushes through both instances in turn: each one's appends interleave with the
+            // other's, and either may compact.
+            for i in 0..2 * COMPACT_AFTER_CHUNKS {
+                centre.write();
+                let relay = if i % 2 == 0 { &one } else { &two };
+                centre.sync(relay).expect("push");
+            }
+            let counts = chunk_counts(&db, circle.circle_id);
+            assert_eq!(counts.len(), 1, "{}: one document", db.name());
+            let (first, chunks) = counts[0];
+            assert!(first > 0, "{}: compacted", db.name());
+            assert!(
+                chunks as i64 <= COMPACT_AFTER_CHUNKS,
+                "{}: {chunks} chunks",
+                db.name()
+            );
+
+            let expected = centre.store.store().record_ids().expect("ids");
+            let want = SyncReplica::doc_heads(&mut centre.store).expect("heads");
+            let check = |phone: &mut Phone, relay: &Relay| {
+                phone.sync(relay).expect("sync");
+                let got: BTreeSet<Id> = phone.store.store().record_ids().expect("ids");
+                assert_eq!(got, expected, "{}", db.name());
+                assert_eq!(
+                    SyncReplica::doc_heads(&mut phone.store).expect("heads"),
+                    want
+                );
+            };
+            // Instance two had loaded only the first chunks: it catches up.
+            check(&mut reader, &two);
+            // A fresh instance (a restart) loads the compacted chunk and the rest.
+            let three = db.relay(&[circle]);
+            check(&mut Phone::open(circle, 30), &three);
+            check(&mut Phone::open(circle, 30), &one);
         }
-        Ok(added.len())
     }
 }

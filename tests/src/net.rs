@@ -5,14 +5,14 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use carebank_core::domain::{Enrolment, Role};
+use carebank_core::domain::{CareLevel, Elder, Enrolment, Role, Site, SiteKind};
 use carebank_core::identity::DeviceKey;
 use carebank_core::ids::Id;
 use carebank_core::sync::http::RelayClient;
 use carebank_core::{CareStore, Circle, Result};
 use carebank_relay::{RelayConfig, RelayHandle};
 
-use crate::{SimClock, Village, fixed_id};
+use crate::{SimClock, Village, fixed_id, full_consent};
 
 /// A relay configuration for `circle` on a free loopback port (or `addr`), data in `dir`.
 pub fn relay_config(
@@ -81,4 +81,140 @@ pub fn enrolled_caregiver(v: &mut Village, seed: u64) -> Result<(CareStore, Id)>
     store.merge_from(&v.centre)?;
     store.merge_from(&v.coordinator.store)?;
     Ok((store, member_id))
+}
+
+/// A circle of its own, apart from the fixture village's: a centre, one elder, and caregiver
+/// devices enrolled by the centre (each holding the enrolments and the elder already).
+pub struct SmallCircle {
+    /// The circle.
+    pub circle: Circle,
+    /// The centre's store.
+    pub centre: CareStore,
+    /// The elder the caregivers visit.
+    pub elder: Id,
+    /// The caregivers' stores, with their member ids.
+    pub devices: Vec<(CareStore, Id)>,
+    seed: u64,
+}
+
+impl SmallCircle {
+    /// The signing key of caregiver device `i`.
+    pub fn device_key(&self, i: usize) -> DeviceKey {
+        test_key(self.seed + 1 + i as u64)
+    }
+}
+
+/// Small circle number `n` (distinct circles and keys for distinct `n`) with `devices`
+/// caregivers, every store reading `clock`.
+pub fn small_circle(n: u64, devices: usize, clock: &SimClock) -> Result<SmallCircle> {
+    let seed = 0x10_0000 * (n + 1);
+    let centre_key = test_key(seed);
+    let circle = Circle {
+        circle_id: fixed_id(0xc1_0000 + n),
+        centre_key: centre_key.public_key(),
+    };
+    let open = |key: DeviceKey| -> Result<CareStore> {
+        let mut store = CareStore::open_in_memory(circle, key)?;
+        let clock = clock.clone();
+        store.set_wall_clock(Box::new(move || clock.now()));
+        Ok(store)
+    };
+    let mut centre = open(centre_key)?;
+    let site_id = fixed_id(0x5_0000 + n);
+    centre.add_site(Site {
+        site_id,
+        kind: SiteKind::Centre,
+        name: format!("第{n}服务中心"),
+        parent: None,
+    })?;
+    let elder = fixed_id(0x4_0000 + n);
+    centre.enrol_elder(Elder {
+        elder_id: elder,
+        site_id,
+        name: format!("老人{n}"),
+        birth_year: 1945,
+        groups: vec![],
+        care_level: CareLevel::Mild,
+        visit_cadence_days: 7,
+        monthly_entitled_hours: 0,
+        responsible_member: None,
+        consent: full_consent(clock.now()),
+    })?;
+    let mut members = Vec::with_capacity(devices);
+    for i in 0..devices {
+        let key = test_key(seed + 1 + i as u64);
+        let member_id = fixed_id(seed + 1 + i as u64);
+        centre.enrol(Enrolment {
+            member_id,
+            name: format!("助老员{n}-{i}"),
+            role: Role::Caregiver,
+            site_id,
+            device_key: key.public_key(),
+            family_of: None,
+            valid_from_ms: None,
+            valid_until_ms: None,
+            household: None,
+            birth_year: None,
+        })?;
+        members.push((key, member_id));
+    }
+    let devices = members
+        .into_iter()
+        .map(|(key, member_id)| {
+            let mut store = open(key)?;
+            store.merge_from(&centre)?;
+            Ok((store, member_id))
+        })
+        .collect::<Result<_>>()?;
+    Ok(SmallCircle {
+        circle,
+        centre,
+        elder,
+        devices,
+        seed,
+    })
+}
+
+/// A PostgreSQL schema of its own for one test, on the server `CAREBANK_TEST_POSTGRES_URL`
+/// names, so runs never see each other's data; dropped with everything in it at the end.
+pub struct PgSchema {
+    base: String,
+    name: String,
+    /// The URL of the database with the schema first on the search path.
+    pub url: String,
+}
+
+impl PgSchema {
+    /// A fresh schema; none (the test is skipped) when no server is configured, except in CI,
+    /// where one must be.
+    pub fn create() -> Option<PgSchema> {
+        let base = match std::env::var("CAREBANK_TEST_POSTGRES_URL") {
+            Ok(url) if !url.is_empty() => url,
+            _ => {
+                assert!(
+                    std::env::var("CI").as_deref() != Ok("true"),
+                    "CI=true but CAREBANK_TEST_POSTGRES_URL is not set: start PostgreSQL with \
+                     `eval \"$(bash scripts/start-postgres.sh)\"`"
+                );
+                eprintln!("skipped: CAREBANK_TEST_POSTGRES_URL is not set");
+                return None;
+            }
+        };
+        let name = format!("test_{}", Id::random());
+        let mut admin = postgres::Client::connect(&base, postgres::NoTls).expect("connect");
+        admin
+            .batch_execute(&format!("CREATE SCHEMA {name}"))
+            .expect("schema");
+        let separator = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{separator}options=-csearch_path%3D{name}");
+        Some(PgSchema { base, name, url })
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = postgres::Client::connect(&self.base, postgres::NoTls) {
+            let _ = admin.batch_execute(&format!("DROP SCHEMA {} CASCADE", self.name));
+        }
+    }
 }

@@ -1,5 +1,6 @@
-//! The relay over HTTP on loopback: who may sync, signed requests, bad input, and a relay that
-//! is killed mid-sync.
+//! The relay over HTTP on loopback: who may sync, signed requests, bad input, a relay that is
+//! killed mid-sync, several circles at once, compacted documents, and two instances sharing
+//! PostgreSQL.
 
 use carebank_core::CareStore;
 use carebank_core::domain::Revocation;
@@ -8,8 +9,16 @@ use carebank_core::sync::http::RelayClient;
 use carebank_core::sync::{
     CancelToken, Initiator, Message, RequestAuth, SyncError, SyncReplica, Transport, run,
 };
-use carebank_scenarios::net::{client, enrolled_caregiver, start_relay, stranger, test_key};
-use carebank_scenarios::{ElderSpec, START_MS, Village, visit};
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use carebank_core::ids::Id;
+use carebank_relay::RelayHandle;
+use carebank_scenarios::net::{
+    PgSchema, SmallCircle, client, enrolled_caregiver, relay_config, small_circle, start_relay,
+    stranger, test_key,
+};
+use carebank_scenarios::{ElderSpec, MINUTE, START_MS, SimClock, Village, visit};
 
 fn village() -> Village {
     Village::build(
@@ -164,7 +173,7 @@ fn a_replayed_or_stale_or_forged_request_is_refused() {
 fn malformed_oversized_and_misaddressed_requests_get_clear_errors_and_change_nothing() {
     let mut v = village();
     let dir = tempfile::tempdir().expect("dir");
-    let mut config = carebank_scenarios::net::relay_config(dir.path(), v.circle, None, None);
+    let mut config = relay_config(dir.path(), v.circle, None, None);
     config.max_body_bytes = 64 * 1024;
     let relay = carebank_relay::spawn(config).expect("relay");
     let http = client(&relay);
@@ -286,4 +295,193 @@ fn the_relay_killed_mid_sync_loses_nothing_and_the_next_sync_completes() {
     assert!(volunteer.get(second).is_ok());
     let again = sync(&mut phone, &http).expect("nothing new");
     assert_eq!(again.round_trips, 1);
+}
+
+/// A relay serving every one of `circles`.
+fn relay_for(dir: &Path, circles: &[&SmallCircle], database_url: Option<String>) -> RelayHandle {
+    let mut config = relay_config(dir, circles[0].circle, None, database_url);
+    config.circles = circles
+        .iter()
+        .map(|c| (c.circle.circle_id, c.circle.centre_key))
+        .collect();
+    carebank_relay::spawn(config).expect("relay")
+}
+
+fn record_ids(store: &CareStore) -> BTreeSet<Id> {
+    store.store().record_ids().expect("ids")
+}
+
+/// Device `i` of `c` records a visit, `n` minutes into the first morning.
+fn write(c: &mut SmallCircle, i: usize, n: u64) -> Id {
+    let (elder, (store, member)) = (c.elder, &mut c.devices[i]);
+    store
+        .record_visit(visit(elder, *member, START_MS + n * MINUTE))
+        .expect("visit")
+}
+
+#[test]
+fn devices_of_several_circles_sync_at_once_and_each_sees_only_its_own_circle() {
+    let clock = SimClock::at(START_MS);
+    let mut circles: Vec<SmallCircle> = (0..4)
+        .map(|n| small_circle(n, 3, &clock).expect("circle"))
+        .collect();
+    let dir = tempfile::tempdir().expect("dir");
+    let relay = relay_for(dir.path(), &circles.iter().collect::<Vec<_>>(), None);
+    for c in &mut circles {
+        sync(&mut c.centre, &client(&relay)).expect("the centre bootstraps its circle");
+    }
+    // Every device of every circle writes and syncs from a thread of its own, all at once.
+    std::thread::scope(|s| {
+        for c in &mut circles {
+            let elder = c.elder;
+            for (store, member) in &mut c.devices {
+                let relay = &relay;
+                s.spawn(move || {
+                    let http = client(relay);
+                    for n in 0..8 {
+                        store
+                            .record_visit(visit(elder, *member, START_MS + n * 60 * MINUTE))
+                            .expect("visit");
+                        sync(store, &http).expect("sync under load");
+                    }
+                });
+            }
+        }
+    });
+    let http = client(&relay);
+    for _ in 0..2 {
+        for c in &mut circles {
+            for (store, _) in &mut c.devices {
+                sync(store, &http).expect("settle");
+            }
+        }
+    }
+    for (n, c) in circles.iter().enumerate() {
+        let mut expected = record_ids(&c.centre);
+        for (store, _) in &c.devices {
+            expected.extend(record_ids(store));
+        }
+        assert_eq!(expected.len(), record_ids(&c.centre).len() + 3 * 8);
+        for (store, _) in &c.devices {
+            assert_eq!(record_ids(store), expected, "circle {n}");
+        }
+        for other in circles.iter().filter(|o| o.circle != c.circle) {
+            assert!(record_ids(&other.devices[0].0).is_disjoint(&expected));
+        }
+    }
+}
+
+/// The chunks of each document the relay's SQLite file holds: (lowest number, count).
+fn sqlite_chunks(dir: &Path) -> Vec<(i64, i64)> {
+    let db = rusqlite::Connection::open(dir.join("relay.sqlite3")).expect("open");
+    let mut stmt = db
+        .prepare("SELECT min(seq), count(*) FROM chunks GROUP BY circle, doc")
+        .expect("query");
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+}
+
+/// Pushes one visit at a time, `n` times, from device 0 of `c` through `relays` in turn.
+fn push_one_by_one(c: &mut SmallCircle, relays: &[&RelayHandle], n: u64) {
+    for k in 0..n {
+        write(c, 0, k);
+        let relay = relays[k as usize % relays.len()];
+        sync(&mut c.devices[0].0, &client(relay)).expect("push");
+    }
+}
+
+#[test]
+fn a_document_compacted_by_the_relay_keeps_everything_across_a_restart() {
+    let clock = SimClock::at(START_MS);
+    let mut c = small_circle(7, 2, &clock).expect("circle");
+    let dir = tempfile::tempdir().expect("dir");
+    let relay = relay_for(dir.path(), &[&c], None);
+    sync(&mut c.centre, &client(&relay)).expect("bootstrap");
+    push_one_by_one(&mut c, &[&relay], 100);
+    let chunks = sqlite_chunks(dir.path());
+    assert_eq!(chunks.len(), 1, "one document");
+    assert!(chunks[0].0 > 0, "compacted: {chunks:?}");
+    assert!(chunks[0].1 <= 64, "{chunks:?}");
+
+    let addr = relay.addr();
+    relay.stop().expect("stop");
+    let relay = start_relay(dir.path(), c.circle, Some(addr), None);
+    let (writer, reader) = c.devices.split_at_mut(1);
+    let done = sync(&mut reader[0].0, &client(&relay)).expect("the other device catches up");
+    assert!(done.records_received >= 100);
+    assert_eq!(record_ids(&reader[0].0), record_ids(&writer[0].0));
+    assert_eq!(
+        SyncReplica::doc_heads(&mut reader[0].0).expect("heads"),
+        SyncReplica::doc_heads(&mut writer[0].0).expect("heads")
+    );
+}
+
+#[test]
+fn two_instances_on_postgresql_compact_and_each_serves_everything() {
+    let Some(schema) = PgSchema::create() else {
+        return;
+    };
+    let clock = SimClock::at(START_MS);
+    let mut c = small_circle(8, 2, &clock).expect("circle");
+    let dir = tempfile::tempdir().expect("dir");
+    let one = relay_for(dir.path(), &[&c], Some(schema.url.clone()));
+    let two = relay_for(dir.path(), &[&c], Some(schema.url.clone()));
+    sync(&mut c.centre, &client(&one)).expect("bootstrap");
+    // Instance two loads the circle's document before the pushes, then serves it after.
+    sync(&mut c.devices[1].0, &client(&two)).expect("early");
+    push_one_by_one(&mut c, &[&one, &two], 150);
+
+    let mut db = postgres::Client::connect(&schema.url, postgres::NoTls).expect("connect");
+    let row = db
+        .query_one("SELECT min(seq), count(*) FROM chunks", &[])
+        .expect("chunks");
+    let (first, count): (i64, i64) = (row.get(0), row.get(1));
+    assert!(
+        first > 0 && count <= 64,
+        "compacted: from {first}, {count} chunks"
+    );
+    for relay in [&two, &one] {
+        sync(&mut c.devices[1].0, &client(relay)).expect("catch up");
+        assert_eq!(record_ids(&c.devices[1].0), record_ids(&c.devices[0].0));
+    }
+    // A restarted instance loads the compacted chunk and those after it.
+    drop((one, two));
+    let restarted = relay_for(dir.path(), &[&c], Some(schema.url.clone()));
+    let (writer, reader) = c.devices.split_at_mut(1);
+    let again = sync(&mut reader[0].0, &client(&restarted)).expect("nothing new");
+    assert_eq!(again.round_trips, 1);
+    let done = sync(&mut writer[0].0, &client(&restarted)).expect("nothing new");
+    assert_eq!(done.round_trips, 1);
+}
+
+#[test]
+fn on_postgresql_a_revocation_through_one_instance_counts_at_the_other() {
+    let Some(schema) = PgSchema::create() else {
+        return;
+    };
+    let clock = SimClock::at(START_MS);
+    let mut c = small_circle(9, 1, &clock).expect("circle");
+    let dir = tempfile::tempdir().expect("dir");
+    let one = relay_for(dir.path(), &[&c], Some(schema.url.clone()));
+    let two = relay_for(dir.path(), &[&c], Some(schema.url.clone()));
+    sync(&mut c.centre, &client(&one)).expect("bootstrap");
+    for _ in 0..2 {
+        sync(&mut c.devices[0].0, &client(&one)).expect("the device syncs (trust now cached)");
+    }
+    let key = c.devices[0].0.public_key();
+    c.centre
+        .revoke(Revocation {
+            device_key: key,
+            effective_ms: clock.now(),
+            reason: "手机丢失".into(),
+        })
+        .expect("revoke");
+    sync(&mut c.centre, &client(&two)).expect("the revocation goes through instance two");
+    let err = sync(&mut c.devices[0].0, &client(&one)).expect_err("refused at instance one");
+    assert!(
+        matches!(err, SyncError::NotAuthorised(ref m) if m.contains("revoked")),
+        "{err}"
+    );
 }

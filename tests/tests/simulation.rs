@@ -12,7 +12,7 @@ use carebank_core::sync::bundle::Since;
 use carebank_core::sync::{CancelToken, SyncError, SyncReplica};
 use carebank_core::time::Month;
 use carebank_relay::RelayHandle;
-use carebank_scenarios::net::{client, start_relay};
+use carebank_scenarios::net::{PgSchema, client, start_relay};
 use carebank_scenarios::{DAY, ElderSpec, MINUTE, START_MS, Village, meal, service, visit};
 
 /// A small deterministic generator (xorshift64*).
@@ -353,35 +353,8 @@ fn a_village_converges_through_outages_meetings_and_bundles() {
 
 #[test]
 fn a_village_converges_through_two_relays_sharing_postgresql() {
-    let Some(base) = postgres_url() else {
+    let Some(schema) = PgSchema::create() else {
         return;
     };
-    // A schema of its own, so runs never see each other's data.
-    let schema = format!("sim_{}", Id::random());
-    let mut admin = postgres::Client::connect(&base, postgres::NoTls).expect("connect");
-    admin
-        .batch_execute(&format!("CREATE SCHEMA {schema}"))
-        .expect("schema");
-    let separator = if base.contains('?') { '&' } else { '?' };
-    let url = format!("{base}{separator}options=-csearch_path%3D{schema}");
-    simulate(Some(url), 2, 0xdead_beef);
-    admin
-        .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
-        .expect("drop schema");
-}
-
-/// The PostgreSQL URL for tests; absent, the test is skipped, except in CI where it must be set.
-fn postgres_url() -> Option<String> {
-    match std::env::var("CAREBANK_TEST_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "CI=true but CAREBANK_TEST_POSTGRES_URL is not set: start PostgreSQL with \
-                 `eval \"$(bash scripts/start-postgres.sh)\"`"
-            );
-            eprintln!("skipped: CAREBANK_TEST_POSTGRES_URL is not set");
-            None
-        }
-    }
+    simulate(Some(schema.url.clone()), 2, 0xdead_beef);
 }

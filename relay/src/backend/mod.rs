@@ -21,7 +21,22 @@ pub struct TrustRecord {
     pub bytes: Vec<u8>,
 }
 
+/// Where an appended chunk went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    /// The chunk's number.
+    pub seq: i64,
+    /// How many chunks the document is now stored in.
+    pub chunks: i64,
+}
+
 /// The relay's storage. Calls block; the server runs them off the async threads.
+///
+/// Chunk numbers only grow: an append takes the document's highest number plus one, and a
+/// compaction replaces the chunks numbered up to `k` by one chunk numbered `k`, so a reader that
+/// had everything up to `j` catches up by reading the chunks numbered above `j` (the compacted
+/// chunk repeats changes it holds when `j < k`, which loading tolerates). Trust records are
+/// only ever added, so their count is their version.
 pub trait Backend: Send {
     /// Serves `circle`, rooted at `centre`; refuses a circle already registered to another key.
     fn register_circle(&mut self, circle: Id, centre: PublicKey) -> Result<(), RelayError>;
@@ -43,9 +58,21 @@ pub trait Backend: Send {
         doc: &str,
         chunk: &[u8],
         trust: &[TrustRecord],
-    ) -> Result<(), RelayError>;
+    ) -> Result<Appended, RelayError>;
+    /// Replaces the document's chunks numbered up to `upto` by `snapshot` (the document saved
+    /// whole, holding at least everything in them), numbered `upto`, in one transaction.
+    /// Returns false, changing nothing, when at most one chunk is numbered up to `upto`.
+    fn compact(
+        &mut self,
+        circle: Id,
+        doc: &str,
+        upto: i64,
+        snapshot: &[u8],
+    ) -> Result<bool, RelayError>;
     /// Every trust record of the circle.
     fn trust_records(&mut self, circle: Id) -> Result<Vec<Vec<u8>>, RelayError>;
+    /// How many trust records the circle has (they are only ever added: a cheap version).
+    fn trust_version(&mut self, circle: Id) -> Result<i64, RelayError>;
     /// Records a request nonce; false if this key used it before. Nonces older than
     /// `forget_before_ms` are dropped.
     fn use_nonce(
@@ -63,4 +90,66 @@ pub trait Backend: Send {
 fn parse_key(text: &str) -> Result<PublicKey, RelayError> {
     text.parse()
         .map_err(|_| RelayError::Database(format!("stored centre key {text:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::Db;
+
+    #[test]
+    fn both_backends_number_compact_and_count_alike() {
+        for db in Db::all() {
+            let name = db.name();
+            let mut b = db.backend();
+            let circle = Id::random();
+            let doc = "records/2026-11";
+            let chunk = |n: u8| vec![n; 8];
+            for n in 0..3u8 {
+                let appended = b.append_chunk(circle, doc, &chunk(n), &[]).expect("append");
+                let want = Appended {
+                    seq: i64::from(n),
+                    chunks: i64::from(n) + 1,
+                };
+                assert_eq!(appended, want, "{name}");
+            }
+            assert!(
+                b.compact(circle, doc, 1, b"whole").expect("compact"),
+                "{name}"
+            );
+            let expect = vec![(1, b"whole".to_vec()), (2, chunk(2))];
+            assert_eq!(
+                b.chunks_after(circle, doc, -1).expect("all"),
+                expect,
+                "{name}"
+            );
+            // An instance that had read chunk 0 reads the compacted chunk, one that had read
+            // chunk 1 does not.
+            assert_eq!(b.chunks_after(circle, doc, 0).expect("after 0"), expect);
+            assert_eq!(
+                b.chunks_after(circle, doc, 1).expect("after 1"),
+                expect[1..]
+            );
+            assert!(!b.compact(circle, doc, 1, b"again").expect("nothing to do"));
+            assert!(!b.compact(circle, doc, 0, b"below").expect("nothing to do"));
+            let appended = b.append_chunk(circle, doc, &chunk(3), &[]).expect("append");
+            assert_eq!(appended, Appended { seq: 3, chunks: 3 }, "{name}");
+            assert_eq!(
+                b.doc_versions(circle).expect("versions"),
+                vec![(doc.into(), 3)]
+            );
+
+            assert_eq!(b.trust_version(circle).expect("version"), 0);
+            let record = |id: &str| TrustRecord {
+                id: id.into(),
+                bytes: id.as_bytes().to_vec(),
+            };
+            b.append_chunk(circle, doc, &chunk(4), &[record("a"), record("b")])
+                .expect("with trust");
+            b.append_chunk(circle, doc, &chunk(5), &[record("b")])
+                .expect("again");
+            assert_eq!(b.trust_version(circle).expect("version"), 2, "{name}");
+            assert_eq!(b.trust_version(Id::random()).expect("other"), 0);
+        }
+    }
 }

@@ -1,13 +1,13 @@
 //! The PostgreSQL backend, for several relay instances behind one load balancer. Appends to a
-//! document are serialised by a transaction-scoped advisory lock, so each document's chunk
-//! numbers commit in order and every instance can catch up by reading the numbers above the
-//! last it saw. Connections are plain TCP (meant for a database on loopback or a private link).
+//! document and its compactions are serialised by a transaction-scoped advisory lock, so each
+//! document's chunk numbers commit in order and every instance can catch up by reading the
+//! numbers above the last it saw. Connections are plain TCP (meant for a database on loopback or a private link).
 
 use carebank_core::identity::PublicKey;
 use carebank_core::ids::Id;
-use postgres::{Client, NoTls};
+use postgres::{Client, NoTls, Transaction};
 
-use super::{Backend, TrustRecord, parse_key};
+use super::{Appended, Backend, TrustRecord, parse_key};
 use crate::RelayError;
 
 const SCHEMA: &str = r#"
@@ -65,6 +65,15 @@ impl Drop for PostgresBackend {
     }
 }
 
+/// Serialises the transactions that change one document's chunks, across every instance.
+fn lock_doc(tx: &mut Transaction<'_>, circle: &str, doc: &str) -> Result<(), RelayError> {
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(hashtext($1 || '/' || $2))",
+        &[&circle, &doc],
+    )?;
+    Ok(())
+}
+
 impl Backend for PostgresBackend {
     fn register_circle(&mut self, circle: Id, centre: PublicKey) -> Result<(), RelayError> {
         self.client()?.execute(
@@ -114,18 +123,24 @@ impl Backend for PostgresBackend {
         doc: &str,
         chunk: &[u8],
         trust: &[TrustRecord],
-    ) -> Result<(), RelayError> {
+    ) -> Result<Appended, RelayError> {
         let circle = circle.to_string();
         let mut tx = self.client()?.transaction()?;
-        tx.execute(
-            "SELECT pg_advisory_xact_lock(hashtext($1 || '/' || $2))",
-            &[&circle, &doc],
-        )?;
-        tx.execute(
-            "INSERT INTO chunks (circle, doc, seq, bytes) VALUES ($1, $2,
-               (SELECT coalesce(max(seq), -1) + 1 FROM chunks WHERE circle = $1 AND doc = $2), $3)",
-            &[&circle, &doc, &chunk],
-        )?;
+        lock_doc(&mut tx, &circle, doc)?;
+        let seq: i64 = tx
+            .query_one(
+                "INSERT INTO chunks (circle, doc, seq, bytes) VALUES ($1, $2,
+                   (SELECT coalesce(max(seq), -1) + 1 FROM chunks WHERE circle = $1 AND doc = $2), $3)
+                 RETURNING seq",
+                &[&circle, &doc, &chunk],
+            )?
+            .get(0);
+        let chunks: i64 = tx
+            .query_one(
+                "SELECT count(*) FROM chunks WHERE circle = $1 AND doc = $2",
+                &[&circle, &doc],
+            )?
+            .get(0);
         for record in trust {
             tx.execute(
                 "INSERT INTO trust_records (circle, record_id, bytes) VALUES ($1, $2, $3)
@@ -134,7 +149,38 @@ impl Backend for PostgresBackend {
             )?;
         }
         tx.commit()?;
-        Ok(())
+        Ok(Appended { seq, chunks })
+    }
+
+    fn compact(
+        &mut self,
+        circle: Id,
+        doc: &str,
+        upto: i64,
+        snapshot: &[u8],
+    ) -> Result<bool, RelayError> {
+        let circle = circle.to_string();
+        let mut tx = self.client()?.transaction()?;
+        lock_doc(&mut tx, &circle, doc)?;
+        let replaced: i64 = tx
+            .query_one(
+                "SELECT count(*) FROM chunks WHERE circle = $1 AND doc = $2 AND seq <= $3",
+                &[&circle, &doc, &upto],
+            )?
+            .get(0);
+        if replaced <= 1 {
+            return Ok(false);
+        }
+        tx.execute(
+            "DELETE FROM chunks WHERE circle = $1 AND doc = $2 AND seq <= $3",
+            &[&circle, &doc, &upto],
+        )?;
+        tx.execute(
+            "INSERT INTO chunks (circle, doc, seq, bytes) VALUES ($1, $2, $3, $4)",
+            &[&circle, &doc, &upto, &snapshot],
+        )?;
+        tx.commit()?;
+        Ok(true)
     }
 
     fn trust_records(&mut self, circle: Id) -> Result<Vec<Vec<u8>>, RelayError> {
@@ -143,6 +189,16 @@ impl Backend for PostgresBackend {
             &[&circle.to_string()],
         )?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    fn trust_version(&mut self, circle: Id) -> Result<i64, RelayError> {
+        Ok(self
+            .client()?
+            .query_one(
+                "SELECT count(*) FROM trust_records WHERE circle = $1",
+                &[&circle.to_string()],
+            )?
+            .get(0))
     }
 
     fn use_nonce(

@@ -6,7 +6,7 @@ use carebank_core::identity::PublicKey;
 use carebank_core::ids::Id;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::{Backend, TrustRecord, parse_key};
+use super::{Appended, Backend, TrustRecord, parse_key};
 use crate::RelayError;
 
 const SCHEMA: &str = r#"
@@ -104,15 +104,22 @@ impl Backend for SqliteBackend {
         doc: &str,
         chunk: &[u8],
         trust: &[TrustRecord],
-    ) -> Result<(), RelayError> {
+    ) -> Result<Appended, RelayError> {
         let circle = circle.to_string();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute(
+        let seq: i64 = tx.query_row(
             "INSERT INTO chunks (circle, doc, seq, bytes) VALUES (?1, ?2,
-               (SELECT coalesce(max(seq), -1) + 1 FROM chunks WHERE circle = ?1 AND doc = ?2), ?3)",
+               (SELECT coalesce(max(seq), -1) + 1 FROM chunks WHERE circle = ?1 AND doc = ?2), ?3)
+             RETURNING seq",
             params![circle, doc, chunk],
+            |r| r.get(0),
+        )?;
+        let chunks: i64 = tx.query_row(
+            "SELECT count(*) FROM chunks WHERE circle = ?1 AND doc = ?2",
+            params![circle, doc],
+            |r| r.get(0),
         )?;
         for record in trust {
             tx.execute(
@@ -121,7 +128,38 @@ impl Backend for SqliteBackend {
             )?;
         }
         tx.commit()?;
-        Ok(())
+        Ok(Appended { seq, chunks })
+    }
+
+    fn compact(
+        &mut self,
+        circle: Id,
+        doc: &str,
+        upto: i64,
+        snapshot: &[u8],
+    ) -> Result<bool, RelayError> {
+        let circle = circle.to_string();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let replaced: i64 = tx.query_row(
+            "SELECT count(*) FROM chunks WHERE circle = ?1 AND doc = ?2 AND seq <= ?3",
+            params![circle, doc, upto],
+            |r| r.get(0),
+        )?;
+        if replaced <= 1 {
+            return Ok(false);
+        }
+        tx.execute(
+            "DELETE FROM chunks WHERE circle = ?1 AND doc = ?2 AND seq <= ?3",
+            params![circle, doc, upto],
+        )?;
+        tx.execute(
+            "INSERT INTO chunks (circle, doc, seq, bytes) VALUES (?1, ?2, ?3, ?4)",
+            params![circle, doc, upto, snapshot],
+        )?;
+        tx.commit()?;
+        Ok(true)
     }
 
     fn trust_records(&mut self, circle: Id) -> Result<Vec<Vec<u8>>, RelayError> {
@@ -132,6 +170,14 @@ impl Backend for SqliteBackend {
             .query_map([circle.to_string()], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
         Ok(rows)
+    }
+
+    fn trust_version(&mut self, circle: Id) -> Result<i64, RelayError> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM trust_records WHERE circle = ?1",
+            [circle.to_string()],
+            |r| r.get(0),
+        )?)
     }
 
     fn use_nonce(

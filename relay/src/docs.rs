@@ -1,0 +1,221 @@
+//! One circle's loaded documents: brought up to what the database holds before each request,
+//! answering a sync round as a [`SyncReplica`], appending what devices push, and compacting a
+//! document's chunks once there are many.
+
+use std::collections::HashMap;
+
+use automerge::ChangeHash;
+use carebank_core::identity::trust::bears_on_trust;
+use carebank_core::ids::Id;
+use carebank_core::record::SignedRecord;
+use carebank_core::replica::{DocId, RecordDoc, session_actor};
+use carebank_core::sync::{DocHeads, SyncError, SyncReplica};
+
+use crate::RelayError;
+use crate::backend::TrustRecord;
+use crate::pool::Pool;
+
+/// A document stored in more chunks than this is compacted into one.
+pub const COMPACT_AFTER_CHUNKS: i64 = 64;
+
+struct Loaded {
+    doc: RecordDoc,
+    /// Every stored chunk numbered up to this one is in `doc`.
+    seq: i64,
+}
+
+impl Loaded {
+    fn empty() -> Loaded {
+        Loaded {
+            doc: RecordDoc::new(&session_actor()),
+            seq: -1,
+        }
+    }
+}
+
+/// The documents of one circle this relay has loaded.
+#[derive(Default)]
+pub struct Docs {
+    loaded: HashMap<DocId, Loaded>,
+}
+
+impl Docs {
+    /// How many documents are loaded.
+    pub fn len(&self) -> usize {
+        self.loaded.len()
+    }
+
+    /// Drops every loaded document (they are loaded again when next needed).
+    pub fn clear(&mut self) {
+        self.loaded.clear();
+    }
+
+    /// Brings the loaded documents of `circle` up to what the database holds (other instances
+    /// may have written, or compacted).
+    pub fn refresh(&mut self, db: &Pool, circle: Id) -> Result<(), RelayError> {
+        let versions = db.get()?.doc_versions(circle)?;
+        for (name, latest) in versions {
+            let id = DocId::parse(&name)
+                .ok_or_else(|| RelayError::Database(format!("document name {name:?}")))?;
+            let seen = self.loaded.get(&id).map_or(-1, |l| l.seq);
+            if seen >= latest {
+                continue;
+            }
+            let chunks = db.get()?.chunks_after(circle, &name, seen)?;
+            let Some(&(last, _)) = chunks.last() else {
+                continue;
+            };
+            let bytes: Vec<u8> = chunks.iter().flat_map(|(_, b)| b.iter().copied()).collect();
+            let loaded = self.loaded.entry(id.clone()).or_insert_with(Loaded::empty);
+            if let Err(e) = loaded.doc.add_stored(&bytes) {
+                self.loaded.remove(&id);
+                return Err(RelayError::Database(format!(
+                    "stored chunks of {name}: {e}"
+                )));
+            }
+            loaded.seq = last;
+            if seen < 0 {
+                compact_if_long(db, circle, &id, loaded, chunks.len() as i64);
+            }
+        }
+        Ok(())
+    }
+
+    /// The documents as the replica a sync round is answered from, writing to `db`.
+    pub fn replica<'a>(&'a mut self, db: &'a Pool, circle: Id) -> CircleReplica<'a> {
+        CircleReplica {
+            docs: self,
+            db,
+            circle,
+        }
+    }
+}
+
+/// Once a document is stored in more than [`COMPACT_AFTER_CHUNKS`] chunks, replaces those up to
+/// the last one it holds by the document saved whole. A failure only leaves the chunks as they
+/// were, so it is logged, not returned.
+fn compact_if_long(db: &Pool, circle: Id, id: &DocId, loaded: &mut Loaded, chunks: i64) {
+    if chunks <= COMPACT_AFTER_CHUNKS {
+        return;
+    }
+    let snapshot = loaded.doc.save();
+    let compacted = db
+        .get()
+        .and_then(|mut b| b.compact(circle, id.as_str(), loaded.seq, &snapshot));
+    match compacted {
+        Ok(done) => tracing::info!(
+            %circle, doc = id.as_str(), upto = loaded.seq, chunks, bytes = snapshot.len(), done,
+            "compacted"
+        ),
+        Err(e) => tracing::warn!(%circle, doc = id.as_str(), error = %e, "compaction failed"),
+    }
+}
+
+/// One circle's documents as a sync replica.
+pub struct CircleReplica<'a> {
+    docs: &'a mut Docs,
+    db: &'a Pool,
+    circle: Id,
+}
+
+impl CircleReplica<'_> {
+    fn loaded(&mut self, doc: &DocId) -> &mut Loaded {
+        self.docs
+            .loaded
+            .entry(doc.clone())
+            .or_insert_with(Loaded::empty)
+    }
+
+    /// The verified enrolments and revocations of this circle among `added`.
+    fn trust_records(&self, added: &[(String, Vec<Vec<u8>>)]) -> Vec<TrustRecord> {
+        let mut trust = Vec::new();
+        for bytes in added.iter().flat_map(|(_, values)| values) {
+            // A cheap look before verifying: only enrolments and revocations matter here.
+            let named = |word: &[u8]| bytes.windows(word.len()).any(|w| w == word);
+            if !(named(b"\"enrolment\"") || named(b"\"revocation\"")) {
+                continue;
+            }
+            if let Ok(record) = SignedRecord::from_bytes(bytes)
+                && record.envelope().circle == self.circle
+                && bears_on_trust(record.body())
+            {
+                trust.push(TrustRecord {
+                    id: record.id().to_string(),
+                    bytes: bytes.clone(),
+                });
+            }
+        }
+        trust
+    }
+}
+
+fn store_error(e: impl std::fmt::Display) -> SyncError {
+    SyncError::Internal(e.to_string())
+}
+
+impl SyncReplica for CircleReplica<'_> {
+    fn circle(&self) -> Id {
+        self.circle
+    }
+
+    fn doc_heads(&mut self) -> Result<Vec<DocHeads>, SyncError> {
+        let mut out: Vec<DocHeads> = self
+            .docs
+            .loaded
+            .iter_mut()
+            .map(|(doc, loaded)| {
+                let mut heads = loaded.doc.heads();
+                heads.sort();
+                DocHeads {
+                    doc: doc.clone(),
+                    heads,
+                }
+            })
+            .filter(|d| !d.heads.is_empty())
+            .collect();
+        out.sort_by(|a, b| a.doc.cmp(&b.doc));
+        Ok(out)
+    }
+
+    fn known(&mut self, doc: &DocId, hashes: &[ChangeHash]) -> Result<Vec<ChangeHash>, SyncError> {
+        Ok(self.loaded(doc).doc.known(hashes))
+    }
+
+    fn changes_since(&mut self, doc: &DocId, have: &[ChangeHash]) -> Result<Vec<u8>, SyncError> {
+        self.loaded(doc)
+            .doc
+            .changes_since(have)
+            .map_err(store_error)
+    }
+
+    fn apply_changes(&mut self, doc: &DocId, changes: &[u8]) -> Result<usize, SyncError> {
+        let (chunk, added) = self
+            .loaded(doc)
+            .doc
+            .apply_changes(changes)
+            .map_err(store_error)?;
+        if chunk.is_empty() {
+            return Ok(0);
+        }
+        let trust = self.trust_records(&added);
+        let (db, circle) = (self.db, self.circle);
+        let appended = db
+            .get()
+            .and_then(|mut b| b.append_chunk(circle, doc.as_str(), &chunk, &trust));
+        let appended = match appended {
+            Ok(appended) => appended,
+            Err(e) => {
+                // The loaded document is ahead of the database: forget it, reload next time.
+                self.docs.loaded.remove(doc);
+                return Err(store_error(e));
+            }
+        };
+        let loaded = self.loaded(doc);
+        // Unless another instance appended in between (then the next refresh reads both).
+        if appended.seq == loaded.seq + 1 {
+            loaded.seq = appended.seq;
+        }
+        compact_if_long(db, circle, doc, loaded, appended.chunks);
+        Ok(added.len())
+    }
+}
