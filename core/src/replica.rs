@@ -47,6 +47,10 @@ pub enum ReplicaError {
 /// One loaded document.
 pub struct RecordDoc {
     doc: AutoCommit,
+    /// The heads of what is stored already: the next incremental save holds only what came
+    /// after. (Automerge's own cursor starts empty on load, so its first incremental save
+    /// would store the whole document again.)
+    saved: Vec<ChangeHash>,
 }
 
 /// A value found under a key that a merge added: the key and every value now stored there
@@ -58,13 +62,24 @@ impl RecordDoc {
     pub fn new(actor: &ActorId) -> RecordDoc {
         RecordDoc {
             doc: AutoCommit::new().with_actor(actor.clone()),
+            saved: Vec::new(),
         }
     }
 
     /// Loads a document from saved chunks (a snapshot and/or incremental saves, concatenated).
     pub fn load(bytes: &[u8], actor: &ActorId) -> Result<RecordDoc, ReplicaError> {
-        let doc = AutoCommit::load(bytes)?.with_actor(actor.clone());
-        Ok(RecordDoc { doc })
+        let mut doc = AutoCommit::load(bytes)?.with_actor(actor.clone());
+        let saved = doc.get_heads();
+        Ok(RecordDoc { doc, saved })
+    }
+
+    /// The changes since the last save, as a chunk to persist (empty when there are none).
+    fn save_new(&mut self) -> Vec<u8> {
+        let bytes = self.doc.save_after(&self.saved);
+        if !bytes.is_empty() {
+            self.saved = self.doc.get_heads();
+        }
+        bytes
     }
 
     /// Adds one record and returns the incremental chunk to persist.
@@ -72,7 +87,7 @@ impl RecordDoc {
         self.doc
             .put(ROOT, id.to_string(), ScalarValue::Bytes(bytes.to_vec()))?;
         self.doc.commit();
-        Ok(self.doc.save_incremental())
+        Ok(self.save_new())
     }
 
     /// Merges another replica's document (saved bytes), returning the incremental chunk to
@@ -83,7 +98,7 @@ impl RecordDoc {
         self.doc.merge(&mut theirs)?;
         let after = self.doc.get_heads();
         let added = self.entries_between(&before, &after)?;
-        Ok((self.doc.save_incremental(), added))
+        Ok((self.save_new(), added))
     }
 
     fn entries_between(
@@ -122,7 +137,7 @@ impl RecordDoc {
         self.doc.load_incremental(bytes)?;
         let after = self.doc.get_heads();
         let added = self.entries_between(&before, &after)?;
-        Ok((self.doc.save_incremental(), added))
+        Ok((self.save_new(), added))
     }
 
     /// Adds bytes read back from storage (chunks or a snapshot, possibly written by another
@@ -131,7 +146,7 @@ impl RecordDoc {
     /// document holds is stored too.
     pub fn add_stored(&mut self, bytes: &[u8]) -> Result<(), ReplicaError> {
         self.doc.load_incremental(bytes)?;
-        self.doc.save_incremental();
+        self.saved = self.doc.get_heads();
         Ok(())
     }
 
@@ -266,6 +281,25 @@ mod tests {
             1,
             "only the new change"
         );
+    }
+
+    #[test]
+    fn a_loaded_document_saves_only_what_came_after() {
+        let mut a = RecordDoc::new(&session_actor());
+        let mut stored = Vec::new();
+        for _ in 0..20 {
+            stored.extend(a.put(Id::random(), &[7u8; 200]).expect("put"));
+        }
+        let mut reopened = RecordDoc::load(&stored, &session_actor()).expect("load");
+        let chunk = reopened.put(Id::random(), b"new").expect("put");
+        assert!(
+            chunk.len() < 600,
+            "one record's change, not the whole document again: {} bytes",
+            chunk.len()
+        );
+        let mut copy = RecordDoc::load(&[stored, chunk].concat(), &session_actor()).expect("all");
+        assert_eq!(copy.heads(), reopened.heads());
+        assert_eq!(copy.all_entries().expect("entries").len(), 21);
     }
 
     #[test]
