@@ -1,6 +1,8 @@
 //! Sync on a device: the [`CareStore`] methods the app and the command line call, and the
 //! store façade as a sync replica (so a phone can answer another phone).
 
+use std::collections::BTreeSet;
+
 use automerge::ChangeHash;
 
 use super::bundle::{self, ImportReport, Since};
@@ -31,7 +33,7 @@ impl CareStore {
         progress: ProgressFn<'_>,
     ) -> Result<Progress, SyncError> {
         let circle = self.circle().circle_id;
-        let trusted = self.trusted_now()?.into_iter().collect();
+        let trusted = self.trusted_now()?;
         let (store, key, clock, _) = self.phone_parts();
         let mut link = PeerLink::new(channel, key, circle, clock, trusted);
         // The session is named after the phone that answers, once its first reply is checked.
@@ -46,13 +48,11 @@ impl CareStore {
         // this request was admitted.
         let trusted = self.trusted_now()?;
         let (store, key, clock, seen) = self.phone_parts();
-        let now_ms = clock();
-        let trusts = |k: &PublicKey| Ok(trusted.contains(k));
         let mut answerer = Answerer {
             key,
-            now_ms,
+            now_ms: clock(),
             seen,
-            trusts: &trusts,
+            trusted: &trusted,
         };
         answerer.answer(store, frame)
     }
@@ -75,7 +75,8 @@ impl CareStore {
     pub fn export_bundle(&mut self, since: &Since) -> Result<Vec<u8>, SyncError> {
         let exporter = self.peer_name();
         let mut recipients = self.trusted_now()?;
-        recipients.push(self.public_key());
+        recipients.insert(self.public_key());
+        let recipients: Vec<PublicKey> = recipients.into_iter().collect();
         let (store, _) = self.sync_parts();
         let plain = bundle::export(store, &exporter, since)?;
         seal::seal(&plain, &recipients)
@@ -95,7 +96,7 @@ impl CareStore {
     }
 
     /// The device keys this store trusts now: enrolled in the circle and not revoked.
-    fn trusted_now(&self) -> Result<Vec<PublicKey>, SyncError> {
+    fn trusted_now(&self) -> Result<BTreeSet<PublicKey>, SyncError> {
         Ok(self
             .trusted_keys()?
             .into_iter()

@@ -248,8 +248,8 @@ pub struct Answerer<'a> {
     pub now_ms: u64,
     /// The nonces answered lately.
     pub seen: &'a mut SeenNonces,
-    /// Whether this phone's store trusts a key (enrolled in the circle, not revoked).
-    pub trusts: &'a dyn Fn(&PublicKey) -> Result<bool, SyncError>,
+    /// The keys this phone's store trusts (enrolled in the circle, not revoked).
+    pub trusted: &'a BTreeSet<PublicKey>,
 }
 
 impl Answerer<'_> {
@@ -283,15 +283,11 @@ impl Answerer<'_> {
                 PEER_MAX_SKEW_MS / 60_000
             ));
         }
-        match (self.trusts)(&request.key) {
-            Ok(true) => {}
-            Ok(false) => {
-                return Err(format!(
-                    "device {} is not enrolled in this circle, or was revoked",
-                    request.key
-                ));
-            }
-            Err(e) => return Err(e.to_string()),
+        if !self.trusted.contains(&request.key) {
+            return Err(format!(
+                "device {} is not enrolled in this circle, or was revoked",
+                request.key
+            ));
         }
         if !self.seen.admit(request.nonce, request.time_ms, self.now_ms) {
             return Err("replayed request (its nonce was seen before)".into());
