@@ -6,7 +6,9 @@ use carebank_core::CareStore;
 use carebank_core::domain::{Enrolment, Funding, Role, ServiceDetail};
 use carebank_core::ids::Id;
 
-use crate::{DAY, Device, ElderSpec, MINUTE, Result, START_MS, Village, fixed_id, open, service};
+use crate::{
+    DAY, Device, ElderSpec, MINUTE, Result, START_MS, Village, enrolment, fixed_id, open, service,
+};
 
 /// A village with a time bank.
 pub struct Bank {
@@ -41,16 +43,16 @@ pub fn enrol(v: &mut Village, role: Role, seed: u64, profile: Profile) -> Result
     let store = open(v.circle, seed, &v.clock)?;
     let member_id = fixed_id(0x7000 + seed);
     v.coordinator.store.enrol(Enrolment {
-        member_id,
-        name: format!("成员{seed}"),
-        role,
-        site_id: v.point_id,
-        device_key: store.public_key(),
         family_of: profile.family_of,
-        valid_from_ms: None,
-        valid_until_ms: None,
         household: profile.household,
         birth_year: profile.birth_year,
+        ..enrolment(
+            member_id,
+            format!("成员{seed}"),
+            role,
+            v.point_id,
+            store.public_key(),
+        )
     })?;
     Ok(Device { member_id, store })
 }

@@ -165,6 +165,29 @@ pub fn record_ids(store: &CareStore) -> Vec<Id> {
         .unwrap_or_else(|e| panic!("the store's record ids: {e}"))
 }
 
+/// An enrolment of `device_key` for `member_id` in `role` at `site_id`, with no validity
+/// window, household or family tie.
+pub fn enrolment(
+    member_id: Id,
+    name: String,
+    role: Role,
+    site_id: Id,
+    device_key: carebank_core::identity::PublicKey,
+) -> Enrolment {
+    Enrolment {
+        member_id,
+        name,
+        role,
+        site_id,
+        device_key,
+        family_of: None,
+        valid_from_ms: None,
+        valid_until_ms: None,
+        household: None,
+        birth_year: None,
+    }
+}
+
 /// A deterministic id for fixtures (`n` distinguishes them).
 pub fn fixed_id(n: u64) -> Id {
     let mut bytes = [0u8; 16];
@@ -231,18 +254,13 @@ impl Village {
         })?;
         let coordinator_id = fixed_id(0x1000);
         let mut coordinator = open_device(opener, "coordinator", circle, 2, &clock)?;
-        centre.enrol(Enrolment {
-            member_id: coordinator_id,
-            name: "李站长".into(),
-            role: Role::Coordinator,
-            site_id: point_id,
-            device_key: coordinator.public_key(),
-            family_of: None,
-            valid_from_ms: None,
-            valid_until_ms: None,
-            household: None,
-            birth_year: None,
-        })?;
+        centre.enrol(enrolment(
+            coordinator_id,
+            "李站长".into(),
+            Role::Coordinator,
+            point_id,
+            coordinator.public_key(),
+        ))?;
         coordinator.merge_from(&centre)?;
 
         let mut make = |role: Role,
@@ -263,18 +281,16 @@ impl Village {
                     )?;
                     let member_id = fixed_id(id0 + i as u64);
                     coordinator.enrol(Enrolment {
-                        member_id,
-                        name: format!("{name}{}", i + 1),
-                        role,
-                        site_id: point_id,
-                        device_key: store.public_key(),
-                        family_of: None,
-                        valid_from_ms: None,
-                        valid_until_ms: None,
                         // Volunteers come in households of two (a retiree and a younger
                         // relative): relatives may give each other time-bank hours.
                         household: (role == Role::Volunteer).then(|| household_of(i)),
-                        birth_year: None,
+                        ..enrolment(
+                            member_id,
+                            format!("{name}{}", i + 1),
+                            role,
+                            point_id,
+                            store.public_key(),
+                        )
                     })?;
                     Ok(Device { member_id, store })
                 })

@@ -5,14 +5,14 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use carebank_core::domain::{CareLevel, Elder, Enrolment, Role, Site, SiteKind};
+use carebank_core::domain::{CareLevel, Elder, Role, Site, SiteKind};
 use carebank_core::identity::DeviceKey;
 use carebank_core::ids::Id;
 use carebank_core::sync::http::RelayClient;
 use carebank_core::{CareStore, Circle, Result};
 use carebank_relay::{RelayConfig, RelayHandle};
 
-use crate::{SimClock, Village, fixed_id, full_consent};
+use crate::{SimClock, Village, enrolment, fixed_id, full_consent};
 
 /// A relay configuration for `circle` on a free loopback port (or `addr`), data in `dir`.
 pub fn relay_config(
@@ -66,18 +66,13 @@ pub fn stranger(circle: Circle, seed: u64, clock: &SimClock) -> Result<CareStore
 pub fn enrolled_caregiver(v: &mut Village, seed: u64) -> Result<(CareStore, Id)> {
     let mut store = stranger(v.circle, seed, &v.clock)?;
     let member_id = fixed_id(0x9000 + seed);
-    v.coordinator.store.enrol(Enrolment {
+    v.coordinator.store.enrol(enrolment(
         member_id,
-        name: format!("新助老员{seed}"),
-        role: Role::Caregiver,
-        site_id: v.point_id,
-        device_key: store.public_key(),
-        family_of: None,
-        valid_from_ms: None,
-        valid_until_ms: None,
-        household: None,
-        birth_year: None,
-    })?;
+        format!("新助老员{seed}"),
+        Role::Caregiver,
+        v.point_id,
+        store.public_key(),
+    ))?;
     store.merge_from(&v.centre)?;
     store.merge_from(&v.coordinator.store)?;
     Ok((store, member_id))
@@ -108,18 +103,11 @@ impl SmallCircle {
 /// caregivers, every store reading `clock`.
 pub fn small_circle(n: u64, devices: usize, clock: &SimClock) -> Result<SmallCircle> {
     let seed = 0x10_0000 * (n + 1);
-    let centre_key = test_key(seed);
     let circle = Circle {
         circle_id: fixed_id(0xc1_0000 + n),
-        centre_key: centre_key.public_key(),
+        centre_key: test_key(seed).public_key(),
     };
-    let open = |key: DeviceKey| -> Result<CareStore> {
-        let mut store = CareStore::open_in_memory(circle, key)?;
-        let clock = clock.clone();
-        store.set_wall_clock(Box::new(move || clock.now()));
-        Ok(store)
-    };
-    let mut centre = open(centre_key)?;
+    let mut centre = stranger(circle, seed, clock)?;
     let site_id = fixed_id(0x5_0000 + n);
     centre.add_site(Site {
         site_id,
@@ -142,26 +130,21 @@ pub fn small_circle(n: u64, devices: usize, clock: &SimClock) -> Result<SmallCir
     })?;
     let mut members = Vec::with_capacity(devices);
     for i in 0..devices {
-        let key = test_key(seed + 1 + i as u64);
-        let member_id = fixed_id(seed + 1 + i as u64);
-        centre.enrol(Enrolment {
+        let device_seed = seed + 1 + i as u64;
+        let member_id = fixed_id(device_seed);
+        centre.enrol(enrolment(
             member_id,
-            name: format!("助老员{n}-{i}"),
-            role: Role::Caregiver,
+            format!("助老员{n}-{i}"),
+            Role::Caregiver,
             site_id,
-            device_key: key.public_key(),
-            family_of: None,
-            valid_from_ms: None,
-            valid_until_ms: None,
-            household: None,
-            birth_year: None,
-        })?;
-        members.push((key, member_id));
+            test_key(device_seed).public_key(),
+        ))?;
+        members.push((device_seed, member_id));
     }
     let devices = members
         .into_iter()
-        .map(|(key, member_id)| {
-            let mut store = open(key)?;
+        .map(|(device_seed, member_id)| {
+            let mut store = stranger(circle, device_seed, clock)?;
             store.merge_from(&centre)?;
             Ok((store, member_id))
         })
