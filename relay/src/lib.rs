@@ -5,6 +5,7 @@
 //! [`serve`] runs it until a shutdown future completes; [`spawn`] runs it on a thread of its
 //! own (tests, and the command line's `carebank serve`).
 
+mod args;
 mod backend;
 mod circles;
 mod docs;
@@ -16,6 +17,7 @@ mod state;
 mod testing;
 mod trust;
 
+pub use args::{RelayArgs, init_logging};
 pub use backend::{Appended, Backend, PostgresBackend, SqliteBackend, TrustRecord};
 pub use error::RelayError;
 pub use state::AuthPolicy;

@@ -1,16 +1,13 @@
 //! Running the relay, and syncing a device: with the relay, or by bundle files carried by hand.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use carebank_core::identity::PublicKey;
-use carebank_core::ids::Id;
 use carebank_core::sync::CancelToken;
 use carebank_core::sync::bundle::Since;
 use carebank_core::sync::http::RelayClient;
-use carebank_relay::RelayConfig;
+use carebank_relay::RelayArgs;
 
 use crate::StoreOpt;
 use crate::device_dir::DeviceDir;
@@ -18,49 +15,15 @@ use crate::device_dir::DeviceDir;
 /// `carebank serve`.
 #[derive(clap::Args)]
 pub struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    listen: SocketAddr,
-    /// Folder of the embedded SQLite database (the default, zero set-up).
-    #[arg(long, default_value = "relay-data")]
-    data: PathBuf,
-    /// Use this PostgreSQL database instead (postgres://…), so several relays can share it.
-    #[arg(long)]
-    database_url: Option<String>,
-    /// Serve a circle: CIRCLE_ID:CENTRE_KEY (as printed by `carebank init --new-circle`).
-    /// Circles registered once are remembered.
-    #[arg(long = "circle", value_name = "CIRCLE_ID:CENTRE_KEY")]
-    circles: Vec<String>,
-}
-
-fn parse_circle(text: &str) -> Result<(Id, PublicKey)> {
-    let (circle, centre) = text
-        .split_once(':')
-        .context("--circle: expected CIRCLE_ID:CENTRE_KEY")?;
-    Ok((
-        crate::args::id("--circle", circle)?,
-        centre
-            .parse()
-            .map_err(|e| anyhow::anyhow!("--circle: {e}"))?,
-    ))
+    #[command(flatten)]
+    relay: RelayArgs,
 }
 
 /// Runs the relay until Ctrl-C or SIGTERM.
 pub fn serve(a: ServeArgs) -> Result<()> {
-    let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .try_init();
-    let mut config = RelayConfig::new(a.listen, a.data.clone());
-    config.circles = a
-        .circles
-        .iter()
-        .map(|c| parse_circle(c))
-        .collect::<Result<_>>()?;
-    config.database_url = a.database_url.clone();
+    carebank_relay::init_logging();
+    let a = a.relay;
+    let config = a.config();
     let database = match &a.database_url {
         Some(_) => "PostgreSQL".to_string(),
         None => format!("SQLite in {}", a.data.display()),

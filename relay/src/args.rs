@@ -1,0 +1,64 @@
+//! The relay's command-line options, shared by `carebank-relay` and `carebank serve`, and the
+//! logging both set up.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use carebank_core::identity::PublicKey;
+use carebank_core::ids::Id;
+
+use crate::RelayConfig;
+
+/// How to run a relay, from the command line.
+#[derive(clap::Args, Debug, Clone)]
+pub struct RelayArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Folder of the embedded SQLite database (the default, zero set-up).
+    #[arg(long, default_value = "relay-data")]
+    pub data: PathBuf,
+    /// Use this PostgreSQL database instead (postgres://…), so several relays can share it.
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// Serve a circle: CIRCLE_ID:CENTRE_KEY (as printed by `carebank init --new-circle`).
+    /// Circles registered once are remembered.
+    #[arg(long = "circle", value_name = "CIRCLE_ID:CENTRE_KEY", value_parser = parse_circle)]
+    pub circles: Vec<(Id, PublicKey)>,
+    /// Largest request body in bytes.
+    #[arg(long, default_value_t = 32 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+}
+
+impl RelayArgs {
+    /// The configuration these options describe.
+    pub fn config(&self) -> RelayConfig {
+        let mut config = RelayConfig::new(self.listen, self.data.clone());
+        config.database_url = self.database_url.clone();
+        config.circles = self.circles.clone();
+        config.max_body_bytes = self.max_body_bytes;
+        config
+    }
+}
+
+/// Reads `CIRCLE_ID:CENTRE_KEY`.
+fn parse_circle(text: &str) -> Result<(Id, PublicKey), String> {
+    let (circle, centre) = text
+        .split_once(':')
+        .ok_or("expected CIRCLE_ID:CENTRE_KEY")?;
+    Ok((
+        circle.parse().map_err(|e| format!("{e}"))?,
+        centre.parse().map_err(|e| format!("{e}"))?,
+    ))
+}
+
+/// Logs to standard error at `info` (or as `RUST_LOG` says); a second call changes nothing.
+pub fn init_logging() {
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .try_init();
+}
