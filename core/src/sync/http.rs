@@ -82,7 +82,7 @@ impl RelayClient {
             .client
             .get(format!("{}/health", self.base))
             .send()
-            .map_err(|e| SyncError::Transport(e.to_string()))?;
+            .map_err(|e| SyncError::Transport(with_causes(&e)))?;
         if response.status().is_success() {
             Ok(())
         } else {
