@@ -110,25 +110,17 @@ impl MonthlyReport {
                 "minutes",
             ));
         }
-        // Time-bank minutes moved in the month: cumulative totals at its end less at its start.
-        let totals = |ms: i64| -> Result<(i64, i64, i64)> {
-            let at = u64::try_from(ms).unwrap_or(0);
-            Ok(store
-                .balances_at(at)?
-                .iter()
-                .fold((0, 0, 0), |(e, r, g), b| {
-                    (
-                        e + b.earned_minutes,
-                        r + b.redeemed_minutes,
-                        g + b.given_minutes,
-                    )
-                }))
-        };
-        let (start, end) = (totals(month.start_ms() - 1)?, totals(month.end_ms() - 1)?);
+        // Time-bank minutes that count in the month (which month each counts in: `month_totals`).
+        let bank = store.time_bank_month(month)?;
         for (key, en, zh, minutes) in [
-            ("earned", "earned", "存入", end.0 - start.0),
-            ("redeemed", "redeemed", "兑换", end.1 - start.1),
-            ("given", "given to relatives", "赠与亲属", end.2 - start.2),
+            ("earned", "earned", "存入", bank.earned_minutes),
+            ("redeemed", "redeemed", "兑换", bank.redeemed_minutes),
+            (
+                "given",
+                "given to relatives",
+                "赠与亲属",
+                bank.given_minutes,
+            ),
         ] {
             rows.push(item("time_bank", key, en, zh, minutes, "minutes"));
         }

@@ -249,6 +249,7 @@ impl YearGenerator {
                 ServiceFacts {
                     elder_id: elder,
                     provider_id: self.volunteers[v].id,
+                    started_ms: i64::try_from(base).unwrap_or(0),
                     duration_minutes: minutes,
                     time_bank: true,
                     voided: false,

@@ -593,3 +593,65 @@ fn a_certificate_outside_its_validity_signs_nothing_that_counts() {
         "the certificate has expired"
     );
 }
+
+/// Which month time-bank minutes count in (docs/report-format.md): earned minutes in the month
+/// the service was given, whenever it was claimed or confirmed; redeemed minutes in the month of
+/// their own entry. A service on 30 November claimed and confirmed on 2 December is November's,
+/// on every device, whenever the report is run.
+#[test]
+fn a_credit_counts_in_the_month_its_service_was_given() {
+    use carebank_core::report::MonthlyReport;
+    use carebank_core::time::Month;
+    use carebank_scenarios::START_MS;
+
+    let mut b = Bank::build().expect("bank");
+    let (nov, dec): (Month, Month) = (
+        "2026-11".parse().expect("month"),
+        "2026-12".parse().expect("month"),
+    );
+    earn(&mut b, 0, 1, 60);
+    let vol = b.v.volunteers[0].member_id;
+    let elder = b.v.elders[0];
+    // 30 November 20:00 CST: a service given (day 28 after 2 November is the 30th, 10:00).
+    let at = |ms: i64| u64::try_from(ms).expect("instant");
+    b.v.clock.set(START_MS + 28 * DAY + 12 * 60 * MINUTE);
+    let store = &mut b.v.volunteers[0].store;
+    let service = serve(store, vol, elder, 28, 90).expect("service");
+    // The last millisecond of November and the first of December, each spend some hours.
+    b.v.clock.set(at(nov.end_ms() - 1));
+    store.redeem_hours(30, None).expect("redeem in November");
+    b.v.clock.set(at(dec.start_ms()));
+    store.redeem_hours(15, None).expect("redeem in December");
+    // 2 December: the volunteer claims, a caregiver confirms.
+    b.v.clock.set(at(dec.start_ms()) + DAY + 8 * 60 * MINUTE);
+    let claim = b.v.volunteers[0]
+        .store
+        .claim_hours(service, 90)
+        .expect("claim");
+    b.sync().expect("sync");
+    b.v.clock.advance(60 * MINUTE);
+    confirm(&mut b, &[claim]);
+
+    let figures = |store: &CareStore, month: Month, now_ms: i64| {
+        let report = MonthlyReport::build(store, month, now_ms, false).expect("report");
+        ["earned", "redeemed", "given"].map(|key| {
+            report
+                .rows
+                .iter()
+                .find(|r| r.section == "time_bank" && r.key == key)
+                .map(|r| r.value)
+                .expect("time-bank row")
+        })
+    };
+    let later = dec.next().next().start_ms() + 14 * 86_400_000;
+    for store in [
+        &b.v.coordinator.store,
+        &b.v.volunteers[0].store,
+        &b.v.caregivers[0].store,
+    ] {
+        for now_ms in [dec.start_ms() + 2 * 86_400_000, later] {
+            assert_eq!(figures(store, nov, now_ms), [150, 30, 0], "November");
+            assert_eq!(figures(store, dec, now_ms), [0, 15, 0], "December");
+        }
+    }
+}

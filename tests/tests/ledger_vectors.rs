@@ -145,6 +145,7 @@ fn vectors() -> Value {
         ServiceFacts {
             elder_id: id(0x40),
             provider_id: volunteer_id,
+            started_ms: T0 as i64,
             duration_minutes: 90,
             time_bank: true,
             voided: false,

@@ -14,10 +14,11 @@ use crate::domain::{ConfirmMethod, EntryKind, LedgerEntry, LedgerRules, RecordBo
 use crate::error::{Error, Result};
 use crate::ids::Id;
 use crate::ledger::{
-    Balance, Conflict, ConflictKind, Ledger, Reconciliation, ServiceView, Standing,
-    VerifiedStatement, export_statement, verify_statement,
+    Balance, Conflict, ConflictKind, Ledger, MonthTotals, Reconciliation, ServiceView, Standing,
+    VerifiedStatement, export_statement, month_totals, verify_statement,
 };
 use crate::record::{Envelope, FORMAT_VERSION, SignedRecord};
+use crate::time::Month;
 
 /// The record types whose bytes the ledger reads; services and corrections only tell it which
 /// service facts to read again.
@@ -126,6 +127,18 @@ impl CareStore {
             .members()
             .map(|m| reconciled.balance(m, as_of_ms))
             .collect())
+    }
+
+    /// The circle's time-bank minutes earned, redeemed and given in `month`, as this device's
+    /// ledger reconciles them (see [`month_totals`] for which month a movement counts in).
+    pub fn time_bank_month(&self, month: Month) -> Result<MonthTotals> {
+        let mut cache = self.refresh_ledger()?;
+        let cache = &mut *cache;
+        let (ledger, services) = (&cache.ledger, &cache.services);
+        let reconciled = cache
+            .reconciled
+            .get_or_insert_with(|| ledger.reconcile(services));
+        Ok(month_totals(ledger, reconciled, services, month))
     }
 
     /// Where a ledger entry stands, if the device holds it.

@@ -14,6 +14,8 @@ pub struct ServiceFacts {
     pub elder_id: Id,
     /// The member who gave the service.
     pub provider_id: Id,
+    /// When it started (Unix ms): its CST month is the month its time-bank hours are earned in.
+    pub started_ms: i64,
     /// Its duration in minutes.
     pub duration_minutes: i64,
     /// Whether it was given for time-bank hours (`funding` = `time_bank`).

@@ -65,7 +65,7 @@ impl Store {
         services: impl IntoIterator<Item = Id>,
     ) -> Result<HashMap<Id, ServiceFacts>> {
         let mut stmt = self.conn().prepare_cached(
-            "SELECT elder_id, provider_id, duration_minutes, funding, voided, counted
+            "SELECT elder_id, provider_id, duration_minutes, funding, voided, counted, started_ms
              FROM services WHERE record_id = ?1",
         )?;
         let mut out = HashMap::new();
@@ -79,10 +79,11 @@ impl Store {
                         r.get::<_, String>(3)?,
                         r.get::<_, bool>(4)?,
                         r.get::<_, bool>(5)?,
+                        r.get::<_, i64>(6)?,
                     ))
                 })
                 .optional()?;
-            if let Some((elder, provider, duration, funding, voided, counted)) = row {
+            if let Some((elder, provider, duration, funding, voided, counted, started_ms)) = row {
                 let parse = |text: &str| {
                     text.parse::<Id>()
                         .map_err(|_| Error::Corrupt(format!("id {text:?} in the service index")))
@@ -92,6 +93,7 @@ impl Store {
                     ServiceFacts {
                         elder_id: parse(&elder)?,
                         provider_id: parse(&provider)?,
+                        started_ms,
                         duration_minutes: duration,
                         time_bank: funding == crate::domain::Funding::TimeBank.as_str(),
                         voided,
