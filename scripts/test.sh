@@ -30,3 +30,6 @@ step "mobile: committed Kotlin/Swift bindings current, Kotlin tests on the JVM (
 
 step "tests"
 cargo test --workspace
+
+step "tests on another day: the clock set to two minutes before a month ends (CST), by libfaketime"
+./scripts/faketime.sh "2026-11-30 15:58:00"

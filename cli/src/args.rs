@@ -2,15 +2,19 @@
 
 use anyhow::{Context, Result, bail};
 use carebank_core::domain::parse_id;
-use carebank_core::hlc::wall_clock_ms;
 use carebank_core::ids::Id;
 use carebank_core::time::{CST_OFFSET_MS, DAY_MS, days_from_civil};
 
 /// Reads `now`, `YYYY-MM-DD` (08:00) or `YYYY-MM-DDTHH:MM`, in China Standard Time, as Unix ms.
 pub fn parse_time(text: &str) -> Result<u64> {
     if text == "now" {
-        return Ok(wall_clock_ms());
+        return Ok(crate::clock::now_ms());
     }
+    parse_civil_time(text)
+}
+
+/// Reads `YYYY-MM-DD` (08:00) or `YYYY-MM-DDTHH:MM`, in China Standard Time, as Unix ms.
+pub fn parse_civil_time(text: &str) -> Result<u64> {
     let bad = || {
         format!(
             "not a time: {text:?} (expected now, YYYY-MM-DD or YYYY-MM-DDTHH:MM, China Standard Time)"

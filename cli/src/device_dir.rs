@@ -91,7 +91,9 @@ impl DeviceDir {
     pub fn open(&self) -> Result<CareStore> {
         let circle = self.circle()?;
         let key = self.key()?;
-        CareStore::open(&self.dir.join("store.db"), circle, key)
-            .with_context(|| format!("opening the store in {}", self.dir.display()))
+        let mut store = CareStore::open(&self.dir.join("store.db"), circle, key)
+            .with_context(|| format!("opening the store in {}", self.dir.display()))?;
+        store.set_wall_clock(Box::new(crate::clock::now_ms));
+        Ok(store)
     }
 }

@@ -2,6 +2,7 @@
 //! report, from the command line.
 
 mod args;
+mod clock;
 mod commands;
 mod demo;
 mod device_dir;
@@ -13,7 +14,12 @@ use clap::{Parser, Subcommand};
 
 /// carebank: community home care records and the time bank, offline first.
 #[derive(Parser)]
-#[command(name = "carebank", version, about)]
+#[command(
+    name = "carebank",
+    version,
+    about,
+    after_help = "Times are China Standard Time. CAREBANK_NOW=YYYY-MM-DDTHH:MM runs a command as if it were then (tests, training)."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -71,6 +77,10 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(e) = clock::init() {
+        eprintln!("error: {e:#}");
+        return ExitCode::FAILURE;
+    }
     let result = match cli.command {
         Command::Demo(a) => demo::run(a),
         Command::Serve(a) => commands::net::serve(a),

@@ -1,13 +1,13 @@
 //! Setting up a circle: devices, sites, members, elders.
 
 use anyhow::{Result, bail};
+use carebank_core::Circle;
 use carebank_core::domain::{
     CareLevel, Consent, ConsentPurpose, ConsentRelation, Elder, Enrolment, EntitlementGroup,
     Revocation, Role, Site, SiteKind,
 };
 use carebank_core::identity::PublicKey;
 use carebank_core::ids::Id;
-use carebank_core::{CareStore, Circle};
 
 use crate::StoreOpt;
 use crate::args::{id, parse_time};
@@ -51,7 +51,7 @@ pub fn init(a: InitArgs) -> Result<()> {
         ),
     };
     dir.write_circle(circle)?;
-    let mut store = CareStore::open(&a.store.store.join("store.db"), circle, key)?;
+    let mut store = dir.open()?;
     println!("device key: {device_key}");
     println!("circle:     {}", circle.circle_id);
     println!("centre key: {}", circle.centre_key);

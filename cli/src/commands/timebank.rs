@@ -142,7 +142,7 @@ fn hours(minutes: i64) -> f64 {
 pub fn balance(a: BalanceArgs) -> Result<()> {
     let store = DeviceDir::new(&a.store.store).open()?;
     if a.all {
-        for b in store.balances_at(carebank_core::hlc::wall_clock_ms())? {
+        for b in store.balances_at(crate::clock::now_ms())? {
             println!("{}", balance_line(&b));
         }
         return Ok(());

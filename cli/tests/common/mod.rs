@@ -1,11 +1,31 @@
 //! Running the `carebank` binary from the end-to-end tests.
 
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use assert_cmd::Command;
 
-/// Runs `carebank` with `args`; returns whether it succeeded, its stdout and its stderr.
+/// The morning the tests' clock starts (`CAREBANK_NOW`, China Standard Time): the tests never
+/// read the machine's date, so they pass on any day.
+const TEST_DAY: &str = "2026-11-05";
+
+/// Commands run so far by this test binary: each runs a minute after the one before, as a
+/// person at a terminal would, so that every store's clock moves forward from command to command.
+static COMMANDS: AtomicU32 = AtomicU32::new(0);
+
+/// The time the next command runs at: 08:00 on [`TEST_DAY`], one minute later for each command
+/// before it (the day holds 16 hours of commands).
+fn next_now() -> String {
+    let n = COMMANDS.fetch_add(1, Ordering::SeqCst);
+    assert!(n < 16 * 60, "more commands than one test day holds");
+    format!("{TEST_DAY}T{:02}:{:02}", 8 + n / 60, n % 60)
+}
+
+/// Runs `carebank` with `args` by the tests' clock; returns whether it succeeded, its stdout
+/// and its stderr.
 pub fn run(args: &[&str]) -> (bool, String, String) {
     let out = Command::cargo_bin("carebank")
         .expect("binary")
+        .env("CAREBANK_NOW", next_now())
         .args(args)
         .output()
         .expect("run");
