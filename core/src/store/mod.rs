@@ -183,7 +183,8 @@ impl Store {
         batch.finish(&tx, self.centre)?;
         observe_clock(&tx, record.hlc())?;
         tx.commit()?;
-        self.maybe_compact(doc_id)
+        self.compact_if_due(doc_id);
+        Ok(())
     }
 
     /// Merges a document from another replica (its saved bytes). New records are verified and
@@ -226,7 +227,7 @@ impl Store {
         admit_all(&tx, circle, doc_id, added, &mut batch, &mut report)?;
         batch.finish(&tx, self.centre)?;
         tx.commit()?;
-        self.maybe_compact(doc_id)?;
+        self.compact_if_due(doc_id);
         Ok(report)
     }
 
@@ -362,6 +363,16 @@ impl Store {
     fn forget_doc(&mut self, doc_id: &DocId) {
         self.docs.remove(doc_id);
         self.doc_order.retain(|d| d != doc_id);
+    }
+
+    /// Compacts a document once it has many chunks, after a write has committed. A write's
+    /// outcome is its commit: a compaction that fails (a full disk, a busy database) must not
+    /// turn a stored record into a reported failure that a person would retry, recording the
+    /// visit twice. It changes nothing when it fails (one transaction, and the document's own
+    /// save cursor is untouched by a whole save), so it is simply tried again after the next
+    /// write to the document.
+    fn compact_if_due(&mut self, doc_id: &DocId) {
+        let _postponed = self.maybe_compact(doc_id);
     }
 
     /// Replaces a document's chunks by one snapshot once it has many.
@@ -500,4 +511,77 @@ fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
 fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
     conn.execute("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value", [key, value])?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{RecordBody, Site, SiteKind};
+    use crate::identity::DeviceKey;
+    use crate::record::{Envelope, FORMAT_VERSION};
+
+    fn site(key: &DeviceKey, circle: Id, ms: u64) -> SignedRecord {
+        let envelope = Envelope {
+            v: FORMAT_VERSION,
+            circle,
+            author: key.public_key(),
+            hlc: Hlc { ms, counter: 0 },
+            body: RecordBody::Site(Site {
+                site_id: Id::random(),
+                kind: SiteKind::Centre,
+                name: "龙泉镇养老服务中心".into(),
+                parent: None,
+            }),
+        };
+        SignedRecord::sign(envelope, key).expect("sign")
+    }
+
+    /// Issue 11, finding 6: on a full disk the compaction after a write failed, the write
+    /// reported "database or disk is full", and yet its record was stored and counted.
+    #[test]
+    fn a_write_that_committed_reports_success_when_the_compaction_after_it_fails() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key = DeviceKey::from_seed([7; 32]);
+        let circle = Id::random();
+        let mut store =
+            Store::open(&dir.path().join("store.db"), circle, key.public_key()).expect("open");
+        let ms = 1_793_577_600_000;
+        for n in 0..COMPACT_AFTER_CHUNKS - 1 {
+            store
+                .append(&site(&key, circle, ms + n as u64))
+                .expect("write");
+        }
+        // Every compaction fails from here on, as on a disk with no room for the snapshot.
+        store
+            .conn
+            .execute_batch(
+                "CREATE TEMP TRIGGER no_room BEFORE DELETE ON doc_chunks
+                 BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END;",
+            )
+            .expect("trigger");
+        let last = site(&key, circle, ms + 100);
+        store
+            .append(&last)
+            .expect("the record committed: the write succeeded");
+        assert_eq!(store.get(last.id()).expect("stored"), last);
+        let doc = DocId::for_hlc(last.hlc());
+        let chunks = |store: &Store| store.chunk_counts().expect("counts");
+        let doc = doc.as_str().to_string();
+        assert_eq!(chunks(&store), vec![(doc.clone(), COMPACT_AFTER_CHUNKS)]);
+
+        // With room again the next write compacts, and nothing was lost.
+        store
+            .conn
+            .execute_batch("DROP TRIGGER no_room")
+            .expect("drop");
+        store.append(&site(&key, circle, ms + 200)).expect("write");
+        assert_eq!(chunks(&store), vec![(doc, 1)]);
+        drop(store);
+        let reopened =
+            Store::open(&dir.path().join("store.db"), circle, key.public_key()).expect("reopen");
+        assert_eq!(
+            reopened.record_ids().expect("ids").len(),
+            usize::try_from(COMPACT_AFTER_CHUNKS + 1).expect("count")
+        );
+    }
 }
