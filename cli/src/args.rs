@@ -13,6 +13,12 @@ pub fn parse_time(text: &str) -> Result<u64> {
     parse_civil_time(text)
 }
 
+/// Writes an instant as `YYYY-MM-DD` in China Standard Time.
+pub fn cst_date(ms: i64) -> String {
+    let (y, m, d) = carebank_core::time::civil_from_days(carebank_core::time::cst_day(ms));
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
 /// Reads `YYYY-MM-DD` (08:00) or `YYYY-MM-DDTHH:MM`, in China Standard Time, as Unix ms.
 pub fn parse_civil_time(text: &str) -> Result<u64> {
     let bad = || {

@@ -12,14 +12,14 @@ use crate::domain::{
     RecordBody, Revocation, Role, Service, Site, SiteKind, ValidationError, Visit,
 };
 use crate::error::{Error, Result};
-use crate::hlc::{Hlc, wall_clock_ms};
+use crate::hlc::{Hlc, SharedClock, wall_clock_ms};
 use crate::identity::{DeviceKey, PublicKey};
 use crate::ids::Id;
 use crate::record::{Envelope, FORMAT_VERSION, SignedRecord};
 use crate::replica::DocId;
 use crate::store::{
-    Durability, ElderMonth, EntitlementUse, IngestReport, OpenFollowUp, OverdueElder, PersonTimes,
-    Rejection, Store, TrustedKey,
+    Durability, ElderMonth, EntitlementUse, FutureRecord, IngestReport, OpenFollowUp, OverdueElder,
+    PersonTimes, Rejection, Store, TrustedKey,
 };
 use crate::sync::peer::SeenNonces;
 use crate::time::Month;
@@ -34,13 +34,13 @@ pub struct Circle {
 }
 
 /// A source of wall-clock time in Unix milliseconds (replaceable in tests).
-pub type WallClock = Box<dyn Fn() -> u64 + Send>;
+pub type WallClock = Box<dyn Fn() -> u64 + Send + Sync>;
 
 /// One device's store of care records.
 pub struct CareStore {
     store: Store,
     key: DeviceKey,
-    wall: WallClock,
+    wall: SharedClock,
     ledger: RefCell<ledger_ops::LedgerCache>,
     peer_nonces: SeenNonces,
 }
@@ -59,7 +59,7 @@ impl CareStore {
         Ok(CareStore {
             store,
             key,
-            wall: Box::new(wall_clock_ms),
+            wall: std::sync::Arc::new(wall_clock_ms),
             ledger: ledger_ops::LedgerCache::new(circle),
             peer_nonces: SeenNonces::default(),
         })
@@ -71,7 +71,7 @@ impl CareStore {
         Ok(CareStore {
             store,
             key,
-            wall: Box::new(wall_clock_ms),
+            wall: std::sync::Arc::new(wall_clock_ms),
             ledger: ledger_ops::LedgerCache::new(circle),
             peer_nonces: SeenNonces::default(),
         })
@@ -79,7 +79,8 @@ impl CareStore {
 
     /// Replaces the wall clock (simulations play days in seconds).
     pub fn set_wall_clock(&mut self, wall: WallClock) {
-        self.wall = wall;
+        self.wall = SharedClock::from(wall);
+        self.store.set_wall_clock(self.wall.clone());
     }
 
     /// Chooses how hard writes are pushed to disk; the default is [`Durability::EveryWrite`].
@@ -225,6 +226,12 @@ impl CareStore {
     /// Elders overdue for a visit at `now_ms`, most overdue first.
     pub fn overdue_visits(&self, now_ms: i64) -> Result<Vec<OverdueElder>> {
         self.store.overdue_visits(now_ms)
+    }
+
+    /// Records dated more than the clock bound after `now_ms` (a phone with a wrong clock, a
+    /// mistyped date), latest first: kept, never taken as a visit made, shown to the coordinator.
+    pub fn future_dated(&self, now_ms: i64) -> Result<Vec<FutureRecord>> {
+        self.store.future_dated(now_ms)
     }
 
     /// Follow-ups not yet done.

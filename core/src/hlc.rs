@@ -2,6 +2,13 @@
 //!
 //! A timestamp is (wall milliseconds, counter). A device never issues a timestamp lower than
 //! one it has issued or seen, so a record always sorts after everything its author knew of.
+//!
+//! The clock is bounded, as CockroachDB's is by its maximum offset: a timestamp seen from another
+//! device more than [`MAX_AHEAD_MS`] ahead of this device's wall clock is not adopted (the record
+//! is kept, and the store lists it as dated in the future), so one phone with a clock years ahead
+//! cannot drag every other clock along. A device's own clock never goes back, so a phone whose
+//! wall clock falls back (to 1970 after a flat battery, say) goes on from the last timestamp it
+//! issued or adopted.
 
 use serde::{Deserialize, Serialize};
 
@@ -13,6 +20,11 @@ pub struct Hlc {
     /// Breaks ties between timestamps issued in the same millisecond.
     pub counter: u32,
 }
+
+/// How far ahead of this device's wall clock a timestamp may be and still be adopted, or still
+/// count as "now" rather than "in the future" (one hour: phones set their clocks from the network,
+/// and an hour covers a clock set by hand a little wrong, not one set to another day).
+pub const MAX_AHEAD_MS: u64 = 60 * 60 * 1000;
 
 impl Hlc {
     /// The zero timestamp, before every other.
@@ -33,9 +45,19 @@ impl Hlc {
         }
     }
 
-    /// The clock after seeing a remote timestamp: never behind it.
-    pub fn observe(self, remote: Hlc) -> Hlc {
-        self.max(remote)
+    /// The clock after seeing a remote timestamp at wall time `wall_ms`: never behind it, unless
+    /// it is more than [`MAX_AHEAD_MS`] ahead of the wall clock, when it is not adopted.
+    pub fn observe(self, remote: Hlc, wall_ms: u64) -> Hlc {
+        if remote.is_ahead_of(wall_ms) {
+            self
+        } else {
+            self.max(remote)
+        }
+    }
+
+    /// Whether this timestamp is more than [`MAX_AHEAD_MS`] ahead of `wall_ms`.
+    pub fn is_ahead_of(self, wall_ms: u64) -> bool {
+        self.ms > wall_ms.saturating_add(MAX_AHEAD_MS)
     }
 
     /// The timestamp as a signed millisecond instant (for calendar arithmetic).
@@ -43,6 +65,9 @@ impl Hlc {
         i64::try_from(self.ms).unwrap_or(i64::MAX)
     }
 }
+
+/// A wall clock (Unix ms) that several owners read: a store, its façade, a sync session.
+pub type SharedClock = std::sync::Arc<dyn Fn() -> u64 + Send + Sync>;
 
 /// Milliseconds since the Unix epoch by this machine's wall clock.
 pub fn wall_clock_ms() -> u64 {
@@ -82,7 +107,31 @@ mod tests {
     fn observing_a_remote_timestamp_moves_the_clock_forward() {
         let local = Hlc { ms: 10, counter: 4 };
         let remote = Hlc { ms: 50, counter: 1 };
-        let seen = local.observe(remote);
+        let seen = local.observe(remote, 20);
         assert!(seen.tick(20) > remote);
+    }
+
+    /// Issue 11, finding 3: after syncing with one phone whose clock was years ahead, every
+    /// device's clock jumped there and never came back.
+    #[test]
+    fn a_remote_timestamp_far_ahead_of_the_wall_clock_is_not_adopted() {
+        let wall = 1_796_000_000_000;
+        let local = Hlc {
+            ms: wall,
+            counter: 0,
+        };
+        let years_ahead = Hlc {
+            ms: wall + 3 * 365 * 86_400_000,
+            counter: 0,
+        };
+        assert_eq!(local.observe(years_ahead, wall), local);
+        assert_eq!(local.observe(years_ahead, wall).tick(wall + 1).ms, wall + 1);
+        // Within the bound it is adopted, as before.
+        let a_minute_ahead = Hlc {
+            ms: wall + 60_000,
+            counter: 3,
+        };
+        assert_eq!(local.observe(a_minute_ahead, wall), a_minute_ahead);
+        assert!(local.observe(a_minute_ahead, wall).tick(wall) > a_minute_ahead);
     }
 }

@@ -28,13 +28,31 @@ pub struct OverdueArgs {
 /// Lists elders overdue for a visit.
 pub fn overdue(a: OverdueArgs) -> Result<()> {
     let store = DeviceDir::new(&a.store.store).open()?;
-    let list = store.overdue_visits(parse_time(&a.at)? as i64)?;
+    let now_ms = parse_time(&a.at)? as i64;
+    let list = store.overdue_visits(now_ms)?;
     println!("{} elders overdue for a visit", list.len());
     for o in list {
         println!(
             "  {}  {:<12} {:>3} days overdue (every {} days)",
             o.elder_id, o.name, o.days_overdue, o.cadence_days
         );
+    }
+    let future = store.future_dated(now_ms)?;
+    if !future.is_empty() {
+        println!(
+            "{} records are dated in the future (a phone's clock is wrong, or a date was mistyped); \
+             they do not count as visits made:",
+            future.len()
+        );
+        for f in future {
+            println!(
+                "  {} {}  dated {}  signed by device {}",
+                f.record_type,
+                f.record_id,
+                crate::args::cst_date(f.dated_ms),
+                f.author
+            );
+        }
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! and the rejected-record log. One connection, one writer; every write is one immediate
 //! transaction and is durable when the call returns (WAL, `synchronous=FULL`).
 
+mod future;
 mod index;
 mod ledger_source;
 mod lookups;
@@ -9,6 +10,7 @@ mod queries;
 pub mod schema;
 mod sync_state;
 
+pub use future::FutureRecord;
 pub use index::{Rejection, TrustedKey};
 pub use ledger_source::AddedRecord;
 pub use lookups::{ElderFacts, MemberFacts, RecordFacts};
@@ -19,12 +21,13 @@ pub use queries::{
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
+use std::sync::Arc;
 
 use automerge::ActorId;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use crate::error::{Error, Result};
-use crate::hlc::Hlc;
+use crate::hlc::{Hlc, SharedClock, wall_clock_ms};
 use crate::identity::PublicKey;
 use crate::ids::Id;
 use crate::record::SignedRecord;
@@ -63,6 +66,7 @@ pub struct Store {
     centre: PublicKey,
     docs: HashMap<DocId, RecordDoc>,
     doc_order: Vec<DocId>,
+    wall: SharedClock,
 }
 
 impl Store {
@@ -89,6 +93,7 @@ impl Store {
             centre,
             docs: HashMap::new(),
             doc_order: Vec::new(),
+            wall: Arc::new(wall_clock_ms),
         };
         store.bind_circle()?;
         Ok(store)
@@ -126,6 +131,17 @@ impl Store {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// Replaces the wall clock that bounds the clocks adopted from other devices' records
+    /// ([`Hlc::observe`]) and tells which records are dated in the future.
+    pub fn set_wall_clock(&mut self, wall: SharedClock) {
+        self.wall = wall;
+    }
+
+    /// Now, by the wall clock (Unix ms).
+    pub fn now_ms(&self) -> u64 {
+        (self.wall)()
     }
 
     /// Chooses how hard each write is pushed to disk (see [`Durability`]).
@@ -174,6 +190,7 @@ impl Store {
         self.load_doc(doc_id)?;
         let chunk = self.doc_mut(doc_id)?.put(record.id(), record.as_bytes())?;
         let heads = self.doc_mut(doc_id)?.heads();
+        let now_ms = self.now_ms();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -181,7 +198,7 @@ impl Store {
         let mut batch = index::Batch::default();
         index::insert(&tx, record, doc_id, &mut batch)?;
         batch.finish(&tx, self.centre)?;
-        observe_clock(&tx, record.hlc())?;
+        observe_clock(&tx, record.hlc(), now_ms)?;
         tx.commit()?;
         self.compact_if_due(doc_id);
         Ok(())
@@ -216,6 +233,7 @@ impl Store {
             return Ok(IngestReport::default());
         }
         let heads = self.doc_mut(doc_id)?.heads();
+        let now_ms = self.now_ms();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -224,7 +242,7 @@ impl Store {
         }
         let mut report = IngestReport::default();
         let mut batch = index::Batch::default();
-        admit_all(&tx, circle, doc_id, added, &mut batch, &mut report)?;
+        admit_all(&tx, circle, doc_id, added, now_ms, &mut batch, &mut report)?;
         batch.finish(&tx, self.centre)?;
         tx.commit()?;
         self.compact_if_due(doc_id);
@@ -309,6 +327,7 @@ impl Store {
             let doc = RecordDoc::load(&bytes, &self.actor)?;
             loaded.push((doc_id, doc.all_entries()?));
         }
+        let now_ms = self.now_ms();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -320,7 +339,15 @@ impl Store {
         let mut report = IngestReport::default();
         let mut batch = index::Batch::default();
         for (doc_id, entries) in loaded {
-            admit_all(&tx, self.circle, &doc_id, entries, &mut batch, &mut report)?;
+            admit_all(
+                &tx,
+                self.circle,
+                &doc_id,
+                entries,
+                now_ms,
+                &mut batch,
+                &mut report,
+            )?;
         }
         batch.trust_changed = true;
         batch.finish(&tx, self.centre)?;
@@ -434,6 +461,7 @@ fn admit_all(
     circle: Id,
     doc_id: &DocId,
     entries: impl IntoIterator<Item = (String, Vec<Vec<u8>>)>,
+    now_ms: u64,
     batch: &mut index::Batch,
     report: &mut IngestReport,
 ) -> Result<()> {
@@ -442,7 +470,7 @@ fn admit_all(
             match index::admit(&key, &bytes, circle, doc_id) {
                 Ok(record) => {
                     if index::insert(tx, &record, doc_id, batch)? {
-                        observe_clock(tx, record.hlc())?;
+                        observe_clock(tx, record.hlc(), now_ms)?;
                         report.added.push(record.id());
                     }
                 }
@@ -475,9 +503,10 @@ fn push_chunk(
     sync_state::save_heads(tx, doc_id, heads)
 }
 
-fn observe_clock(tx: &Transaction<'_>, seen: Hlc) -> Result<()> {
+/// Moves the stored clock past a record's timestamp, unless that is too far ahead of `now_ms`.
+fn observe_clock(tx: &Transaction<'_>, seen: Hlc, now_ms: u64) -> Result<()> {
     let current = read_clock(tx)?;
-    let next = current.observe(seen);
+    let next = current.observe(seen, now_ms);
     if next != current {
         write_clock(tx, next)?;
     }
