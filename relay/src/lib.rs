@@ -8,6 +8,7 @@
 mod args;
 mod backend;
 mod circles;
+mod connections;
 mod docs;
 mod error;
 mod pool;
@@ -26,13 +27,15 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use carebank_core::identity::PublicKey;
 use carebank_core::ids::Id;
 use tokio::net::TcpListener;
 
+use crate::connections::{ConnectionLimits, Plain};
 use crate::pool::Pool;
-use crate::server::{AppState, router};
+use crate::server::{AppState, BodyLimits, router};
 use crate::state::Relay;
 
 /// Connections to PostgreSQL each relay instance keeps open (SQLite has one).
@@ -49,14 +52,28 @@ pub struct RelayConfig {
     pub database_url: Option<String>,
     /// Circles to serve, each with its centre key (registered on start, kept in the database).
     pub circles: Vec<(Id, PublicKey)>,
-    /// The largest request body accepted.
+    /// The largest request body accepted (413 past it, or at once when declared larger).
     pub max_body_bytes: usize,
     /// How far a request's time may be from the relay's clock.
     pub max_skew_ms: i64,
+    /// The longest wait for a request's head, counted from when the connection starts waiting
+    /// for it: its opening, or its previous answer (so it is also how long a keep-alive
+    /// connection may sit idle). The connection is closed past it.
+    pub header_timeout: Duration,
+    /// The longest pause in a request body (408, and the connection closed, past it).
+    pub body_idle_timeout: Duration,
+    /// The longest a whole request body may take to arrive (408 past it).
+    pub body_timeout: Duration,
+    /// Connections open at once; further ones wait in the listen backlog until one closes.
+    pub max_connections: usize,
+    /// Sync requests handled at once; further ones are shed with 503 and `Retry-After: 1`.
+    pub max_requests: usize,
 }
 
 impl RelayConfig {
-    /// Defaults: a 32 MiB body limit and 5 minutes of clock skew.
+    /// Defaults: a 32 MiB body limit, 5 minutes of clock skew, 10 s to send a request head
+    /// (and idle keep-alive connections closed after 10 s), a body that pauses 30 s or takes
+    /// over 15 minutes refused, 512 connections and 64 sync requests at once.
     pub fn new(listen: SocketAddr, data_dir: PathBuf) -> RelayConfig {
         RelayConfig {
             listen,
@@ -65,6 +82,11 @@ impl RelayConfig {
             circles: Vec::new(),
             max_body_bytes: 32 * 1024 * 1024,
             max_skew_ms: 5 * 60 * 1000,
+            header_timeout: Duration::from_secs(10),
+            body_idle_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(15 * 60),
+            max_connections: 512,
+            max_requests: 64,
         }
     }
 }
@@ -105,8 +127,18 @@ pub async fn bind(
     };
     let app = AppState {
         relay: Arc::new(Relay::new(pool, policy)),
+        body: BodyLimits {
+            max_bytes: config.max_body_bytes,
+            idle: config.body_idle_timeout,
+            total: config.body_timeout,
+        },
+        requests: Arc::new(tokio::sync::Semaphore::new(config.max_requests.max(1))),
     };
-    let routes = router(app, config.max_body_bytes);
+    let limits = ConnectionLimits {
+        max_connections: config.max_connections,
+        header_timeout: config.header_timeout,
+    };
+    let routes = router(app);
     let backend_name = if config.database_url.is_some() {
         "postgresql"
     } else {
@@ -114,10 +146,7 @@ pub async fn bind(
     };
     tracing::info!(%addr, backend = backend_name, "relay listening");
     let server = async move {
-        axum::serve(listener, routes)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(|e| RelayError::Internal(format!("server: {e}")))?;
+        connections::serve(listener, Plain, routes, limits, shutdown).await?;
         tracing::info!("relay stopped");
         Ok(())
     };

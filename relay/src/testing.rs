@@ -1,6 +1,6 @@
 //! Test fixtures: relay instances over a shared database (a SQLite file, or a PostgreSQL
 //! schema of their own when `CAREBANK_TEST_POSTGRES_URL` is set), device stores, and syncs
-//! straight into [`Relay::sync`] without HTTP.
+//! straight into [`Relay::admit`] and [`Relay::answer`] without HTTP.
 
 use carebank_core::domain::{Enrolment, Role, Site, SiteKind};
 use carebank_core::hlc::wall_clock_ms;
@@ -141,6 +141,18 @@ impl Db {
                  ORDER BY 1"
             }
         })
+    }
+
+    /// The number `query` counts.
+    pub fn count(&self, query: &str) -> i64 {
+        let query = match self {
+            Db::Sqlite(_) => query.to_string(),
+            Db::Postgres { .. } => format!("SELECT ({query})::text"),
+        };
+        self.rows(&query)
+            .first()
+            .and_then(|n| n.parse().ok())
+            .expect("a count")
     }
 
     /// The first column of each row of `query`, as text.
@@ -285,7 +297,7 @@ impl Phone {
         phone
     }
 
-    /// Syncs with `relay`, straight into [`Relay::sync`].
+    /// Syncs with `relay`, straight into [`Relay::admit`] and [`Relay::answer`].
     pub fn sync(&mut self, relay: &Relay) -> Result<Progress, SyncError> {
         let mut direct = Direct {
             relay,
@@ -317,7 +329,11 @@ impl Transport for Direct<'_> {
         let path = format!("/v1/circles/{}/sync", self.circle);
         let now = wall_clock_ms();
         let auth = RequestAuth::sign(self.key, "POST", &path, body, now);
-        match self.relay.sync(self.circle, &path, body, &auth, now as i64) {
+        let answered = self
+            .relay
+            .admit(self.circle, auth, now as i64)
+            .and_then(|admitted| self.relay.answer(admitted, &path, body));
+        match answered {
             Ok((_, reply)) => reply.encode(),
             Err(e) => Err(SyncError::Refused(e.to_string())),
         }
