@@ -16,12 +16,14 @@ mod server;
 mod state;
 #[cfg(test)]
 mod testing;
+mod tls;
 mod trust;
 
 pub use args::{RelayArgs, init_logging};
 pub use backend::{Appended, Backend, PostgresBackend, SqliteBackend, TrustRecord};
 pub use error::RelayError;
 pub use state::AuthPolicy;
+pub use tls::TlsFiles;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -37,6 +39,7 @@ use crate::connections::{ConnectionLimits, Plain};
 use crate::pool::Pool;
 use crate::server::{AppState, BodyLimits, router};
 use crate::state::Relay;
+use crate::tls::Tls;
 
 /// Connections to PostgreSQL each relay instance keeps open (SQLite has one).
 const POSTGRES_CONNECTIONS: usize = 4;
@@ -68,6 +71,8 @@ pub struct RelayConfig {
     pub max_connections: usize,
     /// Sync requests handled at once; further ones are shed with 503 and `Retry-After: 1`.
     pub max_requests: usize,
+    /// Serve HTTPS with this certificate and key; plain HTTP when absent (behind a terminator).
+    pub tls: Option<TlsFiles>,
 }
 
 impl RelayConfig {
@@ -87,6 +92,7 @@ impl RelayConfig {
             body_timeout: Duration::from_secs(15 * 60),
             max_connections: 512,
             max_requests: 64,
+            tls: None,
         }
     }
 }
@@ -112,6 +118,7 @@ pub async fn bind(
     config: RelayConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(SocketAddr, impl Future<Output = Result<(), RelayError>>), RelayError> {
+    let tls = config.tls.as_ref().map(Tls::load).transpose()?;
     let opened = config.clone();
     let pool = tokio::task::spawn_blocking(move || open_pool(&opened))
         .await
@@ -144,9 +151,13 @@ pub async fn bind(
     } else {
         "sqlite"
     };
-    tracing::info!(%addr, backend = backend_name, "relay listening");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(%addr, scheme, backend = backend_name, "relay listening");
     let server = async move {
-        connections::serve(listener, Plain, routes, limits, shutdown).await?;
+        match tls {
+            Some(tls) => connections::serve(listener, tls, routes, limits, shutdown).await?,
+            None => connections::serve(listener, Plain, routes, limits, shutdown).await?,
+        }
         tracing::info!("relay stopped");
         Ok(())
     };
@@ -165,6 +176,7 @@ pub async fn serve(
 /// A relay running on a thread of its own.
 pub struct RelayHandle {
     addr: SocketAddr,
+    scheme: &'static str,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     kill: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<Result<(), RelayError>>>,
@@ -182,6 +194,11 @@ pub fn spawn(config: RelayConfig) -> Result<RelayHandle, RelayError> {
     let (kill, killed) = tokio::sync::oneshot::channel::<()>();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let handle = runtime.handle().clone();
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let thread = std::thread::spawn(move || {
         runtime.block_on(async move {
             let shutdown = async {
@@ -208,6 +225,7 @@ pub fn spawn(config: RelayConfig) -> Result<RelayHandle, RelayError> {
         .map_err(RelayError::Config)?;
     Ok(RelayHandle {
         addr,
+        scheme,
         stop: Some(stop),
         kill: Some(kill),
         thread: Some(thread),
@@ -221,9 +239,10 @@ impl RelayHandle {
         self.addr
     }
 
-    /// The base URL for clients.
+    /// The base URL for clients (`https://` when it serves TLS: its certificate must name
+    /// the address).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     /// Stops gracefully: requests in flight finish, then the thread ends.
