@@ -74,3 +74,38 @@ pub fn init_logging() {
         )
         .try_init();
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        relay: RelayArgs,
+    }
+
+    #[test]
+    fn tls_takes_a_certificate_and_a_key_together() {
+        assert!(
+            Cli::try_parse_from(["relay"])
+                .expect("plain")
+                .relay
+                .config()
+                .tls
+                .is_none()
+        );
+        assert!(Cli::try_parse_from(["relay", "--tls-cert", "relay.crt"]).is_err());
+        assert!(Cli::try_parse_from(["relay", "--tls-key", "relay.key"]).is_err());
+        let cli =
+            Cli::try_parse_from(["relay", "--tls-cert", "relay.crt", "--tls-key", "relay.key"])
+                .expect("both");
+        let tls = cli.relay.config().tls.expect("tls");
+        assert_eq!(
+            (tls.cert, tls.key),
+            (PathBuf::from("relay.crt"), PathBuf::from("relay.key"))
+        );
+    }
+}
