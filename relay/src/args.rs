@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use carebank_core::identity::PublicKey;
 use carebank_core::ids::Id;
 
-use crate::RelayConfig;
+use crate::{RelayConfig, TlsFiles};
 
 /// How to run a relay, from the command line.
 #[derive(clap::Args, Debug, Clone)]
@@ -28,6 +28,13 @@ pub struct RelayArgs {
     /// Largest request body in bytes.
     #[arg(long, default_value_t = 32 * 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// Serve HTTPS with this certificate chain (PEM, the relay's own certificate first), for
+    /// running without a TLS-terminating proxy. Needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 impl RelayArgs {
@@ -37,6 +44,11 @@ impl RelayArgs {
         config.database_url = self.database_url.clone();
         config.circles = self.circles.clone();
         config.max_body_bytes = self.max_body_bytes;
+        config.tls = self
+            .tls_cert
+            .clone()
+            .zip(self.tls_key.clone())
+            .map(|(cert, key)| TlsFiles { cert, key });
         config
     }
 }
@@ -61,4 +73,39 @@ pub fn init_logging() {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        relay: RelayArgs,
+    }
+
+    #[test]
+    fn tls_takes_a_certificate_and_a_key_together() {
+        assert!(
+            Cli::try_parse_from(["relay"])
+                .expect("plain")
+                .relay
+                .config()
+                .tls
+                .is_none()
+        );
+        assert!(Cli::try_parse_from(["relay", "--tls-cert", "relay.crt"]).is_err());
+        assert!(Cli::try_parse_from(["relay", "--tls-key", "relay.key"]).is_err());
+        let cli =
+            Cli::try_parse_from(["relay", "--tls-cert", "relay.crt", "--tls-key", "relay.key"])
+                .expect("both");
+        let tls = cli.relay.config().tls.expect("tls");
+        assert_eq!(
+            (tls.cert, tls.key),
+            (PathBuf::from("relay.crt"), PathBuf::from("relay.key"))
+        );
+    }
 }

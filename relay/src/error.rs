@@ -19,6 +19,15 @@ pub enum RelayError {
     /// The circle is not served by this relay.
     #[error("{0}")]
     NotFound(String),
+    /// The body is (or is declared) larger than the relay accepts.
+    #[error("{0}")]
+    TooLarge(String),
+    /// The body did not arrive in time.
+    #[error("{0}")]
+    Timeout(String),
+    /// The relay is handling as many requests as it may; the client should retry later.
+    #[error("{0}")]
+    Busy(String),
     /// The database failed.
     #[error("database: {0}")]
     Database(String),
@@ -62,6 +71,9 @@ impl RelayError {
             RelayError::Unauthorised(_) => (StatusCode::UNAUTHORIZED, "unauthorised"),
             RelayError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             RelayError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            RelayError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            RelayError::Timeout(_) => (StatusCode::REQUEST_TIMEOUT, "timeout"),
+            RelayError::Busy(_) => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
             RelayError::Database(_) | RelayError::Config(_) | RelayError::Internal(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
             }
@@ -72,12 +84,21 @@ impl RelayError {
 impl IntoResponse for RelayError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        if status.is_server_error() {
+        if let RelayError::Busy(_) = self {
+            tracing::warn!(error = %self, "request shed");
+        } else if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
         } else {
             tracing::info!(status = status.as_u16(), error = %self, "request refused");
         }
         let body = serde_json::json!({ "error": code, "message": self.to_string() });
-        (status, axum::Json(body)).into_response()
+        let mut response = (status, axum::Json(body)).into_response();
+        if matches!(self, RelayError::Busy(_)) {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+        }
+        response
     }
 }

@@ -8,6 +8,7 @@
 mod args;
 mod backend;
 mod circles;
+mod connections;
 mod docs;
 mod error;
 mod pool;
@@ -15,25 +16,30 @@ mod server;
 mod state;
 #[cfg(test)]
 mod testing;
+mod tls;
 mod trust;
 
 pub use args::{RelayArgs, init_logging};
 pub use backend::{Appended, Backend, PostgresBackend, SqliteBackend, TrustRecord};
 pub use error::RelayError;
 pub use state::AuthPolicy;
+pub use tls::TlsFiles;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use carebank_core::identity::PublicKey;
 use carebank_core::ids::Id;
 use tokio::net::TcpListener;
 
+use crate::connections::{ConnectionLimits, Plain};
 use crate::pool::Pool;
-use crate::server::{AppState, router};
+use crate::server::{AppState, BodyLimits, router};
 use crate::state::Relay;
+use crate::tls::Tls;
 
 /// Connections to PostgreSQL each relay instance keeps open (SQLite has one).
 const POSTGRES_CONNECTIONS: usize = 4;
@@ -49,14 +55,30 @@ pub struct RelayConfig {
     pub database_url: Option<String>,
     /// Circles to serve, each with its centre key (registered on start, kept in the database).
     pub circles: Vec<(Id, PublicKey)>,
-    /// The largest request body accepted.
+    /// The largest request body accepted (413 past it, or at once when declared larger).
     pub max_body_bytes: usize,
     /// How far a request's time may be from the relay's clock.
     pub max_skew_ms: i64,
+    /// The longest wait for a request's head, counted from when the connection starts waiting
+    /// for it: its opening, or its previous answer (so it is also how long a keep-alive
+    /// connection may sit idle). The connection is closed past it.
+    pub header_timeout: Duration,
+    /// The longest pause in a request body (408, and the connection closed, past it).
+    pub body_idle_timeout: Duration,
+    /// The longest a whole request body may take to arrive (408 past it).
+    pub body_timeout: Duration,
+    /// Connections open at once; further ones wait in the listen backlog until one closes.
+    pub max_connections: usize,
+    /// Sync requests handled at once; further ones are shed with 503 and `Retry-After: 1`.
+    pub max_requests: usize,
+    /// Serve HTTPS with this certificate and key; plain HTTP when absent (behind a terminator).
+    pub tls: Option<TlsFiles>,
 }
 
 impl RelayConfig {
-    /// Defaults: a 32 MiB body limit and 5 minutes of clock skew.
+    /// Defaults: a 32 MiB body limit, 5 minutes of clock skew, 10 s to send a request head
+    /// (and idle keep-alive connections closed after 10 s), a body that pauses 30 s or takes
+    /// over 15 minutes refused, 512 connections and 64 sync requests at once.
     pub fn new(listen: SocketAddr, data_dir: PathBuf) -> RelayConfig {
         RelayConfig {
             listen,
@@ -65,6 +87,12 @@ impl RelayConfig {
             circles: Vec::new(),
             max_body_bytes: 32 * 1024 * 1024,
             max_skew_ms: 5 * 60 * 1000,
+            header_timeout: Duration::from_secs(10),
+            body_idle_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(15 * 60),
+            max_connections: 512,
+            max_requests: 64,
+            tls: None,
         }
     }
 }
@@ -90,6 +118,7 @@ pub async fn bind(
     config: RelayConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(SocketAddr, impl Future<Output = Result<(), RelayError>>), RelayError> {
+    let tls = config.tls.as_ref().map(Tls::load).transpose()?;
     let opened = config.clone();
     let pool = tokio::task::spawn_blocking(move || open_pool(&opened))
         .await
@@ -105,19 +134,30 @@ pub async fn bind(
     };
     let app = AppState {
         relay: Arc::new(Relay::new(pool, policy)),
+        body: BodyLimits {
+            max_bytes: config.max_body_bytes,
+            idle: config.body_idle_timeout,
+            total: config.body_timeout,
+        },
+        requests: Arc::new(tokio::sync::Semaphore::new(config.max_requests.max(1))),
     };
-    let routes = router(app, config.max_body_bytes);
+    let limits = ConnectionLimits {
+        max_connections: config.max_connections,
+        header_timeout: config.header_timeout,
+    };
+    let routes = router(app);
     let backend_name = if config.database_url.is_some() {
         "postgresql"
     } else {
         "sqlite"
     };
-    tracing::info!(%addr, backend = backend_name, "relay listening");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(%addr, scheme, backend = backend_name, "relay listening");
     let server = async move {
-        axum::serve(listener, routes)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(|e| RelayError::Internal(format!("server: {e}")))?;
+        match tls {
+            Some(tls) => connections::serve(listener, tls, routes, limits, shutdown).await?,
+            None => connections::serve(listener, Plain, routes, limits, shutdown).await?,
+        }
         tracing::info!("relay stopped");
         Ok(())
     };
@@ -136,6 +176,7 @@ pub async fn serve(
 /// A relay running on a thread of its own.
 pub struct RelayHandle {
     addr: SocketAddr,
+    scheme: &'static str,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     kill: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<Result<(), RelayError>>>,
@@ -153,6 +194,11 @@ pub fn spawn(config: RelayConfig) -> Result<RelayHandle, RelayError> {
     let (kill, killed) = tokio::sync::oneshot::channel::<()>();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let handle = runtime.handle().clone();
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let thread = std::thread::spawn(move || {
         runtime.block_on(async move {
             let shutdown = async {
@@ -179,6 +225,7 @@ pub fn spawn(config: RelayConfig) -> Result<RelayHandle, RelayError> {
         .map_err(RelayError::Config)?;
     Ok(RelayHandle {
         addr,
+        scheme,
         stop: Some(stop),
         kill: Some(kill),
         thread: Some(thread),
@@ -192,9 +239,10 @@ impl RelayHandle {
         self.addr
     }
 
-    /// The base URL for clients.
+    /// The base URL for clients (`https://` when it serves TLS: its certificate must name
+    /// the address).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     /// Stops gracefully: requests in flight finish, then the thread ends.

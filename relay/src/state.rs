@@ -1,5 +1,10 @@
-//! The relay's shared state, and the blocking work of one request: check its signature and
-//! freshness, take its circle's lock, check the key's standing, answer one sync round.
+//! The relay's shared state, and the blocking work of one request, in two steps. From its
+//! head alone ([`Relay::admit`]): its freshness, its circle, its key's standing in the circle.
+//! Then, once the body is read ([`Relay::answer`]): the signature over it, the nonce (recorded
+//! only now, so requests from keys the circle does not trust never write to the database), the
+//! circle's lock, one sync round.
+
+use std::sync::{Arc, Mutex};
 
 use carebank_core::ids::Id;
 use carebank_core::sync::{Limits, Message, RequestAuth, respond};
@@ -27,6 +32,27 @@ pub struct Relay {
     limits: Limits,
 }
 
+/// A request whose head passed: fresh, for a circle served here, by a key the circle trusts.
+pub struct Admitted {
+    circle: Id,
+    state: Arc<Mutex<CircleState>>,
+    auth: RequestAuth,
+    time_ms: i64,
+    now_ms: i64,
+}
+
+impl Admitted {
+    /// The circle it is for.
+    pub fn circle(&self) -> Id {
+        self.circle
+    }
+
+    /// The key that signed it.
+    pub fn key(&self) -> carebank_core::identity::PublicKey {
+        self.auth.key
+    }
+}
+
 impl Relay {
     /// A relay over `db`, checking requests by `policy`.
     pub fn new(db: Pool, policy: AuthPolicy) -> Relay {
@@ -43,57 +69,90 @@ impl Relay {
         self.db.get()?.health()
     }
 
-    /// Authorises one signed sync request for `circle` at `now_ms` and answers it; returns the
-    /// request and the reply.
-    pub fn sync(
+    /// Checks what a request's head says, at `now_ms`: its time is near the relay's clock, its
+    /// circle is served here, and the circle trusts its key. Writes nothing.
+    pub fn admit(
         &self,
         circle: Id,
-        path: &str,
-        body: &[u8],
-        auth: &RequestAuth,
+        auth: RequestAuth,
         now_ms: i64,
-    ) -> Result<(Message, Message), RelayError> {
-        let time = i64::try_from(auth.time_ms).unwrap_or(i64::MAX);
-        if (time - now_ms).abs() > self.policy.max_skew_ms {
+    ) -> Result<Admitted, RelayError> {
+        let time_ms = i64::try_from(auth.time_ms).unwrap_or(i64::MAX);
+        if (time_ms - now_ms).abs() > self.policy.max_skew_ms {
             return Err(RelayError::Unauthorised(format!(
-                "request time {time} is more than {} ms from the relay's clock {now_ms}",
+                "request time {time_ms} is more than {} ms from the relay's clock {now_ms}",
                 self.policy.max_skew_ms
             )));
-        }
-        if !auth.verify("POST", path, body) {
-            return Err(RelayError::Unauthorised("bad request signature".into()));
         }
         let state = self
             .circles
             .get(circle, || self.db.get()?.circle_centre(circle))?
             .ok_or_else(|| RelayError::NotFound(format!("circle {circle} is not served here")))?;
+        self.check_trust(circle, &mut lock(&state), &auth)?;
+        Ok(Admitted {
+            circle,
+            state,
+            auth,
+            time_ms,
+            now_ms,
+        })
+    }
+
+    /// Answers an admitted request whose body is `body`: checks the signature over it, records
+    /// the nonce, then answers one sync round under the circle's lock. Returns the request and
+    /// the reply.
+    pub fn answer(
+        &self,
+        admitted: Admitted,
+        path: &str,
+        body: &[u8],
+    ) -> Result<(Message, Message), RelayError> {
+        let Admitted {
+            circle,
+            state,
+            auth,
+            time_ms,
+            now_ms,
+        } = admitted;
+        if !auth.verify("POST", path, body) {
+            return Err(RelayError::Unauthorised("bad request signature".into()));
+        }
         let forget_before = now_ms - 2 * self.policy.max_skew_ms;
         if !self
             .db
             .get()?
-            .use_nonce(&auth.key, &auth.nonce, time, forget_before)?
+            .use_nonce(&auth.key, &auth.nonce, time_ms, forget_before)?
         {
             return Err(RelayError::Unauthorised(
                 "replayed request (nonce seen before)".into(),
             ));
         }
         let mut state = lock(&state);
-        let answered = self.answer(circle, &mut state, body, auth);
+        let answered = self.respond(circle, &mut state, body, &auth);
         self.circles.used(circle, &mut state)?;
         answered
     }
 
-    /// The part of [`Relay::sync`] under the circle's lock.
-    fn answer(
+    /// Refuses a key the circle does not trust (unenrolled or revoked).
+    fn check_trust(
+        &self,
+        circle: Id,
+        state: &mut CircleState,
+        auth: &RequestAuth,
+    ) -> Result<(), RelayError> {
+        state.trust.check(&self.db, circle, state.centre, auth.key)
+    }
+
+    /// The part of [`Relay::answer`] under the circle's lock. The key's standing is checked
+    /// again: a revocation may have arrived while the body did.
+    fn respond(
         &self,
         circle: Id,
         state: &mut CircleState,
         body: &[u8],
         auth: &RequestAuth,
     ) -> Result<(Message, Message), RelayError> {
-        state
-            .trust
-            .check(&self.db, circle, state.centre, auth.key)?;
+        self.check_trust(circle, state, auth)?;
         let request = Message::decode(body)?;
         state.docs.refresh(&self.db, circle)?;
         let reply = respond(
@@ -161,6 +220,28 @@ mod tests {
         for mut phone in [a, b] {
             let again = phone.sync(&relay).expect("sync");
             assert_eq!(again.round_trips, 1, "the relay holds everything");
+        }
+    }
+
+    #[test]
+    fn signed_requests_from_keys_the_circle_does_not_trust_leave_no_nonce() {
+        for db in Db::all() {
+            let mut centre = Phone::centre(40);
+            let circle = centre.store.circle();
+            let relay = db.relay(&[circle]);
+            centre.sync(&relay).expect("centre");
+            for seed in 0..32 {
+                let mut stranger = Phone::open(circle, 4000 + seed);
+                let err = stranger.sync(&relay).expect_err("not enrolled");
+                assert!(err.to_string().contains("not enrolled"), "{err}");
+            }
+            // The centre's own requests were recorded; none of the strangers'.
+            let centre_key = centre.key.public_key().to_string();
+            let nonces = db.count(&format!(
+                "SELECT count(*) FROM nonces WHERE key <> '{centre_key}'"
+            ));
+            assert_eq!(nonces, 0, "{}", db.name());
+            assert!(db.count("SELECT count(*) FROM nonces") > 0, "{}", db.name());
         }
     }
 

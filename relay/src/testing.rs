@@ -1,6 +1,6 @@
 //! Test fixtures: relay instances over a shared database (a SQLite file, or a PostgreSQL
 //! schema of their own when `CAREBANK_TEST_POSTGRES_URL` is set), device stores, and syncs
-//! straight into [`Relay::sync`] without HTTP.
+//! straight into [`Relay::admit`] and [`Relay::answer`] without HTTP.
 
 use carebank_core::domain::{Enrolment, Role, Site, SiteKind};
 use carebank_core::hlc::wall_clock_ms;
@@ -50,14 +50,136 @@ impl Db {
         all
     }
 
-    /// One connection to the database.
+    /// The URL of a PostgreSQL database with its schema first on the search path.
+    fn pg_url(base: &str, schema: &str) -> String {
+        let separator = if base.contains('?') { '&' } else { '?' };
+        format!("{base}{separator}options=-csearch_path%3D{schema}")
+    }
+
+    /// One connection to the database, its schema brought up to date.
     pub fn backend(&self) -> Box<dyn Backend> {
-        match self {
-            Db::Sqlite(dir) => Box::new(SqliteBackend::open(dir.path()).expect("sqlite")),
+        self.open().expect("open")
+    }
+
+    /// One connection to the database, or why the backend refused it.
+    pub fn open(&self) -> Result<Box<dyn Backend>, crate::RelayError> {
+        Ok(match self {
+            Db::Sqlite(dir) => Box::new(SqliteBackend::open(dir.path())?),
             Db::Postgres { base, schema } => {
-                let separator = if base.contains('?') { '&' } else { '?' };
-                let url = format!("{base}{separator}options=-csearch_path%3D{schema}");
-                Box::new(PostgresBackend::connect(&url).expect("postgres"))
+                Box::new(PostgresBackend::connect(&Db::pg_url(base, schema))?)
+            }
+        })
+    }
+
+    /// Runs `sql` on the database directly, not through a backend (no migrations).
+    pub fn execute(&self, sql: &str) {
+        match self {
+            Db::Sqlite(dir) => rusqlite::Connection::open(dir.path().join("relay.sqlite3"))
+                .and_then(|c| c.execute_batch(sql))
+                .expect("sqlite"),
+            Db::Postgres { base, schema } => {
+                postgres::Client::connect(&Db::pg_url(base, schema), postgres::NoTls)
+                    .and_then(|mut c| c.batch_execute(sql))
+                    .expect("postgres")
+            }
+        }
+    }
+
+    /// The database as a relay before schema versions left it: migration 1's SQL, run as
+    /// those relays ran it, and no version recorded.
+    pub fn unversioned(&self) {
+        let first = match self {
+            Db::Sqlite(_) => crate::backend::SQLITE_MIGRATIONS[0],
+            Db::Postgres { .. } => crate::backend::PG_MIGRATIONS[0],
+        };
+        self.execute(first);
+    }
+
+    /// Records schema version `version`, as a relay that knows that many migrations would.
+    pub fn set_version(&self, version: i64) {
+        self.execute(&match self {
+            Db::Sqlite(_) => format!("PRAGMA user_version = {version}"),
+            Db::Postgres { .. } => format!("UPDATE schema_version SET version = {version}"),
+        });
+    }
+
+    /// The schema version recorded (0: none).
+    pub fn version(&self) -> i64 {
+        let query = match self {
+            Db::Sqlite(_) => "SELECT user_version FROM pragma_user_version",
+            Db::Postgres { .. } => {
+                let table = "SELECT 'yes'::text FROM information_schema.tables
+                             WHERE table_schema = current_schema() AND table_name = 'schema_version'";
+                if self.rows(table).is_empty() {
+                    return 0;
+                }
+                "SELECT version::text FROM schema_version"
+            }
+        };
+        self.rows(query)
+            .first()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// The schema, one line per table column and per index (SQLite: the SQL of each object;
+    /// PostgreSQL: `information_schema` columns and index definitions, without the schema name).
+    pub fn schema(&self) -> Vec<String> {
+        self.rows(match self {
+            Db::Sqlite(_) => {
+                "SELECT type || ' ' || name || ': ' || coalesce(sql, '') FROM sqlite_master
+                 ORDER BY type, name"
+            }
+            Db::Postgres { .. } => {
+                "SELECT table_name || '.' || column_name || ' ' || data_type || ' '
+                        || is_nullable || ' ' || ordinal_position::text || ' '
+                        || coalesce(column_default, '')
+                 FROM information_schema.columns WHERE table_schema = current_schema()
+                 UNION ALL
+                 SELECT indexname || ': ' || replace(indexdef, current_schema() || '.', '')
+                 FROM pg_indexes WHERE schemaname = current_schema()
+                 ORDER BY 1"
+            }
+        })
+    }
+
+    /// The number `query` counts.
+    pub fn count(&self, query: &str) -> i64 {
+        let query = match self {
+            Db::Sqlite(_) => query.to_string(),
+            Db::Postgres { .. } => format!("SELECT ({query})::text"),
+        };
+        self.rows(&query)
+            .first()
+            .and_then(|n| n.parse().ok())
+            .expect("a count")
+    }
+
+    /// The first column of each row of `query`, as text.
+    fn rows(&self, query: &str) -> Vec<String> {
+        match self {
+            Db::Sqlite(dir) => {
+                let conn =
+                    rusqlite::Connection::open(dir.path().join("relay.sqlite3")).expect("sqlite");
+                let mut stmt = conn.prepare(query).expect("query");
+                stmt.query_map([], |r| {
+                    r.get::<_, rusqlite::types::Value>(0).map(|v| match v {
+                        rusqlite::types::Value::Integer(n) => n.to_string(),
+                        rusqlite::types::Value::Text(t) => t,
+                        other => format!("{other:?}"),
+                    })
+                })
+                .expect("rows")
+                .collect::<Result<_, _>>()
+                .expect("rows")
+            }
+            Db::Postgres { base, schema } => {
+                postgres::Client::connect(&Db::pg_url(base, schema), postgres::NoTls)
+                    .and_then(|mut c| c.query(query, &[]))
+                    .expect("postgres")
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect()
             }
         }
     }
@@ -175,7 +297,7 @@ impl Phone {
         phone
     }
 
-    /// Syncs with `relay`, straight into [`Relay::sync`].
+    /// Syncs with `relay`, straight into [`Relay::admit`] and [`Relay::answer`].
     pub fn sync(&mut self, relay: &Relay) -> Result<Progress, SyncError> {
         let mut direct = Direct {
             relay,
@@ -207,7 +329,11 @@ impl Transport for Direct<'_> {
         let path = format!("/v1/circles/{}/sync", self.circle);
         let now = wall_clock_ms();
         let auth = RequestAuth::sign(self.key, "POST", &path, body, now);
-        match self.relay.sync(self.circle, &path, body, &auth, now as i64) {
+        let answered = self
+            .relay
+            .admit(self.circle, auth, now as i64)
+            .and_then(|admitted| self.relay.answer(admitted, &path, body));
+        match answered {
             Ok((_, reply)) => reply.encode(),
             Err(e) => Err(SyncError::Refused(e.to_string())),
         }

@@ -1,13 +1,14 @@
-//! Sync over HTTPS: the relay behind a TLS terminator on loopback, with a certificate issued by
-//! a district's own CA. A client that pins that CA syncs; one that trusts another CA, or only
-//! the system's roots, is refused before any request leaves the phone.
+//! Sync over HTTPS, with a certificate issued by a district's own CA: the relay behind a TLS
+//! terminator on loopback, or serving HTTPS itself. A client that pins that CA syncs; one that
+//! trusts another CA, or only the system's roots, is refused before any request leaves the phone.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use carebank_core::sync::http::RelayClient;
 use carebank_core::sync::{CancelToken, SyncError};
-use carebank_scenarios::net::start_relay;
+use carebank_relay::TlsFiles;
+use carebank_scenarios::net::{relay_config, start_relay};
 use carebank_scenarios::{ElderSpec, Village};
 use rcgen::{BasicConstraints, Certificate, CertificateParams, DnType, IsCa, KeyPair};
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -21,12 +22,20 @@ fn ca(name: &str) -> (Certificate, KeyPair) {
     (params.self_signed(&key).expect("CA"), key)
 }
 
+/// A certificate for `localhost` issued by `ca`, and its key.
+fn localhost(ca: &(Certificate, KeyPair)) -> (Certificate, KeyPair) {
+    let key = KeyPair::generate().expect("key");
+    let params = CertificateParams::new(vec!["localhost".to_string()]).expect("params");
+    (
+        params.signed_by(&key, &ca.0, &ca.1).expect("certificate"),
+        key,
+    )
+}
+
 /// Terminates TLS on a loopback port with a certificate for `localhost` issued by `ca`, and
 /// passes the bytes to `target`. Runs until the test process ends.
 fn tls_terminator(target: SocketAddr, ca: &(Certificate, KeyPair)) -> SocketAddr {
-    let key = KeyPair::generate().expect("key");
-    let params = CertificateParams::new(vec!["localhost".to_string()]).expect("params");
-    let cert = params.signed_by(&key, &ca.0, &ca.1).expect("certificate");
+    let (cert, key) = localhost(ca);
     let chain = vec![CertificateDer::from(cert.der().to_vec())];
     let private = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -134,4 +143,68 @@ fn a_client_pinning_the_districts_ca_syncs_over_https_and_others_are_refused() {
             Err(SyncError::Malformed(_))
         ));
     }
+}
+
+#[test]
+fn the_relay_serves_https_itself_to_a_client_pinning_the_districts_ca() {
+    let district = ca("石桥镇民政 test CA");
+    let dir = tempfile::tempdir().expect("dir");
+    let (cert, key) = localhost(&district);
+    let files = TlsFiles {
+        cert: dir.path().join("relay.crt"),
+        key: dir.path().join("relay.key"),
+    };
+    std::fs::write(&files.cert, cert.pem()).expect("certificate file");
+    std::fs::write(&files.key, key.serialize_pem()).expect("key file");
+    let mut v = village();
+    let mut config = relay_config(&dir.path().join("data"), v.circle, None, None);
+    config.tls = Some(files);
+    let relay = carebank_relay::spawn(config).expect("relay serving HTTPS");
+    assert!(relay.url().starts_with("https://"), "{}", relay.url());
+    let port = relay.addr().port();
+    let url = format!("https://localhost:{port}");
+
+    let pinned = RelayClient::with_ca(&url, &district.0.pem()).expect("client");
+    pinned.health().expect("health over HTTPS");
+    sync(&mut v, &pinned).expect("sync over HTTPS");
+    let mut coordinator_view = village();
+    coordinator_view
+        .coordinator
+        .store
+        .sync_with_relay(&pinned, &CancelToken::new(), &mut |_| {})
+        .expect("coordinator syncs over HTTPS");
+    // What the centre pushed came back over HTTPS.
+    let read_back = coordinator_view
+        .coordinator
+        .store
+        .store()
+        .record_ids()
+        .expect("ids");
+    assert!(read_back.is_superset(&v.centre.store().record_ids().expect("ids")));
+
+    // Another CA's client, and plain HTTP to the same port: refused, no request served.
+    let stranger = ca("another CA");
+    let refused = [
+        RelayClient::with_ca(&url, &stranger.0.pem()).expect("client"),
+        RelayClient::new(&format!("http://localhost:{port}")).expect("client"),
+    ];
+    for client in refused {
+        let client = client.with_retries(1, std::time::Duration::ZERO);
+        let err = sync(&mut v, &client).expect_err("refused");
+        assert!(matches!(err, SyncError::Transport(_)), "{err}");
+    }
+    relay.stop().expect("graceful stop");
+
+    // A key file that holds no key: the relay does not start, and names the file.
+    let mut config = relay_config(&dir.path().join("data"), v.circle, None, None);
+    let cert = dir.path().join("relay.crt");
+    config.tls = Some(TlsFiles {
+        key: cert.clone(),
+        cert,
+    });
+    let err = carebank_relay::spawn(config)
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(err.contains("relay.crt"), "{err}");
 }

@@ -31,8 +31,9 @@ pub fn serve(a: ServeArgs) -> Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let (addr, server) = carebank_relay::bind(config, carebank_relay::shutdown_signal()).await?;
+        let scheme = if a.tls_cert.is_some() { "https" } else { "http" };
         println!(
-            "carebank relay listening on http://{addr}  database: {database}  circles given: {} (registered ones are remembered)",
+            "carebank relay listening on {scheme}://{addr}  database: {database}  circles given: {} (registered ones are remembered)",
             a.circles.len()
         );
         server.await

@@ -52,6 +52,7 @@ pub fn open(bytes: &[u8], magic: &[u8; 3], version: u8) -> Result<(u8, Vec<u8>),
         return Err(SyncError::Version(bytes[3]));
     }
     let kind = bytes[4];
+    check_frame_header(&bytes[5..])?;
     let mut decoder = zstd::stream::Decoder::new(&bytes[5..])
         .map_err(|e| SyncError::Malformed(format!("compressed body: {e}")))?
         .single_frame();
@@ -77,6 +78,30 @@ pub fn open(bytes: &[u8], magic: &[u8; 3], version: u8) -> Result<(u8, Vec<u8>),
     }
     body.remove(0);
     Ok((kind, body))
+}
+
+/// The first bytes of every zstd frame (RFC 8878 §3.1.1), little-endian 0xFD2FB528.
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+/// The frame header descriptor's `Content_Checksum_flag` (RFC 8878 §3.1.1.1.1).
+const ZSTD_CHECKSUM_FLAG: u8 = 0x04;
+
+/// Refuses what is not a zstd frame carrying its content checksum: the checksum is what
+/// catches a damaged body, and a frame without one would be decoded unchecked.
+fn check_frame_header(frame: &[u8]) -> Result<(), SyncError> {
+    match frame {
+        [m0, m1, m2, m3, descriptor, ..] if [*m0, *m1, *m2, *m3] == ZSTD_MAGIC => {
+            if descriptor & ZSTD_CHECKSUM_FLAG == 0 {
+                Err(SyncError::Malformed(
+                    "compressed body: the zstd frame carries no content checksum".into(),
+                ))
+            } else {
+                Ok(())
+            }
+        }
+        _ => Err(SyncError::Malformed(
+            "compressed body: not a zstd frame".into(),
+        )),
+    }
 }
 
 /// Appends body fields.
@@ -238,6 +263,53 @@ impl<'a> Reader<'a> {
                 "{} unexpected bytes after the body",
                 self.bytes.len() - self.pos
             )))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A message as `seal` writes it, but whose zstd frame has no content checksum.
+    fn sealed_without_checksum(kind: u8, body: &[u8]) -> Vec<u8> {
+        let mut out = b"CBS".to_vec();
+        out.extend_from_slice(&[1, kind]);
+        let mut encoder = zstd::stream::Encoder::new(out, ZSTD_LEVEL).expect("encoder");
+        encoder.include_checksum(false).expect("no checksum");
+        std::io::Write::write_all(&mut encoder, &[kind]).expect("kind");
+        std::io::Write::write_all(&mut encoder, body).expect("body");
+        encoder.finish().expect("frame")
+    }
+
+    #[test]
+    fn a_frame_without_its_content_checksum_is_refused() {
+        let sealed = seal(b"CBS", 1, 2, b"body").expect("seal");
+        assert_eq!(
+            open(&sealed, b"CBS", 1).expect("open"),
+            (2, b"body".to_vec())
+        );
+        let unchecked = sealed_without_checksum(2, b"body");
+        // The same content, decodable by zstd, but not checked: refused, and saying why.
+        assert_eq!(
+            zstd::decode_all(&unchecked[5..]).expect("plain zstd reads it"),
+            b"\x02body"
+        );
+        let err = open(&unchecked, b"CBS", 1).expect_err("no checksum");
+        assert!(
+            matches!(err, SyncError::Malformed(ref m) if m.contains("no content checksum")),
+            "{err}"
+        );
+        for not_zstd in [
+            &b"CBS\x01\x02"[..],
+            b"CBS\x01\x02\x28\xb5\x2f",
+            b"CBS\x01\x02abcdef",
+        ] {
+            let err = open(not_zstd, b"CBS", 1).expect_err("not a frame");
+            assert!(
+                matches!(err, SyncError::Malformed(ref m) if m.contains("not a zstd frame")),
+                "{err}"
+            );
         }
     }
 }

@@ -1,12 +1,23 @@
 //! Where the relay keeps its data: SQLite (embedded, the default) or PostgreSQL (shared by
 //! several relay instances). Both hold the same tables: circles, document chunks (each append
 //! numbered per document), the records that bear on trust, and recently used request nonces.
+//!
+//! **Schema versions.** Each backend has its list of migrations, append-only: the schema
+//! version is the number applied (SQLite: `PRAGMA user_version`; PostgreSQL: the one row of
+//! table `schema_version`). Both lists have the same length, migration `n` making the same
+//! change in each dialect. Opening a database applies what it lacks, and refuses one whose
+//! version is newer than this build knows. Relays before versioning created today's tables
+//! with `CREATE … IF NOT EXISTS` and recorded no version (0); migration 1 is that SQL
+//! verbatim, so on such a database (detected by its `circles` table, and logged) it changes
+//! nothing (or completes a half-created one) and the database is at version 1 from then on.
 
 mod pg;
 mod sqlite;
 
 pub use pg::PostgresBackend;
 pub use sqlite::SqliteBackend;
+#[cfg(test)]
+pub(crate) use {pg::MIGRATIONS as PG_MIGRATIONS, sqlite::MIGRATIONS as SQLITE_MIGRATIONS};
 
 use carebank_core::identity::PublicKey;
 use carebank_core::ids::Id;
@@ -86,6 +97,28 @@ pub trait Backend: Send {
     fn health(&mut self) -> Result<(), RelayError>;
 }
 
+/// Checks a database's schema version `found` against the `known` migrations of this build;
+/// returns how many are applied (so the ones to apply are `found..known`).
+fn applied(found: i64, known: usize, database: &str) -> Result<usize, RelayError> {
+    let found = usize::try_from(found)
+        .map_err(|_| RelayError::Database(format!("{database} schema version {found}")))?;
+    if found > known {
+        return Err(RelayError::Database(format!(
+            "the {database} database is at relay schema version {found}, newer than the {known} \
+             this relay knows: a newer relay wrote it; run that version or a later one"
+        )));
+    }
+    Ok(found)
+}
+
+/// Logs that an unversioned database from before schema versions is taken as version 1.
+fn adopt_unversioned(database: &str) {
+    tracing::info!(
+        database,
+        "an unversioned relay database (made before schema versions): taken as version 1"
+    );
+}
+
 /// Reads a stored public key.
 fn parse_key(text: &str) -> Result<PublicKey, RelayError> {
     text.parse()
@@ -96,6 +129,81 @@ fn parse_key(text: &str) -> Result<PublicKey, RelayError> {
 mod tests {
     use super::*;
     use crate::testing::Db;
+
+    #[test]
+    fn both_backends_know_the_same_number_of_migrations() {
+        assert_eq!(SQLITE_MIGRATIONS.len(), PG_MIGRATIONS.len());
+    }
+
+    #[test]
+    fn an_unversioned_database_upgrades_to_the_schema_of_a_fresh_one() {
+        for (old, fresh) in Db::all().into_iter().zip(Db::all()) {
+            let name = old.name();
+            old.unversioned();
+            let circle = Id::random();
+            let centre: PublicKey = PublicKey::from_bytes([7; 32]);
+            old.execute(&format!(
+                "INSERT INTO circles (circle, centre) VALUES ('{circle}', '{centre}')"
+            ));
+            assert_eq!(old.version(), 0, "{name}");
+            let mut upgraded = old.backend();
+            drop(fresh.backend());
+            assert_eq!(old.schema(), fresh.schema(), "{name}");
+            assert!(old.schema().iter().any(|t| t.contains("nonces")), "{name}");
+            assert_eq!(old.version(), SQLITE_MIGRATIONS.len() as i64, "{name}");
+            assert_eq!(fresh.version(), SQLITE_MIGRATIONS.len() as i64, "{name}");
+            // What the old relay held is still there.
+            assert_eq!(
+                upgraded.circle_centre(circle).expect("read"),
+                Some(centre),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn opening_an_up_to_date_database_again_changes_nothing() {
+        for db in Db::all() {
+            let name = db.name();
+            drop(db.backend());
+            let (schema, version) = (db.schema(), db.version());
+            drop(db.backend());
+            drop(db.backend());
+            assert_eq!(db.schema(), schema, "{name}");
+            assert_eq!(db.version(), version, "{name}");
+        }
+    }
+
+    #[test]
+    fn instances_migrating_a_fresh_database_at_once_take_turns() {
+        for db in Db::all() {
+            let name = db.name();
+            std::thread::scope(|s| {
+                let opened: Vec<_> = (0..4).map(|_| s.spawn(|| db.open().map(drop))).collect();
+                for o in opened {
+                    o.join().expect("thread").expect("opened");
+                }
+            });
+            assert_eq!(db.version(), SQLITE_MIGRATIONS.len() as i64, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_database_of_a_newer_schema_is_refused() {
+        for db in Db::all() {
+            let name = db.name();
+            drop(db.backend());
+            let newer = SQLITE_MIGRATIONS.len() as i64 + 1;
+            db.set_version(newer);
+            let err = db.open().err().expect("refused");
+            let message = err.to_string();
+            assert!(
+                message.contains(&format!("schema version {newer}")) && message.contains("newer"),
+                "{name}: {message}"
+            );
+            assert_eq!(db.version(), newer, "{name}: left as it was");
+        }
+    }
 
     #[test]
     fn both_backends_number_compact_and_count_alike() {

@@ -10,7 +10,12 @@ use postgres::{Client, NoTls, Transaction};
 use super::{Appended, Backend, TrustRecord, parse_key};
 use crate::RelayError;
 
-const SCHEMA: &str = r#"
+/// The migrations, in order; the one row of `schema_version` is the number applied. Never edit
+/// one that has shipped: add another (and its SQLite twin in `sqlite.rs`).
+pub(crate) const MIGRATIONS: &[&str] = &[
+    // 1: the schema of the relays before versioning, verbatim (`IF NOT EXISTS` included: it is
+    // how an unversioned database of theirs is adopted, see the module `backend`).
+    r#"
 CREATE TABLE IF NOT EXISTS circles (circle TEXT PRIMARY KEY, centre TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS chunks (
     circle TEXT NOT NULL, doc TEXT NOT NULL, seq BIGINT NOT NULL, bytes BYTEA NOT NULL,
@@ -25,7 +30,16 @@ CREATE TABLE IF NOT EXISTS nonces (
     PRIMARY KEY (key, nonce)
 );
 CREATE INDEX IF NOT EXISTS nonces_time ON nonces (time_ms);
-"#;
+"#,
+];
+
+/// The table that holds the schema version (made before any migration, kept out of them).
+const VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_version (
+    one BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (one), version BIGINT NOT NULL
+)";
+
+/// The advisory lock that migrating instances take, so that relays starting at once take turns.
+const MIGRATION_LOCK: i64 = 7240431;
 
 /// The relay's data in a PostgreSQL database.
 pub struct PostgresBackend {
@@ -34,15 +48,11 @@ pub struct PostgresBackend {
 }
 
 impl PostgresBackend {
-    /// Connects to `url` (`postgres://user@host:port/db`) and creates the tables if needed.
+    /// Connects to `url` (`postgres://user@host:port/db`) and brings the schema up to date.
     /// Call it off the async threads: the client blocks.
     pub fn connect(url: &str) -> Result<PostgresBackend, RelayError> {
         let mut client = Client::connect(url, NoTls)?;
-        // Instances starting together may race to create the tables; one lock orders them.
-        let mut tx = client.transaction()?;
-        tx.execute("SELECT pg_advisory_xact_lock(7240431)", &[])?;
-        tx.batch_execute(SCHEMA)?;
-        tx.commit()?;
+        migrate(&mut client)?;
         Ok(PostgresBackend {
             client: Some(client),
         })
@@ -63,6 +73,43 @@ impl Drop for PostgresBackend {
             let _ = std::thread::spawn(move || drop(client)).join();
         }
     }
+}
+
+/// Applies the migrations the database lacks, in one transaction under an advisory lock:
+/// instances starting at once take turns, and the later ones find the work done.
+fn migrate(client: &mut Client) -> Result<(), RelayError> {
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+    tx.batch_execute(VERSION_TABLE)?;
+    let found: i64 = tx
+        .query_opt("SELECT version FROM schema_version", &[])?
+        .map_or(0, |r| r.get(0));
+    let done = super::applied(found, MIGRATIONS.len(), "PostgreSQL")?;
+    if done == MIGRATIONS.len() {
+        return Ok(());
+    }
+    if done == 0 {
+        let tables: i64 = tx
+            .query_one(
+                "SELECT count(*) FROM information_schema.tables
+                 WHERE table_schema = current_schema() AND table_name = 'circles'",
+                &[],
+            )?
+            .get(0);
+        if tables > 0 {
+            super::adopt_unversioned("PostgreSQL");
+        }
+    }
+    for script in MIGRATIONS.iter().skip(done) {
+        tx.batch_execute(script)?;
+    }
+    tx.execute(
+        "INSERT INTO schema_version (version) VALUES ($1)
+         ON CONFLICT (one) DO UPDATE SET version = excluded.version",
+        &[&(MIGRATIONS.len() as i64)],
+    )?;
+    tx.commit()?;
+    Ok(())
 }
 
 /// Serialises the transactions that change one document's chunks, across every instance.

@@ -9,7 +9,12 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use super::{Appended, Backend, TrustRecord, parse_key};
 use crate::RelayError;
 
-const SCHEMA: &str = r#"
+/// The migrations, in order; the database's `user_version` is the number applied. Never edit
+/// one that has shipped: add another (and its PostgreSQL twin in `pg.rs`).
+pub(crate) const MIGRATIONS: &[&str] = &[
+    // 1: the schema of the relays before versioning, verbatim (`IF NOT EXISTS` included: it is
+    // how an unversioned database of theirs is adopted, see the module `backend`).
+    r#"
 CREATE TABLE IF NOT EXISTS circles (circle TEXT PRIMARY KEY, centre TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS chunks (
     circle TEXT NOT NULL, doc TEXT NOT NULL, seq INTEGER NOT NULL, bytes BLOB NOT NULL,
@@ -24,7 +29,8 @@ CREATE TABLE IF NOT EXISTS nonces (
     PRIMARY KEY (key, nonce)
 );
 CREATE INDEX IF NOT EXISTS nonces_time ON nonces (time_ms);
-"#;
+"#,
+];
 
 /// The relay's data in one SQLite file.
 pub struct SqliteBackend {
@@ -40,8 +46,37 @@ impl SqliteBackend {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.execute_batch(SCHEMA)?;
-        Ok(SqliteBackend { conn })
+        let mut backend = SqliteBackend { conn };
+        backend.migrate()?;
+        Ok(backend)
+    }
+
+    /// Applies the migrations the database lacks, each in a transaction of its own that reads
+    /// the version again (another process may be migrating the same file).
+    fn migrate(&mut self) -> Result<(), RelayError> {
+        loop {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let found: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            let done = super::applied(found, MIGRATIONS.len(), "SQLite")?;
+            let Some(script) = MIGRATIONS.get(done) else {
+                return Ok(());
+            };
+            if done == 0 {
+                let tables: i64 = tx.query_row(
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'circles'",
+                    [],
+                    |r| r.get(0),
+                )?;
+                if tables > 0 {
+                    super::adopt_unversioned("SQLite");
+                }
+            }
+            tx.execute_batch(script)?;
+            tx.pragma_update(None, "user_version", done as i64 + 1)?;
+            tx.commit()?;
+        }
     }
 }
 
