@@ -389,3 +389,52 @@ fn judge(store: &Store, bundle: &Bundle) -> Result<Judged, SyncError> {
 fn counted(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The RFC 8032 test-1 key.
+    fn rfc8032_key() -> DeviceKey {
+        DeviceKey::from_seed(
+            hex::decode("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
+                .expect("hex")
+                .try_into()
+                .expect("32 bytes"),
+        )
+    }
+
+    /// The vector in `docs/sync-protocol.md` ("Bundle files").
+    #[test]
+    fn signing_matches_the_documented_vector() {
+        let key = rfc8032_key();
+        let bundle = Bundle {
+            circle: Id::from_bytes([0x11; 16]),
+            docs: Vec::new(),
+        };
+        let signed = bundle.sign(&key).expect("sign");
+        assert_eq!(hex::encode(&signed), VECTOR);
+        assert_eq!(
+            Bundle::decode(&signed).expect("decode"),
+            (bundle, Exporter::Signed(key.public_key()))
+        );
+    }
+
+    #[test]
+    fn any_changed_byte_breaks_the_signature_or_the_frame() {
+        let signed = Bundle {
+            circle: Id::from_bytes([0x11; 16]),
+            docs: Vec::new(),
+        }
+        .sign(&rfc8032_key())
+        .expect("sign");
+        for i in 0..signed.len() {
+            let mut bad = signed.clone();
+            bad[i] ^= 0x01;
+            assert!(Bundle::decode(&bad).is_err(), "byte {i} changed");
+            assert!(Bundle::decode(&signed[..i]).is_err(), "cut at {i}");
+        }
+    }
+
+    const VECTOR: &str = "434242020128b52ffd04604d00001801110001001dc002379db42bd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a259d28546a440f3c37070c6bb0097e771f66588d9f39623e70bc48f08729f67d7117ad1a5ebee3ea8c84593b0ceb997ed87851ee9dd81b35ee2e70326ac1e001";
+}
