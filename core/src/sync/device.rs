@@ -86,8 +86,9 @@ impl CareStore {
     /// Reads a bundle file, whole or not at all; importing the same file again changes
     /// nothing. Only a sealed bundle, signed by a device this store trusts (or the centre, or
     /// a device the bundle's own enrolment records make trusted: a phone enrolled a moment ago
-    /// imports its first bundle from the coordinator's phone), is read: a bundle sealed for other devices, signed by an untrusted key or altered is
-    /// `NotAuthorised`; a plain (unsealed) or version-1 bundle is `PlainBundle` (see
+    /// imports its first bundle from the coordinator's phone), is read. A bundle sealed for
+    /// other devices, signed by an untrusted key or altered is `NotAuthorised`; a plain
+    /// (unsealed) or version-1 bundle is `PlainBundle` (see
     /// [`CareStore::import_bundle_allowing_plain`]); one whose content is not for this store
     /// is `UnfitBundle`, with what was found.
     pub fn import_bundle(&mut self, bytes: &[u8]) -> Result<ImportReport, SyncError> {
