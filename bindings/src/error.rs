@@ -163,8 +163,9 @@ pub(crate) fn frame_error(e: SyncError) -> CareError {
     }
 }
 
-/// A bundle file's failure: a file that is not a bundle of this circle, or one sealed for other
-/// devices, is `InvalidInput` (field `bundle`); the rest as for a sync.
+/// A bundle file's failure: a file that is not a bundle of this circle, one sealed for other
+/// devices, not sealed, not signed by a trusted device, or whose content is not for this store,
+/// is `InvalidInput` (field `bundle`); the rest as for a sync.
 pub(crate) fn bundle_error(e: SyncError) -> CareError {
     match e {
         e @ (SyncError::Malformed(_)
@@ -172,6 +173,8 @@ pub(crate) fn bundle_error(e: SyncError) -> CareError {
         | SyncError::TooLarge(_)
         | SyncError::WrongCircle { .. }
         | SyncError::NotAuthorised(_)
+        | SyncError::PlainBundle(_)
+        | SyncError::UnfitBundle(_)
         | SyncError::Unexpected { .. }) => CareError::invalid("bundle", e),
         e => sync_error(e),
     }

@@ -221,3 +221,126 @@ fn mistakes_get_clear_messages() {
         .contains("--circle")
     );
 }
+
+/// The device key kept in a device folder.
+fn device_key(store: &str) -> carebank_core::identity::DeviceKey {
+    let secrets = carebank_core::identity::FileSecretStore::new(Path::new(store).join("keys"))
+        .expect("key folder");
+    carebank_core::identity::DeviceKey::load_or_create(&secrets, "device").expect("key")
+}
+
+/// Bundle files between devices: a sealed bundle from the centre imports; a bundle of another
+/// circle's records under this circle's header, though signed by a trusted device, fails with
+/// their count and keeps nothing; a plain bundle (as earlier versions wrote) is refused unless
+/// `--allow-plain-bundle` is given.
+#[test]
+fn bundle_files_are_imported_whole_or_refused_loudly_and_plain_ones_only_when_allowed() {
+    use carebank_core::sync::bundle::{BUNDLE_MAGIC, Bundle};
+    use carebank_core::sync::{seal, wire};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (centre, coordinator, elsewhere) = (
+        path(dir.path(), "centre"),
+        path(dir.path(), "coordinator"),
+        path(dir.path(), "elsewhere"),
+    );
+    let out = ok(&["init", "--store", &centre, "--new-circle", "中心"]);
+    let (circle, centre_key, centre_site) = (
+        field(&out, "circle:"),
+        field(&out, "centre key:"),
+        field(&out, "centre site:"),
+    );
+    let out = ok(&[
+        "init",
+        "--store",
+        &coordinator,
+        "--circle",
+        &circle,
+        "--centre-key",
+        &centre_key,
+    ]);
+    let coordinator_key = field(&out, "device key:");
+    ok(&[
+        "enrol",
+        "--store",
+        &centre,
+        "--name",
+        "李站长",
+        "--role",
+        "coordinator",
+        "--site",
+        &centre_site,
+        "--device-key",
+        &coordinator_key,
+    ]);
+    let file = |name: &str| path(dir.path(), name);
+    ok(&[
+        "sync",
+        "--store",
+        &centre,
+        "--export-bundle",
+        &file("a.cbundle"),
+    ]);
+    let out = ok(&[
+        "sync",
+        "--store",
+        &coordinator,
+        "--import-bundle",
+        &file("a.cbundle"),
+    ]);
+    assert!(!out.contains(" 0 new records"), "{out}");
+
+    // Another circle's records, put under this circle's header and signed by the coordinator.
+    ok(&["init", "--store", &elsewhere, "--new-circle", "别处"]);
+    ok(&[
+        "sync",
+        "--store",
+        &elsewhere,
+        "--export-bundle",
+        &file("b.cbundle"),
+    ]);
+    let sealed = std::fs::read(file("b.cbundle")).expect("read");
+    let plain = seal::open_sealed(&sealed, &device_key(&elsewhere)).expect("open");
+    let (mut bundle, _) = Bundle::decode(&plain).expect("decode");
+    bundle.circle = circle.parse().expect("circle id");
+    let signed = bundle.sign(&device_key(&coordinator)).expect("sign");
+    let centre_pk = device_key(&centre).public_key();
+    let resealed = seal::seal(&signed, &[centre_pk]).expect("seal");
+    std::fs::write(file("c.cbundle"), resealed).expect("write");
+    let before = ok(&["whoami", "--store", &centre]);
+    let err = fails(&[
+        "sync",
+        "--store",
+        &centre,
+        "--import-bundle",
+        &file("c.cbundle"),
+    ]);
+    assert!(err.contains("of another circle"), "{err}");
+    assert!(err.contains("nothing was imported"), "{err}");
+    assert_eq!(ok(&["whoami", "--store", &centre]), before);
+
+    // A plain bundle of version 1 (unsigned, as earlier versions wrote), of no documents.
+    let mut body = wire::Writer::default();
+    body.id(circle.parse().expect("circle id"));
+    body.bytes(coordinator_key.as_bytes());
+    body.uint(0);
+    let legacy = wire::seal(BUNDLE_MAGIC, 1, 1, &body.into_bytes()).expect("frame");
+    std::fs::write(file("d.cbundle"), legacy).expect("write");
+    let err = fails(&[
+        "sync",
+        "--store",
+        &centre,
+        "--import-bundle",
+        &file("d.cbundle"),
+    ]);
+    assert!(err.contains("--allow-plain-bundle"), "{err}");
+    let out = ok(&[
+        "sync",
+        "--store",
+        &centre,
+        "--import-bundle",
+        &file("d.cbundle"),
+        "--allow-plain-bundle",
+    ]);
+    assert!(out.contains("0 documents, 0 new records"), "{out}");
+}

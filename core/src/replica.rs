@@ -15,24 +15,39 @@ use crate::time::Month;
 
 /// Names one document: `records/YYYY-MM`, the CST month of the records' clocks.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct DocId(String);
+pub struct DocId {
+    name: String,
+    month: Month,
+}
 
 impl DocId {
+    /// The document of records dated in `month`.
+    pub fn for_month(month: Month) -> DocId {
+        DocId {
+            name: format!("records/{month}"),
+            month,
+        }
+    }
+
     /// The document a record with this clock belongs in.
     pub fn for_hlc(hlc: Hlc) -> DocId {
-        DocId(format!("records/{}", Month::of_instant(hlc.instant_ms())))
+        DocId::for_month(Month::of_instant(hlc.instant_ms()))
     }
 
     /// Reads a document name, refusing anything that is not `records/YYYY-MM`.
     pub fn parse(name: &str) -> Option<DocId> {
-        let month = name.strip_prefix("records/")?;
-        month.parse::<Month>().ok()?;
-        Some(DocId(name.to_string()))
+        let month = name.strip_prefix("records/")?.parse::<Month>().ok()?;
+        Some(DocId::for_month(month))
     }
 
     /// The document's name.
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.name
+    }
+
+    /// The month whose records the document holds.
+    pub fn month(&self) -> Month {
+        self.month
     }
 }
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""An independent check of the phone-to-phone frames and sealed bundles of docs/sync-protocol.md,
-written from that document alone (not from the Rust code).
+"""An independent check of the phone-to-phone frames, signed bundles and sealed bundles of
+docs/sync-protocol.md, written from that document alone (not from the Rust code).
 
 Usage: verify_sync_vectors.py    reads the test vectors out of docs/sync-protocol.md, checks
-                                 the frames' signatures and opens the sealed bundle.
+                                 the frames' signatures, the bundle's signature and opens the
+                                 sealed bundle.
 Needs the `cryptography` package. Exits non-zero on any mismatch.
 """
 
@@ -105,9 +106,32 @@ def check_sealed(text: str) -> None:
     print("sealed bundle: opened by the recipient's key, content", plain)
 
 
+def check_bundle(text: str) -> None:
+    bundle = bytes.fromhex("".join(code_block_after(text, "signing_matches_the_documented_vector").split()))
+    assert bundle[:5] == b"CBB\x02\x01", "bundle header: magic, version 2, kind 1"
+    frame, exporter, signature = bundle[5:-96], bundle[-96:-64], bundle[-64:]
+    # One zstd frame (RFC 8878) with the content checksum flag set in its frame header descriptor.
+    assert frame[:4] == bytes([0x28, 0xB5, 0x2F, 0xFD]) and frame[4] & 0x04, "zstd frame with checksum"
+    me = Ed25519PrivateKey.from_private_bytes(RFC8032_TEST1_SEED).public_key()
+    assert exporter == me.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    context = b"carebank/bundle/v2\x00"
+    Ed25519PublicKey.from_public_bytes(exporter).verify(signature, context + bundle[:-64])
+    # Any changed bit before the signature (header, frame, exporter key) breaks it.
+    for i in range(0, (len(bundle) - 64) * 8, 7):
+        bad = bytearray(bundle)
+        bad[i // 8] ^= 1 << (i % 8)
+        try:
+            Ed25519PublicKey.from_public_bytes(bytes(bad[-96:-64])).verify(bytes(bad[-64:]), context + bytes(bad[:-64]))
+            sys.exit(f"a bundle altered at bit {i} verified")
+        except Exception:
+            pass
+    print("signed bundle: the exporter's signature over the header, frame and key checks")
+
+
 def main() -> None:
     text = DOC.read_text(encoding="utf-8")
     check_frames(text)
+    check_bundle(text)
     check_sealed(text)
 
 

@@ -59,9 +59,15 @@ pub struct SyncArgs {
     /// With --export-bundle: only what the device with this key is not known to hold.
     #[arg(long, requires = "export_bundle")]
     for_peer: Option<String>,
-    /// Read a bundle file from another device of the circle.
+    /// Read a bundle file from another device of the circle (sealed for this device and signed
+    /// by a device the circle trusts; all of it is imported, or nothing).
     #[arg(long)]
     import_bundle: Option<PathBuf>,
+    /// With --import-bundle: also read a plain (unsealed) bundle file, or one written by an
+    /// earlier version (unsigned). Nothing authenticates such a file: use it only when you know
+    /// where the file came from.
+    #[arg(long, requires = "import_bundle")]
+    allow_plain_bundle: bool,
 }
 
 /// Syncs a device by the chosen path.
@@ -102,7 +108,11 @@ pub fn sync(a: SyncArgs) -> Result<()> {
     }
     if let Some(file) = &a.import_bundle {
         let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-        let report = store.import_bundle(&bytes)?;
+        let report = if a.allow_plain_bundle {
+            store.import_bundle_allowing_plain(&bytes)?
+        } else {
+            store.import_bundle(&bytes)?
+        };
         println!(
             "imported {}: {} documents, {} new records",
             file.display(),

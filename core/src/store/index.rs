@@ -81,22 +81,56 @@ pub(crate) fn admit(
     bytes: &[u8],
     circle: Id,
     doc_id: &DocId,
-) -> Result<SignedRecord, String> {
-    let record = SignedRecord::from_bytes(bytes).map_err(|e| e.to_string())?;
+) -> std::result::Result<SignedRecord, Refusal> {
+    let record = SignedRecord::from_bytes(bytes).map_err(|e| Refusal::NotARecord(e.to_string()))?;
     if record.id().to_string() != key {
-        return Err(format!("stored under {key} but its id is {}", record.id()));
+        return Err(Refusal::NotARecord(format!(
+            "stored under {key} but its id is {}",
+            record.id()
+        )));
     }
     if record.envelope().circle != circle {
-        return Err(format!("belongs to circle {}", record.envelope().circle));
+        return Err(Refusal::OtherCircle(record.envelope().circle));
     }
-    if &DocId::for_hlc(record.hlc()) != doc_id {
-        return Err(format!(
-            "belongs in {}, found in {}",
-            DocId::for_hlc(record.hlc()).as_str(),
-            doc_id.as_str()
-        ));
+    let belongs = DocId::for_hlc(record.hlc());
+    if &belongs != doc_id {
+        return Err(Refusal::WrongMonth {
+            belongs,
+            found: doc_id.clone(),
+        });
     }
     Ok(record)
+}
+
+/// Why a value found in a document is not admitted as a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// Not a signed record (not bytes, a bad encoding or signature, or under another id).
+    NotARecord(String),
+    /// A record of another circle.
+    OtherCircle(Id),
+    /// A record filed in the document of another month than its clock's.
+    WrongMonth {
+        /// The document it belongs in.
+        belongs: DocId,
+        /// The document it was found in.
+        found: DocId,
+    },
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::NotARecord(reason) => f.write_str(reason),
+            Refusal::OtherCircle(circle) => write!(f, "belongs to circle {circle}"),
+            Refusal::WrongMonth { belongs, found } => write!(
+                f,
+                "belongs in {}, found in {}",
+                belongs.as_str(),
+                found.as_str()
+            ),
+        }
+    }
 }
 
 /// Logs a refused value (once).

@@ -11,6 +11,7 @@ pub mod schema;
 mod sync_state;
 
 pub use future::FutureRecord;
+pub(crate) use index::Refusal;
 pub use index::{Rejection, TrustedKey};
 pub use ledger_source::AddedRecord;
 pub use lookups::{ElderFacts, MemberFacts, RecordFacts};
@@ -366,12 +367,7 @@ impl Store {
             self.doc_order.push(doc_id.clone());
             return Ok(());
         }
-        let bytes = self.doc_bytes(doc_id)?;
-        let doc = if bytes.is_empty() {
-            RecordDoc::new(&self.actor)
-        } else {
-            RecordDoc::load(&bytes, &self.actor)?
-        };
+        let doc = self.read_doc(doc_id)?;
         self.docs.insert(doc_id.clone(), doc);
         self.doc_order.push(doc_id.clone());
         while self.doc_order.len() > CACHED_DOCS {
@@ -379,6 +375,16 @@ impl Store {
             self.docs.remove(&evicted);
         }
         Ok(())
+    }
+
+    /// A document as stored (empty if there is none), outside the cache of loaded documents.
+    fn read_doc(&self, doc_id: &DocId) -> Result<RecordDoc> {
+        let bytes = self.doc_bytes(doc_id)?;
+        if bytes.is_empty() {
+            Ok(RecordDoc::new(&self.actor))
+        } else {
+            Ok(RecordDoc::load(&bytes, &self.actor)?)
+        }
     }
 
     fn doc_mut(&mut self, doc_id: &DocId) -> Result<&mut RecordDoc> {
@@ -478,7 +484,7 @@ fn admit_all(
                     let rejection = Rejection {
                         key: key.clone(),
                         doc_id: doc_id.as_str().to_string(),
-                        reason,
+                        reason: reason.to_string(),
                     };
                     index::log_rejection(tx, &rejection, &bytes)?;
                     report.rejected.push(rejection);

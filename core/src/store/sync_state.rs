@@ -5,8 +5,10 @@ use automerge::ChangeHash;
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::Store;
+use super::index::{self, Refusal, TrustedKey};
 use crate::error::{Error, Result};
 use crate::ids::Id;
+use crate::record::SignedRecord;
 use crate::replica::DocId;
 use crate::sync::{DocHeads, SyncError, SyncPeers, SyncReplica};
 
@@ -41,6 +43,17 @@ fn decode_heads(bytes: &[u8]) -> Result<Vec<ChangeHash>> {
             ChangeHash(h)
         })
         .collect())
+}
+
+/// What applying a peer's changes to one document would do (see [`Store::preview_changes`]).
+#[derive(Debug, Default)]
+pub(crate) struct ChangesPreview {
+    /// Whether the document would change at all (false when every change is held already).
+    pub changes_anything: bool,
+    /// Values the changes add that would be admitted as records.
+    pub records: Vec<SignedRecord>,
+    /// Why each other value the changes add would be refused.
+    pub refusals: Vec<Refusal>,
 }
 
 impl Store {
@@ -88,6 +101,52 @@ impl Store {
             self.forget_doc(doc_id);
         }
         result
+    }
+
+    /// What applying changes from a peer to a document would do, found on a copy read from
+    /// storage: nothing is kept. A bundle is judged whole this way before any of it is applied.
+    pub(crate) fn preview_changes(&self, doc_id: &DocId, bytes: &[u8]) -> Result<ChangesPreview> {
+        let mut doc = self.read_doc(doc_id)?;
+        let (chunk, added) = doc.apply_changes(bytes)?;
+        let mut preview = ChangesPreview {
+            changes_anything: !chunk.is_empty(),
+            records: Vec::new(),
+            refusals: Vec::new(),
+        };
+        for (key, values) in added {
+            if values.is_empty() {
+                preview
+                    .refusals
+                    .push(Refusal::NotARecord(format!("{key} holds no bytes")));
+            }
+            for value in values {
+                match index::admit(&key, &value, self.circle, doc_id) {
+                    Ok(record) => preview.records.push(record),
+                    Err(refusal) => preview.refusals.push(refusal),
+                }
+            }
+        }
+        Ok(preview)
+    }
+
+    /// The keys the circle would trust once these records (each with its document) were
+    /// added: worked out in a transaction that is rolled back, so nothing is kept. A phone
+    /// enrolled a moment ago learns the circle's keys from the first bundle it imports.
+    pub(crate) fn trusted_after(
+        &mut self,
+        records: &[(DocId, SignedRecord)],
+    ) -> Result<Vec<TrustedKey>> {
+        let tx = self.conn.transaction()?;
+        let mut batch = index::Batch::default();
+        for (doc_id, record) in records {
+            index::insert(&tx, record, doc_id, &mut batch)?;
+        }
+        if batch.trust_changed {
+            index::recompute_trust(&tx, self.centre)?;
+        }
+        let keys = index::trusted_keys(&tx)?;
+        tx.rollback()?;
+        Ok(keys)
     }
 
     /// The heads of `doc_id` that `peer` is known to hold.

@@ -1,21 +1,51 @@
 //! Bundle files: what a peer lacks (or everything, or everything since given heads) written to
 //! one file for a USB stick, an SD card or a messaging app, and read back on another device.
 //!
-//! A bundle is `"CBB" ‖ version ‖ kind 1 ‖ zstd frame` holding the circle, the exporter's name
-//! and, per document, the exporter's heads and the changes (see `docs/sync-protocol.md`).
-//! Importing is idempotent: changes already held are skipped, so a second import of the same
-//! file changes nothing.
+//! A bundle (version 2) is `"CBB" ‖ version 2 ‖ kind 1 ‖ zstd frame ‖ exporter[32] ‖
+//! signature[64]`: the frame holds the circle and, per document, the exporter's heads and the
+//! changes; the exporter's ed25519 device key signs every byte before the signature (see
+//! `docs/sync-protocol.md`). Devices write it sealed ([`seal`](super::seal)), so the signature
+//! and the exporter's key travel encrypted.
+//!
+//! An import checks the signature before decompressing anything, then that the exporter is a
+//! key the store trusts, then judges the whole content (every value a record of this circle
+//! filed under its own month, every document of a plausible month) before applying any of it:
+//! a bundle is imported whole or not at all. Importing is idempotent: changes already held are
+//! skipped, so a second import of the same file changes nothing. Version 1 (unsigned) is read
+//! only when the caller allows plain bundles.
 
+use std::collections::BTreeSet;
+
+use super::device::unrevoked;
 use super::message::{read_doc_changes, write_doc_changes};
 use super::wire::{Reader, Writer, open, seal};
 use super::{DocChanges, DocHeads, SyncError, SyncPeers, SyncReplica, check_changes};
+use crate::hlc::{Hlc, MAX_AHEAD_MS};
+use crate::identity::{DeviceKey, PublicKey, SignatureBytes};
 use crate::ids::Id;
+use crate::record::SignedRecord;
+use crate::replica::DocId;
+use crate::store::{Refusal, Store};
+use crate::time::Month;
 
 /// The first three bytes of every bundle file.
 pub const BUNDLE_MAGIC: &[u8; 3] = b"CBB";
-/// The bundle format version this build writes and reads.
-pub const BUNDLE_VERSION: u8 = 1;
+/// The bundle format version this build writes (signed by the exporter).
+pub const BUNDLE_VERSION: u8 = 2;
+/// The first bundle version, unsigned: read only when the caller allows plain bundles.
+pub const LEGACY_BUNDLE_VERSION: u8 = 1;
+/// The exporter's signature covers this context, then every byte before the signature.
+pub const SIGNATURE_CONTEXT: &[u8] = b"carebank/bundle/v2\0";
+/// The earliest month a bundle's document may be of.
+pub const EARLIEST_MONTH: Month = Month {
+    year: 2000,
+    month: 1,
+};
 const KIND_CHANGES: u8 = 1;
+/// The exporter's key and signature after the frame.
+const TRAILER: usize = 32 + 64;
+/// How many implausible document names an error lists.
+const NAMES_LISTED: usize = 3;
 
 /// What a bundle holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,10 +63,27 @@ pub enum Since {
 pub struct Bundle {
     /// The circle it belongs to.
     pub circle: Id,
-    /// The exporting device's name (its public key), remembered as a peer on import.
-    pub exporter: String,
     /// The documents' changes.
     pub docs: Vec<DocChanges>,
+}
+
+/// Who wrote a decoded bundle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Exporter {
+    /// The device key whose signature over the whole bundle checked (version 2).
+    Signed(PublicKey),
+    /// The name a version-1 bundle gives its exporter: nothing vouches for it.
+    Claimed(String),
+}
+
+/// Whether an import accepts bundles that are not sealed or not signed (version 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlainBundles {
+    /// Only sealed, signed bundles (the default).
+    Refused,
+    /// Also plain (unsealed) bundles and version-1 bundles, which nothing authenticates; a
+    /// signed bundle's signature and exporter are still checked.
+    Allowed,
 }
 
 /// What an import did.
@@ -49,46 +96,121 @@ pub struct ImportReport {
 }
 
 impl Bundle {
-    /// Encodes the bundle.
-    pub fn encode(&self) -> Result<Vec<u8>, SyncError> {
+    /// Encodes the bundle signed by `key` (the current version).
+    pub fn sign(&self, key: &DeviceKey) -> Result<Vec<u8>, SyncError> {
         let mut w = Writer::default();
         w.id(self.circle);
-        w.bytes(self.exporter.as_bytes());
         w.uint(self.docs.len() as u64);
         for d in &self.docs {
             write_doc_changes(&mut w, d);
         }
-        seal(BUNDLE_MAGIC, BUNDLE_VERSION, KIND_CHANGES, &w.into_bytes())
+        let mut out = seal(BUNDLE_MAGIC, BUNDLE_VERSION, KIND_CHANGES, &w.into_bytes())?;
+        out.extend_from_slice(key.public_key().as_bytes());
+        let signature = key.sign(&signed_message(&out));
+        out.extend_from_slice(&signature);
+        Ok(out)
     }
 
-    /// Decodes a bundle, checking every field (not yet the changes themselves).
-    pub fn decode(bytes: &[u8]) -> Result<Bundle, SyncError> {
-        let (kind, body) = open(bytes, BUNDLE_MAGIC, BUNDLE_VERSION)?;
-        if kind != KIND_CHANGES {
-            return Err(SyncError::Malformed(format!("unknown bundle kind {kind}")));
+    /// Decodes a bundle: for version 2, checks the signature before anything else, then every
+    /// field (not yet the changes themselves); a version-1 bundle decodes with its exporter's
+    /// name unverified.
+    pub fn decode(bytes: &[u8]) -> Result<(Bundle, Exporter), SyncError> {
+        if bytes.len() < 5 || !bytes.starts_with(BUNDLE_MAGIC) {
+            return Err(SyncError::Malformed("not a bundle file".into()));
         }
-        let mut r = Reader::new(&body);
-        let circle = r.id("circle")?;
-        let exporter = std::str::from_utf8(r.bytes("exporter")?)
-            .map_err(|_| SyncError::Malformed("exporter name is not UTF-8".into()))?
-            .to_string();
-        let n = r.count("documents", 4)?;
-        let docs = (0..n)
-            .map(|_| read_doc_changes(&mut r))
-            .collect::<Result<Vec<_>, _>>()?;
-        r.finish()?;
-        Ok(Bundle {
-            circle,
-            exporter,
-            docs,
-        })
+        match bytes[3] {
+            BUNDLE_VERSION => {
+                let framed = bytes
+                    .len()
+                    .checked_sub(TRAILER)
+                    .filter(|&n| n > 5)
+                    .ok_or_else(|| {
+                        SyncError::Malformed(format!(
+                            "a bundle cannot be {} bytes long",
+                            bytes.len()
+                        ))
+                    })?;
+                let exporter = verify_signature(bytes, framed)?;
+                let body = open_body(&bytes[..framed], BUNDLE_VERSION)?;
+                let mut r = Reader::new(&body);
+                let circle = r.id("circle")?;
+                let docs = read_docs(&mut r)?;
+                r.finish()?;
+                Ok((Bundle { circle, docs }, Exporter::Signed(exporter)))
+            }
+            LEGACY_BUNDLE_VERSION => {
+                let body = open_body(bytes, LEGACY_BUNDLE_VERSION)?;
+                let mut r = Reader::new(&body);
+                let circle = r.id("circle")?;
+                let name = std::str::from_utf8(r.bytes("exporter")?)
+                    .map_err(|_| SyncError::Malformed("exporter name is not UTF-8".into()))?
+                    .to_string();
+                let docs = read_docs(&mut r)?;
+                r.finish()?;
+                Ok((Bundle { circle, docs }, Exporter::Claimed(name)))
+            }
+            other => Err(SyncError::Version(other)),
+        }
     }
 }
 
-/// Writes a bundle of `replica`'s changes selected by `since`, naming `exporter` as its source.
+/// What the exporter signs: the context, then every byte before the signature.
+fn signed_message(before_signature: &[u8]) -> Vec<u8> {
+    [SIGNATURE_CONTEXT, before_signature].concat()
+}
+
+/// Checks the trailer after the first `framed` bytes: the exporter's key, and its signature
+/// over everything before the signature. Returns the key.
+fn verify_signature(bytes: &[u8], framed: usize) -> Result<PublicKey, SyncError> {
+    let (signed, signature) = bytes.split_at(framed + 32);
+    let mut key = [0u8; 32];
+    key.copy_from_slice(&signed[framed..]);
+    let key = PublicKey::from_bytes(key);
+    let signature: SignatureBytes = signature
+        .try_into()
+        .map_err(|_| SyncError::Malformed("the bundle's signature is cut short".into()))?;
+    if key.verify(&signed_message(signed), &signature) {
+        Ok(key)
+    } else {
+        Err(SyncError::NotAuthorised(
+            "the bundle's signature does not check: it was altered after its exporter signed \
+             it, or damaged; nothing was imported"
+                .into(),
+        ))
+    }
+}
+
+/// Checks the header and decompresses the body.
+fn open_body(bytes: &[u8], version: u8) -> Result<Vec<u8>, SyncError> {
+    let (kind, body) = open(bytes, BUNDLE_MAGIC, version)?;
+    if kind != KIND_CHANGES {
+        return Err(SyncError::Malformed(format!("unknown bundle kind {kind}")));
+    }
+    Ok(body)
+}
+
+/// Reads the documents' changes; a bundle carries every change it names, so none is deferred.
+fn read_docs(r: &mut Reader<'_>) -> Result<Vec<DocChanges>, SyncError> {
+    let n = r.count("documents", 4)?;
+    (0..n)
+        .map(|_| {
+            let d = read_doc_changes(r)?;
+            if d.deferred {
+                return Err(SyncError::Malformed(format!(
+                    "{} is marked deferred, which a bundle never is",
+                    d.doc.as_str()
+                )));
+            }
+            Ok(d)
+        })
+        .collect()
+}
+
+/// Writes a bundle of `replica`'s changes selected by `since`, signed by the exporting
+/// device's `key`.
 pub fn export<R: SyncReplica + SyncPeers + ?Sized>(
     replica: &mut R,
-    exporter: &str,
+    key: &DeviceKey,
     since: &Since,
 ) -> Result<Vec<u8>, SyncError> {
     let mut docs = Vec::new();
@@ -115,38 +237,204 @@ pub fn export<R: SyncReplica + SyncPeers + ?Sized>(
     }
     Bundle {
         circle: replica.circle(),
-        exporter: exporter.to_string(),
         docs,
     }
-    .encode()
+    .sign(key)
 }
 
-/// Reads a bundle into `replica`. A bundle of another circle, or one that is malformed
-/// anywhere, is refused before anything is applied.
-pub fn import<R: SyncReplica + SyncPeers + ?Sized>(
-    replica: &mut R,
+/// Reads a (plain, already unsealed) bundle into `store`, all or nothing: refused before
+/// anything is applied if its signature does not check, it is of another circle, its
+/// exporter is trusted neither now (`trusted`) nor once the bundle's own records are counted
+/// (the enrolments a newly enrolled phone receives), it is unsigned and `plain` does not
+/// allow that, or its content is not for this store (see [`judge`]).
+pub(crate) fn import(
+    store: &mut Store,
     bytes: &[u8],
+    trusted: &BTreeSet<PublicKey>,
+    plain: PlainBundles,
 ) -> Result<ImportReport, SyncError> {
-    let bundle = Bundle::decode(bytes)?;
-    if bundle.circle != replica.circle() {
+    let (bundle, exporter) = Bundle::decode(bytes)?;
+    // A file of another circle says so, whoever signed it.
+    if bundle.circle != store.circle() {
         return Err(SyncError::WrongCircle {
-            expected: replica.circle(),
+            expected: store.circle(),
             found: bundle.circle,
         });
     }
-    for d in &bundle.docs {
-        check_changes(&d.doc, &d.changes)?;
+    let judged = judge(store, &bundle)?;
+    let exporter = match exporter {
+        Exporter::Signed(key)
+            if trusted.contains(&key)
+                || unrevoked(store.trusted_after(&judged.records)?).contains(&key) =>
+        {
+            key.to_string()
+        }
+        Exporter::Signed(key) => {
+            return Err(SyncError::NotAuthorised(format!(
+                "the bundle was written by device {key}, which this store does not trust (not \
+                 enrolled in the circle, or revoked); nothing was imported"
+            )));
+        }
+        Exporter::Claimed(name) if plain == PlainBundles::Allowed => name,
+        Exporter::Claimed(_) => {
+            return Err(SyncError::PlainBundle(
+                "this bundle is of version 1, which is not signed".into(),
+            ));
+        }
+    };
+    if let Some(found) = judged.unfit {
+        return Err(SyncError::UnfitBundle(found));
     }
     let mut report = ImportReport {
         docs: bundle.docs.len(),
         records_added: 0,
     };
     for d in &bundle.docs {
-        report.records_added += replica.apply_changes(&d.doc, &d.changes)?;
+        report.records_added += SyncReplica::apply_changes(store, &d.doc, &d.changes)?;
         // The exporter holds at least what it sent: the next bundle for it can start there.
-        if !d.heads.is_empty() && replica.known(&d.doc, &d.heads)?.len() == d.heads.len() {
-            replica.set_shared_heads(&bundle.exporter, &d.doc, &d.heads)?;
+        if !d.heads.is_empty() && store.known(&d.doc, &d.heads)?.len() == d.heads.len() {
+            store.set_shared_heads(&exporter, &d.doc, &d.heads)?;
         }
     }
     Ok(report)
+}
+
+/// What [`judge`] found in a bundle.
+struct Judged {
+    /// The records the bundle would add, each with its document.
+    records: Vec<(DocId, SignedRecord)>,
+    /// What makes the bundle unfit for this store, counted (none: it is fit).
+    unfit: Option<String>,
+}
+
+/// Judges a bundle's whole content before any of it is applied, by what the store would
+/// admit ([`Store::preview_changes`]): every value the changes add must be a record of this
+/// circle filed under its own month, and a document that would change must be of a month
+/// from [`EARLIEST_MONTH`] to the month after the store's clock (plus the clock's tolerance),
+/// unless it holds records dated in it: a phone whose clock was wrong files its records under
+/// their (wrong) month, and they are kept and listed as dated in the future (`hlc.rs`).
+/// Changes that are not well-formed are an error here.
+fn judge(store: &Store, bundle: &Bundle) -> Result<Judged, SyncError> {
+    let latest = DocId::for_hlc(Hlc {
+        ms: store.now_ms().saturating_add(MAX_AHEAD_MS),
+        counter: 0,
+    })
+    .month()
+    .next();
+    let (mut other_circle, mut wrong_month, mut not_records) = (0usize, 0usize, 0usize);
+    let mut implausible = Vec::new();
+    let mut records = Vec::new();
+    for d in &bundle.docs {
+        check_changes(&d.doc, &d.changes)?;
+        let preview = store.preview_changes(&d.doc, &d.changes)?;
+        for refusal in &preview.refusals {
+            match refusal {
+                Refusal::OtherCircle(_) => other_circle += 1,
+                Refusal::WrongMonth { .. } => wrong_month += 1,
+                Refusal::NotARecord(_) => not_records += 1,
+            }
+        }
+        if preview.changes_anything
+            && preview.records.is_empty()
+            && !(EARLIEST_MONTH..=latest).contains(&d.doc.month())
+        {
+            implausible.push(d.doc.as_str());
+        }
+        records.extend(preview.records.into_iter().map(|r| (d.doc.clone(), r)));
+    }
+    let mut found = Vec::new();
+    if other_circle > 0 {
+        found.push(counted(
+            other_circle,
+            "record of another circle",
+            "records of another circle",
+        ));
+    }
+    if wrong_month > 0 {
+        found.push(counted(
+            wrong_month,
+            "record filed under another month than its own",
+            "records filed under another month than their own",
+        ));
+    }
+    if not_records > 0 {
+        found.push(counted(
+            not_records,
+            "value that is not a valid record",
+            "values that are not valid records",
+        ));
+    }
+    if !implausible.is_empty() {
+        let mut names = implausible[..implausible.len().min(NAMES_LISTED)].join(", ");
+        if implausible.len() > NAMES_LISTED {
+            names.push_str(&format!(" and {} more", implausible.len() - NAMES_LISTED));
+        }
+        found.push(format!(
+            "{} named {names} (months outside {EARLIEST_MONTH} to {latest}, with no record \
+             of theirs)",
+            counted(implausible.len(), "document", "documents")
+        ));
+    }
+    let unfit = found.pop().map(|last| {
+        if found.is_empty() {
+            last
+        } else {
+            format!("{} and {last}", found.join(", "))
+        }
+    });
+    Ok(Judged { records, unfit })
+}
+
+/// "1 record", "12 records".
+fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The RFC 8032 test-1 key.
+    fn rfc8032_key() -> DeviceKey {
+        DeviceKey::from_seed(
+            hex::decode("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
+                .expect("hex")
+                .try_into()
+                .expect("32 bytes"),
+        )
+    }
+
+    /// The vector in `docs/sync-protocol.md` ("Bundle files").
+    #[test]
+    fn signing_matches_the_documented_vector() {
+        let key = rfc8032_key();
+        let bundle = Bundle {
+            circle: Id::from_bytes([0x11; 16]),
+            docs: Vec::new(),
+        };
+        let signed = bundle.sign(&key).expect("sign");
+        assert_eq!(hex::encode(&signed), VECTOR);
+        assert_eq!(
+            Bundle::decode(&signed).expect("decode"),
+            (bundle, Exporter::Signed(key.public_key()))
+        );
+    }
+
+    #[test]
+    fn any_changed_byte_breaks_the_signature_or_the_frame() {
+        let signed = Bundle {
+            circle: Id::from_bytes([0x11; 16]),
+            docs: Vec::new(),
+        }
+        .sign(&rfc8032_key())
+        .expect("sign");
+        for i in 0..signed.len() {
+            let mut bad = signed.clone();
+            bad[i] ^= 0x01;
+            assert!(Bundle::decode(&bad).is_err(), "byte {i} changed");
+            assert!(Bundle::decode(&signed[..i]).is_err(), "cut at {i}");
+        }
+    }
+
+    const VECTOR: &str = "434242020128b52ffd04604d00001801110001001dc002379db42bd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a259d28546a440f3c37070c6bb0097e771f66588d9f39623e70bc48f08729f67d7117ad1a5ebee3ea8c84593b0ceb997ed87851ee9dd81b35ee2e70326ac1e001";
 }

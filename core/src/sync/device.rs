@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use automerge::ChangeHash;
 
-use super::bundle::{self, ImportReport, Since};
+use super::bundle::{self, ImportReport, PlainBundles, Since};
 use super::peer::{Answerer, PeerLink};
 use super::seal;
 use super::{
@@ -15,6 +15,7 @@ use crate::api::CareStore;
 use crate::identity::PublicKey;
 use crate::ids::Id;
 use crate::replica::DocId;
+use crate::store::TrustedKey;
 
 impl CareStore {
     /// The name other devices remember this one under: its public key.
@@ -69,40 +70,69 @@ impl CareStore {
         self.sync_with_phone(&mut channel, cancel, progress)
     }
 
-    /// Writes a bundle file of the changes `since` selects, sealed for the devices this store
-    /// trusts now (the circle's enrolled, unrevoked keys, this one included): whoever carries
-    /// or intercepts the file cannot read it (see [`seal`](super::seal)).
+    /// Writes a bundle file of the changes `since` selects, signed by this device's key and
+    /// sealed for the devices this store trusts now (the circle's enrolled, unrevoked keys,
+    /// this one included): whoever carries or intercepts the file can neither read it (see
+    /// [`seal`](super::seal)) nor alter it unnoticed (see [`bundle`](super::bundle)).
     pub fn export_bundle(&mut self, since: &Since) -> Result<Vec<u8>, SyncError> {
-        let exporter = self.peer_name();
         let mut recipients = self.trusted_now()?;
         recipients.insert(self.public_key());
         let recipients: Vec<PublicKey> = recipients.into_iter().collect();
-        let (store, _) = self.sync_parts();
-        let plain = bundle::export(store, &exporter, since)?;
-        seal::seal(&plain, &recipients)
+        let (store, key) = self.sync_parts();
+        let signed = bundle::export(store, key, since)?;
+        seal::seal(&signed, &recipients)
     }
 
-    /// Reads a bundle file (sealed, or plain as earlier versions wrote them); importing the
-    /// same file again changes nothing. A sealed bundle not sealed for this device is
-    /// `NotAuthorised`.
+    /// Reads a bundle file, whole or not at all; importing the same file again changes
+    /// nothing. Only a sealed bundle, signed by a device this store trusts (or the centre, or
+    /// a device the bundle's own enrolment records make trusted: a phone enrolled a moment ago
+    /// imports its first bundle from the coordinator's phone), is read. A bundle sealed for
+    /// other devices, signed by an untrusted key or altered is `NotAuthorised`; a plain
+    /// (unsealed) or version-1 bundle is `PlainBundle` (see
+    /// [`CareStore::import_bundle_allowing_plain`]); one whose content is not for this store
+    /// is `UnfitBundle`, with what was found.
     pub fn import_bundle(&mut self, bytes: &[u8]) -> Result<ImportReport, SyncError> {
+        self.read_bundle(bytes, PlainBundles::Refused)
+    }
+
+    /// Reads a bundle file as [`CareStore::import_bundle`] does, but also a plain (unsealed)
+    /// one and a version-1 one, which earlier versions wrote and nothing authenticates: only
+    /// for a file whose origin the person importing it knows. A signed bundle's signature and
+    /// exporter are still checked, and the content is judged the same way.
+    pub fn import_bundle_allowing_plain(
+        &mut self,
+        bytes: &[u8],
+    ) -> Result<ImportReport, SyncError> {
+        self.read_bundle(bytes, PlainBundles::Allowed)
+    }
+
+    fn read_bundle(
+        &mut self,
+        bytes: &[u8],
+        plain: PlainBundles,
+    ) -> Result<ImportReport, SyncError> {
+        let mut trusted = self.trusted_now()?;
+        trusted.insert(self.circle().centre_key);
         let (store, key) = self.sync_parts();
         if seal::is_sealed(bytes) {
-            let plain = seal::open_sealed(bytes, key)?;
-            bundle::import(store, &plain)
+            let opened = seal::open_sealed(bytes, key)?;
+            bundle::import(store, &opened, &trusted, plain)
+        } else if !bytes.starts_with(bundle::BUNDLE_MAGIC) {
+            Err(SyncError::Malformed("not a bundle file".into()))
+        } else if plain == PlainBundles::Allowed {
+            bundle::import(store, bytes, &trusted, plain)
         } else {
-            bundle::import(store, bytes)
+            Err(SyncError::PlainBundle(
+                "this bundle file is not sealed (an earlier version wrote it, or it was made \
+                 outside the app)"
+                    .into(),
+            ))
         }
     }
 
     /// The device keys this store trusts now: enrolled in the circle and not revoked.
     fn trusted_now(&self) -> Result<BTreeSet<PublicKey>, SyncError> {
-        Ok(self
-            .trusted_keys()?
-            .into_iter()
-            .filter(|k| k.revoked_from_ms.is_none())
-            .map(|k| k.device_key)
-            .collect())
+        Ok(unrevoked(self.trusted_keys()?))
     }
 
     /// Syncs with the relay, signing each request with this device's key.
@@ -122,6 +152,14 @@ impl CareStore {
             relay.transport(circle, key, &crate::hlc::wall_clock_ms, cancel.clone());
         run(store, &peer, &mut transport, cancel, progress)
     }
+}
+
+/// Of keys the circle trusts, those not revoked.
+pub(super) fn unrevoked(keys: Vec<TrustedKey>) -> BTreeSet<PublicKey> {
+    keys.into_iter()
+        .filter(|k| k.revoked_from_ms.is_none())
+        .map(|k| k.device_key)
+        .collect()
 }
 
 /// A phone link to a store in the same process.

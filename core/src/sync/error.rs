@@ -39,6 +39,17 @@ pub enum SyncError {
     /// The peer did not let this device in (not enrolled, revoked, bad signature, replay).
     #[error("not authorised: {0}")]
     NotAuthorised(String),
+    /// A bundle file that is not sealed, or not signed (written by version 1), refused because
+    /// the caller did not allow such bundles; nothing was imported.
+    #[error(
+        "{0}: nothing was imported. Import it only if you know where the file came from, allowing plain bundles (carebank sync --import-bundle FILE --allow-plain-bundle)"
+    )]
+    PlainBundle(String),
+    /// A bundle whose content is not for this store (records of another circle, records filed
+    /// under the wrong month, values that are not records, documents of implausible months):
+    /// refused whole, nothing was imported. The text counts what was found.
+    #[error("the bundle holds {0}: nothing was imported")]
+    UnfitBundle(String),
     /// Cancelled by the caller; everything applied so far is kept.
     #[error("cancelled")]
     Cancelled,

@@ -1,6 +1,7 @@
 //! Sealed bundle files: a bundle encrypted so that only the devices the exporting phone trusts
 //! (the circle's enrolled, unrevoked keys) can read it, whoever carries the file (a USB stick,
-//! a chat app). Records stay signed inside, so sealing adds secrecy, not authenticity.
+//! a chat app). Sealing adds secrecy; the bundle inside is signed by its exporter (see
+//! [`bundle`](super::bundle)), which gives authenticity, and the signature travels sealed.
 //!
 //! ```text
 //! sealed    = "CBE" ‖ version 1 ‖ ephemeral[32] ‖ n (u16, big-endian) ‖ n × entry ‖ nonce[12]
