@@ -88,7 +88,7 @@ impl Relay {
             .circles
             .get(circle, || self.db.get()?.circle_centre(circle))?
             .ok_or_else(|| RelayError::NotFound(format!("circle {circle} is not served here")))?;
-        self.check_trust(circle, &mut lock(&state), &auth)?;
+        self.check_trust(circle, &mut lock(&state), &auth, now_ms)?;
         Ok(Admitted {
             circle,
             state,
@@ -128,19 +128,23 @@ impl Relay {
             ));
         }
         let mut state = lock(&state);
-        let answered = self.respond(circle, &mut state, body, &auth);
+        let answered = self.respond(circle, &mut state, body, &auth, now_ms);
         self.circles.used(circle, &mut state)?;
         answered
     }
 
-    /// Refuses a key the circle does not trust (unenrolled or revoked).
+    /// Refuses a key the circle does not trust at `now_ms` (unenrolled, revoked, or outside
+    /// its certificate's validity).
     fn check_trust(
         &self,
         circle: Id,
         state: &mut CircleState,
         auth: &RequestAuth,
+        now_ms: i64,
     ) -> Result<(), RelayError> {
-        state.trust.check(&self.db, circle, state.centre, auth.key)
+        state
+            .trust
+            .check(&self.db, circle, state.centre, auth.key, now_ms)
     }
 
     /// The part of [`Relay::answer`] under the circle's lock. The key's standing is checked
@@ -151,8 +155,9 @@ impl Relay {
         state: &mut CircleState,
         body: &[u8],
         auth: &RequestAuth,
+        now_ms: i64,
     ) -> Result<(Message, Message), RelayError> {
-        self.check_trust(circle, state, auth)?;
+        self.check_trust(circle, state, auth, now_ms)?;
         let request = Message::decode(body)?;
         state.docs.refresh(&self.db, circle)?;
         let reply = respond(

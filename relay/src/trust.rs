@@ -21,13 +21,16 @@ pub struct TrustCache {
 }
 
 impl TrustCache {
-    /// Refuses `key` unless the circle (rooted at `centre`) trusts it and has not revoked it.
+    /// Refuses `key` unless the circle (rooted at `centre`) trusts it, has not revoked it, and
+    /// its certificate is valid at `now_ms` (the relay's clock): a device serves only while its
+    /// records would count.
     pub fn check(
         &mut self,
         db: &Pool,
         circle: Id,
         centre: PublicKey,
         key: PublicKey,
+        now_ms: i64,
     ) -> Result<(), RelayError> {
         let version = db.get()?.trust_version(circle)?;
         let (seen, keys) = match self.derived.take() {
@@ -40,8 +43,17 @@ impl TrustCache {
             }
         };
         let verdict = match keys.get(&key.to_string()) {
-            Some(t) if t.revoked_from_ms.is_none() => Ok(()),
-            Some(_) => Err(RelayError::Forbidden(format!("device {key} was revoked"))),
+            Some(t) if t.revoked_from_ms.is_some() => {
+                Err(RelayError::Forbidden(format!("device {key} was revoked")))
+            }
+            Some(t) if !t.valid_at(now_ms) => Err(RelayError::Forbidden(format!(
+                "device {key}'s certificate is not valid now (valid from {} until {}, in Unix ms)",
+                t.valid_from_ms
+                    .map_or("its issue".into(), |ms| ms.to_string()),
+                t.valid_until_ms
+                    .map_or("revoked".into(), |ms| ms.to_string())
+            ))),
+            Some(_) => Ok(()),
             None => Err(RelayError::Forbidden(format!(
                 "device {key} is not enrolled in circle {circle}"
             ))),

@@ -5,8 +5,11 @@
 //!
 //! The centre key is trusted. A key enrolled by a trusted issuer is trusted when the issuer may
 //! enrol that role (the centre: anyone; a coordinator: anyone but a coordinator) and the
-//! enrolment's clock is before any revocation of the issuer. A revocation by the centre or a
-//! coordinator stops a key's records counting from its `effective_ms`.
+//! enrolment's clock is before any revocation of the issuer and within the issuer's own validity
+//! period. A revocation by the centre or a coordinator stops a key's records counting from its
+//! `effective_ms`. A trusted key's records count only within its certificate's validity period
+//! ([`Trust::counts_at`]; the store's index applies the same rule in SQL, `COUNTED` in
+//! `store/index.rs`, and the ledger through `identity::certificates`).
 
 use std::collections::HashMap;
 
@@ -25,6 +28,10 @@ pub struct EnrolmentFact {
     pub issuer: String,
     /// The enrolment record's clock (ms).
     pub hlc_ms: i64,
+    /// From when the certificate is valid (ms), if it says.
+    pub valid_from_ms: Option<i64>,
+    /// Until when (exclusive, ms) the certificate is valid, if it says.
+    pub valid_until_ms: Option<i64>,
 }
 
 /// A revocation as trust sees it.
@@ -47,6 +54,24 @@ pub struct Trust {
     pub role: String,
     /// From when (record clock, ms) the key's records stop counting, if revoked.
     pub revoked_from_ms: Option<i64>,
+    /// From when its certificate is valid (ms), if it says.
+    pub valid_from_ms: Option<i64>,
+    /// Until when (exclusive, ms) its certificate is valid, if it says.
+    pub valid_until_ms: Option<i64>,
+}
+
+impl Trust {
+    /// Whether the certificate's validity period contains `at_ms`.
+    pub fn valid_at(&self, at_ms: i64) -> bool {
+        self.valid_from_ms.is_none_or(|from| at_ms >= from)
+            && self.valid_until_ms.is_none_or(|until| at_ms < until)
+    }
+
+    /// Whether a record of this key made at `at_ms` (its clock) counts: within the
+    /// certificate's validity and before any revocation.
+    pub fn counts_at(&self, at_ms: i64) -> bool {
+        self.valid_at(at_ms) && self.revoked_from_ms.is_none_or(|from| at_ms < from)
+    }
 }
 
 /// The inputs of trust gathered from verified records (the relay's way in; the store reads the
@@ -70,6 +95,8 @@ impl TrustFacts {
                     role: e.role.as_str().to_string(),
                     issuer,
                     hlc_ms,
+                    valid_from_ms: e.valid_from_ms.map(ms_i64),
+                    valid_until_ms: e.valid_until_ms.map(ms_i64),
                 };
                 let id = record.id().to_string();
                 let slot = self.enrolments.entry(e.device_key.to_string());
@@ -98,6 +125,11 @@ impl TrustFacts {
     }
 }
 
+/// An instant as the signed millisecond count the index stores.
+fn ms_i64(ms: u64) -> i64 {
+    i64::try_from(ms).unwrap_or(i64::MAX)
+}
+
 /// Whether a record's body bears on trust (an enrolment or a revocation).
 pub fn bears_on_trust(body: &RecordBody) -> bool {
     matches!(body, RecordBody::Enrolment(_) | RecordBody::Revocation(_))
@@ -114,6 +146,12 @@ pub fn derive_trust(
     let centre = centre.to_string();
     let mut trusted: HashMap<String, (Option<String>, String)> = HashMap::new();
     trusted.insert(centre.clone(), (None, "centre".to_string()));
+    let validity = |key: &str| -> (Option<i64>, Option<i64>) {
+        enrolments
+            .get(key)
+            .filter(|_| key != centre)
+            .map_or((None, None), |m| (m.valid_from_ms, m.valid_until_ms))
+    };
     let mut revoked: HashMap<String, i64> = HashMap::new();
     loop {
         let mut changed = false;
@@ -130,7 +168,10 @@ pub fn derive_trust(
                 _ => false,
             };
             let issuer_live = revoked.get(&m.issuer).is_none_or(|from| m.hlc_ms < *from);
-            if may_enrol && issuer_live {
+            let (from, until) = validity(&m.issuer);
+            let issuer_valid =
+                from.is_none_or(|f| m.hlc_ms >= f) && until.is_none_or(|u| m.hlc_ms < u);
+            if may_enrol && issuer_live && issuer_valid {
                 trusted.insert(key.clone(), (Some(m.member_id.clone()), m.role.clone()));
                 changed = true;
             }
@@ -157,12 +198,15 @@ pub fn derive_trust(
         .into_iter()
         .map(|(key, (member_id, role))| {
             let revoked_from_ms = revoked.get(&key).copied();
+            let (valid_from_ms, valid_until_ms) = validity(&key);
             (
                 key,
                 Trust {
                     member_id,
                     role,
                     revoked_from_ms,
+                    valid_from_ms,
+                    valid_until_ms,
                 },
             )
         })

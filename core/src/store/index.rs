@@ -175,11 +175,13 @@ pub(crate) fn insert(
     match record.body() {
         RecordBody::Enrolment(e) => {
             tx.execute(
-                "INSERT INTO members (device_key, record_id, member_id, name, role, site_id, family_of, issuer, hlc_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                "INSERT INTO members (device_key, record_id, member_id, name, role, site_id, family_of, issuer, hlc_ms,
+                   valid_from_ms, valid_until_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
                  ON CONFLICT(device_key) DO UPDATE SET record_id = excluded.record_id, member_id = excluded.member_id,
                    name = excluded.name, role = excluded.role, site_id = excluded.site_id,
-                   family_of = excluded.family_of, issuer = excluded.issuer, hlc_ms = excluded.hlc_ms
+                   family_of = excluded.family_of, issuer = excluded.issuer, hlc_ms = excluded.hlc_ms,
+                   valid_from_ms = excluded.valid_from_ms, valid_until_ms = excluded.valid_until_ms
                  WHERE (excluded.hlc_ms, excluded.record_id) < (members.hlc_ms, members.record_id)",
                 params![
                     e.device_key.to_string(),
@@ -190,7 +192,9 @@ pub(crate) fn insert(
                     e.site_id.to_string(),
                     e.family_of.map(|x| x.to_string()),
                     author,
-                    hlc_ms
+                    hlc_ms,
+                    e.valid_from_ms.map(|ms| ms as i64),
+                    e.valid_until_ms.map(|ms| ms as i64)
                 ],
             )?;
             batch.trust_changed = true;
@@ -242,18 +246,26 @@ pub(crate) fn insert(
 
 /// Whether a record by `author` at clock `hlc_ms` counts under the current trust.
 fn is_counted(conn: &Connection, author: &str, hlc_ms: i64) -> Result<bool> {
-    let revoked: Option<Option<i64>> = conn
-        .query_row(
-            "SELECT revoked_from_ms FROM trusted_keys WHERE device_key = ?1",
-            [author],
-            |r| r.get(0),
-        )
-        .optional()?;
-    Ok(match revoked {
-        None => false,
-        Some(None) => true,
-        Some(Some(from)) => hlc_ms < from,
-    })
+    Ok(conn.query_row(
+        &format!(
+            "SELECT EXISTS (SELECT 1 FROM trusted_keys t WHERE t.device_key = ?1 AND {})",
+            counted_at("?2")
+        ),
+        params![author, hlc_ms],
+        |r| r.get(0),
+    )?)
+}
+
+/// The one SQL form of "a record of trusted key `t` made at `hlc_ms` counts": within the
+/// certificate's validity and before any revocation. [`Trust::counts_at`] is the same rule in
+/// Rust, for the relay and the trust derivation; the test `the_sql_and_rust_counted_rules_agree`
+/// holds them together.
+fn counted_at(hlc_ms: &str) -> String {
+    format!(
+        "(t.revoked_from_ms IS NULL OR {hlc_ms} < t.revoked_from_ms)
+         AND (t.valid_from_ms IS NULL OR {hlc_ms} >= t.valid_from_ms)
+         AND (t.valid_until_ms IS NULL OR {hlc_ms} < t.valid_until_ms)"
+    )
 }
 
 /// Recomputes the effective index rows of one original record from it and its corrections.
@@ -479,7 +491,9 @@ fn json_name<T: serde::Serialize>(value: &T) -> Result<String> {
 ///
 /// The rules are in [`crate::identity::trust`].
 pub(crate) fn recompute_trust(tx: &Transaction<'_>, centre: PublicKey) -> Result<()> {
-    let mut stmt = tx.prepare("SELECT device_key, member_id, role, issuer, hlc_ms FROM members")?;
+    let mut stmt = tx.prepare(
+        "SELECT device_key, member_id, role, issuer, hlc_ms, valid_from_ms, valid_until_ms FROM members",
+    )?;
     let members: HashMap<String, EnrolmentFact> = stmt
         .query_map([], |r| {
             Ok((
@@ -489,6 +503,8 @@ pub(crate) fn recompute_trust(tx: &Transaction<'_>, centre: PublicKey) -> Result
                     role: r.get(2)?,
                     issuer: r.get(3)?,
                     hlc_ms: r.get(4)?,
+                    valid_from_ms: r.get(5)?,
+                    valid_until_ms: r.get(6)?,
                 },
             ))
         })?
@@ -507,15 +523,24 @@ pub(crate) fn recompute_trust(tx: &Transaction<'_>, centre: PublicKey) -> Result
     tx.execute("DELETE FROM trusted_keys", [])?;
     for (key, trust) in &trusted {
         tx.execute(
-            "INSERT INTO trusted_keys (device_key, member_id, role, revoked_from_ms) VALUES (?1, ?2, ?3, ?4)",
-            params![key, trust.member_id, trust.role, trust.revoked_from_ms],
+            "INSERT INTO trusted_keys (device_key, member_id, role, revoked_from_ms, valid_from_ms, valid_until_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                key,
+                trust.member_id,
+                trust.role,
+                trust.revoked_from_ms,
+                trust.valid_from_ms,
+                trust.valid_until_ms
+            ],
         )?;
     }
     for table in ["sites", "elders", "visits", "services", "follow_ups_done"] {
         tx.execute(
             &format!(
                 "UPDATE {table} SET counted = EXISTS (SELECT 1 FROM trusted_keys t WHERE t.device_key = {table}.author
-                   AND (t.revoked_from_ms IS NULL OR {table}.hlc_ms < t.revoked_from_ms))"
+                   AND {})",
+                counted_at(&format!("{table}.hlc_ms"))
             ),
             [],
         )?;
@@ -540,11 +565,12 @@ pub(crate) fn rejections(conn: &Connection) -> Result<Vec<Rejection>> {
 
 /// Records whose author is not trusted, or was revoked before the record's clock.
 pub(crate) fn untrusted_records(conn: &Connection) -> Result<Vec<(Id, PublicKey)>> {
-    let mut stmt = conn.prepare(
-        "SELECT r.id, r.author FROM records r LEFT JOIN trusted_keys t ON t.device_key = r.author
-         WHERE t.device_key IS NULL OR (t.revoked_from_ms IS NOT NULL AND r.hlc_ms >= t.revoked_from_ms)
+    let mut stmt = conn.prepare(&format!(
+        "SELECT r.id, r.author FROM records r
+         WHERE NOT EXISTS (SELECT 1 FROM trusted_keys t WHERE t.device_key = r.author AND {})
          ORDER BY r.hlc_ms, r.id",
-    )?;
+        counted_at("r.hlc_ms")
+    ))?;
     let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
     let mut out = Vec::new();
     for row in rows {
@@ -588,4 +614,50 @@ pub(crate) fn trusted_keys(conn: &Connection) -> Result<Vec<TrustedKey>> {
         })
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::trust::Trust;
+
+    /// `counted_at` (SQL, for the index) and `Trust::counts_at` (Rust, for the relay) are one
+    /// rule: every combination of validity and revocation gives the same answer at every instant
+    /// around their bounds.
+    #[test]
+    fn the_sql_and_rust_counted_rules_agree() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        crate::store::schema::migrate(&mut conn).expect("schema");
+        let bounds = [None, Some(100), Some(200), Some(300)];
+        let mut n = 0;
+        for valid_from_ms in bounds {
+            for valid_until_ms in bounds {
+                for revoked_from_ms in bounds {
+                    let key = format!("key{n}");
+                    n += 1;
+                    let trust = Trust {
+                        member_id: None,
+                        role: "caregiver".into(),
+                        revoked_from_ms,
+                        valid_from_ms,
+                        valid_until_ms,
+                    };
+                    conn.execute(
+                        "INSERT INTO trusted_keys (device_key, role, revoked_from_ms, valid_from_ms, valid_until_ms)
+                         VALUES (?1, 'caregiver', ?2, ?3, ?4)",
+                        params![key, revoked_from_ms, valid_from_ms, valid_until_ms],
+                    )
+                    .expect("insert");
+                    for at in [0, 99, 100, 101, 199, 200, 201, 299, 300, 301] {
+                        assert_eq!(
+                            is_counted(&conn, &key, at).expect("sql"),
+                            trust.counts_at(at),
+                            "{trust:?} at {at}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(!is_counted(&conn, "unknown", 150).expect("sql"));
+    }
 }

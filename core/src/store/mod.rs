@@ -86,7 +86,7 @@ impl Store {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        schema::migrate(&mut conn)?;
+        let was = schema::migrate(&mut conn)?;
         let mut store = Store {
             conn,
             actor: session_actor(),
@@ -97,6 +97,13 @@ impl Store {
             wall: Arc::new(wall_clock_ms),
         };
         store.bind_circle()?;
+        if (1..schema::TRUST_REDERIVED_AT).contains(&was) {
+            let tx = store
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            index::recompute_trust(&tx, store.centre)?;
+            tx.commit()?;
+        }
         Ok(store)
     }
 
@@ -551,24 +558,86 @@ fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{RecordBody, Site, SiteKind};
+    use crate::domain::{Enrolment, RecordBody, Role, Site, SiteKind};
     use crate::identity::DeviceKey;
     use crate::record::{Envelope, FORMAT_VERSION};
 
-    fn site(key: &DeviceKey, circle: Id, ms: u64) -> SignedRecord {
+    fn signed(key: &DeviceKey, circle: Id, ms: u64, body: RecordBody) -> SignedRecord {
         let envelope = Envelope {
             v: FORMAT_VERSION,
             circle,
             author: key.public_key(),
             hlc: Hlc { ms, counter: 0 },
-            body: RecordBody::Site(Site {
-                site_id: Id::random(),
-                kind: SiteKind::Centre,
-                name: "龙泉镇养老服务中心".into(),
-                parent: None,
-            }),
+            body,
         };
         SignedRecord::sign(envelope, key).expect("sign")
+    }
+
+    fn site(key: &DeviceKey, circle: Id, ms: u64) -> SignedRecord {
+        let body = RecordBody::Site(Site {
+            site_id: Id::random(),
+            kind: SiteKind::Centre,
+            name: "龙泉镇养老服务中心".into(),
+            parent: None,
+        });
+        signed(key, circle, ms, body)
+    }
+
+    /// A store of schema version 2 (before certificates' validity was indexed) counted a key's
+    /// records after its certificate expired; opened by this build, it no longer does.
+    #[test]
+    fn a_store_upgraded_past_version_2_applies_the_validity_of_certificates_it_already_held() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("store.db");
+        let centre = DeviceKey::from_seed([1; 32]);
+        let member = DeviceKey::from_seed([2; 32]);
+        let circle = Id::random();
+        let ms = 1_793_577_600_000;
+        let enrolment = RecordBody::Enrolment(Enrolment {
+            member_id: Id::random(),
+            name: "临时助老员".into(),
+            role: Role::Caregiver,
+            site_id: Id::random(),
+            device_key: member.public_key(),
+            family_of: None,
+            valid_from_ms: None,
+            valid_until_ms: Some(ms + 1_000),
+            household: None,
+            birth_year: None,
+        });
+        let late = site(&member, circle, ms + 5_000);
+        {
+            let mut store = Store::open(&path, circle, centre.public_key()).expect("open");
+            store
+                .append(&signed(&centre, circle, ms, enrolment))
+                .expect("enrol");
+            store.append(&late).expect("a record after the expiry");
+            // Back to version 2: no validity columns, and the record counted as it was then.
+            store
+                .conn
+                .execute_batch(
+                    "ALTER TABLE members DROP COLUMN valid_from_ms;
+                     ALTER TABLE members DROP COLUMN valid_until_ms;
+                     ALTER TABLE trusted_keys DROP COLUMN valid_from_ms;
+                     ALTER TABLE trusted_keys DROP COLUMN valid_until_ms;
+                     UPDATE sites SET counted = 1;
+                     PRAGMA user_version = 2;",
+                )
+                .expect("downgrade");
+        }
+        let store = Store::open(&path, circle, centre.public_key()).expect("upgrade");
+        let untrusted: Vec<Id> = store
+            .untrusted_records()
+            .expect("untrusted")
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(untrusted, vec![late.id()]);
+        let counted: bool = store
+            .conn
+            .query_row("SELECT counted FROM sites", [], |r| r.get(0))
+            .expect("site row");
+        assert!(!counted, "the expired key's site no longer counts");
     }
 
     /// Issue 11, finding 6: on a full disk the compaction after a write failed, the write

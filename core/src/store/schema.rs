@@ -157,7 +157,25 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (peer, doc_id)
     ) WITHOUT ROWID;
     "#,
+    // 3: certificates' validity periods in the index, so that the store counts a key's records
+    // only within them, as the ledger does (read from the stored enrolments; the trusted keys
+    // and every row's `counted` flag are derived again when a store opens after this step).
+    r#"
+    ALTER TABLE members ADD COLUMN valid_from_ms INTEGER;
+    ALTER TABLE members ADD COLUMN valid_until_ms INTEGER;
+    UPDATE members SET
+        valid_from_ms = (SELECT json_extract(CAST(substr(r.bytes, 65) AS TEXT), '$.body.valid_from_ms')
+                         FROM records r WHERE r.id = members.record_id),
+        valid_until_ms = (SELECT json_extract(CAST(substr(r.bytes, 65) AS TEXT), '$.body.valid_until_ms')
+                          FROM records r WHERE r.id = members.record_id);
+    ALTER TABLE trusted_keys ADD COLUMN valid_from_ms INTEGER;
+    ALTER TABLE trusted_keys ADD COLUMN valid_until_ms INTEGER;
+    "#,
 ];
+
+/// The first schema version whose trust rows a store derives again when it opens an older
+/// database (the version that added certificates' validity to the index).
+pub const TRUST_REDERIVED_AT: usize = 3;
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
@@ -176,13 +194,15 @@ pub enum SchemaError {
     Sqlite(#[from] rusqlite::Error),
 }
 
-/// Applies the migrations the database lacks, each in its own transaction.
-pub fn migrate(conn: &mut Connection) -> Result<(), SchemaError> {
+/// Applies the migrations the database lacks, each in its own transaction; returns the version
+/// the database had before.
+pub fn migrate(conn: &mut Connection) -> Result<usize, SchemaError> {
     migrate_to(conn, SCHEMA_VERSION)
 }
 
-/// Applies migrations up to `target` (tests use this to build old databases).
-pub(crate) fn migrate_to(conn: &mut Connection, target: usize) -> Result<(), SchemaError> {
+/// Applies migrations up to `target` (tests use this to build old databases); returns the
+/// version the database had before.
+pub(crate) fn migrate_to(conn: &mut Connection, target: usize) -> Result<usize, SchemaError> {
     let current: usize = conn
         .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))?
         .try_into()
@@ -196,7 +216,7 @@ pub(crate) fn migrate_to(conn: &mut Connection, target: usize) -> Result<(), Sch
         tx.pragma_update(None, "user_version", (number + 1) as i64)?;
         tx.commit()?;
     }
-    Ok(())
+    Ok(current)
 }
 
 /// The names of the materialised index tables, which a rebuild empties and refills.
