@@ -9,6 +9,7 @@ use carebank_core::domain::{CareLevel, Elder, Role, Site, SiteKind};
 use carebank_core::identity::DeviceKey;
 use carebank_core::ids::Id;
 use carebank_core::sync::http::RelayClient;
+use carebank_core::sync::{CancelToken, Progress, SyncError};
 use carebank_core::{CareStore, Circle, Result};
 use carebank_relay::{RelayConfig, RelayHandle};
 
@@ -43,6 +44,18 @@ pub fn client(relay: &RelayHandle) -> RelayClient {
     RelayClient::new(&relay.url())
         .expect("client")
         .with_retries(2, Duration::from_millis(20))
+}
+
+/// One sync of `store` with `relay`, uncancelled and without progress reports.
+pub fn sync(store: &mut CareStore, relay: &RelayClient) -> std::result::Result<Progress, SyncError> {
+    store.sync_with_relay(relay, &CancelToken::new(), &mut |_| {})
+}
+
+/// Uploads the village centre's and coordinator's records, so the relay knows the circle's
+/// members.
+pub fn bootstrap(v: &mut Village, relay: &RelayClient) {
+    sync(&mut v.centre, relay).expect("centre syncs");
+    sync(&mut v.coordinator.store, relay).expect("coordinator syncs");
 }
 
 /// The key of test device `seed` (distinct from the village's own keys).

@@ -9,9 +9,9 @@ use carebank_core::domain::{Enrolment, Funding, Role};
 use carebank_core::hlc::wall_clock_ms;
 use carebank_core::ids::Id;
 use carebank_core::report::MonthlyReport;
-use carebank_core::sync::{CancelToken, SyncError};
+use carebank_core::sync::SyncError;
 use carebank_core::time::Month;
-use carebank_scenarios::net::{client, start_relay, stranger};
+use carebank_scenarios::net::{self, bootstrap, client, start_relay, stranger};
 use carebank_scenarios::{DAY, ElderSpec, MINUTE, Village, enrolment, fixed_id, meal, service};
 
 fn village() -> Village {
@@ -141,13 +141,8 @@ fn the_relay_serves_a_key_only_while_its_certificate_is_valid() {
     let (mut expired, _) = short_term_caregiver(&mut v, 511, None, Some(now - DAY));
     let (mut early, _) = short_term_caregiver(&mut v, 512, Some(now + 10 * DAY), None);
     let (mut valid, _) = short_term_caregiver(&mut v, 513, Some(now - DAY), Some(now + DAY));
-    let sync = |store: &mut CareStore| {
-        store
-            .sync_with_relay(&http, &CancelToken::new(), &mut |_| {})
-            .map(|_| ())
-    };
-    sync(&mut v.centre).expect("centre");
-    sync(&mut v.coordinator.store).expect("coordinator");
+    let sync = |store: &mut CareStore| net::sync(store, &http).map(|_| ());
+    bootstrap(&mut v, &http);
     sync(&mut valid).expect("a key within its validity syncs");
     for (name, phone) in [("expired", &mut expired), ("not yet valid", &mut early)] {
         let err = sync(phone).expect_err(name);

@@ -10,7 +10,7 @@ use carebank_core::hlc::MAX_AHEAD_MS;
 use carebank_core::sync::bundle::Since;
 use carebank_core::sync::{CancelToken, SyncError};
 use carebank_core::time::Month;
-use carebank_scenarios::net::{client, start_relay};
+use carebank_scenarios::net::{self, bootstrap, client, start_relay};
 use carebank_scenarios::{DAY, ElderSpec, MINUTE, START_MS, Village, visit};
 
 /// Three years, in milliseconds.
@@ -105,13 +105,8 @@ fn a_record_from_a_clock_years_ahead_through_the_relay_moves_no_clock_and_a_late
     let dir = tempfile::tempdir().expect("tempdir");
     let relay = start_relay(dir.path(), v.circle, None, None);
     let http = client(&relay);
-    let sync = |store: &mut CareStore| {
-        store
-            .sync_with_relay(&http, &CancelToken::new(), &mut |_| {})
-            .map(|_| ())
-    };
-    sync(&mut v.centre).expect("centre");
-    sync(&mut v.coordinator.store).expect("coordinator");
+    let sync = |store: &mut CareStore| net::sync(store, &http).map(|_| ());
+    bootstrap(&mut v, &http);
     // Request times are the machine's, so the relay serves the phone whose record clock is
     // wrong; what it uploads is kept, and moves no clock downstream.
     sync(&mut v.caregivers[0].store).expect("the phone ahead");

@@ -6,9 +6,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use carebank_core::sync::http::RelayClient;
-use carebank_core::sync::{CancelToken, SyncError};
+use carebank_core::sync::SyncError;
 use carebank_relay::TlsFiles;
-use carebank_scenarios::net::{relay_config, start_relay};
+use carebank_scenarios::net::{self, relay_config, start_relay};
 use carebank_scenarios::{ElderSpec, Village};
 use rcgen::{BasicConstraints, Certificate, CertificateParams, DnType, IsCa, KeyPair};
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -83,9 +83,7 @@ fn village() -> Village {
 }
 
 fn sync(v: &mut Village, relay: &RelayClient) -> Result<(), SyncError> {
-    v.centre
-        .sync_with_relay(relay, &CancelToken::new(), &mut |_| {})
-        .map(|_| ())
+    net::sync(&mut v.centre, relay).map(|_| ())
 }
 
 #[test]
@@ -120,10 +118,7 @@ fn a_client_pinning_the_districts_ca_syncs_over_https_and_others_are_refused() {
 
     // What the relay holds came over HTTPS: a fresh phone of the circle reads it back.
     let mut coordinator_view = village();
-    coordinator_view
-        .coordinator
-        .store
-        .sync_with_relay(&pinned, &CancelToken::new(), &mut |_| {})
+    net::sync(&mut coordinator_view.coordinator.store, &pinned)
         .expect("coordinator syncs over HTTPS");
     assert!(
         coordinator_view
@@ -168,10 +163,7 @@ fn the_relay_serves_https_itself_to_a_client_pinning_the_districts_ca() {
     pinned.health().expect("health over HTTPS");
     sync(&mut v, &pinned).expect("sync over HTTPS");
     let mut coordinator_view = village();
-    coordinator_view
-        .coordinator
-        .store
-        .sync_with_relay(&pinned, &CancelToken::new(), &mut |_| {})
+    net::sync(&mut coordinator_view.coordinator.store, &pinned)
         .expect("coordinator syncs over HTTPS");
     // What the centre pushed came back over HTTPS.
     let read_back = coordinator_view

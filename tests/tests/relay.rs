@@ -5,7 +5,6 @@
 use carebank_core::CareStore;
 use carebank_core::domain::Revocation;
 use carebank_core::hlc::wall_clock_ms;
-use carebank_core::sync::http::RelayClient;
 use carebank_core::sync::{
     CancelToken, Initiator, Message, RequestAuth, SyncError, SyncReplica, Transport, run,
 };
@@ -15,8 +14,8 @@ use std::path::Path;
 use carebank_core::ids::Id;
 use carebank_relay::RelayHandle;
 use carebank_scenarios::net::{
-    PgSchema, SmallCircle, client, enrolled_caregiver, relay_config, small_circle, start_relay,
-    stranger, test_key,
+    PgSchema, SmallCircle, bootstrap, client, enrolled_caregiver, relay_config, small_circle,
+    start_relay, stranger, sync, test_key,
 };
 use carebank_scenarios::{ElderSpec, MINUTE, START_MS, SimClock, Village, visit};
 
@@ -30,19 +29,6 @@ fn village() -> Village {
         }; 2],
     )
     .expect("village")
-}
-
-fn sync(
-    store: &mut CareStore,
-    relay: &RelayClient,
-) -> Result<carebank_core::sync::Progress, SyncError> {
-    store.sync_with_relay(relay, &CancelToken::new(), &mut |_| {})
-}
-
-/// Uploads the centre's and the coordinator's records, so the relay knows the circle's members.
-fn bootstrap(v: &mut Village, relay: &RelayClient) {
-    sync(&mut v.centre, relay).expect("centre syncs");
-    sync(&mut v.coordinator.store, relay).expect("coordinator syncs");
 }
 
 fn post(url: &str, path: &str, body: Vec<u8>, auth: Option<&RequestAuth>) -> (u16, Vec<u8>) {
