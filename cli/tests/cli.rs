@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{fails, field, ok};
+use common::{fails, field, join, new_circle, ok};
 
 fn path(dir: &Path, name: &str) -> String {
     dir.join(name).display().to_string()
@@ -244,22 +244,8 @@ fn bundle_files_are_imported_whole_or_refused_loudly_and_plain_ones_only_when_al
         path(dir.path(), "coordinator"),
         path(dir.path(), "elsewhere"),
     );
-    let out = ok(&["init", "--store", &centre, "--new-circle", "中心"]);
-    let (circle, centre_key, centre_site) = (
-        field(&out, "circle:"),
-        field(&out, "centre key:"),
-        field(&out, "centre site:"),
-    );
-    let out = ok(&[
-        "init",
-        "--store",
-        &coordinator,
-        "--circle",
-        &circle,
-        "--centre-key",
-        &centre_key,
-    ]);
-    let coordinator_key = field(&out, "device key:");
+    let (circle, centre_key, centre_site) = new_circle(&centre, "中心");
+    let coordinator_key = join(&coordinator, &circle, &centre_key);
     ok(&[
         "enrol",
         "--store",

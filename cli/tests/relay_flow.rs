@@ -11,7 +11,7 @@ use assert_cmd::cargo::CommandCargoExt;
 
 mod common;
 
-use common::{field, ok, run};
+use common::{field, join, new_circle, ok, run};
 
 /// A relay run by `carebank serve`, stopped when dropped.
 struct Relay {
@@ -68,18 +68,7 @@ fn init_record_sync_reconcile_report() {
         at("volunteer"),
     );
 
-    let out = ok(&[
-        "init",
-        "--store",
-        &centre,
-        "--new-circle",
-        "龙泉镇养老服务中心",
-    ]);
-    let (circle, centre_key, centre_site) = (
-        field(&out, "circle:"),
-        field(&out, "centre key:"),
-        field(&out, "centre site:"),
-    );
+    let (circle, centre_key, centre_site) = new_circle(&centre, "龙泉镇养老服务中心");
     let point = ok(&[
         "site",
         "--store",
@@ -95,21 +84,7 @@ fn init_record_sync_reconcile_report() {
     let relay = Relay::start(&dir.path().join("relay"), &circle, &centre_key);
     let sync = |store: &str| ok(&["sync", "--store", store, "--relay", &relay.url]);
 
-    let join = |store: &str| {
-        field(
-            &ok(&[
-                "init",
-                "--store",
-                store,
-                "--circle",
-                &circle,
-                "--centre-key",
-                &centre_key,
-            ]),
-            "device key:",
-        )
-    };
-    let coordinator_key = join(&coordinator);
+    let coordinator_key = join(&coordinator, &circle, &centre_key);
     ok(&[
         "enrol",
         "--store",
@@ -130,8 +105,8 @@ fn init_record_sync_reconcile_report() {
         "coordinator"
     );
 
-    let caregiver_key = join(&caregiver);
-    let volunteer_key = join(&volunteer);
+    let caregiver_key = join(&caregiver, &circle, &centre_key);
+    let volunteer_key = join(&volunteer, &circle, &centre_key);
     ok(&[
         "enrol",
         "--store",

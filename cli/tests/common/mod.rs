@@ -51,6 +51,31 @@ pub fn fails(args: &[&str]) -> String {
     stderr
 }
 
+/// Makes a town centre's new circle named `name` in the device folder `store`; returns the
+/// circle id, the centre key and the centre site.
+pub fn new_circle(store: &str, name: &str) -> (String, String, String) {
+    let out = ok(&["init", "--store", store, "--new-circle", name]);
+    (
+        field(&out, "circle:"),
+        field(&out, "centre key:"),
+        field(&out, "centre site:"),
+    )
+}
+
+/// Makes a device folder `store` that joins `circle`; returns its device key.
+pub fn join(store: &str, circle: &str, centre_key: &str) -> String {
+    let out = ok(&[
+        "init",
+        "--store",
+        store,
+        "--circle",
+        circle,
+        "--centre-key",
+        centre_key,
+    ]);
+    field(&out, "device key:")
+}
+
 /// The value after `label` on the line of `output` that starts with it.
 pub fn field(output: &str, label: &str) -> String {
     output
