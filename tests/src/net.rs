@@ -47,7 +47,10 @@ pub fn client(relay: &RelayHandle) -> RelayClient {
 }
 
 /// One sync of `store` with `relay`, uncancelled and without progress reports.
-pub fn sync(store: &mut CareStore, relay: &RelayClient) -> std::result::Result<Progress, SyncError> {
+pub fn sync(
+    store: &mut CareStore,
+    relay: &RelayClient,
+) -> std::result::Result<Progress, SyncError> {
     store.sync_with_relay(relay, &CancelToken::new(), &mut |_| {})
 }
 

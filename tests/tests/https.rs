@@ -5,8 +5,8 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use carebank_core::sync::http::RelayClient;
 use carebank_core::sync::SyncError;
+use carebank_core::sync::http::RelayClient;
 use carebank_relay::TlsFiles;
 use carebank_scenarios::net::{self, relay_config, start_relay};
 use carebank_scenarios::{ElderSpec, Village};
