@@ -299,7 +299,8 @@ fn requests_beyond_the_bound_are_shed_and_connections_beyond_it_wait() {
     );
     // One admitted request holds the only request slot while its body is on its way.
     let mut holding = send(s.addr(), &s.path, &headers, &hello[..1]);
-    std::thread::sleep(Duration::from_millis(300));
+    // Time for the relay to admit it on a loaded machine (the slot is taken at admission).
+    std::thread::sleep(Duration::from_millis(1_000));
     let (other, other_auth) = s.hello(None);
     let other_headers = format!(
         "authorization: {other_auth}\r\ncontent-length: {}\r\n",
@@ -314,7 +315,8 @@ fn requests_beyond_the_bound_are_shed_and_connections_beyond_it_wait() {
 
     // Two connections open (the held one, kept alive, and another): a third waits.
     let _second = TcpStream::connect(s.addr()).expect("connect");
-    std::thread::sleep(Duration::from_millis(200));
+    // Time for the relay to accept it, so that the third is the one left waiting.
+    std::thread::sleep(Duration::from_millis(1_000));
     let mut third = TcpStream::connect(s.addr()).expect("the kernel queues it");
     third
         .write_all(b"GET /health HTTP/1.1\r\nhost: relay\r\n\r\n")
