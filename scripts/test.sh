@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs what it needs, then checks formatting, lints,
-# the independent verifiers, every Rust test (once more on another day) and a short fuzz pass.
+# the independent verifiers, every Rust test (once more on another day), the fault harness and a
+# short fuzz pass.
 # Run from anywhere.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +32,9 @@ cargo test --workspace
 
 step "tests on another day: the clock set to two minutes before a month ends (CST), by libfaketime"
 ./scripts/faketime.sh "2026-11-30 15:58:00"
+
+step "faults: writers, importers, syncing clients and the relay killed at random, a full disk (scripts/faults.sh)"
+./scripts/faults.sh
 
 step "fuzz: every cargo-fuzz target for a few seconds from its committed corpus (scripts/fuzz.sh)"
 ./scripts/fuzz.sh 5
