@@ -12,7 +12,7 @@ use crate::domain::{
     RecordBody, Revocation, Role, Service, Site, SiteKind, ValidationError, Visit,
 };
 use crate::error::{Error, Result};
-use crate::hlc::{Hlc, SharedClock, wall_clock_ms};
+use crate::hlc::{Hlc, SharedClock};
 use crate::identity::{DeviceKey, PublicKey};
 use crate::ids::Id;
 use crate::record::{Envelope, FORMAT_VERSION, SignedRecord};
@@ -40,7 +40,6 @@ pub type WallClock = Box<dyn Fn() -> u64 + Send + Sync>;
 pub struct CareStore {
     store: Store,
     key: DeviceKey,
-    wall: SharedClock,
     ledger: RefCell<ledger_ops::LedgerCache>,
     peer_nonces: SeenNonces,
 }
@@ -59,7 +58,6 @@ impl CareStore {
         Ok(CareStore {
             store,
             key,
-            wall: std::sync::Arc::new(wall_clock_ms),
             ledger: ledger_ops::LedgerCache::new(circle),
             peer_nonces: SeenNonces::default(),
         })
@@ -71,16 +69,15 @@ impl CareStore {
         Ok(CareStore {
             store,
             key,
-            wall: std::sync::Arc::new(wall_clock_ms),
             ledger: ledger_ops::LedgerCache::new(circle),
             peer_nonces: SeenNonces::default(),
         })
     }
 
-    /// Replaces the wall clock (simulations play days in seconds).
+    /// Replaces the wall clock (simulations play days in seconds). The store keeps it: it
+    /// stamps this device's records and bounds the clocks adopted from others'.
     pub fn set_wall_clock(&mut self, wall: WallClock) {
-        self.wall = SharedClock::from(wall);
-        self.store.set_wall_clock(self.wall.clone());
+        self.store.set_wall_clock(SharedClock::from(wall));
     }
 
     /// Chooses how hard writes are pushed to disk; the default is [`Durability::EveryWrite`].
@@ -113,22 +110,16 @@ impl CareStore {
 
     /// What a phone-to-phone sync needs at once: the store, the key, the wall clock and the
     /// nonces of the requests answered lately.
-    pub(crate) fn phone_parts(
-        &mut self,
-    ) -> (&mut Store, &DeviceKey, &dyn Fn() -> u64, &mut SeenNonces) {
-        (
-            &mut self.store,
-            &self.key,
-            &*self.wall,
-            &mut self.peer_nonces,
-        )
+    pub(crate) fn phone_parts(&mut self) -> (&mut Store, &DeviceKey, SharedClock, &mut SeenNonces) {
+        let clock = self.store.wall_clock();
+        (&mut self.store, &self.key, clock, &mut self.peer_nonces)
     }
 
     /// Checks, signs and durably stores a new record; returns its id.
     pub fn write(&mut self, body: RecordBody) -> Result<Id> {
         body.validate()?;
         self.check_context(&body)?;
-        let hlc = self.store.clock()?.tick((self.wall)());
+        let hlc = self.store.clock()?.tick(self.store.now_ms());
         let envelope = Envelope {
             v: FORMAT_VERSION,
             circle: self.store.circle(),

@@ -108,7 +108,7 @@ impl CareStore {
 
     /// A member's balance now (by this device's wall clock).
     pub fn balance(&self, member: Id) -> Result<Balance> {
-        self.balance_at(member, (self.wall)())
+        self.balance_at(member, self.store.now_ms())
     }
 
     /// A member's balance at `as_of_ms`.
@@ -164,7 +164,7 @@ impl CareStore {
     /// A member's statement as of now, signed by this device: a file anyone with the centre's
     /// public key can verify offline.
     pub fn export_statement(&self, member: Id) -> Result<Vec<u8>> {
-        let as_of = (self.wall)();
+        let as_of = self.store.now_ms();
         let cache = self.refresh_ledger()?;
         Ok(export_statement(
             &cache.ledger,
@@ -229,7 +229,7 @@ impl CareStore {
                 v: FORMAT_VERSION,
                 circle: self.store.circle(),
                 author: self.key.public_key(),
-                hlc: self.store.clock()?.tick((self.wall)()),
+                hlc: self.store.clock()?.tick(self.store.now_ms()),
                 body: body.clone(),
             },
             &self.key,

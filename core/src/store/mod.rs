@@ -141,8 +141,9 @@ impl Store {
         Ok(())
     }
 
-    /// Replaces the wall clock that bounds the clocks adopted from other devices' records
-    /// ([`Hlc::observe`]) and tells which records are dated in the future.
+    /// Replaces the wall clock that stamps this device's records, bounds the clocks adopted
+    /// from other devices' records ([`Hlc::observe`]) and tells which records are dated in the
+    /// future.
     pub fn set_wall_clock(&mut self, wall: SharedClock) {
         self.wall = wall;
     }
@@ -150,6 +151,11 @@ impl Store {
     /// Now, by the wall clock (Unix ms).
     pub fn now_ms(&self) -> u64 {
         (self.wall)()
+    }
+
+    /// The wall clock itself, for a sync session that reads it while the store is in use.
+    pub(crate) fn wall_clock(&self) -> SharedClock {
+        self.wall.clone()
     }
 
     /// Chooses how hard each write is pushed to disk (see [`Durability`]).

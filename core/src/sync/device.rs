@@ -36,7 +36,7 @@ impl CareStore {
         let circle = self.circle().circle_id;
         let trusted = self.trusted_now()?;
         let (store, key, clock, _) = self.phone_parts();
-        let mut link = PeerLink::new(channel, key, circle, clock, trusted);
+        let mut link = PeerLink::new(channel, key, circle, &*clock, trusted);
         // The session is named after the phone that answers, once its first reply is checked.
         run(store, "phone", &mut link, cancel, progress)
     }
