@@ -52,9 +52,17 @@ impl LedgerCache {
     }
 
     fn reconciled(&mut self) -> &Reconciliation {
+        self.reconciled_from().1
+    }
+
+    /// The reconciliation (made once, then kept) with the ledger and the service facts it was
+    /// made from.
+    fn reconciled_from(&mut self) -> (&Ledger, &Reconciliation, &ServiceView) {
         let (ledger, services) = (&self.ledger, &self.services);
-        self.reconciled
-            .get_or_insert_with(|| ledger.reconcile(services))
+        let reconciled = self
+            .reconciled
+            .get_or_insert_with(|| ledger.reconcile(services));
+        (ledger, reconciled, services)
     }
 }
 
@@ -133,11 +141,7 @@ impl CareStore {
     /// ledger reconciles them (see [`month_totals`] for which month a movement counts in).
     pub fn time_bank_month(&self, month: Month) -> Result<MonthTotals> {
         let mut cache = self.refresh_ledger()?;
-        let cache = &mut *cache;
-        let (ledger, services) = (&cache.ledger, &cache.services);
-        let reconciled = cache
-            .reconciled
-            .get_or_insert_with(|| ledger.reconcile(services));
+        let (ledger, reconciled, services) = cache.reconciled_from();
         Ok(month_totals(ledger, reconciled, services, month))
     }
 
