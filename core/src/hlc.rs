@@ -57,13 +57,19 @@ impl Hlc {
 
     /// Whether this timestamp is more than [`MAX_AHEAD_MS`] ahead of `wall_ms`.
     pub fn is_ahead_of(self, wall_ms: u64) -> bool {
-        self.ms > wall_ms.saturating_add(MAX_AHEAD_MS)
+        self.ms > latest_now(wall_ms)
     }
 
     /// The timestamp as a signed millisecond instant (for calendar arithmetic).
     pub fn instant_ms(self) -> i64 {
         i64::try_from(self.ms).unwrap_or(i64::MAX)
     }
+}
+
+/// The latest instant that still counts as "now" for a device whose wall clock reads
+/// `wall_ms`: anything later is dated in the future.
+pub fn latest_now(wall_ms: u64) -> u64 {
+    wall_ms.saturating_add(MAX_AHEAD_MS)
 }
 
 /// A wall clock (Unix ms) that several owners read: a store, its façade, a sync session.

@@ -20,7 +20,7 @@ use super::device::unrevoked;
 use super::message::{read_doc_changes, write_doc_changes};
 use super::wire::{Reader, Writer, open, seal};
 use super::{DocChanges, DocHeads, SyncError, SyncPeers, SyncReplica, check_changes};
-use crate::hlc::{Hlc, MAX_AHEAD_MS};
+use crate::hlc::{Hlc, latest_now};
 use crate::identity::{DeviceKey, PublicKey, SignatureBytes};
 use crate::ids::Id;
 use crate::record::SignedRecord;
@@ -316,7 +316,7 @@ struct Judged {
 /// Changes that are not well-formed are an error here.
 fn judge(store: &Store, bundle: &Bundle) -> Result<Judged, SyncError> {
     let latest = DocId::for_hlc(Hlc {
-        ms: store.now_ms().saturating_add(MAX_AHEAD_MS),
+        ms: latest_now(store.now_ms()),
         counter: 0,
     })
     .month()
