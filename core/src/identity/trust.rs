@@ -8,7 +8,7 @@
 //! enrolment's clock is before any revocation of the issuer and within the issuer's own validity
 //! period. A revocation by the centre or a coordinator stops a key's records counting from its
 //! `effective_ms`. A trusted key's records count only within its certificate's validity period
-//! ([`Trust::counts_at`]; the store's index applies the same rule in SQL, `COUNTED` in
+//! ([`Trust::counts_at`]; the store's index applies the same rule in SQL, `counted_at` in
 //! `store/index.rs`, and the ledger through `identity::certificates`).
 
 use std::collections::HashMap;

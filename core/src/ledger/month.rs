@@ -30,7 +30,6 @@ pub fn month_totals(
     services: &ServiceView,
     month: Month,
 ) -> MonthTotals {
-    let month_of = |ms: u64| Month::of_instant(i64::try_from(ms).unwrap_or(i64::MAX));
     let service_start = |entry| match (ledger.entry(entry), services) {
         (Some((e, _)), ServiceView::Known(facts)) => match &e.kind {
             EntryKind::Claim { service, .. } => facts.get(service).map(|f| f.started_ms),
@@ -43,11 +42,17 @@ pub fn month_totals(
         for m in reconciled.movements(member) {
             let (counts_in, total) = match m.kind {
                 MovementKind::Earned => (
-                    service_start(m.entry).map_or(month_of(m.at.ms), Month::of_instant),
+                    Month::of_instant(service_start(m.entry).unwrap_or(m.at.instant_ms())),
                     &mut totals.earned_minutes,
                 ),
-                MovementKind::Redeemed => (month_of(m.at.ms), &mut totals.redeemed_minutes),
-                MovementKind::Given => (month_of(m.at.ms), &mut totals.given_minutes),
+                MovementKind::Redeemed => (
+                    Month::of_instant(m.at.instant_ms()),
+                    &mut totals.redeemed_minutes,
+                ),
+                MovementKind::Given => (
+                    Month::of_instant(m.at.instant_ms()),
+                    &mut totals.given_minutes,
+                ),
                 // A gift is counted once, where it was given.
                 MovementKind::Received => continue,
             };
