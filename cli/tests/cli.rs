@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{fails, field, join, new_circle, ok};
+use common::{enrol, fails, field, join, new_circle, ok};
 
 fn path(dir: &Path, name: &str) -> String {
     dir.join(name).display().to_string()
@@ -246,19 +246,13 @@ fn bundle_files_are_imported_whole_or_refused_loudly_and_plain_ones_only_when_al
     );
     let (circle, centre_key, centre_site) = new_circle(&centre, "中心");
     let coordinator_key = join(&coordinator, &circle, &centre_key);
-    ok(&[
-        "enrol",
-        "--store",
+    enrol(
         &centre,
-        "--name",
         "李站长",
-        "--role",
         "coordinator",
-        "--site",
         &centre_site,
-        "--device-key",
         &coordinator_key,
-    ]);
+    );
     let file = |name: &str| path(dir.path(), name);
     ok(&[
         "sync",

@@ -11,7 +11,7 @@ use assert_cmd::cargo::CommandCargoExt;
 
 mod common;
 
-use common::{field, join, new_circle, ok, run};
+use common::{enrol, field, join, new_circle, ok, run};
 
 /// A relay run by `carebank serve`, stopped when dropped.
 struct Relay {
@@ -85,19 +85,7 @@ fn init_record_sync_reconcile_report() {
     let sync = |store: &str| ok(&["sync", "--store", store, "--relay", &relay.url]);
 
     let coordinator_key = join(&coordinator, &circle, &centre_key);
-    ok(&[
-        "enrol",
-        "--store",
-        &centre,
-        "--name",
-        "李站长",
-        "--role",
-        "coordinator",
-        "--site",
-        point,
-        "--device-key",
-        &coordinator_key,
-    ]);
+    enrol(&centre, "李站长", "coordinator", point, &coordinator_key);
     sync(&centre);
     sync(&coordinator);
     assert_eq!(
@@ -107,32 +95,8 @@ fn init_record_sync_reconcile_report() {
 
     let caregiver_key = join(&caregiver, &circle, &centre_key);
     let volunteer_key = join(&volunteer, &circle, &centre_key);
-    ok(&[
-        "enrol",
-        "--store",
-        &coordinator,
-        "--name",
-        "王芳",
-        "--role",
-        "caregiver",
-        "--site",
-        point,
-        "--device-key",
-        &caregiver_key,
-    ]);
-    let volunteer_id = ok(&[
-        "enrol",
-        "--store",
-        &coordinator,
-        "--name",
-        "张志愿",
-        "--role",
-        "volunteer",
-        "--site",
-        point,
-        "--device-key",
-        &volunteer_key,
-    ]);
+    enrol(&coordinator, "王芳", "caregiver", point, &caregiver_key);
+    let volunteer_id = enrol(&coordinator, "张志愿", "volunteer", point, &volunteer_key);
     let elder = ok(&[
         "elder",
         "--store",

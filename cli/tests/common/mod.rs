@@ -76,6 +76,24 @@ pub fn join(store: &str, circle: &str, centre_key: &str) -> String {
     field(&out, "device key:")
 }
 
+/// Enrols `device_key` from the device folder `by` as member `name` in `role` at `site`;
+/// returns what the command printed (the member id).
+pub fn enrol(by: &str, name: &str, role: &str, site: &str, device_key: &str) -> String {
+    ok(&[
+        "enrol",
+        "--store",
+        by,
+        "--name",
+        name,
+        "--role",
+        role,
+        "--site",
+        site,
+        "--device-key",
+        device_key,
+    ])
+}
+
 /// The value after `label` on the line of `output` that starts with it.
 pub fn field(output: &str, label: &str) -> String {
     output
