@@ -127,14 +127,17 @@ impl From<carebank_core::Error> for CareError {
             e @ E::WrongCircle { .. } => CareError::invalid("circle_id", e),
             E::LedgerRefused(reason) => CareError::NeedsCoordinator { reason },
             E::Statement(e) => CareError::invalid("statement", e),
-            e @ E::Secrets(_) => CareError::KeyStorage {
+            e @ (E::Secrets(_) | E::WrongStoreKey(_)) => CareError::KeyStorage {
                 reason: e.to_string(),
             },
-            e @ (E::Record(_) | E::Schema(_) | E::Storage(_) | E::Replica(_) | E::Corrupt(_)) => {
-                CareError::Storage {
-                    reason: e.to_string(),
-                }
-            }
+            e @ (E::Record(_)
+            | E::Schema(_)
+            | E::Storage(_)
+            | E::Io(_)
+            | E::Replica(_)
+            | E::Corrupt(_)) => CareError::Storage {
+                reason: e.to_string(),
+            },
         }
     }
 }

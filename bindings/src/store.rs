@@ -6,6 +6,7 @@ use std::sync::mpsc::RecvTimeoutError;
 use std::sync::{Arc, Mutex};
 
 use carebank_core::identity::DeviceKey;
+use carebank_core::store::{STORE_KEY_NAME, StoreKey};
 
 use carebank_core::sync::bundle::Since;
 use carebank_core::sync::http::RelayClient;
@@ -58,7 +59,11 @@ impl CareStore {
 #[uniffi::export]
 impl CareStore {
     /// Opens (or creates) the store in the file at `path` for `circle`, signing with the device
-    /// key kept in `keys` under `key_name` (created on first use).
+    /// key kept in `keys` under `key_name` (created on first use). The file is encrypted
+    /// (SQLCipher) under 32 random bytes kept in `keys` under `store-key`, made on first open; a
+    /// store from a version before encryption is encrypted in place, losing nothing. A key that
+    /// does not open the file, or no key for an existing encrypted file, is `KeyStorage`, and
+    /// the file is left as it was.
     #[uniffi::constructor]
     pub fn open(
         path: String,
@@ -67,11 +72,12 @@ impl CareStore {
         key_name: String,
     ) -> Result<Arc<CareStore>> {
         let circle = circle.try_into()?;
+        let path = std::path::Path::new(&path);
+        let store_key =
+            StoreKey::from_key_store(&KeyStoreAdapter(keys.clone()), STORE_KEY_NAME, path)?;
         let key = device_key(keys, &key_name)?;
         Ok(Self::wrap(carebank_core::CareStore::open(
-            path.as_ref(),
-            circle,
-            key,
+            path, &store_key, circle, key,
         )?))
     }
 

@@ -296,6 +296,29 @@ fn key_storage_and_opening_fail_cleanly() {
     let dir = tempfile::tempdir().expect("dir");
     let path = dir.path().join("store.db").to_string_lossy().into_owned();
     drop(CareStore::open(path.clone(), v.circle.clone(), keys.clone(), "d".into()).expect("open"));
+    // The file is encrypted under the key store's `store-key`: a key store with another one,
+    // or none, opens nothing and changes nothing.
+    let before = std::fs::read(&path).expect("bytes");
+    let stranger = Arc::new(Keys::default());
+    stranger
+        .save(
+            "d".into(),
+            keys.load("d".into()).expect("load").expect("device key"),
+        )
+        .expect("save");
+    let e = fails("open", || {
+        CareStore::open(path.clone(), v.circle.clone(), stranger.clone(), "d".into())
+    });
+    assert!(matches!(e, CareError::KeyStorage { .. }), "{e:?}");
+    stranger
+        .save("store-key".into(), vec![1; 32])
+        .expect("save");
+    let e = fails("open", || {
+        CareStore::open(path.clone(), v.circle.clone(), stranger.clone(), "d".into())
+    });
+    assert!(e.to_string().contains("wrong key for this store"), "{e}");
+    assert_eq!(std::fs::read(&path).expect("bytes"), before);
+
     let other = CareCircle {
         circle_id: new_id(),
         ..v.circle.clone()

@@ -1,11 +1,13 @@
-//! A device's folder on disk: `circle.json` (which circle), `store.db` (the SQLite store) and
-//! `keys/` (the device key, readable by the owner only).
+//! A device's folder on disk: `circle.json` (which circle), `store.db` (the store, encrypted
+//! with SQLCipher) and `keys/` (the device key and the store key, readable by the owner only;
+//! see docs/security.md for what that protects and what it does not).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use carebank_core::identity::{DeviceKey, FileSecretStore};
 use carebank_core::ids::Id;
+use carebank_core::store::{STORE_KEY_NAME, StoreKey};
 use carebank_core::{CareStore, Circle};
 use serde::{Deserialize, Serialize};
 
@@ -22,14 +24,40 @@ struct CircleFile {
 /// A device folder.
 pub struct DeviceDir {
     dir: PathBuf,
+    passphrase: Option<String>,
+}
+
+/// Reads a passphrase: the first line of `file`, which must not be empty.
+pub fn read_passphrase(file: &Path) -> Result<String> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("reading the passphrase file {}", file.display()))?;
+    let line = text.lines().next().unwrap_or_default();
+    if line.trim().is_empty() {
+        bail!("the passphrase file {} is empty", file.display());
+    }
+    Ok(line.to_string())
 }
 
 impl DeviceDir {
-    /// The folder at `dir` (not touched until used).
+    /// The folder at `dir` (not touched until used), its store encrypted under a random key kept
+    /// in `keys/`.
     pub fn new(dir: &Path) -> DeviceDir {
         DeviceDir {
             dir: dir.to_path_buf(),
+            passphrase: None,
         }
+    }
+
+    /// The same folder, its store encrypted under `passphrase` instead.
+    pub fn with_passphrase(self, passphrase: String) -> DeviceDir {
+        DeviceDir {
+            passphrase: Some(passphrase),
+            ..self
+        }
+    }
+
+    fn secrets(&self) -> Result<FileSecretStore> {
+        Ok(FileSecretStore::new(self.dir.join("keys"))?)
     }
 
     fn circle_path(&self) -> PathBuf {
@@ -44,14 +72,13 @@ impl DeviceDir {
     /// Makes a device folder for `circle` that keeps `key` (the demo's devices), and opens it.
     pub fn create_with_key(&self, circle: Circle, key: DeviceKey) -> Result<CareStore> {
         self.write_circle(circle)?;
-        key.keep_in(&FileSecretStore::new(self.dir.join("keys"))?, KEY_NAME)?;
+        key.keep_in(&self.secrets()?, KEY_NAME)?;
         self.open()
     }
 
     /// Loads the device key, creating it on first use.
     pub fn key(&self) -> Result<DeviceKey> {
-        let secrets = FileSecretStore::new(self.dir.join("keys"))?;
-        Ok(DeviceKey::load_or_create(&secrets, KEY_NAME)?)
+        Ok(DeviceKey::load_or_create(&self.secrets()?, KEY_NAME)?)
     }
 
     /// Records which circle this folder's store belongs to (once).
@@ -87,12 +114,19 @@ impl DeviceDir {
         })
     }
 
-    /// Opens the store with the device key.
+    /// Opens the store with the device key: encrypted under the passphrase, or else under the
+    /// key file (made on first use). A plain store from an earlier version is encrypted now.
     pub fn open(&self) -> Result<CareStore> {
         let circle = self.circle()?;
         let key = self.key()?;
-        let mut store = CareStore::open(&self.dir.join("store.db"), circle, key)
-            .with_context(|| format!("opening the store in {}", self.dir.display()))?;
+        let path = self.dir.join("store.db");
+        let opened = match &self.passphrase {
+            Some(phrase) => Ok(StoreKey::Passphrase(phrase.clone())),
+            None => StoreKey::from_key_store(&self.secrets()?, STORE_KEY_NAME, &path),
+        }
+        .and_then(|store_key| CareStore::open(&path, &store_key, circle, key));
+        let mut store =
+            opened.with_context(|| format!("opening the store in {}", self.dir.display()))?;
         store.set_wall_clock(Box::new(crate::clock::now_ms));
         Ok(store)
     }

@@ -115,10 +115,30 @@ fn main() -> ExitCode {
     }
 }
 
-/// The `--store` option every device command takes.
+/// The `--store` and `--passphrase-file` options every device command takes.
 #[derive(clap::Args)]
 pub struct StoreOpt {
     /// The device folder (created by `carebank init`).
     #[arg(long, default_value = "carebank-data")]
     pub store: PathBuf,
+    /// Encrypt the store under the passphrase in this file (its first line) instead of the
+    /// random key kept in the folder's keys/store-key.key. Give it to every command.
+    #[arg(long, env = "CAREBANK_PASSPHRASE_FILE", value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+}
+
+impl StoreOpt {
+    /// The device folder, with the passphrase if one was given.
+    pub fn dir(&self) -> anyhow::Result<device_dir::DeviceDir> {
+        let dir = device_dir::DeviceDir::new(&self.store);
+        match &self.passphrase_file {
+            None => Ok(dir),
+            Some(file) => Ok(dir.with_passphrase(device_dir::read_passphrase(file)?)),
+        }
+    }
+
+    /// Opens the device's store.
+    pub fn open(&self) -> anyhow::Result<carebank_core::CareStore> {
+        self.dir()?.open()
+    }
 }

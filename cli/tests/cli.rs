@@ -324,3 +324,80 @@ fn bundle_files_are_imported_whole_or_refused_loudly_and_plain_ones_only_when_al
     ]);
     assert!(out.contains("0 documents, 0 new records"), "{out}");
 }
+
+/// Whether `bytes` contain `needle` anywhere.
+fn holds(bytes: &[u8], needle: &str) -> bool {
+    bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+#[test]
+fn a_device_folder_keeps_its_store_encrypted_under_a_key_file_only_its_owner_reads() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let centre = path(dir.path(), "centre");
+    new_circle(&centre, "龙泉镇养老服务中心");
+    let store = std::fs::read(dir.path().join("centre/store.db")).expect("store");
+    assert!(!store.starts_with(b"SQLite format 3\0"));
+    assert!(!holds(&store, "龙泉镇养老服务中心"));
+    let key = std::fs::read(dir.path().join("centre/keys/store-key.key")).expect("key file");
+    assert_eq!(key.len(), 32);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &str| {
+            std::fs::metadata(dir.path().join(p))
+                .expect("meta")
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        assert_eq!(mode("centre/keys"), 0o700);
+        assert_eq!(mode("centre/keys/store-key.key"), 0o600);
+        assert_eq!(mode("centre/keys/device.key"), 0o600);
+    }
+    assert_eq!(
+        field(&ok(&["whoami", "--store", &centre]), "role:"),
+        "centre"
+    );
+}
+
+#[test]
+fn a_passphrase_file_encrypts_the_store_and_a_wrong_or_missing_one_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let centre = path(dir.path(), "centre");
+    let phrase = path(dir.path(), "phrase.txt");
+    std::fs::write(&phrase, "石桥村 the long way round\n").expect("phrase");
+    let with = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--passphrase-file", &phrase]);
+        ok(&all)
+    };
+    with(&[
+        "init",
+        "--store",
+        &centre,
+        "--new-circle",
+        "龙泉镇养老服务中心",
+    ]);
+    assert!(!dir.path().join("centre/keys/store-key.key").exists());
+    let store_db = dir.path().join("centre/store.db");
+    let before = std::fs::read(&store_db).expect("store");
+    assert!(!before.starts_with(b"SQLite format 3\0"));
+
+    let wrong = path(dir.path(), "wrong.txt");
+    std::fs::write(&wrong, "石桥村 the short way\n").expect("phrase");
+    let err = fails(&["whoami", "--store", &centre, "--passphrase-file", &wrong]);
+    assert!(err.contains("wrong key for this store"), "{err}");
+    let err = fails(&["whoami", "--store", &centre]);
+    assert!(err.contains("wrong key for this store"), "{err}");
+    assert!(!dir.path().join("centre/keys/store-key.key").exists());
+    let empty = path(dir.path(), "empty.txt");
+    std::fs::write(&empty, "\n").expect("empty");
+    let err = fails(&["whoami", "--store", &centre, "--passphrase-file", &empty]);
+    assert!(err.contains("is empty"), "{err}");
+    assert_eq!(std::fs::read(&store_db).expect("store"), before);
+
+    assert_eq!(
+        field(&with(&["whoami", "--store", &centre]), "role:"),
+        "centre"
+    );
+}

@@ -19,7 +19,7 @@ use crate::record::{Envelope, FORMAT_VERSION, SignedRecord};
 use crate::replica::DocId;
 use crate::store::{
     Durability, ElderMonth, EntitlementUse, FutureRecord, IngestReport, OpenFollowUp, OverdueElder,
-    PersonTimes, Rejection, Store, TrustedKey,
+    PersonTimes, Rejection, Store, StoreKey, TrustedKey,
 };
 use crate::sync::peer::SeenNonces;
 use crate::time::Month;
@@ -52,9 +52,15 @@ enum Actor {
 }
 
 impl CareStore {
-    /// Opens (or creates) the store at `path` for `circle`, signing with `key`.
-    pub fn open(path: &Path, circle: Circle, key: DeviceKey) -> Result<CareStore> {
-        let store = Store::open(path, circle.circle_id, circle.centre_key)?;
+    /// Opens (or creates) the store at `path` for `circle`, encrypted under `store_key`, signing
+    /// with `key`. A wrong `store_key` fails with [`crate::Error::WrongStoreKey`] and changes nothing.
+    pub fn open(
+        path: &Path,
+        store_key: &StoreKey,
+        circle: Circle,
+        key: DeviceKey,
+    ) -> Result<CareStore> {
+        let store = Store::open(path, store_key, circle.circle_id, circle.centre_key)?;
         Ok(CareStore {
             store,
             key,

@@ -67,6 +67,13 @@ pub enum Error {
     /// A member statement does not verify.
     #[error("statement: {0}")]
     Statement(#[from] StatementError),
+    /// The store file is encrypted under another key (or no key was given, or the file is not
+    /// a store). Nothing on disk was changed.
+    #[error("wrong key for this store: {0}")]
+    WrongStoreKey(String),
+    /// A file next to the database (while encrypting a plain store) could not be read or written.
+    #[error("file {0}")]
+    Io(String),
     /// Stored data is not what this build wrote.
     #[error("corrupt store: {0}")]
     Corrupt(String),

@@ -9,6 +9,7 @@ use carebank_core::identity::DeviceKey;
 use carebank_core::ids::{Id, IdError};
 use carebank_core::record::{Envelope, FORMAT_VERSION, RecordError, SignedRecord};
 use carebank_core::replica::{DocId, RecordDoc, session_actor};
+use carebank_core::store::StoreKey;
 use carebank_core::time::Month;
 use carebank_core::{CareStore, Circle, Error};
 use carebank_scenarios::{DAY, ElderSpec, START_MS, Village, fixed_id, meal, service, visit};
@@ -24,6 +25,9 @@ fn small_village() -> Village {
     )
     .expect("village")
 }
+
+/// The store key of the tests' store files.
+const STORE_KEY: StoreKey = StoreKey::Raw([0x5a; 32]);
 
 fn record_count(store: &CareStore) -> usize {
     store.store().record_ids().expect("ids").len()
@@ -366,13 +370,14 @@ fn a_record_altered_on_disk_is_rejected_on_read_and_survives_reopen_otherwise() 
         parent: None,
     };
     let (id, clock) = {
-        let mut store = CareStore::open(&path, circle, centre_key).expect("create");
+        let mut store = CareStore::open(&path, &STORE_KEY, circle, centre_key).expect("create");
         let id = store.add_site(site.clone()).expect("site");
         (id, store.clock().expect("clock"))
     };
 
     // Reopened: the record is there, verified, and the clock does not go back.
-    let mut store = CareStore::open(&path, circle, DeviceKey::from_seed(seed)).expect("reopen");
+    let mut store =
+        CareStore::open(&path, &STORE_KEY, circle, DeviceKey::from_seed(seed)).expect("reopen");
     assert_eq!(
         store.get(id).expect("get").body(),
         &RecordBody::Site(site.clone())
@@ -393,8 +398,10 @@ fn a_record_altered_on_disk_is_rejected_on_read_and_survives_reopen_otherwise() 
     );
     drop(store);
 
-    // Someone edits the stored bytes of the first record with a SQLite tool.
+    // Someone who has the store key edits the stored bytes of the first record with a SQLite tool.
     let raw = rusqlite::Connection::open(&path).expect("raw");
+    raw.pragma_update(None, "key", format!("x'{}'", hex::encode([0x5a; 32])))
+        .expect("key");
     let bytes: Vec<u8> = raw
         .query_row(
             "SELECT bytes FROM records WHERE id = ?1",
@@ -412,7 +419,8 @@ fn a_record_altered_on_disk_is_rejected_on_read_and_survives_reopen_otherwise() 
     .expect("edit");
     drop(raw);
 
-    let mut store = CareStore::open(&path, circle, DeviceKey::from_seed(seed)).expect("reopen");
+    let mut store =
+        CareStore::open(&path, &STORE_KEY, circle, DeviceKey::from_seed(seed)).expect("reopen");
     assert!(matches!(
         store.get(id),
         Err(Error::Record(RecordError::BadSignature))
@@ -433,13 +441,15 @@ fn a_store_refuses_to_open_as_another_circle() {
         circle_id: fixed_id(1),
         centre_key: key.public_key(),
     };
-    drop(CareStore::open(&path, circle, DeviceKey::from_seed([9; 32])).expect("create"));
+    drop(
+        CareStore::open(&path, &STORE_KEY, circle, DeviceKey::from_seed([9; 32])).expect("create"),
+    );
     let other = Circle {
         circle_id: fixed_id(2),
         ..circle
     };
     assert!(matches!(
-        CareStore::open(&path, other, key),
+        CareStore::open(&path, &STORE_KEY, other, key),
         Err(Error::WrongCircle { .. })
     ));
 }

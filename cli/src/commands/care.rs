@@ -10,7 +10,6 @@ use carebank_core::ids::Id;
 
 use crate::StoreOpt;
 use crate::args::{id, parse_time};
-use crate::device_dir::DeviceDir;
 
 /// This device's member id.
 pub fn me(store: &CareStore) -> Result<Id> {
@@ -61,7 +60,7 @@ pub struct VisitArgs {
 
 /// Records a visit by this device's member; prints its record id.
 pub fn visit(a: VisitArgs) -> Result<()> {
-    let mut store = DeviceDir::new(&a.store.store).open()?;
+    let mut store = a.store.open()?;
     let check_in = parse_time(&a.at)?;
     if a.minutes < 0 {
         anyhow::bail!("--minutes must not be negative (check-out before check-in)");
@@ -162,7 +161,7 @@ pub fn service(a: ServiceArgs) -> Result<()> {
             description: description(),
         },
     };
-    let mut store = DeviceDir::new(&a.store.store).open()?;
+    let mut store = a.store.open()?;
     let started_ms = parse_time(&a.at)?;
     let confirmation = a.confirmed_by_elder.then_some(Confirmation {
         by: ConfirmedBy::Elder,
@@ -201,7 +200,7 @@ pub struct FollowUpDoneArgs {
 
 /// Marks a follow-up done.
 pub fn follow_up_done(a: FollowUpDoneArgs) -> Result<()> {
-    let mut store = DeviceDir::new(&a.store.store).open()?;
+    let mut store = a.store.open()?;
     let done = FollowUpDone {
         visit: id("--visit", &a.visit)?,
         index: a.index,
@@ -227,7 +226,7 @@ pub struct VoidArgs {
 
 /// Voids a record, with a reason.
 pub fn void(a: VoidArgs) -> Result<()> {
-    let mut store = DeviceDir::new(&a.store.store).open()?;
+    let mut store = a.store.open()?;
     println!(
         "{}",
         store.correct(

@@ -10,7 +10,6 @@ use carebank_core::sync::http::RelayClient;
 use carebank_relay::RelayArgs;
 
 use crate::StoreOpt;
-use crate::device_dir::DeviceDir;
 
 /// `carebank serve`.
 #[derive(clap::Args)]
@@ -72,7 +71,7 @@ pub struct SyncArgs {
 
 /// Syncs a device by the chosen path.
 pub fn sync(a: SyncArgs) -> Result<()> {
-    let mut store = DeviceDir::new(&a.store.store).open()?;
+    let mut store = a.store.open()?;
     if let Some(url) = &a.relay {
         let client = match &a.relay_ca {
             Some(path) => {

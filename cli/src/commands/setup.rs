@@ -11,7 +11,6 @@ use carebank_core::ids::Id;
 
 use crate::StoreOpt;
 use crate::args::{id, parse_time};
-use crate::device_dir::DeviceDir;
 
 /// `carebank init`.
 #[derive(clap::Args)]
@@ -31,7 +30,7 @@ pub struct InitArgs {
 
 /// Creates a device folder: a key, the circle file and an empty store.
 pub fn init(a: InitArgs) -> Result<()> {
-    let dir = DeviceDir::new(&a.store.store);
+    let dir = a.store.dir()?;
     if dir.is_initialised() {
         bail!("{} already holds a carebank store", a.store.store.display());
     }
@@ -97,7 +96,7 @@ pub fn site(a: SiteArgs) -> Result<()> {
         "village_point" => SiteKind::VillagePoint,
         other => bail!("--kind must be station or village_point, not {other:?}"),
     };
-    let mut store = DeviceDir::new(&a.store.store).open()?;
+    let mut store = a.store.open()?;
     let site_id = Id::random();
     store.add_site(Site {
         site_id,
@@ -155,7 +154,7 @@ fn parse_role(text: &str) -> Result<Role> {
 
 /// Certifies a device key for a member; prints the member id.
 pub fn enrol(a: EnrolArgs) -> Result<()> {
-    let mut store = DeviceDir::new(&a.store.store).open()?;
+    let mut store = a.store.open()?;
     let member_id = match &a.member_id {
         Some(m) => id("--member-id", m)?,
         None => Id::random(),
@@ -202,7 +201,7 @@ pub struct RevokeArgs {
 
 /// Withdraws a device key.
 pub fn revoke(a: RevokeArgs) -> Result<()> {
-    let mut store = DeviceDir::new(&a.store.store).open()?;
+    let mut store = a.store.open()?;
     let id = store.revoke(Revocation {
         device_key: parse_key("--device-key", &a.device_key)?,
         effective_ms: parse_time(&a.from)?,
@@ -259,7 +258,7 @@ fn from_name<T: serde::de::DeserializeOwned>(option: &str, text: &str) -> Result
 
 /// Enrols an elder; prints the elder id.
 pub fn elder(a: ElderArgs) -> Result<()> {
-    let mut store = DeviceDir::new(&a.store.store).open()?;
+    let mut store = a.store.open()?;
     let groups: Vec<EntitlementGroup> = a
         .groups
         .iter()

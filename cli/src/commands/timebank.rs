@@ -11,7 +11,6 @@ use carebank_core::ledger::{Balance, Conflict};
 use crate::StoreOpt;
 use crate::args::id;
 use crate::commands::care::me;
-use crate::device_dir::DeviceDir;
 
 /// `carebank claim`.
 #[derive(clap::Args)]
@@ -28,7 +27,7 @@ pub struct ClaimArgs {
 
 /// Claims hours for a service; prints the entry id.
 pub fn claim(a: ClaimArgs) -> Result<()> {
-    let mut store = DeviceDir::new(&a.store.store).open()?;
+    let mut store = a.store.open()?;
     println!(
         "{}",
         store.claim_hours(id("--service", &a.service)?, a.minutes)?
@@ -57,7 +56,7 @@ pub fn confirm(a: ConfirmArgs) -> Result<()> {
         "phone_call" => ConfirmMethod::PhoneCall,
         other => bail!("--method must be in_person, printed_card or phone_call, not {other:?}"),
     };
-    let mut store = DeviceDir::new(&a.store.store).open()?;
+    let mut store = a.store.open()?;
     println!("{}", store.confirm_claim(id("--claim", &a.claim)?, method)?);
     Ok(())
 }
@@ -77,7 +76,7 @@ pub struct RedeemArgs {
 
 /// Spends hours on services received.
 pub fn redeem(a: RedeemArgs) -> Result<()> {
-    let mut store = DeviceDir::new(&a.store.store).open()?;
+    let mut store = a.store.open()?;
     let service = a
         .service
         .as_deref()
@@ -102,7 +101,7 @@ pub struct GiftArgs {
 
 /// Gives hours to a relative.
 pub fn gift(a: GiftArgs) -> Result<()> {
-    let mut store = DeviceDir::new(&a.store.store).open()?;
+    let mut store = a.store.open()?;
     println!("{}", store.gift_hours(id("--to", &a.to)?, a.minutes)?);
     Ok(())
 }
@@ -140,7 +139,7 @@ fn hours(minutes: i64) -> f64 {
 
 /// Prints balances.
 pub fn balance(a: BalanceArgs) -> Result<()> {
-    let store = DeviceDir::new(&a.store.store).open()?;
+    let store = a.store.open()?;
     if a.all {
         for b in store.balances_at(crate::clock::now_ms())? {
             println!("{}", balance_line(&b));
@@ -187,7 +186,7 @@ pub fn conflict_lines(c: &Conflict) -> String {
 
 /// Lists the coordinator's queue, or records a decision.
 pub fn reconcile(a: ReconcileArgs) -> Result<()> {
-    let mut store = DeviceDir::new(&a.store.store).open()?;
+    let mut store = a.store.open()?;
     if let Some(entry) = &a.decide {
         let verdict = match (a.approve, a.reject) {
             (true, false) => Verdict::Approve,
@@ -229,7 +228,7 @@ pub struct StatementArgs {
 
 /// Exports or verifies a member's statement.
 pub fn statement(a: StatementArgs) -> Result<()> {
-    let store = DeviceDir::new(&a.store.store).open()?;
+    let store = a.store.open()?;
     if let Some(file) = &a.verify {
         let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
         let verified = store.verify_statement(&bytes)?;

@@ -6,7 +6,6 @@ use carebank_core::time::Month;
 
 use crate::StoreOpt;
 use crate::args::parse_time;
-use crate::device_dir::DeviceDir;
 
 /// Just the store.
 #[derive(clap::Args)]
@@ -27,7 +26,7 @@ pub struct OverdueArgs {
 
 /// Lists elders overdue for a visit.
 pub fn overdue(a: OverdueArgs) -> Result<()> {
-    let store = DeviceDir::new(&a.store.store).open()?;
+    let store = a.store.open()?;
     let now_ms = parse_time(&a.at)? as i64;
     let list = store.overdue_visits(now_ms)?;
     println!("{} elders overdue for a visit", list.len());
@@ -59,7 +58,7 @@ pub fn overdue(a: OverdueArgs) -> Result<()> {
 
 /// Lists open follow-ups.
 pub fn follow_ups(a: StoreArg) -> Result<()> {
-    let store = DeviceDir::new(&a.store.store).open()?;
+    let store = a.store.open()?;
     let list = store.open_follow_ups()?;
     println!("{} follow-ups open", list.len());
     for f in list {
@@ -73,7 +72,7 @@ pub fn follow_ups(a: StoreArg) -> Result<()> {
 
 /// Says who this device is.
 pub fn whoami(a: StoreArg) -> Result<()> {
-    let store = DeviceDir::new(&a.store.store).open()?;
+    let store = a.store.open()?;
     let circle = store.circle();
     println!("device key: {}", store.public_key());
     println!("circle:     {}", circle.circle_id);
@@ -122,7 +121,7 @@ pub fn report(a: ReportArgs) -> Result<()> {
         "zh" => Lang::Zh,
         other => bail!("--lang must be en or zh, not {other:?}"),
     };
-    let store = DeviceDir::new(&a.store.store).open()?;
+    let store = a.store.open()?;
     let now = match &a.at {
         Some(t) => parse_time(t)? as i64,
         None => (month.end_ms() - 1).min(parse_time("now")? as i64),

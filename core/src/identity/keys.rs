@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
-use super::{SecretStore, SecretStoreError};
+use super::{SecretStore, SecretStoreError, load_or_create_secret};
 
 /// An ed25519 signature (64 bytes).
 pub type SignatureBytes = [u8; 64];
@@ -99,14 +99,6 @@ impl DeviceKey {
         self.signing.to_scalar_bytes()
     }
 
-    /// A new random key.
-    pub fn generate() -> Result<DeviceKey, SecretStoreError> {
-        let mut seed = [0u8; 32];
-        getrandom::fill(&mut seed)
-            .map_err(|e| SecretStoreError::Backend(format!("no randomness: {e}")))?;
-        Ok(DeviceKey::from_seed(seed))
-    }
-
     /// The key derived from a 32-byte seed (RFC 8032 secret key).
     pub fn from_seed(seed: [u8; 32]) -> DeviceKey {
         DeviceKey {
@@ -119,22 +111,7 @@ impl DeviceKey {
         store: &dyn SecretStore,
         name: &str,
     ) -> Result<DeviceKey, SecretStoreError> {
-        match store.load(name)? {
-            Some(secret) => {
-                let seed: [u8; 32] = secret.as_slice().try_into().map_err(|_| {
-                    SecretStoreError::Corrupt(format!(
-                        "secret {name:?} is {} bytes, expected 32",
-                        secret.len()
-                    ))
-                })?;
-                Ok(DeviceKey::from_seed(seed))
-            }
-            None => {
-                let key = DeviceKey::generate()?;
-                store.save(name, key.signing.as_bytes())?;
-                Ok(key)
-            }
-        }
+        Ok(DeviceKey::from_seed(load_or_create_secret(store, name)?))
     }
 
     /// Keeps this key in `store` under `name` (to move a key into platform key storage).

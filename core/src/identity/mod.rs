@@ -7,4 +7,6 @@ pub mod trust;
 
 pub use certificates::{Certificate, KeyStanding, TrustChain};
 pub use keys::{DeviceKey, PublicKey, SignatureBytes};
-pub use secret_store::{FileSecretStore, MemorySecretStore, SecretStore, SecretStoreError};
+pub use secret_store::{
+    FileSecretStore, MemorySecretStore, SecretStore, SecretStoreError, load_or_create_secret,
+};

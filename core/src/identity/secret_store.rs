@@ -28,6 +28,28 @@ pub trait SecretStore: Send + Sync {
     fn save(&self, name: &str, secret: &[u8]) -> Result<(), SecretStoreError>;
 }
 
+/// The 32-byte secret kept under `name`, or 32 fresh random bytes kept there on first use.
+pub fn load_or_create_secret(
+    store: &dyn SecretStore,
+    name: &str,
+) -> Result<[u8; 32], SecretStoreError> {
+    match store.load(name)? {
+        Some(secret) => secret.as_slice().try_into().map_err(|_| {
+            SecretStoreError::Corrupt(format!(
+                "secret {name:?} is {} bytes, expected 32",
+                secret.len()
+            ))
+        }),
+        None => {
+            let mut secret = [0u8; 32];
+            getrandom::fill(&mut secret)
+                .map_err(|e| SecretStoreError::Backend(format!("no randomness: {e}")))?;
+            store.save(name, &secret)?;
+            Ok(secret)
+        }
+    }
+}
+
 /// Secrets in memory only (tests).
 #[derive(Default)]
 pub struct MemorySecretStore {
@@ -59,10 +81,15 @@ pub struct FileSecretStore {
 }
 
 impl FileSecretStore {
-    /// A store keeping its files in `dir` (created if missing).
+    /// A store keeping its files in `dir` (created if missing, and made the owner's only).
     pub fn new(dir: impl Into<PathBuf>) -> Result<FileSecretStore, SecretStoreError> {
         let dir = dir.into();
         std::fs::create_dir_all(&dir)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
+        }
         Ok(FileSecretStore { dir })
     }
 
@@ -125,6 +152,8 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             let meta = std::fs::metadata(dir.path().join("device.key")).expect("meta");
             assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+            let folder = std::fs::metadata(dir.path()).expect("meta");
+            assert_eq!(folder.permissions().mode() & 0o777, 0o700);
         }
     }
 }
