@@ -12,7 +12,9 @@ let package = Package(
     ],
     targets: [
         .binaryTarget(name: "CarebankFFI", path: "CarebankFFI.xcframework"),
-        .target(name: "Carebank", dependencies: ["CarebankFFI"], path: "Sources/Carebank"),
+        // SQLCipher in the Rust library encrypts with CommonCrypto (Security framework).
+        .target(name: "Carebank", dependencies: ["CarebankFFI"], path: "Sources/Carebank",
+                linkerSettings: [.linkedFramework("Security"), .linkedFramework("CoreFoundation")]),
         .testTarget(name: "CarebankTests", dependencies: ["Carebank"], path: "Tests/CarebankTests"),
     ]
 )

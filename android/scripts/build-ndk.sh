@@ -38,6 +38,7 @@ for abi in $ABIS; do
     args+=(-t "$abi")
 done
 
+# SQLCipher's crypto: OpenSSL built from source and linked statically (the NDK has no libcrypto).
 cargo ndk "${args[@]}" --platform "$MIN_SDK" -o android/src/main/jniLibs \
-    build --profile "$PROFILE" -p carebank-ffi
+    build --profile "$PROFILE" -p carebank-ffi --features vendored-openssl
 find android/src/main/jniLibs -name 'libcarebank_ffi.so' -exec ls -l {} \;

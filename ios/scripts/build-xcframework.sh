@@ -19,6 +19,9 @@ TRIPLES="aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios aarch64-apple-
 scripts/mobile.sh check
 
 export IPHONEOS_DEPLOYMENT_TARGET=15.0 MACOSX_DEPLOYMENT_TARGET=12.0
+# SQLCipher uses CommonCrypto on Apple targets (Package.swift links Security): no OpenSSL, and
+# OPENSSL_DIR must stay unset, or it would link that libcrypto instead.
+unset OPENSSL_DIR
 for triple in $TRIPLES; do
     rustup target add "$triple" >/dev/null
     cargo build --profile "$PROFILE" -p carebank-ffi --target "$triple"

@@ -1094,7 +1094,11 @@ open class CareStore: CareStoreProtocol, @unchecked Sendable {
     
     /**
      * Opens (or creates) the store in the file at `path` for `circle`, signing with the device
-     * key kept in `keys` under `key_name` (created on first use).
+     * key kept in `keys` under `key_name` (created on first use). The file is encrypted
+     * (SQLCipher) under 32 random bytes kept in `keys` under `store-key`, made on first open; a
+     * store from a version before encryption is encrypted in place, losing nothing. A key that
+     * does not open the file, or no key for an existing encrypted file, is `KeyStorage`, and
+     * the file is left as it was.
      */
 public static func `open`(path: String, circle: CareCircle, keys: SecureKeyStore, keyName: String)throws  -> CareStore  {
     return try  FfiConverterTypeCareStore_lift(try rustCallWithError(FfiConverterTypeCareError_lift) {
@@ -9232,7 +9236,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_carebank_ffi_checksum_method_carestore_verify_statement() != 15152) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_carebank_ffi_checksum_constructor_carestore_open() != 56045) {
+    if (uniffi_carebank_ffi_checksum_constructor_carestore_open() != 54574) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_carebank_ffi_checksum_constructor_carestore_open_in_memory() != 35735) {

@@ -1263,7 +1263,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_verify_statement() and 0xFFFF) != 15152) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_carebank_ffi_checksum_constructor_carestore_open() and 0xFFFF) != 56045) {
+    if ((lib.uniffi_carebank_ffi_checksum_constructor_carestore_open() and 0xFFFF) != 54574) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_carebank_ffi_checksum_constructor_carestore_open_in_memory() and 0xFFFF) != 35735) {
@@ -3102,7 +3102,11 @@ open class CareStore: Disposable, AutoCloseable, CareStoreInterface
         
     /**
      * Opens (or creates) the store in the file at `path` for `circle`, signing with the device
-     * key kept in `keys` under `key_name` (created on first use).
+     * key kept in `keys` under `key_name` (created on first use). The file is encrypted
+     * (SQLCipher) under 32 random bytes kept in `keys` under `store-key`, made on first open; a
+     * store from a version before encryption is encrypted in place, losing nothing. A key that
+     * does not open the file, or no key for an existing encrypted file, is `KeyStorage`, and
+     * the file is left as it was.
      */
     @Throws(CareException::class) fun `open`(`path`: kotlin.String, `circle`: CareCircle, `keys`: SecureKeyStore, `keyName`: kotlin.String): CareStore {
             return FfiConverterTypeCareStore.lift(
