@@ -10,6 +10,13 @@ step() { printf '\n==> %s\n' "$*"; }
 
 step "tools"
 python3 -c "import cryptography" 2>/dev/null || python3 -m pip install --quiet cryptography
+# SQLCipher (the store's encryption at rest) links the system's libcrypto on this host
+# (docs/decisions/0015-sqlcipher-at-rest.md); Android builds vendor OpenSSL instead.
+if command -v dpkg >/dev/null && ! dpkg -s libssl-dev >/dev/null 2>&1; then
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo=sudo
+    $sudo apt-get update -qq && $sudo apt-get install -y -qq libssl-dev pkg-config
+fi
 
 step "format"
 cargo fmt --all -- --check
