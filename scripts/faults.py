@@ -3,9 +3,10 @@
 points, fills a disk, and checks afterwards that nothing acknowledged was lost and no store or
 relay database is corrupt. Prints one line per fault kind and exits 1 on any loss or corruption.
 
-    scripts/faults.py BINARY [--long] [--seed N]
+    scripts/faults.py BINARY STORE_CHECK [--long] [--seed N]
 
-BINARY is the `carebank` command line. The short run kills 100 processes in all (what the test
+BINARY is the `carebank` command line; STORE_CHECK the `store_check` example of
+carebank-scenarios, which reads the encrypted device stores. The short run kills 100 processes in all (what the test
 command runs); --long kills 1,000. Every loop is bounded in count; every process is killed or
 waited for with a timeout; the relay listens on 127.0.0.1 only.
 
@@ -31,8 +32,9 @@ TIMEOUT = 60
 
 
 class Harness:
-    def __init__(self, binary, seed):
+    def __init__(self, binary, store_checker, seed):
         self.binary = binary
+        self.store_checker = store_checker
         self.rng = random.Random(seed)
         self.root = tempfile.mkdtemp(prefix="carebank-faults-")
         self.env = dict(os.environ, CAREBANK_NOW=NOW)
@@ -110,20 +112,26 @@ class Harness:
         return ["visit", "--store", store, "--elder", self.elder, "--at", "2026-11-03T09:00",
                 "--minutes", "30"]
 
+    def store_check(self, store):
+        """The store's integrity check and its record ids, read by the store_check example
+        (the store is encrypted: Python's sqlite3 cannot read it); None if it cannot be read."""
+        done = subprocess.run([self.store_checker, store], capture_output=True, text=True)
+        if done.returncode != 0:
+            return None
+        lines = done.stdout.splitlines()
+        return lines[0], set(lines[1:])
+
     def record_ids(self, store):
-        db = os.path.join(store, "store.db")
-        with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
-            return {row[0] for row in conn.execute("SELECT id FROM records")}
+        checked = self.store_check(store)
+        if checked is None:
+            raise RuntimeError(f"cannot read the store in {store}")
+        return checked[1]
 
     def corrupt(self, *stores):
         bad = 0
         for store in stores:
-            db = os.path.join(store, "store.db")
-            try:
-                with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
-                    ok = conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-            except sqlite3.Error:
-                ok = False
+            checked = self.store_check(store)
+            ok = checked is not None and checked[0] == "ok"
             opens = self.run("whoami", "--store", store, check=False).returncode == 0
             bad += 0 if ok and opens else 1
         return bad
@@ -266,12 +274,12 @@ def full_disk(h, caregiver, writes):
 
 def main():
     args = sys.argv[1:]
-    if not args:
+    if len(args) < 2:
         raise SystemExit(__doc__)
-    binary, long_run = args[0], "--long" in args
+    binary, store_checker, long_run = args[0], args[1], "--long" in args
     seed = int(args[args.index("--seed") + 1]) if "--seed" in args else 1
     kills = 1000 if long_run else 100
-    h = Harness(binary, seed)
+    h = Harness(binary, store_checker, seed)
     started = time.monotonic()
     _, coordinator, caregiver = h.circle()
     writers(h, caregiver, kills * 4 // 10)

@@ -9,4 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --quiet -p carebank
-exec python3 scripts/faults.py target/debug/carebank "$@"
+# The device stores are encrypted: the harness reads them through this example, not Python's sqlite3.
+cargo build --quiet -p carebank-scenarios --example store_check
+TARGET="${CARGO_TARGET_DIR:-target}"
+exec python3 scripts/faults.py "$TARGET/debug/carebank" "$TARGET/debug/examples/store_check" "$@"
