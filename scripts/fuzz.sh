@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 SECONDS_PER_TARGET="${1:-10}"
 export RUSTC_BOOTSTRAP=1
-TARGET_DIR="$(pwd)/../target/fuzz"
+TARGET_DIR="${CARGO_TARGET_DIR:-$(pwd)/../target}/fuzz"
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "fuzz: installing cargo-fuzz" >&2

@@ -125,8 +125,12 @@ impl DeviceDir {
             None => StoreKey::from_key_store(&self.secrets()?, STORE_KEY_NAME, &path),
         }
         .and_then(|store_key| CareStore::open(&path, &store_key, circle, key));
+        let hint = match self.passphrase {
+            Some(_) => "",
+            None => " (a store made with --passphrase-file needs it on every command)",
+        };
         let mut store =
-            opened.with_context(|| format!("opening the store in {}", self.dir.display()))?;
+            opened.with_context(|| format!("opening the store in {}{hint}", self.dir.display()))?;
         store.set_wall_clock(Box::new(crate::clock::now_ms));
         Ok(store)
     }
