@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use carebank_core::ledger::{Ledger, ServiceView};
 use carebank_core::record::SignedRecord;
-use carebank_scenarios::ledger_year::YearGenerator;
+use carebank_scenarios::ledger_year::{YearGenerator, reconcile_on};
 
 const RUNS: usize = 7;
 
@@ -28,28 +28,6 @@ fn time<T>(mut f: impl FnMut() -> T) -> (Duration, T) {
     let start = Instant::now();
     let out = f();
     (start.elapsed(), out)
-}
-
-/// Decodes (without verifying), indexes and reconciles `raw` on top of `ledger`; returns the
-/// number of queue items and the sum of all balances, so that nothing is optimised away.
-fn reconcile_on(
-    ledger: &mut Ledger,
-    raw: &[Vec<u8>],
-    services: &ServiceView,
-    members: &[carebank_core::ids::Id],
-    now: u64,
-) -> (usize, i64) {
-    let records: Vec<SignedRecord> = raw
-        .iter()
-        .filter_map(|b| SignedRecord::decode_unverified(b).ok())
-        .collect();
-    ledger.insert_verified(records);
-    let reconciled = ledger.reconcile(services);
-    let total = members
-        .iter()
-        .map(|m| reconciled.balance(*m, now).available_minutes)
-        .sum();
-    (reconciled.conflicts().len(), total)
 }
 
 fn main() {

@@ -14,7 +14,7 @@ use carebank_core::domain::{
 use carebank_core::hlc::Hlc;
 use carebank_core::identity::{DeviceKey, PublicKey};
 use carebank_core::ids::Id;
-use carebank_core::ledger::ServiceFacts;
+use carebank_core::ledger::{Ledger, ServiceFacts, ServiceView};
 use carebank_core::record::{Envelope, FORMAT_VERSION, SignedRecord};
 
 use crate::{DAY, MINUTE, START_MS, fixed_id, key};
@@ -414,4 +414,26 @@ enum Who {
     Coordinator,
     Caregiver(usize),
     Volunteer(usize),
+}
+
+/// Decodes (without verifying), indexes and reconciles `raw` on top of `ledger`; returns the
+/// number of queue items and the sum of all balances, so that nothing is optimised away.
+pub fn reconcile_on(
+    ledger: &mut Ledger,
+    raw: &[Vec<u8>],
+    services: &ServiceView,
+    members: &[Id],
+    now: u64,
+) -> (usize, i64) {
+    let records: Vec<SignedRecord> = raw
+        .iter()
+        .filter_map(|b| SignedRecord::decode_unverified(b).ok())
+        .collect();
+    ledger.insert_verified(records);
+    let reconciled = ledger.reconcile(services);
+    let total = members
+        .iter()
+        .map(|m| reconciled.balance(*m, now).available_minutes)
+        .sum();
+    (reconciled.conflicts().len(), total)
 }
