@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use carebank_core::ledger::{Ledger, ServiceView};
-use carebank_scenarios::ledger_year::{YearGenerator, reconcile_on};
+use carebank_core::ledger::Ledger;
+use carebank_scenarios::ledger_year::{LedgerYear, reconcile_on};
 
 use crate::figures::{Figures, Target};
 
@@ -15,18 +15,18 @@ fn median(mut samples: Vec<Duration>) -> f64 {
 
 /// Reconciles `days` days of entries and then one week more, `runs` times; the medians.
 pub fn measure(figures: &mut Figures, seed: u64, days: u64, runs: usize) {
-    let mut generator = YearGenerator::new(seed, true);
-    let mut year = generator.setup();
-    year.extend(generator.days(days));
-    let week = generator.days(7);
-    let services = ServiceView::Known(generator.services().clone());
-    let members = generator.members();
-    let now = generator.now_ms();
-    let raw_year: Vec<Vec<u8>> = year.iter().map(|r| r.as_bytes().to_vec()).collect();
-    let raw_week: Vec<Vec<u8>> = week.iter().map(|r| r.as_bytes().to_vec()).collect();
+    let LedgerYear {
+        circle,
+        centre,
+        year: raw_year,
+        week: raw_week,
+        services,
+        members,
+        now,
+    } = LedgerYear::generate(seed, days);
     let (mut year_times, mut week_times, mut verify_times) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..runs {
-        let mut ledger = Ledger::new(generator.circle(), generator.centre());
+        let mut ledger = Ledger::new(circle, centre);
         let t = Instant::now();
         reconcile_on(&mut ledger, &raw_year, &services, &members, now);
         year_times.push(t.elapsed());
@@ -34,7 +34,7 @@ pub fn measure(figures: &mut Figures, seed: u64, days: u64, runs: usize) {
         reconcile_on(&mut ledger, &raw_week, &services, &members, now);
         week_times.push(t.elapsed());
 
-        let mut ledger = Ledger::new(generator.circle(), generator.centre());
+        let mut ledger = Ledger::new(circle, centre);
         let t = Instant::now();
         let ingest = ledger.ingest(raw_year.iter().map(Vec::as_slice));
         assert!(ingest.rejected.is_empty(), "{:?}", ingest.rejected.first());

@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 use std::io::Write;
 
+use carebank_core::hlc::Hlc;
 use carebank_core::ids::Id;
 use carebank_core::record::SignedRecord;
 use carebank_core::replica::{DocId, RecordDoc, session_actor};
@@ -39,20 +40,30 @@ pub fn play_day(v: &mut Village, plan: &mut Workload, day: u64, offline: Option<
         .claims
 }
 
-/// A village-year: `days` days played on every phone of the village, then every phone's
-/// records merged into the coordinator's store. Returns the village.
+/// A village-year: `days` days played on every phone of the village; once a week every phone's
+/// records of the week reach the coordinator's store, and she confirms the claims among them.
+/// Returns the village, the coordinator's store holding the year.
 pub fn play_year(seed: u64, days: u64) -> Village {
     let (mut v, mut plan) = village(seed);
     let mut unconfirmed = Vec::new();
+    let mut week = BTreeSet::new();
+    let month_now = |v: &Village| DocId::for_hlc(Hlc { ms: v.clock.now(), counter: 0 });
     for day in 0..days {
+        week.insert(month_now(&v));
         unconfirmed.extend(play_day(&mut v, &mut plan, day, None));
-        // Once a week the phones meet the coordinator, who confirms the claims she now holds.
+        week.insert(month_now(&v));
         if day % 7 == 6 || day + 1 == days {
+            // Only the week's documents: a phone's older months reached her already.
             for i in 1..v.device_count() {
-                v.merge(0, i)
-                    .expect("a phone's records reach the coordinator");
+                let docs = v.device(i).store.documents().expect("documents");
+                let recent = docs.into_iter().filter(|(d, _)| week.contains(d)).collect();
+                v.coordinator
+                    .store
+                    .merge_docs(recent)
+                    .expect("a phone's week reaches the coordinator");
             }
             v.confirm_reached(&mut unconfirmed).expect("confirmations");
+            week.clear();
         }
     }
     v

@@ -13,9 +13,9 @@
 
 use std::time::{Duration, Instant};
 
-use carebank_core::ledger::{Ledger, ServiceView};
+use carebank_core::ledger::Ledger;
 use carebank_core::record::SignedRecord;
-use carebank_scenarios::ledger_year::{YearGenerator, reconcile_on};
+use carebank_scenarios::ledger_year::{LedgerYear, reconcile_on};
 
 const RUNS: usize = 7;
 
@@ -35,16 +35,15 @@ fn main() {
         .skip(1)
         .find_map(|a| a.parse::<u64>().ok())
         .unwrap_or(2026);
-    let mut generator = YearGenerator::new(seed, true);
-    let mut year = generator.setup();
-    year.extend(generator.days(365));
-    let week = generator.days(7);
-    let services = ServiceView::Known(generator.services().clone());
-    let members = generator.members();
-    let now = generator.now_ms();
-    let raw_year: Vec<Vec<u8>> = year.iter().map(|r| r.as_bytes().to_vec()).collect();
-    let raw_week: Vec<Vec<u8>> = week.iter().map(|r| r.as_bytes().to_vec()).collect();
-    let (circle, centre) = (generator.circle(), generator.centre());
+    let LedgerYear {
+        circle,
+        centre,
+        year: raw_year,
+        week: raw_week,
+        services,
+        members,
+        now,
+    } = LedgerYear::generate(seed, 365);
     println!(
         "reference village-year (seed {seed}): {} records in the year, {} in the new week",
         raw_year.len(),

@@ -437,3 +437,44 @@ pub fn reconcile_on(
         .sum();
     (reconciled.conflicts().len(), total)
 }
+
+/// A year of entries (from the village's setup) and one week more, as raw bytes, with what
+/// reconciling them needs.
+pub struct LedgerYear {
+    /// The circle.
+    pub circle: Id,
+    /// The centre's key.
+    pub centre: PublicKey,
+    /// The year's records.
+    pub year: Vec<Vec<u8>>,
+    /// The next week's.
+    pub week: Vec<Vec<u8>>,
+    /// The services the entries refer to.
+    pub services: ServiceView,
+    /// Every member.
+    pub members: Vec<Id>,
+    /// The end of the week.
+    pub now: u64,
+}
+
+impl LedgerYear {
+    /// `days` days from `seed`, anomalies on, and the week after.
+    pub fn generate(seed: u64, days: u64) -> LedgerYear {
+        let mut generator = YearGenerator::new(seed, true);
+        let mut year = generator.setup();
+        year.extend(generator.days(days));
+        let week = generator.days(7);
+        let raw = |records: Vec<SignedRecord>| -> Vec<Vec<u8>> {
+            records.iter().map(|r| r.as_bytes().to_vec()).collect()
+        };
+        LedgerYear {
+            circle: generator.circle(),
+            centre: generator.centre(),
+            year: raw(year),
+            week: raw(week),
+            services: ServiceView::Known(generator.services().clone()),
+            members: generator.members(),
+            now: generator.now_ms(),
+        }
+    }
+}
