@@ -47,7 +47,12 @@ pub fn play_year(seed: u64, days: u64) -> Village {
     let (mut v, mut plan) = village(seed);
     let mut unconfirmed = Vec::new();
     let mut week = BTreeSet::new();
-    let month_now = |v: &Village| DocId::for_hlc(Hlc { ms: v.clock.now(), counter: 0 });
+    let month_now = |v: &Village| {
+        DocId::for_hlc(Hlc {
+            ms: v.clock.now(),
+            counter: 0,
+        })
+    };
     for day in 0..days {
         week.insert(month_now(&v));
         unconfirmed.extend(play_day(&mut v, &mut plan, day, None));
