@@ -37,6 +37,9 @@ step "mobile: committed Kotlin/Swift bindings current, Kotlin tests on the JVM (
 step "tests"
 cargo test --workspace
 
+step "bench --quick: every figure of the reference workload on a few days, so the bench cannot rot (full run: docs/performance.md)"
+cargo run -p carebank-bench -- --quick --json "${CARGO_TARGET_DIR:-target}/bench-quick.json"
+
 step "tests on another day: the clock set to two minutes before a month ends (CST), by libfaketime"
 ./scripts/faketime.sh "2026-11-30 15:58:00"
 

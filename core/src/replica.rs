@@ -166,18 +166,75 @@ impl RecordDoc {
     }
 
     /// The changes not covered by `have` (heads a peer is known to hold; unknown hashes are
-    /// ignored), as one compact Automerge bundle; empty when there are none.
-    pub fn changes_since(&mut self, have: &[ChangeHash]) -> Result<Vec<u8>, ReplicaError> {
-        let hashes: Vec<ChangeHash> = self
+    /// ignored), as one compact Automerge bundle of at most about `budget` bytes: when all of
+    /// them do not fit, the first of them in dependency order (at least one), so that the peer
+    /// can apply the batch and the next one continues from there.
+    pub fn changes_since(
+        &mut self,
+        have: &[ChangeHash],
+        budget: usize,
+    ) -> Result<ChangeBatch, ReplicaError> {
+        let metas: Vec<(ChangeHash, Vec<ChangeHash>)> = self
             .doc
             .get_changes_meta(have)
             .into_iter()
-            .map(|m| m.hash)
+            .map(|m| (m.hash, m.deps))
             .collect();
-        if hashes.is_empty() {
-            return Ok(Vec::new());
+        if metas.is_empty() {
+            return Ok(ChangeBatch::nothing());
         }
-        Ok(self.doc.bundle(hashes)?.bytes().to_vec())
+        let order = dependency_order(metas);
+        let all: Vec<ChangeHash> = order.iter().map(|(h, _)| *h).collect();
+        // Guess how many fit (a bundled change is rarely under 256 bytes), shrink the guess
+        // by the size found until it fits (one change always does), then grow it a few times
+        // while it still fits: the largest prefix seen to fit goes.
+        let mut n = all.len().min(budget / 256 + 1);
+        let mut fitted: Option<(usize, Vec<u8>)> = None;
+        let mut grown = 0;
+        let (n, bytes) = loop {
+            let bytes = self.doc.bundle(all[..n].to_vec())?.bytes().to_vec();
+            let size = bytes.len().max(1);
+            if size > budget && n > 1 {
+                match fitted {
+                    Some(best) => break best,
+                    None => n = (n * budget / size).clamp(1, n - 1),
+                }
+                continue;
+            }
+            let next =
+                (((n as f64) * (budget as f64 / size as f64) * 0.95) as usize).min(all.len());
+            if n == all.len() || grown == 4 || next <= n {
+                break (n, bytes);
+            }
+            fitted = Some((n, bytes));
+            grown += 1;
+            n = next;
+        };
+        if n == all.len() {
+            return Ok(ChangeBatch {
+                bytes,
+                complete: true,
+                heads: Vec::new(),
+            });
+        }
+        let sent: std::collections::BTreeSet<ChangeHash> = all[..n].iter().copied().collect();
+        let covered: std::collections::BTreeSet<ChangeHash> = order[..n]
+            .iter()
+            .flat_map(|(_, deps)| deps.iter().copied())
+            .collect();
+        let mut heads: Vec<ChangeHash> = self
+            .known(have)
+            .into_iter()
+            .chain(sent)
+            .filter(|h| !covered.contains(h))
+            .collect();
+        heads.sort();
+        heads.dedup();
+        Ok(ChangeBatch {
+            bytes,
+            complete: false,
+            heads,
+        })
     }
 
     /// Those of `hashes` this document holds.
@@ -224,6 +281,67 @@ impl RecordDoc {
     }
 }
 
+/// Changes a peer lacks, as [`RecordDoc::changes_since`] gives them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeBatch {
+    /// An Automerge bundle, for `load_incremental` (empty when the peer lacks nothing).
+    pub bytes: Vec<u8>,
+    /// Whether these are all the changes the peer lacks; if not, the rest depend on these or
+    /// come after them.
+    pub complete: bool,
+    /// When not complete: the heads the peer holds once it has applied these (given that it
+    /// held `have`), which the next batch starts from.
+    pub heads: Vec<ChangeHash>,
+}
+
+impl ChangeBatch {
+    /// No changes: the peer lacks nothing.
+    pub fn nothing() -> ChangeBatch {
+        ChangeBatch {
+            bytes: Vec::new(),
+            complete: true,
+            heads: Vec::new(),
+        }
+    }
+}
+
+/// Changes (hash, dependencies) ordered so that each comes after those of its dependencies
+/// that are among them, keeping the given order otherwise (a stable topological sort).
+fn dependency_order(
+    changes: Vec<(ChangeHash, Vec<ChangeHash>)>,
+) -> Vec<(ChangeHash, Vec<ChangeHash>)> {
+    let index: std::collections::HashMap<ChangeHash, usize> = changes
+        .iter()
+        .enumerate()
+        .map(|(i, (h, _))| (*h, i))
+        .collect();
+    let mut placed = vec![false; changes.len()];
+    let mut out = Vec::with_capacity(changes.len());
+    for start in 0..changes.len() {
+        // Depth first: a change's dependencies go out before it does.
+        let mut stack = vec![(start, false)];
+        while let Some((i, ready)) = stack.pop() {
+            if placed[i] {
+                continue;
+            }
+            if ready {
+                placed[i] = true;
+                out.push(i);
+                continue;
+            }
+            stack.push((i, true));
+            for dep in &changes[i].1 {
+                if let Some(&d) = index.get(dep).filter(|&&d| !placed[d]) {
+                    stack.push((d, false));
+                }
+            }
+        }
+    }
+    let mut slots: Vec<Option<(ChangeHash, Vec<ChangeHash>)>> =
+        changes.into_iter().map(Some).collect();
+    out.into_iter().filter_map(|i| slots[i].take()).collect()
+}
+
 /// A fresh random actor id for a store session (see the partitioning decision for why the actor
 /// is per session, not per device).
 pub fn session_actor() -> ActorId {
@@ -233,6 +351,63 @@ pub fn session_actor() -> ActorId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Two writers' interleaved changes, sent to a third replica in batches of a few hundred
+    /// bytes: each batch applies whole (its dependencies came before it), the heads each batch
+    /// names are what the receiver then holds, and the last batch says it is complete.
+    #[test]
+    fn changes_split_by_a_byte_budget_apply_batch_by_batch_and_arrive_whole() {
+        let mut a = RecordDoc::new(&session_actor());
+        let mut b = RecordDoc::new(&session_actor());
+        for i in 0..40u8 {
+            let (writer, other) = if i % 3 == 0 {
+                (&mut b, &mut a)
+            } else {
+                (&mut a, &mut b)
+            };
+            // 224 bytes that do not compress.
+            let value: Vec<u8> = (0..7u8)
+                .flat_map(|k| <sha2::Sha256 as sha2::Digest>::digest([i, k]))
+                .collect();
+            writer.put(Id::random(), &value).expect("put");
+            if i % 5 == 0 {
+                let saved = writer.save();
+                other.merge(&saved).expect("merge");
+            }
+        }
+        let saved = b.save();
+        a.merge(&saved).expect("merge");
+
+        let mut receiver = RecordDoc::new(&session_actor());
+        let mut batches = 0;
+        loop {
+            let have = receiver.heads();
+            let batch = a.changes_since(&have, 900).expect("changes");
+            batches += 1;
+            receiver.apply_changes(&batch.bytes).expect("applies");
+            if batch.complete {
+                break;
+            }
+            assert!(batch.bytes.len() <= 900 || batch.heads.len() == 1);
+            assert_eq!(
+                receiver.heads(),
+                batch.heads,
+                "batch {batches} applied whole"
+            );
+            assert!(batches < 100, "every batch moves something");
+        }
+        assert!(
+            batches > 5,
+            "the budget split the changes ({batches} batches)"
+        );
+        assert_eq!(receiver.heads(), a.heads());
+        assert_eq!(
+            receiver.all_entries().expect("entries"),
+            a.all_entries().expect("entries")
+        );
+        let everything = a.changes_since(&[], usize::MAX).expect("all");
+        assert!(everything.complete);
+    }
 
     #[test]
     fn doc_ids_name_the_cst_month() {

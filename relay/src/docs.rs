@@ -8,7 +8,7 @@ use automerge::ChangeHash;
 use carebank_core::identity::trust::bears_on_trust;
 use carebank_core::ids::Id;
 use carebank_core::record::SignedRecord;
-use carebank_core::replica::{DocId, RecordDoc, session_actor};
+use carebank_core::replica::{ChangeBatch, DocId, RecordDoc, session_actor};
 use carebank_core::sync::{DocHeads, SyncError, SyncReplica};
 
 use crate::RelayError;
@@ -181,10 +181,15 @@ impl SyncReplica for CircleReplica<'_> {
         Ok(self.loaded(doc).doc.known(hashes))
     }
 
-    fn changes_since(&mut self, doc: &DocId, have: &[ChangeHash]) -> Result<Vec<u8>, SyncError> {
+    fn changes_since(
+        &mut self,
+        doc: &DocId,
+        have: &[ChangeHash],
+        budget: usize,
+    ) -> Result<ChangeBatch, SyncError> {
         self.loaded(doc)
             .doc
-            .changes_since(have)
+            .changes_since(have, budget)
             .map_err(store_error)
     }
 

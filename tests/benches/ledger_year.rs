@@ -13,9 +13,9 @@
 
 use std::time::{Duration, Instant};
 
-use carebank_core::ledger::{Ledger, ServiceView};
+use carebank_core::ledger::Ledger;
 use carebank_core::record::SignedRecord;
-use carebank_scenarios::ledger_year::YearGenerator;
+use carebank_scenarios::ledger_year::{LedgerYear, reconcile_on};
 
 const RUNS: usize = 7;
 
@@ -30,43 +30,20 @@ fn time<T>(mut f: impl FnMut() -> T) -> (Duration, T) {
     (start.elapsed(), out)
 }
 
-/// Decodes (without verifying), indexes and reconciles `raw` on top of `ledger`; returns the
-/// number of queue items and the sum of all balances, so that nothing is optimised away.
-fn reconcile_on(
-    ledger: &mut Ledger,
-    raw: &[Vec<u8>],
-    services: &ServiceView,
-    members: &[carebank_core::ids::Id],
-    now: u64,
-) -> (usize, i64) {
-    let records: Vec<SignedRecord> = raw
-        .iter()
-        .filter_map(|b| SignedRecord::decode_unverified(b).ok())
-        .collect();
-    ledger.insert_verified(records);
-    let reconciled = ledger.reconcile(services);
-    let total = members
-        .iter()
-        .map(|m| reconciled.balance(*m, now).available_minutes)
-        .sum();
-    (reconciled.conflicts().len(), total)
-}
-
 fn main() {
     let seed = std::env::args()
         .skip(1)
         .find_map(|a| a.parse::<u64>().ok())
         .unwrap_or(2026);
-    let mut generator = YearGenerator::new(seed, true);
-    let mut year = generator.setup();
-    year.extend(generator.days(365));
-    let week = generator.days(7);
-    let services = ServiceView::Known(generator.services().clone());
-    let members = generator.members();
-    let now = generator.now_ms();
-    let raw_year: Vec<Vec<u8>> = year.iter().map(|r| r.as_bytes().to_vec()).collect();
-    let raw_week: Vec<Vec<u8>> = week.iter().map(|r| r.as_bytes().to_vec()).collect();
-    let (circle, centre) = (generator.circle(), generator.centre());
+    let LedgerYear {
+        circle,
+        centre,
+        year: raw_year,
+        week: raw_week,
+        services,
+        members,
+        now,
+    } = LedgerYear::generate(seed, 365);
     println!(
         "reference village-year (seed {seed}): {} records in the year, {} in the new week",
         raw_year.len(),

@@ -20,13 +20,11 @@
 
 use std::time::{Duration, Instant};
 
-use carebank_core::hlc::wall_clock_ms;
-use carebank_core::identity::DeviceKey;
-use carebank_core::ids::Id;
-use carebank_core::sync::http::{HttpTransport, RelayClient};
-use carebank_core::sync::{CancelToken, Message, Progress, SyncError, Transport, run};
+use carebank_core::sync::http::RelayClient;
+use carebank_core::sync::{CancelToken, Progress};
 use carebank_core::{CareStore, Circle};
 use carebank_relay::RelayConfig;
+use carebank_scenarios::relay_load::{Script, rate, record};
 use carebank_scenarios::workload::{Workload, WorkloadSpec};
 use carebank_scenarios::{Village, fixed_id};
 
@@ -39,108 +37,13 @@ const DAYS: u64 = 7;
 /// The phone that stays offline: the first caregiver.
 const OFFLINE: usize = 1;
 
-/// A sync recorded once, to replay: who sends it, and what.
-struct Script {
-    circle: Id,
-    key: DeviceKey,
-    requests: Vec<Vec<u8>>,
-    /// The name of the last reply expected.
-    ends_with: &'static str,
-}
-
-/// Passes requests on, keeping a copy of each.
-struct Recorder<'a> {
-    inner: HttpTransport<'a>,
-    sent: Vec<Vec<u8>>,
-}
-
-impl Transport for Recorder<'_> {
-    fn request(&mut self, request: &[u8]) -> Result<Vec<u8>, SyncError> {
-        self.sent.push(request.to_vec());
-        self.inner.request(request)
-    }
-}
-
-/// Syncs `store` for real, recording its requests.
-fn record(
-    store: &mut CareStore,
-    key: DeviceKey,
-    http: &RelayClient,
-    ends_with: &'static str,
-) -> (Progress, Script) {
-    let circle = store.circle().circle_id;
-    let mut recorder = Recorder {
-        inner: http.transport(circle, &key, &wall_clock_ms, CancelToken::new()),
-        sent: Vec::new(),
-    };
-    let progress = run(
-        store,
-        &http.peer_name(),
-        &mut recorder,
-        &CancelToken::new(),
-        &mut |_| {},
-    )
-    .expect("recorded sync");
-    let requests = recorder.sent;
-    let script = Script {
-        circle,
-        key,
-        requests,
-        ends_with,
-    };
-    (progress, script)
-}
-
-/// Sends a script's requests once, checking the last reply.
-fn replay(http: &RelayClient, script: &Script) {
-    let mut transport = http.transport(
-        script.circle,
-        &script.key,
-        &wall_clock_ms,
-        CancelToken::new(),
-    );
-    let mut last = Vec::new();
-    for request in &script.requests {
-        last = transport.request(request).expect("reply");
-    }
-    let reply = Message::decode(&last).expect("a reply");
-    assert_eq!(reply.name(), script.ends_with);
-}
-
-/// Replays `scripts` round-robin from `threads` client threads (thread `t` takes scripts `t`,
-/// `t + threads`, … modulo their number) for [`RUN`]; returns the syncs completed per second.
-fn rate(url: &str, scripts: &[&Script], threads: usize) -> f64 {
-    let started = Instant::now();
-    let deadline = started + RUN;
-    let done: usize = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..threads)
-            .map(|t| {
-                s.spawn(move || {
-                    let http = RelayClient::new(url).expect("client");
-                    let mut n = 0;
-                    while Instant::now() < deadline {
-                        replay(&http, scripts[(t + n * threads) % scripts.len()]);
-                        n += 1;
-                    }
-                    n
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| w.join().expect("client thread"))
-            .sum()
-    });
-    done as f64 / started.elapsed().as_secs_f64()
-}
-
 /// Prints the four figures of one kind of sync: one village's phones and phones of every
 /// village, each from 1 and 4 threads.
 fn report(what: &str, url: &str, one_village: &[&Script], spread: &[&Script]) {
     println!("{what}");
     for (label, scripts) in [("one village", one_village), ("4 villages", spread)] {
-        let one = rate(url, scripts, 1);
-        let four = rate(url, scripts, 4);
+        let one = rate(url, scripts, 1, RUN);
+        let four = rate(url, scripts, 4, RUN);
         println!(
             "  {label:<11}  1 thread {one:8.1} syncs/s   4 threads {four:8.1} syncs/s   ratio {:.2}",
             four / one

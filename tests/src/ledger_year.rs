@@ -14,7 +14,7 @@ use carebank_core::domain::{
 use carebank_core::hlc::Hlc;
 use carebank_core::identity::{DeviceKey, PublicKey};
 use carebank_core::ids::Id;
-use carebank_core::ledger::ServiceFacts;
+use carebank_core::ledger::{Ledger, ServiceFacts, ServiceView};
 use carebank_core::record::{Envelope, FORMAT_VERSION, SignedRecord};
 
 use crate::{DAY, MINUTE, START_MS, fixed_id, key};
@@ -414,4 +414,67 @@ enum Who {
     Coordinator,
     Caregiver(usize),
     Volunteer(usize),
+}
+
+/// Decodes (without verifying), indexes and reconciles `raw` on top of `ledger`; returns the
+/// number of queue items and the sum of all balances, so that nothing is optimised away.
+pub fn reconcile_on(
+    ledger: &mut Ledger,
+    raw: &[Vec<u8>],
+    services: &ServiceView,
+    members: &[Id],
+    now: u64,
+) -> (usize, i64) {
+    let records: Vec<SignedRecord> = raw
+        .iter()
+        .filter_map(|b| SignedRecord::decode_unverified(b).ok())
+        .collect();
+    ledger.insert_verified(records);
+    let reconciled = ledger.reconcile(services);
+    let total = members
+        .iter()
+        .map(|m| reconciled.balance(*m, now).available_minutes)
+        .sum();
+    (reconciled.conflicts().len(), total)
+}
+
+/// A year of entries (from the village's setup) and one week more, as raw bytes, with what
+/// reconciling them needs.
+pub struct LedgerYear {
+    /// The circle.
+    pub circle: Id,
+    /// The centre's key.
+    pub centre: PublicKey,
+    /// The year's records.
+    pub year: Vec<Vec<u8>>,
+    /// The next week's.
+    pub week: Vec<Vec<u8>>,
+    /// The services the entries refer to.
+    pub services: ServiceView,
+    /// Every member.
+    pub members: Vec<Id>,
+    /// The end of the week.
+    pub now: u64,
+}
+
+impl LedgerYear {
+    /// `days` days from `seed`, anomalies on, and the week after.
+    pub fn generate(seed: u64, days: u64) -> LedgerYear {
+        let mut generator = YearGenerator::new(seed, true);
+        let mut year = generator.setup();
+        year.extend(generator.days(days));
+        let week = generator.days(7);
+        let raw = |records: Vec<SignedRecord>| -> Vec<Vec<u8>> {
+            records.iter().map(|r| r.as_bytes().to_vec()).collect()
+        };
+        LedgerYear {
+            circle: generator.circle(),
+            centre: generator.centre(),
+            year: raw(year),
+            week: raw(week),
+            services: ServiceView::Known(generator.services().clone()),
+            members: generator.members(),
+            now: generator.now_ms(),
+        }
+    }
 }

@@ -5,6 +5,7 @@
 pub mod ledger;
 pub mod ledger_year;
 pub mod net;
+pub mod relay_load;
 pub mod time_bank;
 
 use std::sync::Arc;

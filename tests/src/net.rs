@@ -1,8 +1,11 @@
 //! Fixtures for sync over the network: a relay on loopback for a village's circle, and devices
 //! whose signing key the test also holds (to forge, replay or tamper with requests).
 
-use std::net::SocketAddr;
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use carebank_core::domain::{CareLevel, Elder, Role, Site, SiteKind};
@@ -216,4 +219,102 @@ impl Drop for PgSchema {
             let _ = admin.batch_execute(&format!("DROP SCHEMA {} CASCADE", self.name));
         }
     }
+}
+
+/// A TCP proxy on loopback in front of `target` that counts the bytes it forwards both ways
+/// and, when given a cut, closes each connection once that many bytes have passed on it (a
+/// link that keeps dropping: every new connection gets another `cut` bytes).
+pub struct LinkProxy {
+    addr: SocketAddr,
+    forwarded: Arc<AtomicU64>,
+    cuts: Arc<AtomicU64>,
+}
+
+impl LinkProxy {
+    /// Starts the proxy; it runs until the process ends.
+    pub fn start(target: SocketAddr, cut: Option<u64>) -> LinkProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+        let addr = listener.local_addr().expect("proxy address");
+        let forwarded = Arc::new(AtomicU64::new(0));
+        let cuts = Arc::new(AtomicU64::new(0));
+        let (total, cut_count) = (forwarded.clone(), cuts.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let Ok(server) = TcpStream::connect(target) else {
+                    continue;
+                };
+                let (Ok(client2), Ok(server2)) = (client.try_clone(), server.try_clone()) else {
+                    continue;
+                };
+                // Bytes left on this connection, shared by both directions.
+                let left = Arc::new(AtomicU64::new(cut.unwrap_or(u64::MAX)));
+                for (from, to) in [(client, server), (server2, client2)] {
+                    let (total, left, cut_count) = (total.clone(), left.clone(), cut_count.clone());
+                    std::thread::spawn(move || pipe(from, to, &total, &left, &cut_count));
+                }
+            }
+        });
+        LinkProxy {
+            addr,
+            forwarded,
+            cuts,
+        }
+    }
+
+    /// The proxy's URL, for a relay client.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Bytes forwarded so far, both ways (TCP payload: HTTP headers and bodies).
+    pub fn forwarded(&self) -> u64 {
+        self.forwarded.load(Ordering::SeqCst)
+    }
+
+    /// Connections cut so far.
+    pub fn cuts(&self) -> u64 {
+        self.cuts.load(Ordering::SeqCst)
+    }
+
+    /// Starts counting again from zero.
+    pub fn reset(&self) {
+        self.forwarded.store(0, Ordering::SeqCst);
+        self.cuts.store(0, Ordering::SeqCst);
+    }
+}
+
+/// Copies `from` to `to` until either closes or the connection's byte allowance runs out.
+fn pipe(
+    mut from: TcpStream,
+    mut to: TcpStream,
+    total: &AtomicU64,
+    left: &AtomicU64,
+    cuts: &AtomicU64,
+) {
+    let mut buf = [0u8; 16384];
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        let before = left
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |l| {
+                Some(l.saturating_sub(n as u64))
+            })
+            .unwrap_or(0);
+        let allowed = before.min(n as u64) as usize;
+        if allowed > 0 && to.write_all(&buf[..allowed]).is_err() {
+            break;
+        }
+        total.fetch_add(allowed as u64, Ordering::SeqCst);
+        if allowed < n {
+            // Counted once, by the direction that used the connection's last byte.
+            if before > 0 {
+                cuts.fetch_add(1, Ordering::SeqCst);
+            }
+            break;
+        }
+    }
+    let _ = to.shutdown(Shutdown::Both);
+    let _ = from.shutdown(Shutdown::Both);
 }

@@ -95,26 +95,23 @@ fn two_phones_converge_and_a_second_sync_is_one_small_round_trip() {
 }
 
 #[test]
-fn a_link_that_drops_mid_sync_loses_only_the_round_in_flight() {
+fn a_round_whose_reply_the_link_drops_is_sent_again_and_the_sync_finishes() {
     let mut v = village();
     work(&mut v, 2);
     let peer = v.volunteers[0].store.peer_name();
-    let before = snapshot(&mut v.caregivers[0].store);
-    {
-        let (cg, vol) = (&mut v.caregivers[0].store, &mut v.volunteers[0].store);
-        // The push is applied by the volunteer, but its reply never arrives.
-        let mut transport = MemoryTransport::new(vol).losing_reply_to(2);
-        let err = run(cg, &peer, &mut transport, &CancelToken::new(), &mut |_| {})
-            .expect_err("the link drops");
-        assert!(matches!(err, SyncError::Transport(_)), "{err}");
-    }
-    assert_eq!(snapshot(&mut v.caregivers[0].store), before);
     let (cg, vol) = (&mut v.caregivers[0].store, &mut v.volunteers[0].store);
+    // The push is applied by the volunteer, but its reply never arrives: the round is sent
+    // again (smaller), and what the volunteer already applied is harmless to apply twice.
+    let mut transport = MemoryTransport::new(vol).losing_reply_to(2);
+    let done = run(cg, &peer, &mut transport, &CancelToken::new(), &mut |_| {})
+        .expect("the sync finishes");
+    assert_eq!(done.rounds_retried, 1);
+    assert!(done.bytes_wasted > 0);
+    assert_eq!(snapshot(cg), snapshot(vol));
     let next = cg
         .sync_with_peer(vol, &CancelToken::new(), &mut |_| {})
-        .expect("resume");
-    assert_eq!(next.round_trips, 2);
-    assert_eq!(snapshot(cg), snapshot(vol));
+        .expect("nothing new");
+    assert_eq!(next.round_trips, 1);
 }
 
 /// Changes the n-th reply.

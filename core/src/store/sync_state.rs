@@ -9,7 +9,7 @@ use super::index::{self, Refusal, TrustedKey};
 use crate::error::{Error, Result};
 use crate::ids::Id;
 use crate::record::SignedRecord;
-use crate::replica::DocId;
+use crate::replica::{ChangeBatch, DocId};
 use crate::sync::{DocHeads, SyncError, SyncPeers, SyncReplica};
 
 /// Records a document's heads (sorted, 32 bytes each).
@@ -195,11 +195,16 @@ impl SyncReplica for Store {
         Ok(self.doc_mut(doc)?.known(hashes))
     }
 
-    fn changes_since(&mut self, doc: &DocId, have: &[ChangeHash]) -> Result<Vec<u8>, SyncError> {
+    fn changes_since(
+        &mut self,
+        doc: &DocId,
+        have: &[ChangeHash],
+        budget: usize,
+    ) -> Result<ChangeBatch, SyncError> {
         self.load_doc(doc)?;
         Ok(self
             .doc_mut(doc)?
-            .changes_since(have)
+            .changes_since(have, budget)
             .map_err(Error::from)?)
     }
 

@@ -195,9 +195,9 @@ fn read_docs(r: &mut Reader<'_>) -> Result<Vec<DocChanges>, SyncError> {
     (0..n)
         .map(|_| {
             let d = read_doc_changes(r)?;
-            if d.deferred {
+            if d.deferred || d.more {
                 return Err(SyncError::Malformed(format!(
-                    "{} is marked deferred, which a bundle never is",
+                    "{} is marked deferred or partial, which a bundle never is",
                     d.doc.as_str()
                 )));
             }
@@ -224,7 +224,7 @@ pub fn export<R: SyncReplica + SyncPeers + ?Sized>(
                 .map(|p| p.heads.clone())
                 .unwrap_or_default(),
         };
-        let changes = replica.changes_since(&local.doc, &have)?;
+        let changes = replica.changes_since(&local.doc, &have, usize::MAX)?.bytes;
         if changes.is_empty() {
             continue;
         }
@@ -233,6 +233,7 @@ pub fn export<R: SyncReplica + SyncPeers + ?Sized>(
             heads: local.heads,
             changes,
             deferred: false,
+            more: false,
         });
     }
     Bundle {

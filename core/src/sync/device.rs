@@ -14,7 +14,7 @@ use super::{
 use crate::api::CareStore;
 use crate::identity::PublicKey;
 use crate::ids::Id;
-use crate::replica::DocId;
+use crate::replica::{ChangeBatch, DocId};
 use crate::store::TrustedKey;
 
 impl CareStore {
@@ -181,8 +181,13 @@ impl SyncReplica for CareStore {
     fn known(&mut self, doc: &DocId, hashes: &[ChangeHash]) -> Result<Vec<ChangeHash>, SyncError> {
         self.sync_parts().0.known(doc, hashes)
     }
-    fn changes_since(&mut self, doc: &DocId, have: &[ChangeHash]) -> Result<Vec<u8>, SyncError> {
-        self.sync_parts().0.changes_since(doc, have)
+    fn changes_since(
+        &mut self,
+        doc: &DocId,
+        have: &[ChangeHash],
+        budget: usize,
+    ) -> Result<ChangeBatch, SyncError> {
+        self.sync_parts().0.changes_since(doc, have, budget)
     }
     fn apply_changes(&mut self, doc: &DocId, changes: &[u8]) -> Result<usize, SyncError> {
         SyncReplica::apply_changes(self.sync_parts().0, doc, changes)

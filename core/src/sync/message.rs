@@ -34,6 +34,9 @@ pub struct DocChanges {
     pub changes: Vec<u8>,
     /// Set in a reply when the responder left this document's changes for a later round.
     pub deferred: bool,
+    /// Set when the sender had more changes for this document than the round's budget let it
+    /// send: these are the first of them in dependency order, and a later round carries the rest.
+    pub more: bool,
 }
 
 /// A sync message. The initiator sends `Hello`, then `Push`es; the responder answers `Hello`
@@ -58,6 +61,10 @@ pub enum Message {
     Push {
         /// One entry per document.
         docs: Vec<DocChanges>,
+        /// How many bytes of changes the reply may carry (0: as many as the responder allows).
+        /// Given, a responder splits a document's changes to keep within it (`more`); not given,
+        /// it sends each document's changes whole, as before the field existed.
+        reply_budget: u64,
     },
     /// What the initiator lacks, for the documents it pushed.
     Changes {
@@ -109,16 +116,17 @@ impl Message {
                 }
                 HEADS
             }
-            Message::Push { docs } | Message::Changes { docs } => {
-                w.uint(docs.len() as u64);
-                for d in docs {
-                    write_doc_changes(&mut w, d);
+            Message::Push { docs, reply_budget } => {
+                write_docs(&mut w, docs);
+                // Written only when given, so a push without it is byte for byte as before.
+                if *reply_budget > 0 {
+                    w.uint(*reply_budget);
                 }
-                if matches!(self, Message::Push { .. }) {
-                    PUSH
-                } else {
-                    CHANGES
-                }
+                PUSH
+            }
+            Message::Changes { docs } => {
+                write_docs(&mut w, docs);
+                CHANGES
             }
             Message::Refused { reason } => {
                 w.bytes(reason.as_bytes());
@@ -158,7 +166,12 @@ impl Message {
                     .map(|_| read_doc_changes(&mut r))
                     .collect::<Result<_, SyncError>>()?;
                 if kind == PUSH {
-                    Message::Push { docs }
+                    let reply_budget = if r.at_end() {
+                        0
+                    } else {
+                        r.uint("reply budget")?
+                    };
+                    Message::Push { docs, reply_budget }
                 } else {
                     Message::Changes { docs }
                 }
@@ -178,11 +191,27 @@ impl Message {
     }
 }
 
+fn write_docs(w: &mut Writer, docs: &[DocChanges]) {
+    w.uint(docs.len() as u64);
+    for d in docs {
+        write_doc_changes(w, d);
+    }
+}
+
+/// The flag of a document's changes: whole (0), deferred (1), or the first part (2).
+const WHOLE: u64 = 0;
+const DEFERRED: u64 = 1;
+const MORE: u64 = 2;
+
 /// Writes one document's changes (shared with bundle files).
 pub(super) fn write_doc_changes(w: &mut Writer, d: &DocChanges) {
     w.doc_id(&d.doc);
     w.heads(&d.heads);
-    w.uint(u64::from(d.deferred));
+    w.uint(match (d.deferred, d.more) {
+        (true, _) => DEFERRED,
+        (false, true) => MORE,
+        (false, false) => WHOLE,
+    });
     w.bytes(&d.changes);
 }
 
@@ -190,12 +219,13 @@ pub(super) fn write_doc_changes(w: &mut Writer, d: &DocChanges) {
 pub(super) fn read_doc_changes(r: &mut Reader<'_>) -> Result<DocChanges, SyncError> {
     let doc = r.doc_id()?;
     let heads = r.heads()?;
-    let deferred = match r.uint("deferred flag")? {
-        0 => false,
-        1 => true,
+    let (deferred, more) = match r.uint("deferred flag")? {
+        WHOLE => (false, false),
+        DEFERRED => (true, false),
+        MORE => (false, true),
         other => {
             return Err(SyncError::Malformed(format!(
-                "deferred flag must be 0 or 1, not {other}"
+                "deferred flag must be 0, 1 or 2, not {other}"
             )));
         }
     };
@@ -205,6 +235,7 @@ pub(super) fn read_doc_changes(r: &mut Reader<'_>) -> Result<DocChanges, SyncErr
         heads,
         changes,
         deferred,
+        more,
     })
 }
 
@@ -259,15 +290,37 @@ mod tests {
                     heads: heads.clone(),
                     changes: b"some automerge bytes".repeat(20),
                     deferred: false,
+                    more: false,
                 }],
+                reply_budget: 0,
+            },
+            Message::Push {
+                docs: vec![DocChanges {
+                    doc: doc("records/2026-10"),
+                    heads: heads.clone(),
+                    changes: b"the first of some automerge bytes".repeat(5),
+                    deferred: false,
+                    more: true,
+                }],
+                reply_budget: 65_536,
             },
             Message::Changes {
-                docs: vec![DocChanges {
-                    doc: doc("records/2026-12"),
-                    heads,
-                    changes: Vec::new(),
-                    deferred: true,
-                }],
+                docs: vec![
+                    DocChanges {
+                        doc: doc("records/2026-12"),
+                        heads: heads.clone(),
+                        changes: Vec::new(),
+                        deferred: true,
+                        more: false,
+                    },
+                    DocChanges {
+                        doc: doc("records/2026-11"),
+                        heads,
+                        changes: b"part".to_vec(),
+                        deferred: false,
+                        more: true,
+                    },
+                ],
             },
             Message::Refused {
                 reason: "不行".into(),

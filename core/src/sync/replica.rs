@@ -4,7 +4,7 @@ use automerge::{AutoCommit, ChangeHash};
 
 use super::{DocHeads, SyncError};
 use crate::ids::Id;
-use crate::replica::DocId;
+use crate::replica::{ChangeBatch, DocId};
 
 /// A set of documents that can be synced.
 pub trait SyncReplica {
@@ -14,8 +14,15 @@ pub trait SyncReplica {
     fn doc_heads(&mut self) -> Result<Vec<DocHeads>, SyncError>;
     /// Those of `hashes` the document holds.
     fn known(&mut self, doc: &DocId, hashes: &[ChangeHash]) -> Result<Vec<ChangeHash>, SyncError>;
-    /// The document's changes not covered by `have`, as bytes for `load_incremental`.
-    fn changes_since(&mut self, doc: &DocId, have: &[ChangeHash]) -> Result<Vec<u8>, SyncError>;
+    /// The document's changes not covered by `have`, as bytes for `load_incremental`: all of
+    /// them, or when they come to more than about `budget` bytes, the first of them in
+    /// dependency order (see [`RecordDoc::changes_since`](crate::replica::RecordDoc::changes_since)).
+    fn changes_since(
+        &mut self,
+        doc: &DocId,
+        have: &[ChangeHash],
+        budget: usize,
+    ) -> Result<ChangeBatch, SyncError>;
     /// Applies changes from a peer (already checked with [`check_changes`]); returns how many
     /// records were new.
     fn apply_changes(&mut self, doc: &DocId, changes: &[u8]) -> Result<usize, SyncError>;

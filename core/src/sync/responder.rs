@@ -3,12 +3,14 @@
 use std::collections::BTreeMap;
 
 use super::{DocChanges, Message, SyncError, SyncReplica, check_changes, digest};
+use crate::replica::ChangeBatch;
 
 /// Bounds on what one reply carries.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     /// Once a reply's changes reach this many bytes, the remaining documents are deferred to
-    /// a later round (at least one document is always answered in full).
+    /// a later round. A push that names a smaller budget is answered within it, splitting a
+    /// document's changes if need be; one that does not gets at least one document in full.
     pub reply_budget_bytes: usize,
 }
 
@@ -45,7 +47,7 @@ pub fn respond<R: SyncReplica + ?Sized>(
                 Ok(Message::Heads { docs })
             }
         }
-        Message::Push { docs } => {
+        Message::Push { docs, reply_budget } => {
             for d in docs {
                 check_changes(&d.doc, &d.changes)?;
             }
@@ -57,20 +59,35 @@ pub fn respond<R: SyncReplica + ?Sized>(
                 .into_iter()
                 .map(|h| (h.doc, h.heads))
                 .collect();
+            // An initiator that names a budget takes documents in parts; one that does not gets
+            // each document whole, however large.
+            let (budget, split) = match usize::try_from(*reply_budget) {
+                Ok(0) | Err(_) => (limits.reply_budget_bytes, false),
+                Ok(asked) => (asked.min(limits.reply_budget_bytes), true),
+            };
             let mut used = 0usize;
             let mut reply = Vec::with_capacity(docs.len());
             for d in docs {
-                let deferred = used >= limits.reply_budget_bytes;
-                let changes = if deferred {
-                    Vec::new()
+                let deferred = used >= budget;
+                let batch = if deferred {
+                    ChangeBatch::nothing()
                 } else {
-                    replica.changes_since(&d.doc, &d.heads)?
+                    let room = if split { budget - used } else { usize::MAX };
+                    replica.changes_since(&d.doc, &d.heads, room)?
                 };
-                used += changes.len();
+                used += batch.bytes.len();
+                // A part's heads are those the initiator holds once it has applied it, so that
+                // it knows them all and remembers them as held here.
+                let doc_heads = if batch.complete {
+                    heads.get(&d.doc).cloned().unwrap_or_default()
+                } else {
+                    batch.heads.clone()
+                };
                 reply.push(DocChanges {
                     doc: d.doc.clone(),
-                    heads: heads.get(&d.doc).cloned().unwrap_or_default(),
-                    changes,
+                    heads: doc_heads,
+                    more: !batch.complete,
+                    changes: batch.bytes,
                     deferred,
                 });
             }

@@ -6,8 +6,14 @@
 //! differ, the changes the responder lacks (those not covered by the heads it is known to hold)
 //! and receives the changes this side lacks. What is learnt is remembered per peer as soon as
 //! each document converges, so a link that drops loses at most the round in flight.
+//!
+//! Each round is bounded by bytes (changes pushed plus changes asked for), adapting to the link:
+//! rounds grow while they come back quickly, shrink when they come back slowly, and shrink hard
+//! when the link drops one ([`Initiator::retry`] rebuilds it smaller). A document's changes that
+//! do not fit are split into batches in dependency order, so every round commits progress.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::time::Duration;
 
 use automerge::ChangeHash;
 
@@ -31,6 +37,12 @@ pub struct Progress {
     pub docs_synced: usize,
     /// Records received that were new here.
     pub records_received: usize,
+    /// Rounds lost to the link and sent again.
+    pub rounds_retried: u32,
+    /// Encoded bytes of the requests in rounds that were lost.
+    pub bytes_wasted: u64,
+    /// The byte budget of the last round.
+    pub round_budget: usize,
 }
 
 /// What to do after a reply.
@@ -53,6 +65,66 @@ enum State {
 /// After this many unsuccessful rounds for one document the session gives up on it.
 const MAX_ATTEMPTS: u32 = 3;
 
+/// The smallest round budget: a few records, so that even a very poor link makes progress.
+pub const MIN_ROUND_BYTES: usize = 8 * 1024;
+/// The largest round budget.
+pub const MAX_ROUND_BYTES: usize = 8 * 1024 * 1024;
+/// The first round's budget on a link not yet known to be slow.
+const FIRST_ROUND_BYTES: usize = 1024 * 1024;
+/// The first round's budget on a link whose hello took long (a slow or distant link).
+const SLOW_ROUND_BYTES: usize = 64 * 1024;
+/// A hello that takes longer than this marks the link as slow.
+const SLOW_HELLO: Duration = Duration::from_millis(500);
+/// Rounds are sized to take about this long: long enough to fill the link, short enough that a
+/// drop loses little.
+const ROUND_TIME: Duration = Duration::from_secs(4);
+
+/// The byte budget of each round, adapted to the link.
+#[derive(Debug, Clone)]
+struct RoundSizer {
+    budget: usize,
+    /// No larger than this for now: half of a round the link dropped, raised again after
+    /// [`KEPT_TO_RAISE`] rounds in a row came back.
+    ceiling: usize,
+    /// Rounds in a row that came back.
+    kept: u32,
+}
+
+/// Rounds in a row that must come back before the ceiling a drop set is raised again.
+const KEPT_TO_RAISE: u32 = 8;
+
+impl RoundSizer {
+    fn new(budget: usize) -> RoundSizer {
+        RoundSizer {
+            budget: budget.clamp(MIN_ROUND_BYTES, MAX_ROUND_BYTES),
+            ceiling: MAX_ROUND_BYTES,
+            kept: 0,
+        }
+    }
+
+    /// A round of `budget` came back after `elapsed`, having carried `used` bytes of changes.
+    fn observe(&mut self, used: usize, elapsed: Duration) {
+        self.kept += 1;
+        if self.kept >= KEPT_TO_RAISE {
+            self.kept = 0;
+            self.ceiling = (self.ceiling * 2).min(MAX_ROUND_BYTES);
+        }
+        if elapsed > ROUND_TIME {
+            let scaled = self.budget as f64 * ROUND_TIME.as_secs_f64() / elapsed.as_secs_f64();
+            self.budget = (scaled as usize).max(MIN_ROUND_BYTES);
+        } else if elapsed < ROUND_TIME / 4 && used >= self.budget / 2 {
+            self.budget = (self.budget * 2).min(self.ceiling);
+        }
+    }
+
+    /// The link dropped a round of this budget.
+    fn dropped(&mut self) {
+        self.ceiling = (self.budget / 2).max(MIN_ROUND_BYTES);
+        self.budget = (self.budget / 4).max(MIN_ROUND_BYTES);
+        self.kept = 0;
+    }
+}
+
 /// One sync, from the side that opens it.
 pub struct Initiator {
     peer: String,
@@ -62,7 +134,17 @@ pub struct Initiator {
     pending: VecDeque<DocId>,
     in_flight: BTreeSet<DocId>,
     attempts: BTreeMap<DocId, u32>,
-    push_budget_bytes: usize,
+    /// Documents whose last push carried only the first part of this side's changes.
+    pushed_part: BTreeSet<DocId>,
+    sizer: RoundSizer,
+    /// Whether the caller fixed the first budget (else the hello's time chooses it).
+    budget_given: bool,
+    /// The bytes of changes the round in flight pushes.
+    push_bytes: usize,
+    /// How long the round in flight took to come back, when the caller said.
+    round_elapsed: Option<Duration>,
+    /// The encoded size of the request in flight.
+    request_bytes: usize,
     progress: Progress,
 }
 
@@ -77,7 +159,12 @@ impl Initiator {
             pending: VecDeque::new(),
             in_flight: BTreeSet::new(),
             attempts: BTreeMap::new(),
-            push_budget_bytes: 4 * 1024 * 1024,
+            pushed_part: BTreeSet::new(),
+            sizer: RoundSizer::new(FIRST_ROUND_BYTES),
+            budget_given: false,
+            push_bytes: 0,
+            round_elapsed: None,
+            request_bytes: 0,
             progress: Progress::default(),
         }
     }
@@ -88,10 +175,53 @@ impl Initiator {
         self.peer = peer.into();
     }
 
-    /// Sets how many bytes of changes one push carries before the rest waits a round.
-    pub fn with_push_budget(mut self, bytes: usize) -> Initiator {
-        self.push_budget_bytes = bytes.max(1);
+    /// Sets the first round's byte budget (changes pushed plus changes asked for, between
+    /// [`MIN_ROUND_BYTES`] and [`MAX_ROUND_BYTES`]); later rounds adapt from there.
+    pub fn with_round_budget(mut self, bytes: usize) -> Initiator {
+        self.sizer = RoundSizer::new(bytes);
+        self.budget_given = true;
         self
+    }
+
+    /// Tells the session how long the round in flight took to come back (call it before
+    /// [`Initiator::receive`]): later rounds are sized by it.
+    pub fn round_took(&mut self, elapsed: Duration) {
+        self.round_elapsed = Some(elapsed);
+    }
+
+    /// The round in flight was lost (the link dropped before its reply arrived): the next
+    /// rounds are smaller, and this gives the message to send in its place. What the lost
+    /// round may have changed at the responder is harmless to send again.
+    pub fn retry<R: SyncReplica + SyncPeers + ?Sized>(
+        &mut self,
+        replica: &mut R,
+    ) -> Result<Vec<u8>, SyncError> {
+        self.progress.rounds_retried += 1;
+        self.progress.bytes_wasted += self.request_bytes as u64;
+        self.sizer.dropped();
+        match self.state {
+            State::AwaitHeads => {
+                self.state = State::New;
+                self.start(replica)
+            }
+            State::AwaitChanges => {
+                for doc in std::mem::take(&mut self.in_flight).into_iter().rev() {
+                    self.pending.push_front(doc);
+                }
+                self.pushed_part.clear();
+                match self.next(replica)? {
+                    Step::Send(bytes) => Ok(bytes),
+                    Step::Done(_) => Err(SyncError::Unexpected {
+                        got: "retry",
+                        state: "nothing left to send",
+                    }),
+                }
+            }
+            State::New | State::Done => Err(SyncError::Unexpected {
+                got: "retry",
+                state: "no round in flight",
+            }),
+        }
     }
 
     /// How far the sync has got.
@@ -118,6 +248,7 @@ impl Initiator {
         .encode()?;
         self.state = State::AwaitHeads;
         self.progress.bytes_sent += bytes.len() as u64;
+        self.request_bytes = bytes.len();
         Ok(bytes)
     }
 
@@ -135,10 +266,18 @@ impl Initiator {
             (_, Message::Refused { reason }) => Err(SyncError::Refused(reason)),
             (State::AwaitHeads, Message::UpToDate) => self.finish(),
             (State::AwaitHeads, Message::Heads { docs }) => {
+                let slow = self.round_elapsed.take().is_some_and(|e| e > SLOW_HELLO);
+                if slow && !self.budget_given {
+                    self.sizer = RoundSizer::new(SLOW_ROUND_BYTES);
+                }
                 self.plan(replica, docs)?;
                 self.next(replica)
             }
             (State::AwaitChanges, Message::Changes { docs }) => {
+                let received: usize = docs.iter().map(|d| d.changes.len()).sum();
+                if let Some(elapsed) = self.round_elapsed.take() {
+                    self.sizer.observe(self.push_bytes + received, elapsed);
+                }
                 self.absorb(replica, docs)?;
                 self.next(replica)
             }
@@ -205,6 +344,11 @@ impl Initiator {
             }
             check_changes(&d.doc, &d.changes)?;
         }
+        let before: BTreeMap<DocId, Vec<ChangeHash>> = replica
+            .doc_heads()?
+            .into_iter()
+            .map(|d| (d.doc, d.heads))
+            .collect();
         for d in &docs {
             if !d.changes.is_empty() {
                 self.progress.records_received += replica.apply_changes(&d.doc, &d.changes)?;
@@ -218,12 +362,13 @@ impl Initiator {
         let mut answered = BTreeSet::new();
         for d in docs {
             answered.insert(d.doc.clone());
+            let pushed_part = self.pushed_part.remove(&d.doc);
             if d.deferred {
                 self.pending.push_back(d.doc);
                 continue;
             }
             let mine = local.get(&d.doc).cloned().unwrap_or_default();
-            if mine == d.heads {
+            if mine == d.heads && !d.more && !pushed_part {
                 if !mine.is_empty() {
                     replica.set_shared_heads(&self.peer, &d.doc, &mine)?;
                 }
@@ -232,6 +377,15 @@ impl Initiator {
             }
             if !d.heads.is_empty() && replica.known(&d.doc, &d.heads)?.len() == d.heads.len() {
                 replica.set_shared_heads(&self.peer, &d.doc, &d.heads)?;
+            }
+            // A part went either way: the rest follows in the next round, which is no failure
+            // as long as each part moves something.
+            let moved =
+                before.get(&d.doc) != Some(&mine) || self.remote.get(&d.doc) != Some(&d.heads);
+            if (d.more || pushed_part) && moved {
+                self.remote.insert(d.doc.clone(), d.heads);
+                self.pending.push_back(d.doc);
+                continue;
             }
             let attempts = self.attempts.entry(d.doc.clone()).or_insert(0);
             *attempts += 1;
@@ -263,6 +417,7 @@ impl Initiator {
             .into_iter()
             .map(|d| (d.doc, d.heads))
             .collect();
+        let budget = self.sizer.budget;
         let mut docs = Vec::new();
         let mut used = 0usize;
         while let Some(doc) = self.pending.pop_front() {
@@ -277,22 +432,42 @@ impl Initiator {
             if attempts < 2 {
                 have.extend(replica.known(&doc, &theirs)?);
             }
-            let changes = replica.changes_since(&doc, &have)?;
-            used += changes.len();
+            // Pushes fill at most half the round, so that the reply has room too.
+            let room = (budget / 2).saturating_sub(used).max(1);
+            let batch = replica.changes_since(&doc, &have, room)?;
+            used += batch.bytes.len();
             self.in_flight.insert(doc.clone());
+            let (heads, more) = if batch.complete {
+                (local.get(&doc).cloned().unwrap_or_default(), false)
+            } else {
+                // Only the first part goes: the responder is told the heads it will hold
+                // after it, so that it answers with what this side lacks, not with this
+                // side's own changes it has not yet been sent.
+                self.pushed_part.insert(doc.clone());
+                (batch.heads, true)
+            };
             docs.push(DocChanges {
-                heads: local.get(&doc).cloned().unwrap_or_default(),
+                heads,
                 doc,
-                changes,
+                changes: batch.bytes,
                 deferred: false,
+                more,
             });
-            if used >= self.push_budget_bytes {
+            if used >= budget / 2 {
                 break;
             }
         }
-        let bytes = Message::Push { docs }.encode()?;
+        let reply_budget = budget.saturating_sub(used).max(budget / 2);
+        self.push_bytes = used;
+        self.progress.round_budget = budget;
+        let bytes = Message::Push {
+            docs,
+            reply_budget: reply_budget as u64,
+        }
+        .encode()?;
         self.state = State::AwaitChanges;
         self.progress.bytes_sent += bytes.len() as u64;
+        self.request_bytes = bytes.len();
         Ok(Step::Send(bytes))
     }
 }

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 use super::{Initiator, Limits, Progress, Step, SyncError, SyncPeers, SyncReplica, respond_bytes};
 
@@ -41,9 +42,14 @@ impl CancelToken {
 /// Called after each round with the progress so far.
 pub type ProgressFn<'a> = &'a mut dyn FnMut(&Progress);
 
-/// Syncs `replica` with `peer` (or the peer the transport names) over `transport` until both hold the same documents, reporting
-/// progress after each round and stopping between rounds when `cancel` is set. Whatever
-/// converged before an error or a cancellation is kept, and the next sync continues from there.
+/// After this many rounds lost in a row, a sync gives up (the next one resumes).
+const MAX_LOST_ROUNDS: u32 = 8;
+
+/// Syncs `replica` with `peer` (or the peer the transport names) over `transport` until both
+/// hold the same documents, reporting progress after each round and stopping between rounds
+/// when `cancel` is set. Rounds are sized to the link (see [`Initiator`]); a round the link
+/// drops is sent again smaller, up to [`MAX_LOST_ROUNDS`] in a row. Whatever converged before
+/// an error or a cancellation is kept, and the next sync continues from there.
 pub fn run<R: SyncReplica + SyncPeers + ?Sized>(
     replica: &mut R,
     peer: &str,
@@ -53,11 +59,23 @@ pub fn run<R: SyncReplica + SyncPeers + ?Sized>(
 ) -> Result<Progress, SyncError> {
     let mut session = Initiator::new(peer);
     let mut message = session.start(replica)?;
+    let mut lost_in_a_row = 0;
     loop {
         if cancel.is_cancelled() {
             return Err(SyncError::Cancelled);
         }
-        let reply = transport.request(&message)?;
+        let sent_at = Instant::now();
+        let reply = match transport.request(&message) {
+            Ok(reply) => reply,
+            Err(SyncError::Transport(_)) if lost_in_a_row + 1 < MAX_LOST_ROUNDS => {
+                lost_in_a_row += 1;
+                message = session.retry(replica)?;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        lost_in_a_row = 0;
+        session.round_took(sent_at.elapsed());
         if let Some(name) = transport.peer_name() {
             session.set_peer(name);
         }

@@ -254,6 +254,11 @@ impl<'a> Reader<'a> {
             .collect()
     }
 
+    /// Whether every byte was read (an optional field at the end is absent).
+    pub fn at_end(&self) -> bool {
+        self.pos == self.bytes.len()
+    }
+
     /// Fails unless every byte was read.
     pub fn finish(self) -> Result<(), SyncError> {
         if self.pos == self.bytes.len() {

@@ -1,0 +1,169 @@
+//! `carebank-bench`: every figure of `WORKLOAD.md` on the reference village in one run, each
+//! set against a baseline or a floor measured in the same run, on the same records, printed as
+//! one table with the machine, the commit and the seed, and written as JSON (`--json FILE`).
+//!
+//! `cargo run --release -p carebank-bench -- [--quick] [--days N] [--seed S] [--json FILE]`
+//!
+//! `--quick` plays a few days and measures briefly: the test command runs it so the bench
+//! cannot rot. Figures are for comparing versions on one machine; see `docs/performance.md`.
+
+mod figures;
+mod ledger;
+mod machine;
+mod store;
+mod sync;
+mod year;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+use serde::Serialize;
+
+use crate::figures::Figures;
+use crate::machine::Provenance;
+
+/// The command line.
+#[derive(Parser)]
+#[command(about = "Every figure of the reference workload, with baselines and floors")]
+struct Args {
+    /// A few simulated days, brief measurements (for the test command).
+    #[arg(long)]
+    quick: bool,
+    /// Days of the village-year (default 365, or 3 with --quick).
+    #[arg(long)]
+    days: Option<u64>,
+    /// The workload's seed.
+    #[arg(long, default_value_t = 2026)]
+    seed: u64,
+    /// Also write the figures as JSON to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    #[command(subcommand)]
+    child: Option<Child>,
+}
+
+/// Work done in a process of its own, so that its peak memory is its own.
+#[derive(Subcommand)]
+enum Child {
+    /// Imports the documents saved in DIR/docs into DIR/store.db.
+    #[command(hide = true)]
+    Import {
+        dir: PathBuf,
+        circle: String,
+        centre: String,
+    },
+    /// Opens DIR/store.db and asks for the overdue visits at NOW.
+    #[command(hide = true)]
+    Open {
+        dir: PathBuf,
+        circle: String,
+        centre: String,
+        now: i64,
+    },
+}
+
+/// What `--json` writes.
+#[derive(Serialize)]
+struct Run<'a> {
+    provenance: &'a Provenance,
+    seed: u64,
+    days: u64,
+    quick: bool,
+    seconds: f64,
+    figures: &'a [figures::Figure],
+}
+
+fn main() {
+    let args = Args::parse();
+    match args.child {
+        Some(Child::Import {
+            dir,
+            circle,
+            centre,
+        }) => {
+            let report = store::child_import(&dir, store::circle_from(&circle, &centre));
+            println!("{}", serde_json::to_string(&report).expect("report"));
+        }
+        Some(Child::Open {
+            dir,
+            circle,
+            centre,
+            now,
+        }) => {
+            let report = store::child_open(&dir, store::circle_from(&circle, &centre), now);
+            println!("{}", serde_json::to_string(&report).expect("report"));
+        }
+        None => bench(&args),
+    }
+}
+
+fn bench(args: &Args) {
+    let started = Instant::now();
+    let days = args.days.unwrap_or(if args.quick { 3 } else { 365 });
+    let provenance = Provenance::detect();
+    let step = |what: &str| eprintln!("[{:6.1} s] {what}", started.elapsed().as_secs_f64());
+    let mut figures = Figures::default();
+
+    step(&format!("playing {days} days of the reference village"));
+    let mut village = year::play_year(args.seed, days);
+    let docs = village.coordinator.store.documents().expect("documents");
+    let records = year::records_in(&docs);
+    figures.add(
+        "records in the village-year",
+        records.len() as f64,
+        "records",
+    );
+
+    step("store: import, disk, cold open, durable writes");
+    let writes = if args.quick { 30 } else { 300 };
+    store::measure(&mut figures, &village, &docs, &records, days, writes);
+
+    step("sync: a phone back after a week, nothing new, the relay's rates");
+    let run = Duration::from_millis(if args.quick { 300 } else { 3_000 });
+    sync::week(&mut figures, args.seed, days.min(7), 4, run);
+
+    step("sync: a new phone's first sync of the year, clean and over dropping links");
+    let cuts: &[u64] = if args.quick {
+        &[64 * 1024]
+    } else {
+        &[32 * 1024, 64 * 1024]
+    };
+    sync::new_phone(&mut figures, &mut village, days, cuts);
+
+    step("reconcile");
+    ledger::measure(
+        &mut figures,
+        args.seed,
+        days,
+        if args.quick { 1 } else { 5 },
+    );
+
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "carebank-bench: reference village (WORKLOAD.md), seed {}, {days} days{}\nmachine: {}\ncommit: {}{}\n",
+        args.seed,
+        if args.quick { ", --quick" } else { "" },
+        provenance.machine,
+        provenance.commit,
+        if provenance.release {
+            ""
+        } else {
+            " (debug build: figures not comparable)"
+        },
+    );
+    print!("{}", figures.table());
+    println!("\n(run took {seconds:.0} s)");
+    if let Some(path) = &args.json {
+        let run = Run {
+            provenance: &provenance,
+            seed: args.seed,
+            days,
+            quick: args.quick,
+            seconds,
+            figures: &figures.rows,
+        };
+        let json = serde_json::to_string_pretty(&run).expect("json");
+        std::fs::write(path, json).expect("write the JSON file");
+    }
+}

@@ -1,0 +1,287 @@
+//! Store figures: bulk import of a village-year into a new phone's store (in a process of its
+//! own, for its peak memory), the store's size on disk, cold open until the overdue list
+//! answers (likewise), one durable visit write at a time, and the floors: this disk's fsync,
+//! the zstd size of the signed records, and verifying their signatures alone.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use carebank_core::identity::DeviceKey;
+use carebank_core::ledger::verify_signatures;
+use carebank_core::record::SignedRecord;
+use carebank_core::replica::DocId;
+use carebank_core::store::{Durability, StoreKey};
+use carebank_core::{CareStore, Circle};
+use carebank_scenarios::{DAY, MINUTE, START_MS, Village, visit};
+use serde::{Deserialize, Serialize};
+
+use crate::figures::{Figures, Target};
+use crate::machine::peak_rss;
+
+const MB: f64 = 1024.0 * 1024.0;
+
+/// Opens a device store file, encrypted at rest as on a phone (a raw 32-byte key): the one
+/// place the bench opens stores, so the import, the cold open and the writes alike pay for
+/// encryption. `cargo bench -p carebank-scenarios --bench store` compares it with plain stores.
+pub fn open_store(path: &Path, circle: Circle, key: DeviceKey) -> CareStore {
+    CareStore::open(path, &StoreKey::Raw([7; 32]), circle, key).expect("the store opens")
+}
+
+/// What a child process reports.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ChildReport {
+    /// How long the measured work took.
+    pub seconds: f64,
+    /// Records the work added (import) or overdue elders (open).
+    pub count: usize,
+    /// The process's peak resident memory, in bytes.
+    pub peak_rss: u64,
+}
+
+/// The arguments naming a circle, for a child process.
+fn circle_args(circle: Circle) -> [String; 2] {
+    [circle.circle_id.to_string(), circle.centre_key.to_string()]
+}
+
+/// Parses the circle a child was given.
+pub fn circle_from(id: &str, centre: &str) -> Circle {
+    Circle {
+        circle_id: id.parse().expect("circle id"),
+        centre_key: centre.parse().expect("centre key"),
+    }
+}
+
+/// In a child process: imports every document saved under `dir/docs` into a new store at
+/// `dir/store.db`, as a new phone's first sync or a bundle of a year does, every record verified.
+pub fn child_import(dir: &Path, circle: Circle) -> ChildReport {
+    let mut files: Vec<_> = std::fs::read_dir(dir.join("docs"))
+        .expect("docs")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "am"))
+        .collect();
+    files.sort();
+    let started = Instant::now();
+    let mut store = open_store(&dir.join("store.db"), circle, DeviceKey::from_seed([0; 32]));
+    let mut count = 0;
+    for file in files {
+        let name = std::fs::read_to_string(file.with_extension("name")).expect("name");
+        let doc = DocId::parse(&name).expect("document name");
+        let bytes = std::fs::read(&file).expect("document");
+        let report = store.merge_doc(&doc, &bytes).expect("import");
+        assert!(report.rejected.is_empty(), "{:?}", report.rejected.first());
+        count += report.added.len();
+    }
+    drop(store);
+    ChildReport {
+        seconds: started.elapsed().as_secs_f64(),
+        count,
+        peak_rss: peak_rss(),
+    }
+}
+
+/// In a child process: opens the store at `dir/store.db` and asks for the overdue visits.
+pub fn child_open(dir: &Path, circle: Circle, now_ms: i64) -> ChildReport {
+    let started = Instant::now();
+    let store = open_store(&dir.join("store.db"), circle, DeviceKey::from_seed([0; 32]));
+    let overdue = store.overdue_visits(now_ms).expect("overdue visits");
+    ChildReport {
+        seconds: started.elapsed().as_secs_f64(),
+        count: overdue.len(),
+        peak_rss: peak_rss(),
+    }
+}
+
+/// Runs this program again with `args`, and reads the report it prints.
+fn child(args: &[String]) -> ChildReport {
+    let exe = std::env::current_exe().expect("this program");
+    let out = Command::new(exe).args(args).output().expect("child runs");
+    assert!(
+        out.status.success(),
+        "child {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("child report")
+}
+
+/// The median and the 99th percentile of `samples` (ms).
+pub fn median_p99(mut samples: Vec<f64>) -> (f64, f64) {
+    samples.sort_by(f64::total_cmp);
+    let n = samples.len();
+    (samples[n / 2], samples[(n * 99 / 100).min(n - 1)])
+}
+
+/// This disk's fsync latency (ms): appending 4 KiB to a file and `fdatasync`, as one WAL
+/// commit does at the least.
+fn fsync_latencies(dir: &Path, n: usize) -> Vec<f64> {
+    let mut file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("fsync.probe"))
+        .expect("probe file");
+    let page = [0x5au8; 4096];
+    (0..n)
+        .map(|_| {
+            let t = Instant::now();
+            file.write_all(&page).expect("write");
+            file.sync_data().expect("fdatasync");
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect()
+}
+
+fn file_len(path: &Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |m| m.len())
+}
+
+/// Measures the store figures on the year `docs` (the coordinator's documents after the year)
+/// of village `v`, played over `days` days; `writes` durable writes are timed.
+pub fn measure(
+    figures: &mut Figures,
+    v: &Village,
+    docs: &[(DocId, Vec<u8>)],
+    records: &[SignedRecord],
+    days: u64,
+    writes: usize,
+) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let docs_dir = dir.path().join("docs");
+    std::fs::create_dir(&docs_dir).expect("docs dir");
+    for (i, (doc, bytes)) in docs.iter().enumerate() {
+        let file = docs_dir.join(format!("{i:04}.am"));
+        std::fs::write(&file, bytes).expect("document file");
+        std::fs::write(file.with_extension("name"), doc.as_str()).expect("name file");
+    }
+    let [circle, centre] = circle_args(v.circle);
+    let dir_arg = dir.path().display().to_string();
+
+    // Verifying the same signatures alone: strict one by one, and in batches.
+    let bytes: Vec<&[u8]> = records.iter().map(SignedRecord::as_bytes).collect();
+    let t = Instant::now();
+    let valid = bytes
+        .iter()
+        .filter(|b| SignedRecord::from_bytes(b).is_ok())
+        .count();
+    let strict = t.elapsed();
+    assert_eq!(valid, records.len(), "every stored record verifies");
+    let t = Instant::now();
+    let decoded: Vec<SignedRecord> = bytes
+        .iter()
+        .map(|b| SignedRecord::decode_unverified(b).expect("decodes"))
+        .collect();
+    let batch_ok = verify_signatures(&decoded)
+        .into_iter()
+        .filter(|ok| *ok)
+        .count();
+    let batch = t.elapsed();
+    assert_eq!(batch_ok, records.len());
+
+    let import = child(&[
+        "import".into(),
+        dir_arg.clone(),
+        circle.clone(),
+        centre.clone(),
+    ]);
+    assert_eq!(import.count, records.len(), "every record imported");
+    let rate = |d: f64| records.len() as f64 / d;
+    figures.versus(
+        format!("bulk import, {} records", records.len()),
+        rate(import.seconds),
+        "records/s",
+        ("verify alone, strict", rate(strict.as_secs_f64())),
+        Some(Target::AtLeast(30_000.0)),
+    );
+    figures.versus(
+        "bulk import",
+        rate(import.seconds),
+        "records/s",
+        ("verify alone, batch", rate(batch.as_secs_f64())),
+        None,
+    );
+    figures.target(
+        "bulk import: peak RSS",
+        import.peak_rss as f64 / MB,
+        "MB",
+        Target::AtMost(100.0),
+    );
+
+    let path = dir.path().join("store.db");
+    let on_disk = file_len(&path) + file_len(&path.with_extension("db-wal"));
+    let signed: Vec<u8> = bytes.concat();
+    let zstd = zstd::encode_all(signed.as_slice(), 3).expect("zstd").len() as f64;
+    figures.versus(
+        format!("village-year on disk ({} days)", days),
+        on_disk as f64 / MB,
+        "MB",
+        ("zstd of the signed records", zstd / MB),
+        Some(Target::RatioAtMost(3.0)),
+    );
+    figures.add(
+        "on disk per record",
+        on_disk as f64 / records.len() as f64,
+        "B",
+    );
+
+    let now = START_MS + days * DAY;
+    let opens: Vec<ChildReport> = (0..3)
+        .map(|_| {
+            child(&[
+                "open".into(),
+                dir_arg.clone(),
+                circle.clone(),
+                centre.clone(),
+                now.to_string(),
+            ])
+        })
+        .collect();
+    let (open_ms, _) = median_p99(opens.iter().map(|o| o.seconds * 1e3).collect());
+    let open_rss = opens.iter().map(|o| o.peak_rss).max().unwrap_or(0);
+    figures.target(
+        "cold open until the overdue list answers (median of 3)",
+        open_ms,
+        "ms",
+        Target::AtMost(20.0),
+    );
+    figures.target(
+        "cold open: peak RSS",
+        open_rss as f64 / MB,
+        "MB",
+        Target::AtMost(30.0),
+    );
+
+    // One durable visit at a time on top of the year, on the same disk as the fsync probe.
+    let (fsync, _) = median_p99(fsync_latencies(dir.path(), writes.max(20)));
+    let mut store = open_store(&path, v.circle, v.device_key(1));
+    store
+        .set_durability(Durability::EveryWrite)
+        .expect("durability");
+    store.set_wall_clock(Box::new(move || now));
+    let caregiver = v.device(1).member_id;
+    let latencies: Vec<f64> = (0..writes as u64)
+        .map(|i| {
+            let elder = v.elders[(i as usize) % v.elders.len()];
+            let t = Instant::now();
+            store
+                .record_visit(visit(elder, caregiver, now - DAY + i * MINUTE))
+                .expect("visit");
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    let (median, p99) = median_p99(latencies);
+    figures.target(
+        format!("durable visit write, median of {writes}"),
+        median,
+        "ms",
+        Target::AtMost(1.0),
+    );
+    figures.versus(
+        "durable visit write, median",
+        median,
+        "ms",
+        ("fsync of this disk (median)", fsync),
+        Some(Target::RatioAtMost(5.0)),
+    );
+    figures.target("durable visit write, p99", p99, "ms", Target::AtMost(5.0));
+}
