@@ -1,6 +1,7 @@
 //! The embedded SQLite backend (one file in the data directory, WAL, durable commits).
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use carebank_core::identity::PublicKey;
 use carebank_core::ids::Id;
@@ -37,15 +38,36 @@ pub struct SqliteBackend {
     conn: Connection,
 }
 
+/// How long a statement waits for another instance's lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Puts the database in WAL mode. On a new file this needs the exclusive lock while holding a
+/// shared one, so SQLite answers "busy" at once (its busy handler would deadlock) when another
+/// instance is opening the same file: retried until [`BUSY_TIMEOUT`] has passed.
+fn switch_to_wal(conn: &Connection) -> Result<(), RelayError> {
+    let started = Instant::now();
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && started.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            other => return Ok(other?),
+        }
+    }
+}
+
 impl SqliteBackend {
     /// Opens (creating if needed) `relay.sqlite3` in `dir`.
     pub fn open(dir: &Path) -> Result<SqliteBackend, RelayError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| RelayError::Config(format!("data directory {}: {e}", dir.display())))?;
         let conn = Connection::open(dir.join("relay.sqlite3"))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        switch_to_wal(&conn)?;
         conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let mut backend = SqliteBackend { conn };
         backend.migrate()?;
         Ok(backend)
