@@ -2,6 +2,7 @@
 //! caregivers, volunteers and elders, each member on a device store of their own, and a
 //! simulated clock that every store reads.
 
+pub mod hostile;
 pub mod ledger;
 pub mod ledger_year;
 pub mod net;
