@@ -75,10 +75,23 @@ pub fn play(fault: Fault, rounds: u64, seed: u64) -> Result<Line> {
     p.heal()?;
     let (lost, forged, twice) = p.judge()?;
     let c = p.counts();
+    let (text, played, refused_all) = describe(fault, &c, &p.tally);
+    let twice = twice + c.accepted_twice;
+    Ok(Line {
+        text: format!(
+            "{}: rounds {rounds}, {text}, accepted twice: {twice}, forged counted: {forged}, \
+             lost: {lost}",
+            fault.name()
+        ),
+        failed: lost > 0 || forged > 0 || twice > 0 || played == 0 || !refused_all,
+    })
+}
 
-    let t = &p.tally;
+/// What the hostile party did under `fault`, for its line; how many times the fault was played
+/// (0 means the round proved nothing); whether every alteration was refused.
+fn describe(fault: Fault, c: &Counts, t: &Tally) -> (String, u64, bool) {
     let syncs = format!("syncs failed {} of {}", t.failed, t.syncs);
-    let (text, played, refused_all) = match fault {
+    match fault {
         Fault::Drop => (format!("dropped {}, {syncs}", c.dropped), c.dropped, true),
         Fault::Duplicate => (format!("duplicated {}", c.resent), c.resent, true),
         Fault::Reorder => (
@@ -98,7 +111,7 @@ pub fn play(fault: Fault, rounds: u64, seed: u64) -> Result<Line> {
             c.resent,
             true,
         ),
-        _ => {
+        Fault::Alter | Fault::Withhold => {
             let altered = c.flipped + c.forged;
             (
                 format!(
@@ -110,16 +123,7 @@ pub fn play(fault: Fault, rounds: u64, seed: u64) -> Result<Line> {
                 t.refused == altered,
             )
         }
-    };
-    let twice = twice + c.accepted_twice;
-    Ok(Line {
-        text: format!(
-            "{}: rounds {rounds}, {text}, accepted twice: {twice}, forged counted: {forged}, \
-             lost: {lost}",
-            fault.name()
-        ),
-        failed: lost > 0 || forged > 0 || twice > 0 || played == 0 || !refused_all,
-    })
+    }
 }
 
 /// A store's records as the index holds them: id and signed bytes.
