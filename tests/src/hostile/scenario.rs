@@ -321,13 +321,16 @@ impl Play {
                     .iter()
                     .filter(|(id, _)| got.contains_key(id))
                     .count();
+                // The one place for the device-chain check, once chains exist: the centre now
+                // holds phone 0's records on both sides of `records[1]` but not `records[1]`,
+                // so `self.circle.centre.chain_problems()` must report that gap (phone 0's key,
+                // the missing sequence number) here, with the signed records around it as
+                // evidence. (The relay rounds above leave no gap the centre can see: nothing of
+                // phone 0's after the withheld records reaches it until the network heals.)
                 vec![records[1].0]
             };
             let got = counted(&self.circle.centre)?;
             early += held.iter().filter(|id| got.contains_key(id)).count();
-            // Where the device chains will be checked: on the rounds served around a gap (odd
-            // r), the centre holds phone 0's records before and after `held` but not `held`,
-            // and `CareStore::chain_problems()` must report that gap for phone 0's key here.
             withheld.extend(held);
         }
         self.heal()?;
