@@ -46,20 +46,26 @@ struct Args {
 /// Work done in a process of its own, so that its peak memory is its own.
 #[derive(Subcommand)]
 enum Child {
-    /// Imports the documents saved in DIR/docs into DIR/store.db.
+    /// Imports the documents saved in DIR/docs into a new store in DIR.
     #[command(hide = true)]
     Import {
         dir: PathBuf,
         circle: String,
         centre: String,
+        /// A store not encrypted at rest.
+        #[arg(long)]
+        plain: bool,
     },
-    /// Opens DIR/store.db and asks for the overdue visits at NOW.
+    /// Opens the store in DIR and asks for the overdue visits at NOW.
     #[command(hide = true)]
     Open {
         dir: PathBuf,
         circle: String,
         centre: String,
         now: i64,
+        /// A store not encrypted at rest.
+        #[arg(long)]
+        plain: bool,
     },
 }
 
@@ -81,8 +87,10 @@ fn main() {
             dir,
             circle,
             centre,
+            plain,
         }) => {
-            let report = store::child_import(&dir, store::circle_from(&circle, &centre));
+            let circle = store::circle_from(&circle, &centre);
+            let report = store::child_import(&dir, circle, at_rest(plain));
             println!("{}", serde_json::to_string(&report).expect("report"));
         }
         Some(Child::Open {
@@ -90,11 +98,22 @@ fn main() {
             circle,
             centre,
             now,
+            plain,
         }) => {
-            let report = store::child_open(&dir, store::circle_from(&circle, &centre), now);
+            let circle = store::circle_from(&circle, &centre);
+            let report = store::child_open(&dir, circle, now, at_rest(plain));
             println!("{}", serde_json::to_string(&report).expect("report"));
         }
         None => bench(&args),
+    }
+}
+
+/// The kind of store a child process works on.
+fn at_rest(plain: bool) -> store::AtRest {
+    if plain {
+        store::AtRest::Plain
+    } else {
+        store::AtRest::Encrypted
     }
 }
 
@@ -115,7 +134,7 @@ fn bench(args: &Args) {
         "records",
     );
 
-    step("store: import, disk, cold open, durable writes");
+    step("store: import, disk, cold open, durable writes (encrypted and plain)");
     let writes = if args.quick { 30 } else { 300 };
     store::measure(&mut figures, &village, &docs, &records, days, writes);
 

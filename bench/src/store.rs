@@ -1,11 +1,12 @@
 //! Store figures: bulk import of a village-year into a new phone's store (in a process of its
 //! own, for its peak memory), the store's size on disk, cold open until the overdue list
 //! answers (likewise), one durable visit write at a time, and the floors: this disk's fsync,
-//! the zstd size of the signed records, and verifying their signatures alone.
+//! the zstd size of the signed records, and verifying their signatures alone. Each store
+//! figure is taken with the store encrypted at rest (SQLCipher) and plain, in the same run.
 
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
@@ -23,11 +24,44 @@ use crate::machine::peak_rss;
 
 const MB: f64 = 1024.0 * 1024.0;
 
-/// Opens a device store file, encrypted at rest as on a phone (a raw 32-byte key): the one
-/// place the bench opens stores, so the import, the cold open and the writes alike pay for
-/// encryption. `cargo bench -p carebank-scenarios --bench store` compares it with plain stores.
-pub fn open_store(path: &Path, circle: Circle, key: DeviceKey) -> CareStore {
-    CareStore::open(path, &StoreKey::Raw([7; 32]), circle, key).expect("the store opens")
+/// Whether a store is encrypted at rest: every store figure is taken both ways in one run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AtRest {
+    /// SQLCipher with a raw 32-byte key, as on a phone.
+    Encrypted,
+    /// No encryption, the format before encryption at rest.
+    Plain,
+}
+
+impl AtRest {
+    /// The key a store of this kind is opened with.
+    pub fn key(self) -> StoreKey {
+        match self {
+            AtRest::Encrypted => StoreKey::Raw([7; 32]),
+            AtRest::Plain => StoreKey::Plain,
+        }
+    }
+
+    /// The store file of this kind in a work directory.
+    fn file(self, dir: &Path) -> PathBuf {
+        dir.join(match self {
+            AtRest::Encrypted => "store.db",
+            AtRest::Plain => "plain.db",
+        })
+    }
+
+    /// The flag a child process is given.
+    fn args(self) -> Vec<String> {
+        match self {
+            AtRest::Encrypted => Vec::new(),
+            AtRest::Plain => vec!["--plain".into()],
+        }
+    }
+}
+
+/// Opens a device store file under `store_key`: the one place the bench opens stores.
+pub fn open_store(path: &Path, circle: Circle, key: DeviceKey, store_key: &StoreKey) -> CareStore {
+    CareStore::open(path, store_key, circle, key).expect("the store opens")
 }
 
 /// What a child process reports.
@@ -55,8 +89,9 @@ pub fn circle_from(id: &str, centre: &str) -> Circle {
 }
 
 /// In a child process: imports every document saved under `dir/docs` into a new store at
-/// `dir/store.db`, as a new phone's first sync or a bundle of a year does, every record verified.
-pub fn child_import(dir: &Path, circle: Circle) -> ChildReport {
+/// the store file of `at_rest`, as a new phone's first sync or a bundle of a year does, every
+/// record verified.
+pub fn child_import(dir: &Path, circle: Circle, at_rest: AtRest) -> ChildReport {
     let mut files: Vec<_> = std::fs::read_dir(dir.join("docs"))
         .expect("docs")
         .map(|e| e.expect("entry").path())
@@ -64,7 +99,12 @@ pub fn child_import(dir: &Path, circle: Circle) -> ChildReport {
         .collect();
     files.sort();
     let started = Instant::now();
-    let mut store = open_store(&dir.join("store.db"), circle, DeviceKey::from_seed([0; 32]));
+    let mut store = open_store(
+        &at_rest.file(dir),
+        circle,
+        DeviceKey::from_seed([0; 32]),
+        &at_rest.key(),
+    );
     let mut count = 0;
     for file in files {
         let name = std::fs::read_to_string(file.with_extension("name")).expect("name");
@@ -82,10 +122,15 @@ pub fn child_import(dir: &Path, circle: Circle) -> ChildReport {
     }
 }
 
-/// In a child process: opens the store at `dir/store.db` and asks for the overdue visits.
-pub fn child_open(dir: &Path, circle: Circle, now_ms: i64) -> ChildReport {
+/// In a child process: opens the store file of `at_rest` and asks for the overdue visits.
+pub fn child_open(dir: &Path, circle: Circle, now_ms: i64, at_rest: AtRest) -> ChildReport {
     let started = Instant::now();
-    let store = open_store(&dir.join("store.db"), circle, DeviceKey::from_seed([0; 32]));
+    let store = open_store(
+        &at_rest.file(dir),
+        circle,
+        DeviceKey::from_seed([0; 32]),
+        &at_rest.key(),
+    );
     let overdue = store.overdue_visits(now_ms).expect("overdue visits");
     ChildReport {
         seconds: started.elapsed().as_secs_f64(),
@@ -137,7 +182,8 @@ fn file_len(path: &Path) -> u64 {
 }
 
 /// Measures the store figures on the year `docs` (the coordinator's documents after the year)
-/// of village `v`, played over `days` days; `writes` durable writes are timed.
+/// of village `v`, played over `days` days, with the store encrypted (the figures set against
+/// the targets) and plain (their ratio); `writes` durable writes are timed each way.
 pub fn measure(
     figures: &mut Figures,
     v: &Village,
@@ -154,8 +200,6 @@ pub fn measure(
         std::fs::write(&file, bytes).expect("document file");
         std::fs::write(file.with_extension("name"), doc.as_str()).expect("name file");
     }
-    let [circle, centre] = circle_args(v.circle);
-    let dir_arg = dir.path().display().to_string();
 
     // Verifying the same signatures alone: strict one by one, and in batches.
     let bytes: Vec<&[u8]> = records.iter().map(SignedRecord::as_bytes).collect();
@@ -178,110 +222,156 @@ pub fn measure(
     let batch = t.elapsed();
     assert_eq!(batch_ok, records.len());
 
-    let import = child(&[
-        "import".into(),
-        dir_arg.clone(),
-        circle.clone(),
-        centre.clone(),
-    ]);
-    assert_eq!(import.count, records.len(), "every record imported");
+    let now = START_MS + days * DAY;
+    let (fsync, _) = median_p99(fsync_latencies(dir.path(), writes.max(20)));
+    let work = |at_rest| Taken::measure(v, dir.path(), now, writes, at_rest);
+    let (encrypted, plain) = (work(AtRest::Encrypted), work(AtRest::Plain));
+    assert_eq!(encrypted.imported, records.len(), "every record imported");
+    assert_eq!(plain.imported, records.len(), "every record imported");
+
     let rate = |d: f64| records.len() as f64 / d;
+    let import = rate(encrypted.import_s);
     figures.versus(
         format!("bulk import, {} records", records.len()),
-        rate(import.seconds),
+        import,
         "records/s",
         ("verify alone, strict", rate(strict.as_secs_f64())),
         Some(Target::AtLeast(30_000.0)),
     );
     figures.versus(
         "bulk import",
-        rate(import.seconds),
+        import,
         "records/s",
         ("verify alone, batch", rate(batch.as_secs_f64())),
         None,
     );
+    against_plain(
+        figures,
+        "bulk import",
+        "records/s",
+        (import, rate(plain.import_s)),
+    );
     figures.target(
         "bulk import: peak RSS",
-        import.peak_rss as f64 / MB,
+        encrypted.import_rss as f64 / MB,
         "MB",
         Target::AtMost(100.0),
     );
 
-    let path = dir.path().join("store.db");
-    let on_disk = file_len(&path) + file_len(&path.with_extension("db-wal"));
     let signed: Vec<u8> = bytes.concat();
     let zstd = zstd::encode_all(signed.as_slice(), 3).expect("zstd").len() as f64;
+    let name = format!("village-year on disk ({days} days)");
+    let on_disk = encrypted.on_disk as f64 / MB;
     figures.versus(
-        format!("village-year on disk ({} days)", days),
-        on_disk as f64 / MB,
+        &name,
+        on_disk,
         "MB",
         ("zstd of the signed records", zstd / MB),
         Some(Target::RatioAtMost(3.0)),
     );
+    against_plain(figures, &name, "MB", (on_disk, plain.on_disk as f64 / MB));
     figures.add(
         "on disk per record",
-        on_disk as f64 / records.len() as f64,
+        encrypted.on_disk as f64 / records.len() as f64,
         "B",
     );
 
-    let now = START_MS + days * DAY;
-    let opens: Vec<ChildReport> = (0..3)
-        .map(|_| {
-            child(&[
-                "open".into(),
-                dir_arg.clone(),
-                circle.clone(),
-                centre.clone(),
-                now.to_string(),
-            ])
-        })
-        .collect();
-    let (open_ms, _) = median_p99(opens.iter().map(|o| o.seconds * 1e3).collect());
-    let open_rss = opens.iter().map(|o| o.peak_rss).max().unwrap_or(0);
-    figures.target(
-        "cold open until the overdue list answers (median of 3)",
-        open_ms,
-        "ms",
-        Target::AtMost(20.0),
-    );
+    let name = "cold open until the overdue list answers (median of 3)";
+    figures.target(name, encrypted.open_ms, "ms", Target::AtMost(20.0));
+    against_plain(figures, name, "ms", (encrypted.open_ms, plain.open_ms));
     figures.target(
         "cold open: peak RSS",
-        open_rss as f64 / MB,
+        encrypted.open_rss as f64 / MB,
         "MB",
         Target::AtMost(30.0),
     );
 
-    // One durable visit at a time on top of the year, on the same disk as the fsync probe.
-    let (fsync, _) = median_p99(fsync_latencies(dir.path(), writes.max(20)));
-    let mut store = open_store(&path, v.circle, v.device_key(1));
-    store
-        .set_durability(Durability::EveryWrite)
-        .expect("durability");
-    store.set_wall_clock(Box::new(move || now));
-    let caregiver = v.device(1).member_id;
-    let latencies: Vec<f64> = (0..writes as u64)
-        .map(|i| {
-            let elder = v.elders[(i as usize) % v.elders.len()];
-            let t = Instant::now();
-            store
-                .record_visit(visit(elder, caregiver, now - DAY + i * MINUTE))
-                .expect("visit");
-            t.elapsed().as_secs_f64() * 1e3
-        })
-        .collect();
-    let (median, p99) = median_p99(latencies);
-    figures.target(
-        format!("durable visit write, median of {writes}"),
-        median,
-        "ms",
-        Target::AtMost(1.0),
-    );
+    let name = format!("durable visit write, median of {writes}");
+    let median = (encrypted.write_median, plain.write_median);
+    figures.target(&name, median.0, "ms", Target::AtMost(1.0));
     figures.versus(
-        "durable visit write, median",
-        median,
+        &name,
+        median.0,
         "ms",
         ("fsync of this disk (median)", fsync),
         Some(Target::RatioAtMost(5.0)),
     );
-    figures.target("durable visit write, p99", p99, "ms", Target::AtMost(5.0));
+    against_plain(figures, &name, "ms", median);
+    let name = "durable visit write, p99";
+    let p99 = (encrypted.write_p99, plain.write_p99);
+    figures.target(name, p99.0, "ms", Target::AtMost(5.0));
+    against_plain(figures, name, "ms", p99);
+}
+
+/// A figure of the encrypted store set against the same figure of the plain store.
+fn against_plain(figures: &mut Figures, name: &str, unit: &'static str, values: (f64, f64)) {
+    figures.versus(name, values.0, unit, ("plain store", values.1), None);
+}
+
+/// The store figures of one kind of store, on the year saved in `dir/docs`.
+struct Taken {
+    imported: usize,
+    import_s: f64,
+    import_rss: u64,
+    /// The store file and its WAL after the import.
+    on_disk: u64,
+    open_ms: f64,
+    open_rss: u64,
+    write_median: f64,
+    write_p99: f64,
+}
+
+impl Taken {
+    /// Imports the year into a new store of `at_rest` (in a child process), opens it cold three
+    /// times (likewise), then times `writes` durable visits on top of it.
+    fn measure(v: &Village, dir: &Path, now: u64, writes: usize, at_rest: AtRest) -> Taken {
+        let [circle, centre] = circle_args(v.circle);
+        let dir_arg = dir.display().to_string();
+        let run = |what: &str, extra: &[String]| {
+            let mut args = vec![
+                what.to_string(),
+                dir_arg.clone(),
+                circle.clone(),
+                centre.clone(),
+            ];
+            args.extend_from_slice(extra);
+            args.extend(at_rest.args());
+            child(&args)
+        };
+        let import = run("import", &[]);
+        let path = at_rest.file(dir);
+        let on_disk = file_len(&path) + file_len(&path.with_extension("db-wal"));
+        let opens: Vec<ChildReport> = (0..3).map(|_| run("open", &[now.to_string()])).collect();
+        let (open_ms, _) = median_p99(opens.iter().map(|o| o.seconds * 1e3).collect());
+        let open_rss = opens.iter().map(|o| o.peak_rss).max().unwrap_or(0);
+
+        // One durable visit at a time on top of the year, on the same disk as the fsync probe.
+        let mut store = open_store(&path, v.circle, v.device_key(1), &at_rest.key());
+        store
+            .set_durability(Durability::EveryWrite)
+            .expect("durability");
+        store.set_wall_clock(Box::new(move || now));
+        let caregiver = v.device(1).member_id;
+        let latencies: Vec<f64> = (0..writes as u64)
+            .map(|i| {
+                let elder = v.elders[(i as usize) % v.elders.len()];
+                let t = Instant::now();
+                store
+                    .record_visit(visit(elder, caregiver, now - DAY + i * MINUTE))
+                    .expect("visit");
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .collect();
+        let (write_median, write_p99) = median_p99(latencies);
+        Taken {
+            imported: import.count,
+            import_s: import.seconds,
+            import_rss: import.peak_rss,
+            on_disk,
+            open_ms,
+            open_rss,
+            write_median,
+            write_p99,
+        }
+    }
 }

@@ -13,6 +13,8 @@ use crate::hlc::Hlc;
 use crate::ids::Id;
 use crate::time::Month;
 
+mod parts;
+
 /// Names one document: `records/YYYY-MM`, the CST month of the records' clocks.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct DocId {
@@ -66,6 +68,8 @@ pub struct RecordDoc {
     /// after. (Automerge's own cursor starts empty on load, so its first incremental save
     /// would store the whole document again.)
     saved: Vec<ChangeHash>,
+    /// Peers' sends in parts still open (see [`RecordDoc::changes_since`]).
+    sends: parts::Sends,
 }
 
 /// A value found under a key that a merge added: the key and every value now stored there
@@ -78,6 +82,7 @@ impl RecordDoc {
         RecordDoc {
             doc: AutoCommit::new().with_actor(actor.clone()),
             saved: Vec::new(),
+            sends: parts::Sends::default(),
         }
     }
 
@@ -85,7 +90,11 @@ impl RecordDoc {
     pub fn load(bytes: &[u8], actor: &ActorId) -> Result<RecordDoc, ReplicaError> {
         let mut doc = AutoCommit::load(bytes)?.with_actor(actor.clone());
         let saved = doc.get_heads();
-        Ok(RecordDoc { doc, saved })
+        Ok(RecordDoc {
+            doc,
+            saved,
+            sends: parts::Sends::default(),
+        })
     }
 
     /// The changes since the last save, as a chunk to persist (empty when there are none).
@@ -168,73 +177,15 @@ impl RecordDoc {
     /// The changes not covered by `have` (heads a peer is known to hold; unknown hashes are
     /// ignored), as one compact Automerge bundle of at most about `budget` bytes: when all of
     /// them do not fit, the first of them in dependency order (at least one), so that the peer
-    /// can apply the batch and the next one continues from there.
+    /// can apply the batch and the next one continues from there. The changes still due are
+    /// kept until the next request from the heads this batch names (while the document is
+    /// unchanged), so that a document sent in many parts is listed and ordered once.
     pub fn changes_since(
         &mut self,
         have: &[ChangeHash],
         budget: usize,
     ) -> Result<ChangeBatch, ReplicaError> {
-        let metas: Vec<(ChangeHash, Vec<ChangeHash>)> = self
-            .doc
-            .get_changes_meta(have)
-            .into_iter()
-            .map(|m| (m.hash, m.deps))
-            .collect();
-        if metas.is_empty() {
-            return Ok(ChangeBatch::nothing());
-        }
-        let order = dependency_order(metas);
-        let all: Vec<ChangeHash> = order.iter().map(|(h, _)| *h).collect();
-        // Guess how many fit (a bundled change is rarely under 256 bytes), shrink the guess
-        // by the size found until it fits (one change always does), then grow it a few times
-        // while it still fits: the largest prefix seen to fit goes.
-        let mut n = all.len().min(budget / 256 + 1);
-        let mut fitted: Option<(usize, Vec<u8>)> = None;
-        let mut grown = 0;
-        let (n, bytes) = loop {
-            let bytes = self.doc.bundle(all[..n].to_vec())?.bytes().to_vec();
-            let size = bytes.len().max(1);
-            if size > budget && n > 1 {
-                match fitted {
-                    Some(best) => break best,
-                    None => n = (n * budget / size).clamp(1, n - 1),
-                }
-                continue;
-            }
-            let next =
-                (((n as f64) * (budget as f64 / size as f64) * 0.95) as usize).min(all.len());
-            if n == all.len() || grown == 4 || next <= n {
-                break (n, bytes);
-            }
-            fitted = Some((n, bytes));
-            grown += 1;
-            n = next;
-        };
-        if n == all.len() {
-            return Ok(ChangeBatch {
-                bytes,
-                complete: true,
-                heads: Vec::new(),
-            });
-        }
-        let sent: std::collections::BTreeSet<ChangeHash> = all[..n].iter().copied().collect();
-        let covered: std::collections::BTreeSet<ChangeHash> = order[..n]
-            .iter()
-            .flat_map(|(_, deps)| deps.iter().copied())
-            .collect();
-        let mut heads: Vec<ChangeHash> = self
-            .known(have)
-            .into_iter()
-            .chain(sent)
-            .filter(|h| !covered.contains(h))
-            .collect();
-        heads.sort();
-        heads.dedup();
-        Ok(ChangeBatch {
-            bytes,
-            complete: false,
-            heads,
-        })
+        parts::changes_since(&mut self.doc, &mut self.sends, have, budget)
     }
 
     /// Those of `hashes` this document holds.
@@ -305,43 +256,6 @@ impl ChangeBatch {
     }
 }
 
-/// Changes (hash, dependencies) ordered so that each comes after those of its dependencies
-/// that are among them, keeping the given order otherwise (a stable topological sort).
-fn dependency_order(
-    changes: Vec<(ChangeHash, Vec<ChangeHash>)>,
-) -> Vec<(ChangeHash, Vec<ChangeHash>)> {
-    let index: std::collections::HashMap<ChangeHash, usize> = changes
-        .iter()
-        .enumerate()
-        .map(|(i, (h, _))| (*h, i))
-        .collect();
-    let mut placed = vec![false; changes.len()];
-    let mut out = Vec::with_capacity(changes.len());
-    for start in 0..changes.len() {
-        // Depth first: a change's dependencies go out before it does.
-        let mut stack = vec![(start, false)];
-        while let Some((i, ready)) = stack.pop() {
-            if placed[i] {
-                continue;
-            }
-            if ready {
-                placed[i] = true;
-                out.push(i);
-                continue;
-            }
-            stack.push((i, true));
-            for dep in &changes[i].1 {
-                if let Some(&d) = index.get(dep).filter(|&&d| !placed[d]) {
-                    stack.push((d, false));
-                }
-            }
-        }
-    }
-    let mut slots: Vec<Option<(ChangeHash, Vec<ChangeHash>)>> =
-        changes.into_iter().map(Some).collect();
-    out.into_iter().filter_map(|i| slots[i].take()).collect()
-}
-
 /// A fresh random actor id for a store session (see the partitioning decision for why the actor
 /// is per session, not per device).
 pub fn session_actor() -> ActorId {
@@ -407,6 +321,60 @@ mod tests {
         );
         let everything = a.changes_since(&[], usize::MAX).expect("all");
         assert!(everything.complete);
+    }
+
+    /// 224 bytes that do not compress.
+    fn incompressible(i: u16) -> Vec<u8> {
+        (0..7u8)
+            .flat_map(|k| <sha2::Sha256 as sha2::Digest>::digest([(i >> 8) as u8, i as u8, k]))
+            .collect()
+    }
+
+    /// Two peers take a document in parts of a couple of kilobytes, their requests interleaved,
+    /// and a record is added half-way: each part applies whole and both end with the whole
+    /// document, yet its changes are listed from the change graph about once per peer and
+    /// once more after the document changed, not once per part (which made a year's first
+    /// sync over a dropping link grow with the square of a month).
+    #[test]
+    fn a_document_sent_in_parts_lists_its_changes_once_not_once_a_part() {
+        let mut a = RecordDoc::new(&session_actor());
+        for i in 0..300 {
+            a.put(Id::random(), &incompressible(i)).expect("put");
+        }
+        let mut peers = [
+            RecordDoc::new(&session_actor()),
+            RecordDoc::new(&session_actor()),
+        ];
+        let mut done = [false, false];
+        let mut parts = 0;
+        while done != [true, true] {
+            for (peer, finished) in peers.iter_mut().zip(done.iter_mut()) {
+                if *finished {
+                    continue;
+                }
+                let batch = a.changes_since(&peer.heads(), 2_000).expect("part");
+                peer.apply_changes(&batch.bytes).expect("applies");
+                if !batch.complete {
+                    assert_eq!(peer.heads(), batch.heads, "part {parts} applied whole");
+                }
+                *finished = batch.complete;
+                parts += 1;
+                assert!(parts < 1_000, "every part moves something");
+            }
+            if parts == 20 {
+                a.put(Id::random(), &incompressible(300)).expect("put");
+            }
+        }
+        for peer in &mut peers {
+            assert_eq!(peer.heads(), a.heads());
+        }
+        assert!(parts > 40, "the budget split the document ({parts} parts)");
+        // Each peer's list once, and each once more after the change: at most 4 × 301.
+        assert!(
+            a.sends.listed <= 4 * 301,
+            "{} changes listed for {parts} parts of 301 changes",
+            a.sends.listed
+        );
     }
 
     #[test]

@@ -61,7 +61,7 @@ impl Batch {
         if self.trust_changed {
             // Trust decides which corrections apply, so every corrected record is redone.
             recompute_trust(tx, centre)?;
-            let mut stmt = tx.prepare("SELECT DISTINCT target FROM corrections")?;
+            let mut stmt = tx.prepare_cached("SELECT DISTINCT target FROM corrections")?;
             let corrected = stmt.query_map([], |r| r.get::<_, String>(0))?;
             for target in corrected {
                 self.targets.insert(target?);
@@ -139,10 +139,15 @@ pub(crate) fn log_rejection(
     rejection: &Rejection,
     bytes: &[u8],
 ) -> Result<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT OR IGNORE INTO rejected (key, doc_id, reason, bytes) VALUES (?1, ?2, ?3, ?4)",
-        params![rejection.key, rejection.doc_id, rejection.reason, bytes],
-    )?;
+    )?
+    .execute(params![
+        rejection.key,
+        rejection.doc_id,
+        rejection.reason,
+        bytes
+    ])?;
     Ok(())
 }
 
@@ -154,10 +159,12 @@ pub(crate) fn insert(
     batch: &mut Batch,
 ) -> Result<bool> {
     let id = record.id().to_string();
-    let inserted = tx.execute(
-        "INSERT OR IGNORE INTO records (id, type, author, hlc_ms, hlc_counter, doc_id, bytes)
+    let inserted = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO records (id, type, author, hlc_ms, hlc_counter, doc_id, bytes)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
+        )?
+        .execute(params![
             id,
             record.body().type_name(),
             record.author().to_string(),
@@ -165,8 +172,7 @@ pub(crate) fn insert(
             record.hlc().counter,
             doc_id.as_str(),
             record.as_bytes()
-        ],
-    )?;
+        ])?;
     if inserted == 0 {
         return Ok(false);
     }
@@ -174,16 +180,14 @@ pub(crate) fn insert(
     let hlc_ms = record.hlc().ms as i64;
     match record.body() {
         RecordBody::Enrolment(e) => {
-            tx.execute(
-                "INSERT INTO members (device_key, record_id, member_id, name, role, site_id, family_of, issuer, hlc_ms,
+            tx.prepare_cached("INSERT INTO members (device_key, record_id, member_id, name, role, site_id, family_of, issuer, hlc_ms,
                    valid_from_ms, valid_until_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
                  ON CONFLICT(device_key) DO UPDATE SET record_id = excluded.record_id, member_id = excluded.member_id,
                    name = excluded.name, role = excluded.role, site_id = excluded.site_id,
                    family_of = excluded.family_of, issuer = excluded.issuer, hlc_ms = excluded.hlc_ms,
                    valid_from_ms = excluded.valid_from_ms, valid_until_ms = excluded.valid_until_ms
-                 WHERE (excluded.hlc_ms, excluded.record_id) < (members.hlc_ms, members.record_id)",
-                params![
+                 WHERE (excluded.hlc_ms, excluded.record_id) < (members.hlc_ms, members.record_id)")?.execute(params![
                     e.device_key.to_string(),
                     id,
                     e.member_id.to_string(),
@@ -200,17 +204,13 @@ pub(crate) fn insert(
             batch.trust_changed = true;
         }
         RecordBody::Revocation(r) => {
-            tx.execute(
-                "INSERT INTO revocations (record_id, device_key, effective_ms, issuer) VALUES (?1, ?2, ?3, ?4)",
-                params![id, r.device_key.to_string(), r.effective_ms as i64, author],
+            tx.prepare_cached("INSERT INTO revocations (record_id, device_key, effective_ms, issuer) VALUES (?1, ?2, ?3, ?4)")?.execute(params![id, r.device_key.to_string(), r.effective_ms as i64, author],
             )?;
             batch.trust_changed = true;
         }
         RecordBody::FollowUpDone(f) => {
-            tx.execute(
-                "INSERT INTO follow_ups_done (record_id, visit_id, idx, done_at_ms, author, hlc_ms, counted)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![id, f.visit.to_string(), f.index, f.done_at_ms as i64, author, hlc_ms, is_counted(tx, &author, hlc_ms)?],
+            tx.prepare_cached("INSERT INTO follow_ups_done (record_id, visit_id, idx, done_at_ms, author, hlc_ms, counted)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?.execute(params![id, f.visit.to_string(), f.index, f.done_at_ms as i64, author, hlc_ms, is_counted(tx, &author, hlc_ms)?],
             )?;
         }
         RecordBody::Correction(c) => {
@@ -218,18 +218,18 @@ pub(crate) fn insert(
                 CorrectionAction::Void {} => "void",
                 CorrectionAction::Amend { .. } => "amend",
             };
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO corrections (record_id, target, action, author, hlc_ms, hlc_counter)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    id,
-                    c.target.to_string(),
-                    action,
-                    author,
-                    hlc_ms,
-                    record.hlc().counter
-                ],
-            )?;
+            )?
+            .execute(params![
+                id,
+                c.target.to_string(),
+                action,
+                author,
+                hlc_ms,
+                record.hlc().counter
+            ])?;
             batch.targets.insert(c.target.to_string());
         }
         RecordBody::Site(_)
@@ -368,14 +368,12 @@ fn write_rows(
     let hlc_ms = original.hlc().ms as i64;
     match effective {
         RecordBody::Site(s) => {
-            tx.execute(
-                "INSERT INTO sites (site_id, record_id, kind, name, parent, author, hlc_ms, voided, counted)
+            tx.prepare_cached("INSERT INTO sites (site_id, record_id, kind, name, parent, author, hlc_ms, voided, counted)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                  ON CONFLICT(site_id) DO UPDATE SET record_id = excluded.record_id, kind = excluded.kind,
                    name = excluded.name, parent = excluded.parent, author = excluded.author,
                    hlc_ms = excluded.hlc_ms, voided = excluded.voided, counted = excluded.counted
-                 WHERE (excluded.hlc_ms, excluded.record_id) <= (sites.hlc_ms, sites.record_id)",
-                params![
+                 WHERE (excluded.hlc_ms, excluded.record_id) <= (sites.hlc_ms, sites.record_id)")?.execute(params![
                     s.site_id.to_string(),
                     record_id,
                     json_name(&s.kind)?,
@@ -389,8 +387,7 @@ fn write_rows(
             )?;
         }
         RecordBody::Elder(e) => {
-            tx.execute(
-                "INSERT INTO elders (elder_id, record_id, site_id, name, birth_year, groups, care_level, cadence_days,
+            tx.prepare_cached("INSERT INTO elders (elder_id, record_id, site_id, name, birth_year, groups, care_level, cadence_days,
                    entitled_hours, responsible, consent, enrolled_ms, author, hlc_ms, voided, counted)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
                  ON CONFLICT(elder_id) DO UPDATE SET record_id = excluded.record_id, site_id = excluded.site_id,
@@ -399,8 +396,7 @@ fn write_rows(
                    entitled_hours = excluded.entitled_hours, responsible = excluded.responsible,
                    consent = excluded.consent, enrolled_ms = excluded.enrolled_ms, author = excluded.author,
                    hlc_ms = excluded.hlc_ms, voided = excluded.voided, counted = excluded.counted
-                 WHERE (excluded.hlc_ms, excluded.record_id) <= (elders.hlc_ms, elders.record_id)",
-                params![
+                 WHERE (excluded.hlc_ms, excluded.record_id) <= (elders.hlc_ms, elders.record_id)")?.execute(params![
                     e.elder_id.to_string(),
                     record_id,
                     e.site_id.to_string(),
@@ -421,12 +417,11 @@ fn write_rows(
             )?;
         }
         RecordBody::Visit(v) => {
-            tx.execute("DELETE FROM follow_ups WHERE visit_id = ?1", [record_id])?;
-            tx.execute(
-                "INSERT OR REPLACE INTO visits (record_id, elder_id, caregiver_id, check_in_ms, check_out_ms, month,
+            tx.prepare_cached("DELETE FROM follow_ups WHERE visit_id = ?1")?
+                .execute([record_id])?;
+            tx.prepare_cached("INSERT OR REPLACE INTO visits (record_id, elder_id, caregiver_id, check_in_ms, check_out_ms, month,
                    risk_flags, author, hlc_ms, voided, counted)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                params![
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")?.execute(params![
                     record_id,
                     v.elder_id.to_string(),
                     v.caregiver_id.to_string(),
@@ -441,18 +436,14 @@ fn write_rows(
                 ],
             )?;
             for (idx, f) in v.follow_ups.iter().enumerate() {
-                tx.execute(
-                    "INSERT INTO follow_ups (visit_id, idx, elder_id, action, due_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![record_id, idx as i64, v.elder_id.to_string(), f.action, f.due_ms.map(|d| d as i64)],
+                tx.prepare_cached("INSERT INTO follow_ups (visit_id, idx, elder_id, action, due_ms) VALUES (?1, ?2, ?3, ?4, ?5)")?.execute(params![record_id, idx as i64, v.elder_id.to_string(), f.action, f.due_ms.map(|d| d as i64)],
                 )?;
             }
         }
         RecordBody::Service(s) => {
-            tx.execute(
-                "INSERT OR REPLACE INTO services (record_id, elder_id, provider_id, kind, funding, started_ms,
+            tx.prepare_cached("INSERT OR REPLACE INTO services (record_id, elder_id, provider_id, kind, funding, started_ms,
                    duration_minutes, month, confirmed, author, hlc_ms, voided, counted)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-                params![
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)")?.execute(params![
                     record_id,
                     s.elder_id.to_string(),
                     s.provider_id.to_string(),
@@ -491,8 +482,7 @@ fn json_name<T: serde::Serialize>(value: &T) -> Result<String> {
 ///
 /// The rules are in [`crate::identity::trust`].
 pub(crate) fn recompute_trust(tx: &Transaction<'_>, centre: PublicKey) -> Result<()> {
-    let mut stmt = tx.prepare(
-        "SELECT device_key, member_id, role, issuer, hlc_ms, valid_from_ms, valid_until_ms FROM members",
+    let mut stmt = tx.prepare_cached("SELECT device_key, member_id, role, issuer, hlc_ms, valid_from_ms, valid_until_ms FROM members",
     )?;
     let members: HashMap<String, EnrolmentFact> = stmt
         .query_map([], |r| {
@@ -509,7 +499,7 @@ pub(crate) fn recompute_trust(tx: &Transaction<'_>, centre: PublicKey) -> Result
             ))
         })?
         .collect::<Result<_, _>>()?;
-    let mut stmt = tx.prepare("SELECT device_key, effective_ms, issuer FROM revocations")?;
+    let mut stmt = tx.prepare_cached("SELECT device_key, effective_ms, issuer FROM revocations")?;
     let revocations: Vec<RevocationFact> = stmt
         .query_map([], |r| {
             Ok(RevocationFact {
@@ -520,12 +510,10 @@ pub(crate) fn recompute_trust(tx: &Transaction<'_>, centre: PublicKey) -> Result
         })?
         .collect::<Result<_, _>>()?;
     let trusted = derive_trust(centre, &members, &revocations);
-    tx.execute("DELETE FROM trusted_keys", [])?;
+    tx.prepare_cached("DELETE FROM trusted_keys")?.execute([])?;
     for (key, trust) in &trusted {
-        tx.execute(
-            "INSERT INTO trusted_keys (device_key, member_id, role, revoked_from_ms, valid_from_ms, valid_until_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
+        tx.prepare_cached("INSERT INTO trusted_keys (device_key, member_id, role, revoked_from_ms, valid_from_ms, valid_until_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?.execute(params![
                 key,
                 trust.member_id,
                 trust.role,
@@ -550,7 +538,8 @@ pub(crate) fn recompute_trust(tx: &Transaction<'_>, centre: PublicKey) -> Result
 
 /// Every logged rejection.
 pub(crate) fn rejections(conn: &Connection) -> Result<Vec<Rejection>> {
-    let mut stmt = conn.prepare("SELECT key, doc_id, reason FROM rejected ORDER BY doc_id, key")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT key, doc_id, reason FROM rejected ORDER BY doc_id, key")?;
     let rows = stmt
         .query_map([], |r| {
             Ok(Rejection {
@@ -589,7 +578,7 @@ pub(crate) fn untrusted_records(conn: &Connection) -> Result<Vec<(Id, PublicKey)
 /// The keys the circle trusts.
 pub(crate) fn trusted_keys(conn: &Connection) -> Result<Vec<TrustedKey>> {
     let mut stmt =
-        conn.prepare("SELECT device_key, member_id, role, revoked_from_ms FROM trusted_keys ORDER BY role, device_key")?;
+        conn.prepare_cached("SELECT device_key, member_id, role, revoked_from_ms FROM trusted_keys ORDER BY role, device_key")?;
     let rows = stmt.query_map([], |r| {
         Ok((
             r.get::<_, String>(0)?,
@@ -642,10 +631,8 @@ mod tests {
                         valid_from_ms,
                         valid_until_ms,
                     };
-                    conn.execute(
-                        "INSERT INTO trusted_keys (device_key, role, revoked_from_ms, valid_from_ms, valid_until_ms)
-                         VALUES (?1, 'caregiver', ?2, ?3, ?4)",
-                        params![key, revoked_from_ms, valid_from_ms, valid_until_ms],
+                    conn.execute("INSERT INTO trusted_keys (device_key, role, revoked_from_ms, valid_from_ms, valid_until_ms)
+                         VALUES (?1, 'caregiver', ?2, ?3, ?4)", params![key, revoked_from_ms, valid_from_ms, valid_until_ms],
                     )
                     .expect("insert");
                     for at in [0, 99, 100, 101, 199, 200, 201, 299, 300, 301] {

@@ -14,11 +14,11 @@ use crate::sync::{DocHeads, SyncError, SyncPeers, SyncReplica};
 
 /// Records a document's heads (sorted, 32 bytes each).
 pub(super) fn save_heads(tx: &Transaction<'_>, doc_id: &DocId, heads: &[ChangeHash]) -> Result<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO doc_heads (doc_id, heads) VALUES (?1, ?2)
          ON CONFLICT(doc_id) DO UPDATE SET heads = excluded.heads",
-        params![doc_id.as_str(), encode_heads(heads)],
-    )?;
+    )?
+    .execute(params![doc_id.as_str(), encode_heads(heads)])?;
     Ok(())
 }
 
@@ -61,7 +61,7 @@ impl Store {
     /// before it existed) are computed once and kept.
     pub fn all_doc_heads(&mut self) -> Result<Vec<DocHeads>> {
         let rows: Vec<(String, Option<Vec<u8>>)> = {
-            let mut stmt = self.conn.prepare(
+            let mut stmt = self.conn.prepare_cached(
                 "SELECT c.doc_id, h.heads FROM (SELECT DISTINCT doc_id FROM doc_chunks) c
                  LEFT JOIN doc_heads h ON h.doc_id = c.doc_id ORDER BY c.doc_id",
             )?;
@@ -87,6 +87,22 @@ impl Store {
             out.push(DocHeads { doc, heads });
         }
         Ok(out)
+    }
+
+    /// A document's heads as stored, without loading it: empty when the store holds no such
+    /// document, `None` when its heads were never recorded (a store written before they were).
+    fn stored_heads(&self, doc_id: &DocId) -> Result<Option<Vec<ChangeHash>>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT h.heads, EXISTS (SELECT 1 FROM doc_chunks c WHERE c.doc_id = ?1)
+             FROM (SELECT 1) LEFT JOIN doc_heads h ON h.doc_id = ?1",
+        )?;
+        let (heads, held): (Option<Vec<u8>>, bool) =
+            stmt.query_row([doc_id.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        match (heads, held) {
+            (Some(bytes), _) => Ok(Some(decode_heads(&bytes)?)),
+            (None, false) => Ok(Some(Vec::new())),
+            (None, true) => Ok(None),
+        }
     }
 
     /// Applies changes received from a peer: new records are verified and indexed, invalid
@@ -169,11 +185,12 @@ impl Store {
         doc_id: &DocId,
         heads: &[ChangeHash],
     ) -> Result<()> {
-        self.conn.execute(
-            "INSERT INTO sync_peers (peer, doc_id, heads) VALUES (?1, ?2, ?3)
+        self.conn
+            .prepare_cached(
+                "INSERT INTO sync_peers (peer, doc_id, heads) VALUES (?1, ?2, ?3)
              ON CONFLICT(peer, doc_id) DO UPDATE SET heads = excluded.heads",
-            params![peer, doc_id.as_str(), encode_heads(heads)],
-        )?;
+            )?
+            .execute(params![peer, doc_id.as_str(), encode_heads(heads)])?;
         Ok(())
     }
 }
@@ -191,6 +208,14 @@ impl SyncReplica for Store {
         if hashes.is_empty() {
             return Ok(Vec::new());
         }
+        // Answered from the stored heads when they suffice: a sync asks this of every document
+        // it is taking in parts, each round, and loading them all in turn would evict each
+        // other from the few kept loaded.
+        match self.stored_heads(doc)? {
+            Some(heads) if heads.is_empty() => return Ok(Vec::new()),
+            Some(heads) if hashes.iter().all(|h| heads.contains(h)) => return Ok(hashes.to_vec()),
+            _ => {}
+        }
         self.load_doc(doc)?;
         Ok(self.doc_mut(doc)?.known(hashes))
     }
@@ -201,6 +226,12 @@ impl SyncReplica for Store {
         have: &[ChangeHash],
         budget: usize,
     ) -> Result<ChangeBatch, SyncError> {
+        // Nothing to send when the peer holds every head: no need to load the document.
+        if let Some(heads) = self.stored_heads(doc)?
+            && heads.iter().all(|h| have.contains(h))
+        {
+            return Ok(ChangeBatch::nothing());
+        }
         self.load_doc(doc)?;
         Ok(self
             .doc_mut(doc)?

@@ -360,6 +360,10 @@ impl Initiator {
             .map(|d| (d.doc, d.heads))
             .collect();
         let mut answered = BTreeSet::new();
+        // Documents taken in parts go on first, one after another: taken all at once in turn,
+        // a year's months would each be loaded again for every part (a device keeps only a
+        // few loaded) and every one would be half there for the whole sync.
+        let mut continuing = Vec::new();
         for d in docs {
             answered.insert(d.doc.clone());
             let pushed_part = self.pushed_part.remove(&d.doc);
@@ -384,7 +388,7 @@ impl Initiator {
                 before.get(&d.doc) != Some(&mine) || self.remote.get(&d.doc) != Some(&d.heads);
             if (d.more || pushed_part) && moved {
                 self.remote.insert(d.doc.clone(), d.heads);
-                self.pending.push_back(d.doc);
+                continuing.push(d.doc);
                 continue;
             }
             let attempts = self.attempts.entry(d.doc.clone()).or_insert(0);
@@ -400,6 +404,9 @@ impl Initiator {
             if !answered.contains(&doc) {
                 self.pending.push_back(doc);
             }
+        }
+        for doc in continuing.into_iter().rev() {
+            self.pending.push_front(doc);
         }
         Ok(())
     }
