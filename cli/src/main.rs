@@ -61,6 +61,8 @@ enum Command {
     Gift(commands::timebank::GiftArgs),
     /// Time-bank balances.
     Balance(commands::timebank::BalanceArgs),
+    /// Forks and gaps in the device chains, and the records that do not count.
+    Chains(commands::view::StoreArg),
     /// The coordinator's queue of what needs a decision, or a decision.
     Reconcile(commands::timebank::ReconcileArgs),
     /// Export or verify a member's time-bank statement (valid in any village of the centre).
@@ -102,6 +104,7 @@ fn main() -> ExitCode {
         Command::Reconcile(a) => commands::timebank::reconcile(a),
         Command::Statement(a) => commands::timebank::statement(a),
         Command::Overdue(a) => commands::view::overdue(a),
+        Command::Chains(a) => commands::view::chains(a),
         Command::FollowUps(a) => commands::view::follow_ups(a),
         Command::Whoami(a) => commands::view::whoami(a),
         Command::Report(a) => commands::view::report(a),

@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{enrol, fails, field, join, new_circle, ok};
+use common::{enrol, fails, field, join, new_circle, ok, run};
 
 fn path(dir: &Path, name: &str) -> String {
     dir.join(name).display().to_string()
@@ -400,4 +400,51 @@ fn a_passphrase_file_encrypts_the_store_and_a_wrong_or_missing_one_is_a_clear_er
         field(&with(&["whoami", "--store", &centre]), "role:"),
         "centre"
     );
+}
+
+/// `revoke` names the position of the key's chain after which nothing counts (here 0: the
+/// centre holds none of the coordinator phone's records, so none of them will count), and
+/// `chains` lists forks, gaps and the records that do not count.
+#[test]
+fn revoke_cuts_a_key_at_its_chain_and_chains_lists_what_does_not_count() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (centre, coordinator) = (path(dir.path(), "centre"), path(dir.path(), "coordinator"));
+    let (circle, centre_key, centre_site) = new_circle(&centre, "中心");
+    let coordinator_key = join(&coordinator, &circle, &centre_key);
+    enrol(
+        &centre,
+        "李站长",
+        "coordinator",
+        &centre_site,
+        &coordinator_key,
+    );
+    let chains = ok(&["chains", "--store", &centre]);
+    assert!(
+        chains.starts_with("0 chain problems\n0 records not counted"),
+        "{chains}"
+    );
+    let (done, _, stderr) = run(&[
+        "revoke",
+        "--store",
+        &centre,
+        "--device-key",
+        &coordinator_key,
+        "--reason",
+        "手机丢失",
+    ]);
+    assert!(done, "{stderr}");
+    assert!(stderr.contains("after position 0 of its chain"), "{stderr}");
+    let (done, _, stderr) = run(&[
+        "revoke",
+        "--store",
+        &centre,
+        "--device-key",
+        &coordinator_key,
+        "--reason",
+        "补充",
+        "--last-seq",
+        "3",
+    ]);
+    assert!(done, "{stderr}");
+    assert!(stderr.contains("after position 3 of its chain"), "{stderr}");
 }

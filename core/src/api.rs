@@ -18,8 +18,8 @@ use crate::ids::Id;
 use crate::record::{Envelope, FORMAT_VERSION, SignedRecord};
 use crate::replica::DocId;
 use crate::store::{
-    Durability, ElderMonth, EntitlementUse, FutureRecord, IngestReport, OpenFollowUp, OverdueElder,
-    PersonTimes, Rejection, Store, StoreKey, TrustedKey,
+    ChainProblem, Durability, ElderMonth, EntitlementUse, FutureRecord, IngestReport, OpenFollowUp,
+    OverdueElder, PersonTimes, Rejection, Store, StoreKey, TrustedKey,
 };
 use crate::sync::peer::SeenNonces;
 use crate::time::Month;
@@ -125,17 +125,22 @@ impl CareStore {
     pub fn write(&mut self, body: RecordBody) -> Result<Id> {
         body.validate()?;
         self.check_context(&body)?;
-        let hlc = self.store.clock()?.tick(self.store.now_ms());
-        let envelope = Envelope {
+        let record = SignedRecord::sign(self.next_envelope(body)?, &self.key)?;
+        self.store.append(&record)?;
+        Ok(record.id())
+    }
+
+    /// The envelope of the next record this device signs: its clock's next timestamp and the
+    /// next position in its chain.
+    pub(crate) fn next_envelope(&self, body: RecordBody) -> Result<Envelope> {
+        Ok(Envelope {
             v: FORMAT_VERSION,
             circle: self.store.circle(),
             author: self.key.public_key(),
-            hlc,
+            hlc: self.store.clock()?.tick(self.store.now_ms()),
             body,
-        };
-        let record = SignedRecord::sign(envelope, &self.key)?;
-        self.store.append(&record)?;
-        Ok(record.id())
+            link: Some(self.store.next_link(self.key.public_key())?),
+        })
     }
 
     /// Adds a centre, station or village point (the centre only).
@@ -148,9 +153,23 @@ impl CareStore {
         self.write(RecordBody::Enrolment(enrolment))
     }
 
-    /// Withdraws a device key.
-    pub fn revoke(&mut self, revocation: Revocation) -> Result<Id> {
+    /// Withdraws a device key. A revocation that names no chain position accepts the key's
+    /// records up to the last one this device holds (none, if it holds none): what the phone
+    /// signs afterwards never counts, whatever its clock says. Pass `last_seq` (and `last_id`)
+    /// to accept records this device has not received yet, such as the position the member
+    /// reports when reporting the phone lost.
+    pub fn revoke(&mut self, mut revocation: Revocation) -> Result<Id> {
+        if revocation.last_seq.is_none() {
+            let head = self.store.chain_head(revocation.device_key)?;
+            revocation.last_seq = Some(head.map_or(0, |(seq, _)| seq));
+            revocation.last_id = head.map(|(_, id)| id);
+        }
         self.write(RecordBody::Revocation(revocation))
+    }
+
+    /// Every fork and gap in the device chains this device holds, for the coordinator.
+    pub fn chain_problems(&self) -> Result<Vec<ChainProblem>> {
+        self.store.chain_problems()
     }
 
     /// Enrols an elder.

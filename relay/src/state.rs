@@ -287,6 +287,8 @@ mod tests {
                     device_key: phone.key.public_key(),
                     effective_ms: RECORD_MS,
                     reason: "手机丢失".into(),
+                    last_seq: None,
+                    last_id: None,
                 })
                 .expect("revoke");
             centre

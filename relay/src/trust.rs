@@ -43,7 +43,7 @@ impl TrustCache {
             }
         };
         let verdict = match keys.get(&key.to_string()) {
-            Some(t) if t.revoked_from_ms.is_some() => {
+            Some(t) if t.revoked.is_some() => {
                 Err(RelayError::Forbidden(format!("device {key} was revoked")))
             }
             Some(t) if !t.valid_at(now_ms) => Err(RelayError::Forbidden(format!(
@@ -51,7 +51,7 @@ impl TrustCache {
                 t.valid_from_ms
                     .map_or("its issue".into(), |ms| ms.to_string()),
                 t.valid_until_ms
-                    .map_or("revoked".into(), |ms| ms.to_string())
+                    .map_or("no end".into(), |ms| ms.to_string())
             ))),
             Some(_) => Ok(()),
             None => Err(RelayError::Forbidden(format!(

@@ -5,6 +5,7 @@
 //! month, a fork from a cloned phone, a duplicate claim and a voided service, and on day 45 one
 //! volunteer's phone is lost: it is revoked, still signs one entry, and a new phone carries on.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 use carebank_core::domain::{
@@ -15,7 +16,7 @@ use carebank_core::hlc::Hlc;
 use carebank_core::identity::{DeviceKey, PublicKey};
 use carebank_core::ids::Id;
 use carebank_core::ledger::{Ledger, ServiceFacts, ServiceView};
-use carebank_core::record::{Envelope, FORMAT_VERSION, SignedRecord};
+use carebank_core::record::{ChainLink, Envelope, FORMAT_VERSION, SignedRecord};
 
 use crate::{DAY, MINUTE, START_MS, fixed_id, key};
 
@@ -63,6 +64,8 @@ pub struct YearGenerator {
     day: u64,
     anomalies: bool,
     next_id: u64,
+    /// Each signing key's next place in its device chain.
+    chains: RefCell<HashMap<PublicKey, ChainLink>>,
 }
 
 /// The circle's rules in the reference year: Nanjing's cap, redemption from 65, gifts capped at
@@ -109,6 +112,7 @@ impl YearGenerator {
             day: 0,
             anomalies,
             next_id: 0,
+            chains: RefCell::default(),
         }
     }
 
@@ -151,8 +155,24 @@ impl YearGenerator {
                 counter: 0,
             },
             body,
+            link: Some(self.next_link(signer.public_key())),
         };
-        SignedRecord::sign(envelope, signer).unwrap_or_else(|e| panic!("fixture record: {e}"))
+        let record =
+            SignedRecord::sign(envelope, signer).unwrap_or_else(|e| panic!("fixture record: {e}"));
+        let seq = self.next_link(signer.public_key()).seq;
+        self.chains
+            .borrow_mut()
+            .insert(signer.public_key(), ChainLink::after(seq, record.id()));
+        record
+    }
+
+    /// The place in `signer`'s device chain of the next record it signs.
+    fn next_link(&self, signer: PublicKey) -> ChainLink {
+        self.chains
+            .borrow()
+            .get(&signer)
+            .copied()
+            .unwrap_or(ChainLink::FIRST)
     }
 
     /// The certificates and rules: the centre enrols the coordinator, who enrols the rest.
@@ -372,10 +392,14 @@ impl YearGenerator {
         if day == LOST_PHONE_DAY {
             // Volunteer 0 loses their phone: revoked now; the lost phone signs once more; a new
             // phone (a new key, the same member) carries the chain on.
+            let lost = self.volunteers[0].key.public_key();
+            let head = self.next_link(lost);
             let revoke = RecordBody::Revocation(Revocation {
-                device_key: self.volunteers[0].key.public_key(),
+                device_key: lost,
                 effective_ms: *at,
                 reason: "手机丢失".into(),
+                last_seq: Some(head.seq - 1),
+                last_id: head.prev,
             });
             out.push(self.sign(&self.coordinator.key, *at, revoke));
             let kind = EntryKind::Redeem {

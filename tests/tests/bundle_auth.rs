@@ -336,6 +336,8 @@ fn a_bundle_signed_by_a_key_the_store_does_not_trust_is_refused() {
             device_key: revoked,
             effective_ms: now,
             reason: "手机丢失".into(),
+            last_seq: None,
+            last_id: None,
         })
         .expect("revoke");
     v.merge(IMPORTER, COORDINATOR)

@@ -128,15 +128,19 @@ fn a_record_from_a_clock_years_ahead_through_the_relay_moves_no_clock_and_a_late
     );
     sync(&mut v.caregivers[2].store).expect("upload");
 
-    // The phone is lost an hour later; its visit before that still counts everywhere.
+    // The phone is lost an hour later; the coordinator syncs, then revokes it (up to the last
+    // of its records the coordinator holds): its visit before that still counts everywhere.
     v.clock.advance(60 * MINUTE);
     let lost = v.caregivers[2].store.public_key();
+    sync(&mut v.coordinator.store).expect("coordinator, before revoking");
     v.coordinator
         .store
         .revoke(Revocation {
             device_key: lost,
             effective_ms: v.clock.now(),
             reason: "手机丢失".into(),
+            last_seq: None,
+            last_id: None,
         })
         .expect("revoke");
     sync(&mut v.coordinator.store).expect("coordinator");

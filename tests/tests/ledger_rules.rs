@@ -12,7 +12,7 @@ use carebank_core::ids::Id;
 use carebank_core::ledger::{
     ConflictKind, Hold, KeyProblem, Pending, Rule, ServiceProblem, Standing,
 };
-use carebank_core::record::{Envelope, FORMAT_VERSION, SignedRecord};
+use carebank_core::record::{Envelope, SignedRecord, V1};
 use carebank_core::replica::DocId;
 use carebank_core::store::Store;
 use carebank_core::{CareStore, Error};
@@ -55,7 +55,7 @@ fn inject(target: &mut CareStore, record: &SignedRecord) {
 
 fn signed(target: &CareStore, signer: &DeviceKey, entry: LedgerEntry, at_ms: u64) -> SignedRecord {
     let envelope = Envelope {
-        v: FORMAT_VERSION,
+        v: V1,
         circle: target.circle().circle_id,
         author: signer.public_key(),
         hlc: carebank_core::hlc::Hlc {
@@ -63,6 +63,7 @@ fn signed(target: &CareStore, signer: &DeviceKey, entry: LedgerEntry, at_ms: u64
             counter: 0,
         },
         body: RecordBody::Ledger(entry),
+        link: None,
     };
     SignedRecord::sign(envelope, signer).expect("sign")
 }
@@ -345,6 +346,8 @@ fn entries_signed_by_a_revoked_key_are_flagged_not_counted() {
             device_key: lost_key,
             effective_ms: b.v.clock.now(),
             reason: "手机丢失".into(),
+            last_seq: None,
+            last_id: None,
         })
         .expect("revoke");
     // Whoever holds the lost phone (not yet told) spends an hour.

@@ -15,7 +15,7 @@ use carebank_core::ids::Id;
 use carebank_core::ledger::{
     Ledger, ServiceFacts, ServiceView, export_statement, verify_statement,
 };
-use carebank_core::record::{Envelope, FORMAT_VERSION, SignedRecord};
+use carebank_core::record::{Envelope, SignedRecord, V1};
 use serde_json::{Value, json};
 
 const T0: u64 = 1_793_577_600_000;
@@ -26,11 +26,12 @@ fn id(byte: u8) -> Id {
 
 fn sign(key: &DeviceKey, ms: u64, body: RecordBody) -> SignedRecord {
     let envelope = Envelope {
-        v: FORMAT_VERSION,
+        v: V1,
         circle: id(0xc1),
         author: key.public_key(),
         hlc: Hlc { ms, counter: 0 },
         body,
+        link: None,
     };
     SignedRecord::sign(envelope, key).expect("sign")
 }

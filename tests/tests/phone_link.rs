@@ -149,6 +149,8 @@ fn a_revoked_phone_is_refused() {
             device_key: phone.public_key(),
             effective_ms: v.clock.now(),
             reason: "手机丢失".into(),
+            last_seq: None,
+            last_id: None,
         })
         .expect("revoke");
     let cg = &mut v.caregivers[0].store;

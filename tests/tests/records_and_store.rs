@@ -7,7 +7,7 @@ use carebank_core::domain::{
 };
 use carebank_core::identity::DeviceKey;
 use carebank_core::ids::{Id, IdError};
-use carebank_core::record::{Envelope, FORMAT_VERSION, RecordError, SignedRecord};
+use carebank_core::record::{Envelope, RecordError, SignedRecord, V1};
 use carebank_core::replica::{DocId, RecordDoc, session_actor};
 use carebank_core::store::StoreKey;
 use carebank_core::time::Month;
@@ -223,7 +223,7 @@ fn health_observations_need_the_elders_consent() {
 /// Signs `body` as `key` at the village's clock, outside any store.
 fn forge(v: &Village, key: &DeviceKey, circle: Id, body: RecordBody) -> SignedRecord {
     let envelope = Envelope {
-        v: FORMAT_VERSION,
+        v: V1,
         circle,
         author: key.public_key(),
         hlc: carebank_core::hlc::Hlc {
@@ -231,8 +231,22 @@ fn forge(v: &Village, key: &DeviceKey, circle: Id, body: RecordBody) -> SignedRe
             counter: 0,
         },
         body,
+        link: None,
     };
     SignedRecord::sign(envelope, key).expect("sign")
+}
+
+/// `bytes` with the first occurrence of `from` replaced by `to`, of the same length (so that
+/// only the signature can tell).
+fn replace_bytes(bytes: &[u8], from: &str, to: &str) -> Vec<u8> {
+    assert_eq!(from.len(), to.len(), "an edit of the same length");
+    let at = bytes
+        .windows(from.len())
+        .position(|w| w == from.as_bytes())
+        .expect("the text to edit is in the record");
+    let mut out = bytes.to_vec();
+    out[at..at + to.len()].copy_from_slice(to.as_bytes());
+    out
 }
 
 fn doc_with(records: &[(Id, Vec<u8>)]) -> Vec<u8> {
@@ -253,7 +267,7 @@ fn tampered_foreign_and_unknown_records_are_reported_and_never_counted() {
         counter: 0,
     });
 
-    // 1. A caregiver's genuine meal, altered in transit: 60 minutes become 600.
+    // 1. A caregiver's genuine meal, altered in transit: 60 minutes become 90.
     let genuine = v.caregivers[0]
         .store
         .record_service(service(
@@ -271,11 +285,7 @@ fn tampered_foreign_and_unknown_records_are_reported_and_never_counted() {
         .expect("get")
         .as_bytes()
         .to_vec();
-    let altered = String::from_utf8(bytes[64..].to_vec())
-        .expect("utf8")
-        .replace("\"duration_minutes\":60", "\"duration_minutes\":600");
-    let mut tampered = bytes[..64].to_vec();
-    tampered.extend_from_slice(altered.as_bytes());
+    let tampered = replace_bytes(&bytes, "\"duration_minutes\":60", "\"duration_minutes\":90");
     assert_eq!(
         SignedRecord::from_bytes(&tampered),
         Err(RecordError::BadSignature)
@@ -409,9 +419,7 @@ fn a_record_altered_on_disk_is_rejected_on_read_and_survives_reopen_otherwise() 
             |r| r.get(0),
         )
         .expect("row");
-    let edited = String::from_utf8_lossy(&bytes[64..]).replace("南岸区", "北岸区");
-    let mut forged = bytes[..64].to_vec();
-    forged.extend_from_slice(edited.as_bytes());
+    let forged = replace_bytes(&bytes, "南岸区", "北岸区");
     raw.execute(
         "UPDATE records SET bytes = ?1 WHERE id = ?2",
         rusqlite::params![forged, id.to_string()],
@@ -465,12 +473,16 @@ fn a_revoked_phone_stops_counting_from_the_revocation() {
         .expect("before loss");
     let lost_key = v.caregivers[0].store.public_key();
     v.clock.advance(DAY);
+    // The coordinator, who holds the phone's records so far, revokes it.
+    v.merge(0, 1).expect("merge before revoking");
     v.coordinator
         .store
         .revoke(carebank_core::domain::Revocation {
             device_key: lost_key,
             effective_ms: v.clock.now(),
             reason: "手机丢失".into(),
+            last_seq: None,
+            last_id: None,
         })
         .expect("revoke");
     v.clock.advance(DAY);

@@ -102,6 +102,8 @@ fn a_revoked_device_is_refused() {
             device_key: phone.public_key(),
             effective_ms: v.clock.now(),
             reason: "手机丢失".into(),
+            last_seq: None,
+            last_id: None,
         })
         .expect("revoke");
     sync(&mut v.coordinator.store, &http).expect("coordinator pushes the revocation");
@@ -462,6 +464,8 @@ fn on_postgresql_a_revocation_through_one_instance_counts_at_the_other() {
             device_key: key,
             effective_ms: clock.now(),
             reason: "手机丢失".into(),
+            last_seq: None,
+            last_id: None,
         })
         .expect("revoke");
     sync(&mut c.centre, &client(&two)).expect("the revocation goes through instance two");

@@ -164,8 +164,10 @@ impl From<d::Enrolment> for Enrolment {
     }
 }
 
-/// Withdraws a device key (a lost, stolen or replaced phone): its records from `effective_ms`
-/// on stop counting.
+/// Withdraws a device key (a lost, stolen or replaced phone). The core names the key's last
+/// record this device holds as the last that counts: what the phone signs afterwards never
+/// counts, whatever its clock says. Its records without a chain position (record format 1) stop
+/// counting from `effective_ms`.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct Revocation {
     /// The key withdrawn.
@@ -183,6 +185,8 @@ impl TryFrom<Revocation> for d::Revocation {
             device_key: convert::key("device_key", &r.device_key)?,
             effective_ms: convert::instant("effective_ms", r.effective_ms)?,
             reason: r.reason,
+            last_seq: None,
+            last_id: None,
         })
     }
 }

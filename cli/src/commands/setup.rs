@@ -4,7 +4,7 @@ use anyhow::{Result, bail};
 use carebank_core::Circle;
 use carebank_core::domain::{
     CareLevel, Consent, ConsentPurpose, ConsentRelation, Elder, Enrolment, EntitlementGroup,
-    Revocation, Role, Site, SiteKind,
+    RecordBody, Revocation, Role, Site, SiteKind,
 };
 use carebank_core::identity::PublicKey;
 use carebank_core::ids::Id;
@@ -194,9 +194,14 @@ pub struct RevokeArgs {
     /// Why (lost, stolen, replaced).
     #[arg(long)]
     reason: String,
-    /// From when its records stop counting (default: now).
+    /// From when its records without a chain position (record format 1) stop counting
+    /// (default: now).
     #[arg(long, default_value = "now")]
     from: String,
+    /// The last position of the phone's chain that still counts (default: the last this store
+    /// holds). Give the position the phone last showed, when it holds records not yet synced.
+    #[arg(long)]
+    last_seq: Option<u64>,
 }
 
 /// Withdraws a device key.
@@ -206,7 +211,15 @@ pub fn revoke(a: RevokeArgs) -> Result<()> {
         device_key: parse_key("--device-key", &a.device_key)?,
         effective_ms: parse_time(&a.from)?,
         reason: a.reason,
+        last_seq: a.last_seq,
+        last_id: None,
     })?;
+    if let RecordBody::Revocation(r) = store.get(id)?.body() {
+        eprintln!(
+            "records of that key after position {} of its chain no longer count, whatever their clocks say",
+            r.last_seq.unwrap_or(0)
+        );
+    }
     println!("{id}");
     Ok(())
 }

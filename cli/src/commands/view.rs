@@ -2,6 +2,7 @@
 
 use anyhow::{Context, Result, bail};
 use carebank_core::report::{Lang, MonthlyReport};
+use carebank_core::store::ChainProblem;
 use carebank_core::time::Month;
 
 use crate::StoreOpt;
@@ -66,6 +67,41 @@ pub fn follow_ups(a: StoreArg) -> Result<()> {
             "  visit {} #{}  elder {}  {}",
             f.visit_id, f.index, f.elder_id, f.action
         );
+    }
+    Ok(())
+}
+
+/// Lists what the device chains this store holds show a coordinator: forks (two records one
+/// phone signed at one position: a restored backup, a cloned phone, or a thief), gaps (records
+/// withheld or not yet received), and the records that do not count and why.
+pub fn chains(a: StoreArg) -> Result<()> {
+    let store = a.store.open()?;
+    let problems = store.chain_problems()?;
+    println!("{} chain problems", problems.len());
+    for p in problems {
+        match p {
+            ChainProblem::Fork {
+                author,
+                seq,
+                records,
+            } => {
+                let ids: Vec<String> = records.iter().map(|id| id.to_string()).collect();
+                println!("  fork  device {author} position {seq}: {}", ids.join(", "));
+            }
+            ChainProblem::Gap {
+                author,
+                from_seq,
+                to_seq,
+            } => println!("  gap   device {author} positions {from_seq}..={to_seq} not received"),
+        }
+    }
+    let untrusted = store.untrusted_records()?;
+    println!(
+        "{} records not counted (author not enrolled, outside its certificate, revoked, or a fork below a revocation)",
+        untrusted.len()
+    );
+    for (id, author) in untrusted {
+        println!("  {id}  device {author}");
     }
     Ok(())
 }

@@ -17,7 +17,7 @@ use crate::ledger::{
     Balance, Conflict, ConflictKind, Ledger, MonthTotals, Reconciliation, ServiceView, Standing,
     VerifiedStatement, export_statement, month_totals, verify_statement,
 };
-use crate::record::{Envelope, FORMAT_VERSION, SignedRecord};
+use crate::record::SignedRecord;
 use crate::time::Month;
 
 /// The record types whose bytes the ledger reads; services and corrections only tell it which
@@ -228,16 +228,7 @@ impl CareStore {
             ));
         }
         // Reconcile as if the entry were written, and refuse what would be held.
-        let trial = SignedRecord::sign(
-            Envelope {
-                v: FORMAT_VERSION,
-                circle: self.store.circle(),
-                author: self.key.public_key(),
-                hlc: self.store.clock()?.tick(self.store.now_ms()),
-                body: body.clone(),
-            },
-            &self.key,
-        )?;
+        let trial = SignedRecord::sign(self.next_envelope(body.clone())?, &self.key)?;
         let id = trial.id();
         let mut cache = self.refresh_ledger()?;
         if let EntryKind::Claim { service, .. } = entry.kind {
@@ -285,8 +276,10 @@ impl CareStore {
         let mut records = Vec::new();
         let mut touched: HashSet<Id> = HashSet::new();
         let mut trust_changed = false;
+        let mut forks = Vec::new();
         for row in added {
             cache.position = row.position;
+            forks.extend(row.fork);
             match row.type_name.as_str() {
                 "service" => {
                     touched.insert(row.id);
@@ -307,6 +300,8 @@ impl CareStore {
                 }
             }
         }
+        // A fork (of any record type) bears on trust at or below a revocation's cut.
+        trust_changed |= cache.ledger.note_forks(forks);
         for id in cache.ledger.insert_verified(records) {
             if let Some((
                 LedgerEntry {

@@ -95,21 +95,40 @@ impl Enrolment {
     }
 }
 
-/// Withdraws a device key from `effective_ms` on (a lost, stolen or replaced phone).
+/// Withdraws a device key (a lost, stolen or replaced phone). When it names the key's last
+/// accepted record (`last_seq`, with `last_id`), the key's later records never count, whatever
+/// their clocks say; records without a chain position (version 1) stop counting from
+/// `effective_ms`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Revocation {
     /// The key withdrawn.
     pub device_key: PublicKey,
-    /// From when (Unix ms, by the record clock) records signed by the key stop counting.
+    /// From when (Unix ms, by the record clock) records of the key without a chain position
+    /// stop counting; for people, the time the coordinator gives.
     pub effective_ms: u64,
     /// Why, for the record.
     pub reason: String,
+    /// The chain position of the key's last record that still counts (0: none does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seq: Option<u64>,
+    /// The id of the record at `last_seq` that counts (any other there is a fork).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_id: Option<Id>,
 }
 
 impl Revocation {
     /// Checks the revocation's own fields.
     pub fn validate(&self) -> Result<(), ValidationError> {
         instant("effective_ms", self.effective_ms)?;
+        if let Some(seq) = self.last_seq {
+            let max = i64::try_from(crate::canonical::MAX_SAFE_INTEGER).unwrap_or(i64::MAX);
+            in_range("last_seq", i64::try_from(seq).unwrap_or(i64::MAX), 0, max)?;
+        }
+        if self.last_id.is_some() && self.last_seq.is_none_or(|seq| seq == 0) {
+            return Err(ValidationError::Inconsistent(
+                "last_id names a record, so last_seq must be at least 1",
+            ));
+        }
         required_text("reason", &self.reason, NOTE_MAX)
     }
 }

@@ -1,21 +1,15 @@
-//! The chain of trust as a pure function of the certificate records a replica holds: the town
-//! centre key is the root; the centre certifies coordinator keys; a coordinator certifies member
-//! device keys (member, role, validity); revocations withdraw keys from an instant on.
+//! The chain of trust as the ledger reads it: which certificate (enrolment) stands behind each
+//! trusted key, each member's current profile, and how the circle regards a key for one record.
 //!
-//! The rules are those of the store's index (`store::index::recompute_trust`), plus the
-//! certificate's validity period, which the ledger honours:
-//! - of several enrolments of one device key, the earliest by (clock, record id) is the
-//!   certificate;
-//! - it is trusted when its issuer is trusted, may certify that role (the centre: any role; a
-//!   coordinator: any role but coordinator), and the enrolment's clock is before any revocation
-//!   of the issuer and within the issuer's own validity;
-//! - a revocation signed by the centre or a trusted coordinator withdraws a key (never the
-//!   centre's) from its `effective_ms`; the earliest such instant applies.
+//! The rules themselves are in [`crate::identity::trust`] (the one implementation, shared with
+//! the store's index and the relay); this module only builds the typed view the ledger needs
+//! from the same facts.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use crate::domain::{Enrolment, RecordBody, Role};
+use crate::domain::Enrolment;
 use crate::identity::PublicKey;
+use crate::identity::trust::{Position, Trust, TrustFacts};
 use crate::ids::Id;
 use crate::record::SignedRecord;
 
@@ -32,29 +26,17 @@ pub struct Certificate {
     pub enrolment: Enrolment,
 }
 
-impl Certificate {
-    /// Whether `at_ms` lies within the certificate's validity period.
-    pub fn valid_at(&self, at_ms: u64) -> bool {
-        self.enrolment
-            .valid_from_ms
-            .is_none_or(|from| at_ms >= from)
-            && self
-                .enrolment
-                .valid_until_ms
-                .is_none_or(|until| at_ms < until)
-    }
-}
-
-/// How the circle regards a key at one instant.
+/// How the circle regards a key for one record (or one instant).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum KeyStanding {
     /// The centre's own key.
     Centre,
-    /// A certified member key, within its validity and not revoked.
+    /// A certified member key, within its validity and not cut off by a revocation.
     Member,
     /// No trusted certificate names this key.
     Unknown,
-    /// Revoked from this instant (ms) on.
+    /// Revoked, and the record is after the revocation's cut (its chain position, or for a
+    /// record without one, this instant in ms).
     Revoked {
         /// The revocation's effective instant.
         from_ms: u64,
@@ -67,134 +49,97 @@ pub enum KeyStanding {
 #[derive(Debug, Clone, Default)]
 pub struct TrustChain {
     centre: Option<PublicKey>,
+    trust: HashMap<PublicKey, Trust>,
     certificates: HashMap<PublicKey, Certificate>,
-    revoked: HashMap<PublicKey, u64>,
     profiles: HashMap<Id, PublicKey>,
+    forks: HashSet<(PublicKey, u64)>,
 }
 
 impl TrustChain {
     /// Builds the chain rooted at `centre` from the enrolment and revocation records among
-    /// `records` (others are ignored). Order does not matter.
+    /// `records` (others are ignored), knowing the chain positions `forks` that two records of
+    /// one author hold. Order does not matter.
     pub fn build<'a>(
         centre: PublicKey,
         records: impl IntoIterator<Item = &'a SignedRecord>,
+        forks: &HashSet<(PublicKey, u64)>,
     ) -> TrustChain {
-        let mut candidates: HashMap<PublicKey, Certificate> = HashMap::new();
-        let mut revocations: Vec<(PublicKey, u64, PublicKey)> = Vec::new();
+        let mut facts = TrustFacts::default();
         for record in records {
-            match record.body() {
-                RecordBody::Enrolment(e) => {
-                    let cert = Certificate {
-                        record_id: record.id(),
-                        issued_ms: record.hlc().ms,
-                        issuer: record.author(),
-                        enrolment: e.clone(),
-                    };
-                    let earlier = candidates.get(&e.device_key).is_some_and(|old| {
-                        (old.issued_ms, old.record_id) <= (cert.issued_ms, cert.record_id)
-                    });
-                    if !earlier {
-                        candidates.insert(e.device_key, cert);
-                    }
-                }
-                RecordBody::Revocation(r) => {
-                    revocations.push((r.device_key, r.effective_ms, record.author()));
-                }
-                _ => {}
-            }
+            facts.add(record);
         }
-        let mut chain = TrustChain {
-            centre: Some(centre),
-            ..TrustChain::default()
-        };
-        // Trust of issuers and cut-offs of revokers depend on each other: grow to a fixpoint.
-        loop {
-            let mut changed = false;
-            for (key, cert) in &candidates {
-                if chain.certificates.contains_key(key) || *key == centre {
-                    continue;
-                }
-                let may_enrol = match chain.role_of(cert.issuer) {
-                    Some(IssuerRole::Centre) => true,
-                    Some(IssuerRole::Member(Role::Coordinator)) => {
-                        cert.enrolment.role != Role::Coordinator
-                    }
-                    _ => false,
-                };
-                let issuer_live = cert.issuer == centre
-                    || (chain
-                        .revoked
-                        .get(&cert.issuer)
-                        .is_none_or(|from| cert.issued_ms < *from)
-                        && chain
-                            .certificates
-                            .get(&cert.issuer)
-                            .is_some_and(|c| c.valid_at(cert.issued_ms)));
-                if may_enrol && issuer_live {
-                    chain.certificates.insert(*key, cert.clone());
-                    changed = true;
-                }
-            }
-            for (key, from, issuer) in &revocations {
-                let issuer_may = matches!(
-                    chain.role_of(*issuer),
-                    Some(IssuerRole::Centre | IssuerRole::Member(Role::Coordinator))
-                );
-                if !issuer_may || *key == centre {
-                    continue;
-                }
-                if chain.revoked.get(key).is_none_or(|c| from < c) {
-                    chain.revoked.insert(*key, *from);
-                    changed = true;
-                }
-            }
-            if !changed {
-                break;
-            }
+        for (author, seq) in forks {
+            facts.note_fork(*author, *seq);
         }
+        let trust: HashMap<PublicKey, Trust> = facts
+            .derive(centre)
+            .into_iter()
+            .filter_map(|(key, trust)| Some((key.parse().ok()?, trust)))
+            .collect();
+        let certificates: HashMap<PublicKey, Certificate> = facts
+            .certificates()
+            .filter(|c| c.enrolment.device_key != centre)
+            .filter(|c| trust.contains_key(&c.enrolment.device_key))
+            .map(|c| (c.enrolment.device_key, c))
+            .collect();
         // A member's profile is their latest trusted certificate.
-        for (key, cert) in &chain.certificates {
+        let mut profiles: HashMap<Id, PublicKey> = HashMap::new();
+        for (key, cert) in &certificates {
             let member = cert.enrolment.member_id;
-            let later = match chain.profiles.get(&member) {
-                None => true,
-                Some(current) => chain
-                    .certificates
+            let later = profiles.get(&member).is_none_or(|current| {
+                certificates
                     .get(current)
-                    .is_none_or(|c| (c.issued_ms, c.record_id) < (cert.issued_ms, cert.record_id)),
-            };
+                    .is_none_or(|c| (c.issued_ms, c.record_id) < (cert.issued_ms, cert.record_id))
+            });
             if later {
-                chain.profiles.insert(member, *key);
+                profiles.insert(member, *key);
             }
         }
-        chain
-    }
-
-    fn role_of(&self, key: PublicKey) -> Option<IssuerRole> {
-        if Some(key) == self.centre {
-            return Some(IssuerRole::Centre);
+        TrustChain {
+            centre: Some(centre),
+            trust,
+            certificates,
+            profiles,
+            forks: forks.clone(),
         }
-        self.certificates
-            .get(&key)
-            .map(|c| IssuerRole::Member(c.enrolment.role))
     }
 
-    /// How the circle regards `key` at `at_ms`.
-    pub fn standing(&self, key: PublicKey, at_ms: u64) -> KeyStanding {
+    /// How the circle regards `record`'s author for that record: by its chain position when
+    /// it has one, else by its clock.
+    pub fn standing_of(&self, record: &SignedRecord) -> KeyStanding {
+        let id = record.id().to_string();
+        let position = record.link().map(|l| Position {
+            seq: i64::try_from(l.seq).unwrap_or(i64::MAX),
+            id: &id,
+            forked: self.forks.contains(&(record.author(), l.seq)),
+        });
+        self.standing(record.author(), record.hlc().ms, position)
+    }
+
+    /// How the circle regards `key` for something it signed at `at_ms`, at chain position
+    /// `position` if it has one.
+    pub fn standing(
+        &self,
+        key: PublicKey,
+        at_ms: u64,
+        position: Option<Position<'_>>,
+    ) -> KeyStanding {
         if Some(key) == self.centre {
             return KeyStanding::Centre;
         }
-        let Some(cert) = self.certificates.get(&key) else {
+        let Some(trust) = self.trust.get(&key) else {
             return KeyStanding::Unknown;
         };
-        if let Some(from) = self.revoked.get(&key)
-            && at_ms >= *from
-        {
-            return KeyStanding::Revoked { from_ms: *from };
-        }
-        if !cert.valid_at(at_ms) {
+        let at = i64::try_from(at_ms).unwrap_or(i64::MAX);
+        if !trust.valid_at(at) {
             return KeyStanding::OutsideValidity;
         }
-        KeyStanding::Member
+        match &trust.revoked {
+            Some(cut) if !cut.allows(at, position) => KeyStanding::Revoked {
+                from_ms: u64::try_from(cut.from_ms).unwrap_or(0),
+            },
+            _ => KeyStanding::Member,
+        }
     }
 
     /// The trusted certificate of a key, whatever the instant.
@@ -208,15 +153,4 @@ impl TrustChain {
             .get(&member_id)
             .and_then(|key| self.certificates.get(key))
     }
-
-    /// From when a key is revoked, if it is.
-    pub fn revoked_from(&self, key: PublicKey) -> Option<u64> {
-        self.revoked.get(&key).copied()
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum IssuerRole {
-    Centre,
-    Member(Role),
 }

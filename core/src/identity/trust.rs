@@ -5,15 +5,20 @@
 //!
 //! The centre key is trusted. A key enrolled by a trusted issuer is trusted when the issuer may
 //! enrol that role (the centre: anyone; a coordinator: anyone but a coordinator) and the
-//! enrolment's clock is before any revocation of the issuer and within the issuer's own validity
-//! period. A revocation by the centre or a coordinator stops a key's records counting from its
-//! `effective_ms`. A trusted key's records count only within its certificate's validity period
-//! ([`Trust::counts_at`]; the store's index applies the same rule in SQL, `counted_at` in
-//! `store/index.rs`, and the ledger through `identity::certificates`).
+//! enrolment is not cut off by a revocation of the issuer and lies within the issuer's own
+//! validity period. A revocation by the centre or a coordinator cuts a key off: when it names the
+//! last record of the key it accepts (`last_seq`, `last_id`), the key's version-2 records after
+//! that chain position never count, whatever their clocks say; version-1 records (which have no
+//! position), and every record under a revocation that names none, stop counting from its
+//! `effective_ms`. A trusted key's records count only within its certificate's validity period.
+//! [`Trust::counts`] is the rule; the store's index applies the same rule in SQL (`counted_at`
+//! in `store/index.rs`, held to this one by a test), and the ledger through
+//! `identity::certificates`, which is built on this module.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::domain::{RecordBody, Role};
+use crate::identity::Certificate;
 use crate::identity::PublicKey;
 use crate::record::SignedRecord;
 
@@ -32,6 +37,34 @@ pub struct EnrolmentFact {
     pub valid_from_ms: Option<i64>,
     /// Until when (exclusive, ms) the certificate is valid, if it says.
     pub valid_until_ms: Option<i64>,
+    /// The enrolment record's id (hex).
+    pub record_id: String,
+    /// The enrolment record's place in its issuer's chain (none for version 1).
+    pub seq: Option<i64>,
+    /// Whether another record of the issuer holds the same place (a fork).
+    pub forked: bool,
+}
+
+impl EnrolmentFact {
+    fn position(&self) -> Option<Position<'_>> {
+        self.seq.map(|seq| Position {
+            seq,
+            id: &self.record_id,
+            forked: self.forked,
+        })
+    }
+}
+
+/// A record's place in its author's device chain, as trust judges it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position<'a> {
+    /// Its `seq`.
+    pub seq: i64,
+    /// Its record id (hex).
+    pub id: &'a str,
+    /// Whether another record of the same author holds the same `seq` (a fork: a restored
+    /// backup, a cloned phone, or a thief who emptied the store to sign at early positions).
+    pub forked: bool,
 }
 
 /// A revocation as trust sees it.
@@ -39,10 +72,78 @@ pub struct EnrolmentFact {
 pub struct RevocationFact {
     /// The key withdrawn.
     pub device_key: String,
-    /// From when its records stop counting (ms).
+    /// From when its records stop counting (ms), for records without a chain position.
     pub effective_ms: i64,
+    /// The last chain position of the key that still counts, if the revocation names one.
+    pub last_seq: Option<i64>,
+    /// The id of the record at `last_seq` that counts (another record there is a fork).
+    pub last_id: Option<String>,
     /// The signing key of the revocation record.
     pub issuer: String,
+}
+
+/// Where a revocation cuts a key off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cutoff {
+    /// Records without a chain position count only before this instant (the earliest
+    /// `effective_ms` of the key's revocations).
+    pub from_ms: i64,
+    /// Records with a chain position count only up to this position (the lowest `last_seq` of
+    /// the revocations that name one); without one, they are judged by `from_ms` too.
+    pub after_seq: Option<i64>,
+    /// The record that counts at `after_seq`, if the revocation says.
+    pub last_id: Option<String>,
+}
+
+impl Cutoff {
+    /// Whether a record at clock `at_ms` and chain position `position` is before the cut. At or
+    /// below the cut, a forked position counts neither of its records (one of them may have been
+    /// signed after the theft), unless the revocation names the record (`last_id`).
+    pub fn allows(&self, at_ms: i64, position: Option<Position<'_>>) -> bool {
+        match (self.after_seq, position) {
+            (Some(last), Some(p)) => {
+                let named = p.seq == last && self.last_id.as_deref() == Some(p.id);
+                let below = p.seq < last || (p.seq == last && self.last_id.is_none());
+                named || (below && !p.forked)
+            }
+            _ => at_ms < self.from_ms,
+        }
+    }
+
+    /// The cut of one revocation.
+    fn of(r: &RevocationFact) -> Cutoff {
+        Cutoff {
+            from_ms: r.effective_ms,
+            after_seq: r.last_seq,
+            last_id: r.last_id.clone(),
+        }
+    }
+
+    /// Adds another revocation of the same key: the earliest instant and the lowest position
+    /// apply; two revocations naming different records at one position leave neither counting
+    /// (`last_id` becomes the empty string, which no record id equals). Returns whether the cut
+    /// moved.
+    fn tighten(&mut self, r: &RevocationFact) -> bool {
+        let before = self.clone();
+        self.from_ms = self.from_ms.min(r.effective_ms);
+        match (r.last_seq, self.after_seq) {
+            (Some(seq), Some(current)) if seq == current => {
+                if let Some(id) = &r.last_id {
+                    match &self.last_id {
+                        None => self.last_id = Some(id.clone()),
+                        Some(held) if held != id => self.last_id = Some(String::new()),
+                        Some(_) => {}
+                    }
+                }
+            }
+            (Some(seq), current) if current.is_none_or(|c| seq < c) => {
+                self.after_seq = Some(seq);
+                self.last_id = r.last_id.clone();
+            }
+            _ => {}
+        }
+        *self != before
+    }
 }
 
 /// A key the circle trusts, and from when it stops counting if revoked.
@@ -52,8 +153,8 @@ pub struct Trust {
     pub member_id: Option<String>,
     /// `centre`, or the member's role.
     pub role: String,
-    /// From when (record clock, ms) the key's records stop counting, if revoked.
-    pub revoked_from_ms: Option<i64>,
+    /// Where a revocation cuts the key off, if it is revoked.
+    pub revoked: Option<Cutoff>,
     /// From when its certificate is valid (ms), if it says.
     pub valid_from_ms: Option<i64>,
     /// Until when (exclusive, ms) its certificate is valid, if it says.
@@ -67,27 +168,40 @@ impl Trust {
             && self.valid_until_ms.is_none_or(|until| at_ms < until)
     }
 
-    /// Whether a record of this key made at `at_ms` (its clock) counts: within the
-    /// certificate's validity and before any revocation.
-    pub fn counts_at(&self, at_ms: i64) -> bool {
-        self.valid_at(at_ms) && self.revoked_from_ms.is_none_or(|from| at_ms < from)
+    /// Whether a record of this key made at `at_ms` (its clock), at chain position `position`
+    /// (none for a version-1 record) counts: within the certificate's
+    /// validity and before any revocation's cut.
+    pub fn counts(&self, at_ms: i64, position: Option<Position<'_>>) -> bool {
+        self.valid_at(at_ms)
+            && self
+                .revoked
+                .as_ref()
+                .is_none_or(|cut| cut.allows(at_ms, position))
+    }
+
+    /// Whether the key may act at `at_ms` as far as a clock can tell (the relay's question
+    /// about a request arriving now): valid, and not revoked from an earlier instant.
+    pub fn live_at(&self, at_ms: i64) -> bool {
+        self.valid_at(at_ms) && self.revoked.as_ref().is_none_or(|cut| at_ms < cut.from_ms)
     }
 }
 
-/// The inputs of trust gathered from verified records (the relay's way in; the store reads the
-/// same facts from its index tables).
+/// The inputs of trust gathered from verified records (the relay's and the ledger's way in;
+/// the store reads the same facts from its index tables).
 #[derive(Debug, Default, Clone)]
 pub struct TrustFacts {
-    /// Device key (hex) → its earliest enrolment, with that record's id for tie-breaking.
-    enrolments: HashMap<String, (EnrolmentFact, String)>,
+    /// Device key (hex) → its earliest enrolment, and that enrolment as a certificate.
+    enrolments: HashMap<String, (EnrolmentFact, Certificate)>,
     revocations: Vec<RevocationFact>,
+    /// Forked chain positions: (author key hex, seq).
+    forks: HashSet<(String, i64)>,
 }
 
 impl TrustFacts {
     /// Adds a verified record; records other than enrolments and revocations are ignored.
     pub fn add(&mut self, record: &SignedRecord) {
         let issuer = record.author().to_string();
-        let hlc_ms = record.hlc().ms as i64;
+        let hlc_ms = ms_i64(record.hlc().ms);
         match record.body() {
             RecordBody::Enrolment(e) => {
                 let fact = EnrolmentFact {
@@ -97,17 +211,32 @@ impl TrustFacts {
                     hlc_ms,
                     valid_from_ms: e.valid_from_ms.map(ms_i64),
                     valid_until_ms: e.valid_until_ms.map(ms_i64),
+                    record_id: record.id().to_string(),
+                    seq: record.link().map(|l| ms_i64(l.seq)),
+                    forked: false,
                 };
-                let id = record.id().to_string();
-                let slot = self.enrolments.entry(e.device_key.to_string());
-                let entry = slot.or_insert_with(|| (fact.clone(), id.clone()));
-                if (fact.hlc_ms, &id) < (entry.0.hlc_ms, &entry.1) {
-                    *entry = (fact, id);
+                let earlier =
+                    self.enrolments
+                        .get(&e.device_key.to_string())
+                        .is_some_and(|(old, _)| {
+                            (old.hlc_ms, &old.record_id) <= (fact.hlc_ms, &fact.record_id)
+                        });
+                if !earlier {
+                    let certificate = Certificate {
+                        record_id: record.id(),
+                        issued_ms: record.hlc().ms,
+                        issuer: record.author(),
+                        enrolment: e.clone(),
+                    };
+                    self.enrolments
+                        .insert(e.device_key.to_string(), (fact, certificate));
                 }
             }
             RecordBody::Revocation(r) => self.revocations.push(RevocationFact {
                 device_key: r.device_key.to_string(),
-                effective_ms: r.effective_ms as i64,
+                effective_ms: ms_i64(r.effective_ms),
+                last_seq: r.last_seq.map(ms_i64),
+                last_id: r.last_id.map(|id| id.to_string()),
                 issuer,
             }),
             _ => {}
@@ -119,9 +248,30 @@ impl TrustFacts {
         let enrolments: HashMap<String, EnrolmentFact> = self
             .enrolments
             .iter()
-            .map(|(k, (f, _))| (k.clone(), f.clone()))
+            .map(|(k, (f, _))| {
+                let forked = f
+                    .seq
+                    .is_some_and(|seq| self.forks.contains(&(f.issuer.clone(), seq)));
+                (
+                    k.clone(),
+                    EnrolmentFact {
+                        forked,
+                        ..f.clone()
+                    },
+                )
+            })
             .collect();
         derive_trust(centre, &enrolments, &self.revocations)
+    }
+
+    /// Notes that two records of `author` hold chain position `seq`.
+    pub fn note_fork(&mut self, author: PublicKey, seq: u64) {
+        self.forks.insert((author.to_string(), ms_i64(seq)));
+    }
+
+    /// Each enrolled key's earliest enrolment, as a certificate (trusted or not).
+    pub fn certificates(&self) -> impl Iterator<Item = Certificate> + '_ {
+        self.enrolments.values().map(|(_, c)| c.clone())
     }
 }
 
@@ -152,7 +302,7 @@ pub fn derive_trust(
             .filter(|_| key != centre)
             .map_or((None, None), |m| (m.valid_from_ms, m.valid_until_ms))
     };
-    let mut revoked: HashMap<String, i64> = HashMap::new();
+    let mut revoked: HashMap<String, Cutoff> = HashMap::new();
     loop {
         let mut changed = false;
         for (key, m) in enrolments {
@@ -167,7 +317,9 @@ pub fn derive_trust(
                 "coordinator" => m.role != Role::Coordinator.as_str(),
                 _ => false,
             };
-            let issuer_live = revoked.get(&m.issuer).is_none_or(|from| m.hlc_ms < *from);
+            let issuer_live = revoked
+                .get(&m.issuer)
+                .is_none_or(|cut| cut.allows(m.hlc_ms, m.position()));
             let (from, until) = validity(&m.issuer);
             let issuer_valid =
                 from.is_none_or(|f| m.hlc_ms >= f) && until.is_none_or(|u| m.hlc_ms < u);
@@ -184,10 +336,12 @@ pub fn derive_trust(
             if !issuer_may || r.device_key == centre {
                 continue;
             }
-            let current = revoked.get(&r.device_key).copied();
-            if current.is_none_or(|c| r.effective_ms < c) {
-                revoked.insert(r.device_key.clone(), r.effective_ms);
-                changed = true;
+            match revoked.get_mut(&r.device_key) {
+                Some(cut) => changed |= cut.tighten(r),
+                None => {
+                    revoked.insert(r.device_key.clone(), Cutoff::of(r));
+                    changed = true;
+                }
             }
         }
         if !changed {
@@ -197,14 +351,14 @@ pub fn derive_trust(
     trusted
         .into_iter()
         .map(|(key, (member_id, role))| {
-            let revoked_from_ms = revoked.get(&key).copied();
+            let revoked = revoked.get(&key).cloned();
             let (valid_from_ms, valid_until_ms) = validity(&key);
             (
                 key,
                 Trust {
                     member_id,
                     role,
-                    revoked_from_ms,
+                    revoked,
                     valid_from_ms,
                     valid_until_ms,
                 },

@@ -2,7 +2,7 @@
 //! revocations, rules and ledger entries), indexed as they arrive so that reconciling after a
 //! week of new entries only indexes that week.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::idmap::IdMap;
 
@@ -48,6 +48,10 @@ pub struct Ledger {
     references: IdMap<Vec<Id>>,
     gifts_to: IdMap<Vec<Id>>,
     trust: TrustChain,
+    /// The record held at each device-chain position (author, seq), of the records held here.
+    positions: HashMap<(PublicKey, u64), Id>,
+    /// Positions two records hold: seen here, or told by the store that holds all records.
+    forks: HashSet<(PublicKey, u64)>,
 }
 
 impl Ledger {
@@ -63,7 +67,9 @@ impl Ledger {
             chains: BTreeMap::new(),
             references: IdMap::default(),
             gifts_to: IdMap::default(),
-            trust: TrustChain::build(centre, []),
+            trust: TrustChain::build(centre, [], &HashSet::new()),
+            positions: HashMap::new(),
+            forks: HashSet::new(),
         }
     }
 
@@ -93,6 +99,16 @@ impl Ledger {
             {
                 continue;
             }
+            if let Some(link) = record.link() {
+                let place = (record.author(), link.seq);
+                match self.positions.get(&place) {
+                    Some(held) if *held != id => certificates_changed |= self.forks.insert(place),
+                    Some(_) => {}
+                    None => {
+                        self.positions.insert(place, id);
+                    }
+                }
+            }
             match record.body() {
                 RecordBody::Enrolment(_) | RecordBody::Revocation(_) => {
                     self.certificates.push(id);
@@ -106,14 +122,32 @@ impl Ledger {
             added.push(id);
         }
         if certificates_changed {
-            self.trust = TrustChain::build(
-                self.centre,
-                self.certificates
-                    .iter()
-                    .filter_map(|id| self.records.get(id)),
-            );
+            self.rebuild_trust();
         }
         added
+    }
+
+    /// Notes chain positions that two records of one author hold, as a store that holds every
+    /// record type sees them (the ledger holds only its own types). Returns whether any was new.
+    pub fn note_forks(&mut self, forks: impl IntoIterator<Item = (PublicKey, u64)>) -> bool {
+        let mut new = false;
+        for fork in forks {
+            new |= self.forks.insert(fork);
+        }
+        if new {
+            self.rebuild_trust();
+        }
+        new
+    }
+
+    fn rebuild_trust(&mut self) {
+        self.trust = TrustChain::build(
+            self.centre,
+            self.certificates
+                .iter()
+                .filter_map(|id| self.records.get(id)),
+            &self.forks,
+        );
     }
 
     /// Decodes, verifies (in batches, see [`super::verify_signatures`]) and adds raw signed

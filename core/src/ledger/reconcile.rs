@@ -91,11 +91,10 @@ pub(super) fn reconcile(ledger: &Ledger, services: &ServiceView) -> Reconciliati
             continue;
         };
         let certificate = trust.certificate(record.author());
-        let key_problem =
-            KeyProblem::of(trust.standing(record.author(), meta.hlc.ms)).or_else(|| {
-                let owner = certificate.map(|c| c.enrolment.member_id);
-                (owner != Some(entry.member_id)).then_some(KeyProblem::OtherMember)
-            });
+        let key_problem = KeyProblem::of(trust.standing_of(record)).or_else(|| {
+            let owner = certificate.map(|c| c.enrolment.member_id);
+            (owner != Some(entry.member_id)).then_some(KeyProblem::OtherMember)
+        });
         items.insert(
             *id,
             Item {

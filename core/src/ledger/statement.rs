@@ -268,7 +268,7 @@ pub fn verify_statement(
 
     let exporter_role = match ledger
         .trust()
-        .standing(statement.exporter, statement.as_of_ms)
+        .standing(statement.exporter, statement.as_of_ms, None)
     {
         KeyStanding::Centre => None,
         KeyStanding::Member => ledger

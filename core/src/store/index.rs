@@ -161,8 +161,8 @@ pub(crate) fn insert(
     let id = record.id().to_string();
     let inserted = tx
         .prepare_cached(
-            "INSERT OR IGNORE INTO records (id, type, author, hlc_ms, hlc_counter, doc_id, bytes)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT OR IGNORE INTO records (id, type, author, hlc_ms, hlc_counter, doc_id, bytes, seq, prev)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?
         .execute(params![
             id,
@@ -171,13 +171,28 @@ pub(crate) fn insert(
             record.hlc().ms as i64,
             record.hlc().counter,
             doc_id.as_str(),
-            record.as_bytes()
+            record.as_bytes(),
+            record.link().map(|l| l.seq as i64),
+            record.link().and_then(|l| l.prev).map(|p| p.to_string())
         ])?;
     if inserted == 0 {
         return Ok(false);
     }
+    if let Some(link) = record.link() {
+        // A second record at a held position may stop either counting (see `counted_at`).
+        let forked: bool = tx
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM records WHERE author = ?1 AND seq = ?2 AND id <> ?3)",
+            )?
+            .query_row(
+                params![record.author().to_string(), link.seq as i64, id],
+                |r| r.get(0),
+            )?;
+        batch.trust_changed |= forked;
+    }
     let author = record.author().to_string();
     let hlc_ms = record.hlc().ms as i64;
+    let seq = record.link().map(|l| l.seq as i64);
     match record.body() {
         RecordBody::Enrolment(e) => {
             tx.prepare_cached("INSERT INTO members (device_key, record_id, member_id, name, role, site_id, family_of, issuer, hlc_ms,
@@ -204,13 +219,25 @@ pub(crate) fn insert(
             batch.trust_changed = true;
         }
         RecordBody::Revocation(r) => {
-            tx.prepare_cached("INSERT INTO revocations (record_id, device_key, effective_ms, issuer) VALUES (?1, ?2, ?3, ?4)")?.execute(params![id, r.device_key.to_string(), r.effective_ms as i64, author],
+            tx.prepare_cached(
+                "INSERT INTO revocations (record_id, device_key, effective_ms, issuer, last_seq, last_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(
+                params![
+                    id,
+                    r.device_key.to_string(),
+                    r.effective_ms as i64,
+                    author,
+                    r.last_seq.map(|s| s as i64),
+                    r.last_id.map(|i| i.to_string())
+                ],
             )?;
             batch.trust_changed = true;
         }
         RecordBody::FollowUpDone(f) => {
             tx.prepare_cached("INSERT INTO follow_ups_done (record_id, visit_id, idx, done_at_ms, author, hlc_ms, counted)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?.execute(params![id, f.visit.to_string(), f.index, f.done_at_ms as i64, author, hlc_ms, is_counted(tx, &author, hlc_ms)?],
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?.execute(params![id, f.visit.to_string(), f.index, f.done_at_ms as i64, author, hlc_ms, is_counted(tx, &author, hlc_ms, seq, &id)?],
             )?;
         }
         RecordBody::Correction(c) => {
@@ -244,28 +271,47 @@ pub(crate) fn insert(
     Ok(true)
 }
 
-/// Whether a record by `author` at clock `hlc_ms` counts under the current trust.
-fn is_counted(conn: &Connection, author: &str, hlc_ms: i64) -> Result<bool> {
-    Ok(conn.query_row(
-        &format!(
+/// Whether a record by `author` at clock `hlc_ms`, chain position `seq` (none for version 1)
+/// and id `id` counts under the current trust.
+fn is_counted(
+    conn: &Connection,
+    author: &str,
+    hlc_ms: i64,
+    seq: Option<i64>,
+    id: &str,
+) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(&format!(
             "SELECT EXISTS (SELECT 1 FROM trusted_keys t WHERE t.device_key = ?1 AND {})",
-            counted_at("?2")
-        ),
-        params![author, hlc_ms],
-        |r| r.get(0),
-    )?)
+            counted_at("?2", "?3", "?4")
+        ))?
+        .query_row(params![author, hlc_ms, seq, id], |r| r.get(0))?)
 }
 
-/// The one SQL form of "a record of trusted key `t` made at `hlc_ms` counts": within the
-/// certificate's validity and before any revocation. [`Trust::counts_at`] is the same rule in
-/// Rust, for the relay and the trust derivation; the test `the_sql_and_rust_counted_rules_agree`
-/// holds them together.
-fn counted_at(hlc_ms: &str) -> String {
+/// The one SQL form of "a record of trusted key `t` made at `hlc_ms`, at chain position `seq`
+/// with id `id`, counts": within the certificate's validity and before any revocation's cut (by
+/// position when both the revocation and the record have one, else by clock; at or below the
+/// cut, a position two records hold counts neither unless the revocation names it).
+/// [`Trust::counts`](crate::identity::trust::Trust::counts) is the same rule in Rust, for the
+/// relay and the ledger; the test `the_sql_and_rust_counted_rules_agree` holds them together.
+fn counted_at(hlc_ms: &str, seq: &str, id: &str) -> String {
     format!(
-        "(t.revoked_from_ms IS NULL OR {hlc_ms} < t.revoked_from_ms)
-         AND (t.valid_from_ms IS NULL OR {hlc_ms} >= t.valid_from_ms)
-         AND (t.valid_until_ms IS NULL OR {hlc_ms} < t.valid_until_ms)"
+        "(t.valid_from_ms IS NULL OR {hlc_ms} >= t.valid_from_ms)
+         AND (t.valid_until_ms IS NULL OR {hlc_ms} < t.valid_until_ms)
+         AND (t.revoked_from_ms IS NULL OR CASE
+               WHEN t.revoked_after_seq IS NOT NULL AND {seq} IS NOT NULL
+               THEN ({seq} = t.revoked_after_seq AND t.revoked_last_id = {id})
+                    OR (({seq} < t.revoked_after_seq
+                         OR ({seq} = t.revoked_after_seq AND t.revoked_last_id IS NULL))
+                        AND NOT EXISTS (SELECT 1 FROM records o WHERE o.author = t.device_key
+                                        AND o.seq = {seq} AND o.id <> {id}))
+               ELSE {hlc_ms} < t.revoked_from_ms END)"
     )
+}
+
+/// The chain position of an index table's record, as SQL.
+fn seq_of(table: &str) -> String {
+    format!("(SELECT r.seq FROM records r WHERE r.id = {table}.record_id)")
 }
 
 /// Recomputes the effective index rows of one original record from it and its corrections.
@@ -281,7 +327,8 @@ fn refresh(tx: &Transaction<'_>, target: &str) -> Result<()> {
     let original = SignedRecord::from_bytes(&bytes)?;
     let author = original.author().to_string();
     let hlc_ms = original.hlc().ms as i64;
-    let counted = is_counted(tx, &author, hlc_ms)?;
+    let seq = original.link().map(|l| l.seq as i64);
+    let counted = is_counted(tx, &author, hlc_ms, seq, target)?;
     let original_member = member_of(tx, &author)?;
 
     // Applicable corrections, latest first.
@@ -298,7 +345,14 @@ fn refresh(tx: &Transaction<'_>, target: &str) -> Result<()> {
     let mut voided = false;
     for (correction_id, correction_author) in candidates {
         let correction = load(tx, &correction_id)?;
-        if !is_counted(tx, &correction_author, correction.hlc().ms as i64)? {
+        let correction_seq = correction.link().map(|l| l.seq as i64);
+        if !is_counted(
+            tx,
+            &correction_author,
+            correction.hlc().ms as i64,
+            correction_seq,
+            &correction_id,
+        )? {
             continue;
         }
         let role = role_of(tx, &correction_author)?;
@@ -482,7 +536,12 @@ fn json_name<T: serde::Serialize>(value: &T) -> Result<String> {
 ///
 /// The rules are in [`crate::identity::trust`].
 pub(crate) fn recompute_trust(tx: &Transaction<'_>, centre: PublicKey) -> Result<()> {
-    let mut stmt = tx.prepare_cached("SELECT device_key, member_id, role, issuer, hlc_ms, valid_from_ms, valid_until_ms FROM members",
+    let mut stmt = tx.prepare_cached(
+        "SELECT m.device_key, m.member_id, m.role, m.issuer, m.hlc_ms, m.valid_from_ms, m.valid_until_ms,
+                m.record_id, r.seq,
+                EXISTS (SELECT 1 FROM records o WHERE o.author = m.issuer AND o.seq = r.seq
+                        AND o.id <> m.record_id)
+         FROM members m LEFT JOIN records r ON r.id = m.record_id",
     )?;
     let members: HashMap<String, EnrolmentFact> = stmt
         .query_map([], |r| {
@@ -495,31 +554,44 @@ pub(crate) fn recompute_trust(tx: &Transaction<'_>, centre: PublicKey) -> Result
                     hlc_ms: r.get(4)?,
                     valid_from_ms: r.get(5)?,
                     valid_until_ms: r.get(6)?,
+                    record_id: r.get(7)?,
+                    seq: r.get(8)?,
+                    forked: r.get(9)?,
                 },
             ))
         })?
         .collect::<Result<_, _>>()?;
-    let mut stmt = tx.prepare_cached("SELECT device_key, effective_ms, issuer FROM revocations")?;
+    let mut stmt = tx.prepare_cached(
+        "SELECT device_key, effective_ms, issuer, last_seq, last_id FROM revocations",
+    )?;
     let revocations: Vec<RevocationFact> = stmt
         .query_map([], |r| {
             Ok(RevocationFact {
                 device_key: r.get(0)?,
                 effective_ms: r.get(1)?,
                 issuer: r.get(2)?,
+                last_seq: r.get(3)?,
+                last_id: r.get(4)?,
             })
         })?
         .collect::<Result<_, _>>()?;
     let trusted = derive_trust(centre, &members, &revocations);
     tx.prepare_cached("DELETE FROM trusted_keys")?.execute([])?;
     for (key, trust) in &trusted {
-        tx.prepare_cached("INSERT INTO trusted_keys (device_key, member_id, role, revoked_from_ms, valid_from_ms, valid_until_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?.execute(params![
+        tx.prepare_cached(
+            "INSERT INTO trusted_keys (device_key, member_id, role, revoked_from_ms, valid_from_ms, valid_until_ms,
+               revoked_after_seq, revoked_last_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?
+        .execute(params![
                 key,
                 trust.member_id,
                 trust.role,
-                trust.revoked_from_ms,
+                trust.revoked.as_ref().map(|c| c.from_ms),
                 trust.valid_from_ms,
-                trust.valid_until_ms
+                trust.valid_until_ms,
+                trust.revoked.as_ref().and_then(|c| c.after_seq),
+                trust.revoked.as_ref().and_then(|c| c.last_id.clone())
             ],
         )?;
     }
@@ -528,7 +600,11 @@ pub(crate) fn recompute_trust(tx: &Transaction<'_>, centre: PublicKey) -> Result
             &format!(
                 "UPDATE {table} SET counted = EXISTS (SELECT 1 FROM trusted_keys t WHERE t.device_key = {table}.author
                    AND {})",
-                counted_at(&format!("{table}.hlc_ms"))
+                counted_at(
+                    &format!("{table}.hlc_ms"),
+                    &seq_of(table),
+                    &format!("{table}.record_id")
+                )
             ),
             [],
         )?;
@@ -552,13 +628,13 @@ pub(crate) fn rejections(conn: &Connection) -> Result<Vec<Rejection>> {
     Ok(rows)
 }
 
-/// Records whose author is not trusted, or was revoked before the record's clock.
+/// Records whose author is not trusted, or that a revocation of their author cuts off.
 pub(crate) fn untrusted_records(conn: &Connection) -> Result<Vec<(Id, PublicKey)>> {
     let mut stmt = conn.prepare(&format!(
         "SELECT r.id, r.author FROM records r
          WHERE NOT EXISTS (SELECT 1 FROM trusted_keys t WHERE t.device_key = r.author AND {})
          ORDER BY r.hlc_ms, r.id",
-        counted_at("r.hlc_ms")
+        counted_at("r.hlc_ms", "r.seq", "r.id")
     ))?;
     let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
     let mut out = Vec::new();
@@ -608,43 +684,83 @@ pub(crate) fn trusted_keys(conn: &Connection) -> Result<Vec<TrustedKey>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::identity::trust::Trust;
+    use crate::identity::trust::{Cutoff, Position, Trust};
 
-    /// `counted_at` (SQL, for the index) and `Trust::counts_at` (Rust, for the relay) are one
-    /// rule: every combination of validity and revocation gives the same answer at every instant
-    /// around their bounds.
+    /// `counted_at` (SQL, for the index) and `Trust::counts` (Rust, for the relay and the
+    /// ledger) are one rule: every combination of validity and revocation (by clock, by chain
+    /// position, with and without a named last record) gives the same answer for records at
+    /// every instant and position around their bounds.
     #[test]
     fn the_sql_and_rust_counted_rules_agree() {
         let mut conn = Connection::open_in_memory().expect("open");
         crate::store::schema::migrate(&mut conn).expect("schema");
         let bounds = [None, Some(100), Some(200), Some(300)];
+        let cuts = [None, Some(2), Some(3)];
+        let last_ids = [None, Some("a"), Some("")];
         let mut n = 0;
         for valid_from_ms in bounds {
             for valid_until_ms in bounds {
                 for revoked_from_ms in bounds {
-                    let key = format!("key{n}");
-                    n += 1;
-                    let trust = Trust {
-                        member_id: None,
-                        role: "caregiver".into(),
-                        revoked_from_ms,
-                        valid_from_ms,
-                        valid_until_ms,
-                    };
-                    conn.execute("INSERT INTO trusted_keys (device_key, role, revoked_from_ms, valid_from_ms, valid_until_ms)
-                         VALUES (?1, 'caregiver', ?2, ?3, ?4)", params![key, revoked_from_ms, valid_from_ms, valid_until_ms],
-                    )
-                    .expect("insert");
-                    for at in [0, 99, 100, 101, 199, 200, 201, 299, 300, 301] {
-                        assert_eq!(
-                            is_counted(&conn, &key, at).expect("sql"),
-                            trust.counts_at(at),
-                            "{trust:?} at {at}"
-                        );
+                    for after_seq in cuts {
+                        for last_id in last_ids {
+                            let key = format!("key{n}");
+                            n += 1;
+                            let trust = Trust {
+                                member_id: None,
+                                role: "caregiver".into(),
+                                revoked: revoked_from_ms.map(|from_ms| Cutoff {
+                                    from_ms,
+                                    after_seq,
+                                    last_id: last_id.map(str::to_string),
+                                }),
+                                valid_from_ms,
+                                valid_until_ms,
+                            };
+                            let cut = trust.revoked.as_ref();
+                            conn.execute(
+                                "INSERT INTO trusted_keys (device_key, role, revoked_from_ms, valid_from_ms,
+                                   valid_until_ms, revoked_after_seq, revoked_last_id)
+                                 VALUES (?1, 'caregiver', ?2, ?3, ?4, ?5, ?6)",
+                                params![
+                                    key,
+                                    revoked_from_ms,
+                                    valid_from_ms,
+                                    valid_until_ms,
+                                    cut.and_then(|c| c.after_seq),
+                                    cut.and_then(|c| c.last_id.clone())
+                                ],
+                            )
+                            .expect("insert");
+                            // Another record of the key holds position 2: a fork there.
+                            conn.execute(
+                                "INSERT INTO records (id, type, author, hlc_ms, hlc_counter, doc_id, bytes, seq)
+                                 VALUES (?1, 'visit', ?2, 0, 0, 'records/2026-11', x'00', 2)",
+                                params![format!("{key}/other"), key],
+                            )
+                            .expect("fork");
+                            for at in [0, 99, 100, 101, 199, 200, 201, 299, 300, 301] {
+                                for seq in [None, Some(1), Some(2), Some(3), Some(4)] {
+                                    for id in ["a", "b"] {
+                                        assert_eq!(
+                                            is_counted(&conn, &key, at, seq, id).expect("sql"),
+                                            trust.counts(
+                                                at,
+                                                seq.map(|seq| Position {
+                                                    seq,
+                                                    id,
+                                                    forked: seq == 2
+                                                })
+                                            ),
+                                            "{trust:?} at {at}, seq {seq:?}, id {id}"
+                                        );
+                                    }
+                                }
+                            }
+                        }
                     }
                 }
             }
         }
-        assert!(!is_counted(&conn, "unknown", 150).expect("sql"));
+        assert!(!is_counted(&conn, "unknown", 150, None, "a").expect("sql"));
     }
 }

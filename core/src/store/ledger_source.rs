@@ -7,6 +7,7 @@ use rusqlite::OptionalExtension;
 
 use super::Store;
 use crate::error::{Error, Result};
+use crate::identity::PublicKey;
 use crate::ids::Id;
 use crate::ledger::ServiceFacts;
 
@@ -21,6 +22,9 @@ pub struct AddedRecord {
     pub type_name: String,
     /// Its signed bytes, for the types asked for.
     pub bytes: Option<Vec<u8>>,
+    /// Its author and chain position, when another record of that author holds the same
+    /// position (a fork).
+    pub fork: Option<(PublicKey, u64)>,
 }
 
 impl Store {
@@ -32,7 +36,10 @@ impl Store {
         with_bytes: &[&str],
     ) -> Result<Vec<AddedRecord>> {
         let mut stmt = self.conn().prepare_cached(
-            "SELECT rowid, id, type, CASE WHEN type IN (SELECT value FROM json_each(?2)) THEN bytes END
+            "SELECT rowid, id, type, CASE WHEN type IN (SELECT value FROM json_each(?2)) THEN bytes END,
+               CASE WHEN EXISTS (SELECT 1 FROM records o WHERE o.author = records.author
+                                 AND o.seq = records.seq AND o.id <> records.id)
+                    THEN author END, seq
              FROM records WHERE rowid > ?1 ORDER BY rowid",
         )?;
         let types = serde_json::to_string(with_bytes).map_err(|e| Error::Corrupt(e.to_string()))?;
@@ -42,11 +49,23 @@ impl Store {
                 r.get::<_, String>(1)?,
                 r.get::<_, String>(2)?,
                 r.get::<_, Option<Vec<u8>>>(3)?,
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, Option<i64>>(5)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (position, id, type_name, bytes) = row?;
+            let (position, id, type_name, bytes, forked_author, seq) = row?;
+            let fork = match (forked_author, seq) {
+                (Some(author), Some(seq)) => Some((
+                    author
+                        .parse()
+                        .map_err(|_| Error::Corrupt(format!("author key {author:?}")))?,
+                    u64::try_from(seq)
+                        .map_err(|_| Error::Corrupt(format!("chain position {seq}")))?,
+                )),
+                _ => None,
+            };
             out.push(AddedRecord {
                 position,
                 id: id
@@ -54,6 +73,7 @@ impl Store {
                     .map_err(|_| Error::Corrupt(format!("record id {id:?}")))?,
                 type_name,
                 bytes,
+                fork,
             });
         }
         Ok(out)

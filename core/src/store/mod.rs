@@ -3,6 +3,7 @@
 //! transaction and is durable when the call returns (WAL, `synchronous=FULL`).
 
 mod at_rest;
+mod chains;
 mod future;
 mod index;
 mod ledger_source;
@@ -12,6 +13,7 @@ pub mod schema;
 mod sync_state;
 
 pub use at_rest::{STORE_KEY_NAME, StoreKey};
+pub use chains::ChainProblem;
 pub use future::FutureRecord;
 pub(crate) use index::Refusal;
 pub use index::{Rejection, TrustedKey};
@@ -576,15 +578,16 @@ mod tests {
     use super::*;
     use crate::domain::{Enrolment, RecordBody, Role, Site, SiteKind};
     use crate::identity::DeviceKey;
-    use crate::record::{Envelope, FORMAT_VERSION};
+    use crate::record::{Envelope, V1};
 
     fn signed(key: &DeviceKey, circle: Id, ms: u64, body: RecordBody) -> SignedRecord {
         let envelope = Envelope {
-            v: FORMAT_VERSION,
+            v: V1,
             circle,
             author: key.public_key(),
             hlc: Hlc { ms, counter: 0 },
             body,
+            link: None,
         };
         SignedRecord::sign(envelope, key).expect("sign")
     }
@@ -633,7 +636,14 @@ mod tests {
             store
                 .conn
                 .execute_batch(
-                    "ALTER TABLE members DROP COLUMN valid_from_ms;
+                    "DROP INDEX records_chain;
+                     ALTER TABLE records DROP COLUMN seq;
+                     ALTER TABLE records DROP COLUMN prev;
+                     ALTER TABLE revocations DROP COLUMN last_seq;
+                     ALTER TABLE revocations DROP COLUMN last_id;
+                     ALTER TABLE trusted_keys DROP COLUMN revoked_after_seq;
+                     ALTER TABLE trusted_keys DROP COLUMN revoked_last_id;
+                     ALTER TABLE members DROP COLUMN valid_from_ms;
                      ALTER TABLE members DROP COLUMN valid_until_ms;
                      ALTER TABLE trusted_keys DROP COLUMN valid_from_ms;
                      ALTER TABLE trusted_keys DROP COLUMN valid_until_ms;

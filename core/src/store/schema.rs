@@ -171,6 +171,17 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE trusted_keys ADD COLUMN valid_from_ms INTEGER;
     ALTER TABLE trusted_keys ADD COLUMN valid_until_ms INTEGER;
     "#,
+    // 4: device chains (record format version 2): each record's place in its author's chain,
+    // and revocations that cut a key off at a chain position. Version-1 records have none.
+    r#"
+    ALTER TABLE records ADD COLUMN seq INTEGER;
+    ALTER TABLE records ADD COLUMN prev TEXT;
+    CREATE INDEX records_chain ON records (author, seq) WHERE seq IS NOT NULL;
+    ALTER TABLE revocations ADD COLUMN last_seq INTEGER;
+    ALTER TABLE revocations ADD COLUMN last_id TEXT;
+    ALTER TABLE trusted_keys ADD COLUMN revoked_after_seq INTEGER;
+    ALTER TABLE trusted_keys ADD COLUMN revoked_last_id TEXT;
+    "#,
 ];
 
 /// The first schema version whose trust rows a store derives again when it opens an older

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use carebank_core::CareStore;
 use carebank_core::ids::Id;
+use carebank_core::store::ChainProblem;
 use carebank_core::sync::bundle::Since;
 use carebank_core::sync::http::RelayClient;
 use carebank_core::sync::{CancelToken, Progress, SyncError};
@@ -308,6 +309,7 @@ impl Play {
     /// while withheld and must all arrive once the network is honest.
     fn withhold(mut self, rounds: u64) -> Result<Line> {
         let (mut withheld, mut early, mut served) = (BTreeSet::new(), 0, 0);
+        let mut gaps_shown = 0;
         for r in 0..rounds {
             let records = (0..3).map(|_| self.write(0)).collect::<Result<Vec<_>>>()?;
             let held: Vec<Id> = if r % 2 == 0 {
@@ -321,12 +323,17 @@ impl Play {
                     .iter()
                     .filter(|(id, _)| got.contains_key(id))
                     .count();
-                // The one place for the device-chain check, once chains exist: the centre now
-                // holds phone 0's records on both sides of `records[1]` but not `records[1]`,
-                // so `self.circle.centre.chain_problems()` must report that gap (phone 0's key,
-                // the missing sequence number) here, with the signed records around it as
-                // evidence. (The relay rounds above leave no gap the centre can see: nothing of
-                // phone 0's after the withheld records reaches it until the network heals.)
+                // The centre holds phone 0's records on both sides of `records[1]` but not
+                // `records[1]`: its device chains must show that gap (phone 0's key, the missing
+                // position). The relay rounds above leave no gap the centre can see: nothing of
+                // phone 0's after the withheld records reaches it until the network heals.
+                let phone = &self.circle.devices[0].0;
+                let missing = phone.get(records[1].0)?.link().map(|l| l.seq);
+                let author = phone.public_key();
+                gaps_shown += usize::from(self.circle.centre.chain_problems()?.iter().any(|p| {
+                    matches!(p, ChainProblem::Gap { author: a, from_seq, to_seq }
+                        if *a == author && missing.is_some_and(|m| (*from_seq..=*to_seq).contains(&m)))
+                }));
                 vec![records[1].0]
             };
             let got = counted(&self.circle.centre)?;
@@ -347,19 +354,29 @@ impl Play {
             arrived
         };
         let expected_served = 2 * (rounds / 2) as usize;
+        let gaps_left = self
+            .circle
+            .centre
+            .chain_problems()?
+            .iter()
+            .filter(|p| matches!(p, ChainProblem::Gap { .. }))
+            .count();
         let twice = twice + c.accepted_twice;
         Ok(Line {
             text: format!(
                 "withhold: rounds {rounds}, withheld {} (pushes held back {}), served around \
-                 the gaps {served} of {expected_served}, counted while withheld: {early}, \
-                 arrived {arrived}, accepted twice: {twice}, forged counted: {forged}, lost: {lost}",
+                 the gaps {served} of {expected_served}, gaps shown {gaps_shown} of {}, counted \
+                 while withheld: {early}, arrived {arrived}, gaps left after healing {gaps_left}, accepted twice: {twice}, forged counted: {forged}, lost: {lost}",
                 withheld.len(),
-                c.withheld_pushes
+                c.withheld_pushes,
+                rounds / 2
             ),
             failed: withheld.is_empty()
                 || early > 0
                 || arrived != withheld.len()
                 || served != expected_served
+                || gaps_shown != (rounds / 2) as usize
+                || gaps_left > 0
                 || lost > 0
                 || forged > 0
                 || twice > 0,

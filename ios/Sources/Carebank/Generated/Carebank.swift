@@ -4443,8 +4443,10 @@ public func FfiConverterTypeRejection_lower(_ value: Rejection) -> RustBuffer {
 
 
 /**
- * Withdraws a device key (a lost, stolen or replaced phone): its records from `effective_ms`
- * on stop counting.
+ * Withdraws a device key (a lost, stolen or replaced phone). The core names the key's last
+ * record this device holds as the last that counts: what the phone signs afterwards never
+ * counts, whatever its clock says. Its records without a chain position (record format 1) stop
+ * counting from `effective_ms`.
  */
 public struct Revocation: Equatable, Hashable {
     /**

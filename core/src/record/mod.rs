@@ -1,0 +1,506 @@
+//! Signed records: the envelope every record travels in, its encodings, its id and its
+//! signature. The formats are specified in `docs/record-format.md`.
+//!
+//! Version 2 (written today, decision 0014): `signature (64 bytes) ‖ header ‖ body`, where the
+//! header is binary ([`header`]) and names the author's chain position, and the body is the
+//! canonical JSON of the [`RecordBody`]. Version 1 (still read and verified forever):
+//! `signature ‖ payload`, the payload being the canonical JSON of the whole [`Envelope`]. In both,
+//! the signature is ed25519 by the author over the version's signing context followed by
+//! everything after the signature (the *payload*), and the record id is the first 16 bytes of
+//! SHA-256(payload).
+
+pub mod header;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::canonical::{CanonicalError, from_canonical, to_canonical};
+use crate::domain::{RecordBody, ValidationError};
+use crate::hlc::Hlc;
+use crate::identity::{DeviceKey, PublicKey, SignatureBytes};
+use crate::ids::Id;
+pub use header::{ChainLink, Header, HeaderError, RecordClass};
+
+/// The version of the envelope format written today.
+pub const FORMAT_VERSION: u32 = 2;
+/// The first format, still read and verified.
+pub const V1: u32 = 1;
+/// Prefixed to a version-1 payload before signing, so a record signature means nothing elsewhere.
+pub const SIGNING_CONTEXT: &[u8] = b"carebank/record/v1\0";
+/// Prefixed to a version-2 payload (header and body) before signing.
+pub const SIGNING_CONTEXT_V2: &[u8] = b"carebank/record/v2\0";
+/// The largest encoded record accepted (signature + payload).
+pub const MAX_RECORD_BYTES: usize = 64 * 1024;
+
+/// What every record carries besides its body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Envelope {
+    /// Format version: 2 today, 1 for records made before device chains.
+    pub v: u32,
+    /// The circle (the village's group of devices) the record belongs to.
+    pub circle: Id,
+    /// The signing device's public key.
+    pub author: PublicKey,
+    /// When the record was made, by the author's hybrid logical clock.
+    pub hlc: Hlc,
+    /// The record itself.
+    pub body: RecordBody,
+    /// The record's place in its author's device chain: present in version 2, absent in 1.
+    #[serde(skip)]
+    pub link: Option<ChainLink>,
+}
+
+/// Why bytes are not a valid signed record.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RecordError {
+    /// Shorter than a signature, or larger than [`MAX_RECORD_BYTES`].
+    #[error("record is {0} bytes, outside 65..={MAX_RECORD_BYTES}")]
+    Size(usize),
+    /// The payload is not the canonical encoding of an envelope.
+    #[error("record payload: {0}")]
+    Encoding(#[from] CanonicalError),
+    /// A version-2 header that does not parse.
+    #[error("{0}")]
+    Header(#[from] HeaderError),
+    /// A version this build does not read.
+    #[error("record format version {0} is not supported")]
+    Version(u32),
+    /// A version-2 envelope without a chain position, or a version-1 envelope with one.
+    #[error("a version {0} record {1} a chain position")]
+    Link(u32, &'static str),
+    /// The header's class is not the class of the body's type.
+    #[error("a {0} record in the header's class {1:?}")]
+    Class(&'static str, RecordClass),
+    /// The body is sealed under a key; this build cannot open sealed bodies.
+    #[error("the record's body is sealed under key {0}: this app is too old to read it")]
+    Sealed(Id),
+    /// The signature does not match the payload and author.
+    #[error("bad signature")]
+    BadSignature,
+    /// The record's own fields are invalid.
+    #[error("invalid record: {0}")]
+    Invalid(#[from] ValidationError),
+}
+
+/// A record with its signature, as it is kept and sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedRecord {
+    id: Id,
+    envelope: Envelope,
+    bytes: Vec<u8>,
+}
+
+impl SignedRecord {
+    /// Validates, encodes and signs an envelope with the author's key, in the format its
+    /// version names.
+    pub fn sign(envelope: Envelope, key: &DeviceKey) -> Result<SignedRecord, RecordError> {
+        if envelope.author != key.public_key() {
+            return Err(RecordError::BadSignature);
+        }
+        envelope.body.validate()?;
+        let payload = encode_payload(&envelope)?;
+        let signature = key.sign(&signing_message(envelope.v, &payload));
+        let mut bytes = Vec::with_capacity(64 + payload.len());
+        bytes.extend_from_slice(&signature);
+        bytes.extend_from_slice(&payload);
+        if bytes.len() > MAX_RECORD_BYTES {
+            return Err(RecordError::Size(bytes.len()));
+        }
+        Ok(SignedRecord {
+            id: record_id(&payload),
+            envelope,
+            bytes,
+        })
+    }
+
+    /// Decodes and verifies a record from its bytes: size, encoding, version, signature and
+    /// the body's own validation, in that order.
+    pub fn from_bytes(bytes: &[u8]) -> Result<SignedRecord, RecordError> {
+        let record = SignedRecord::decode_envelope(bytes)?;
+        if !record
+            .author()
+            .verify(&record.signing_message(), record.signature())
+        {
+            return Err(RecordError::BadSignature);
+        }
+        record.body().validate()?;
+        Ok(record)
+    }
+
+    /// Decodes a record without checking its signature: size, encoding, version and the body's
+    /// own validation. Only for bytes whose signature was already verified (by the store that
+    /// admitted them) or is about to be verified in a batch (`ledger::verify_signatures`).
+    pub fn decode_unverified(bytes: &[u8]) -> Result<SignedRecord, RecordError> {
+        let record = SignedRecord::decode_envelope(bytes)?;
+        record.body().validate()?;
+        Ok(record)
+    }
+
+    /// Size, encoding and version; neither signature nor body validation.
+    fn decode_envelope(bytes: &[u8]) -> Result<SignedRecord, RecordError> {
+        if bytes.len() <= 64 || bytes.len() > MAX_RECORD_BYTES {
+            return Err(RecordError::Size(bytes.len()));
+        }
+        let payload = &bytes[64..];
+        let envelope = if header::is_v2(payload) {
+            decode_v2(payload)?
+        } else {
+            let envelope: Envelope = from_canonical(payload)?;
+            if envelope.v != V1 {
+                return Err(RecordError::Version(envelope.v));
+            }
+            envelope
+        };
+        Ok(SignedRecord {
+            id: record_id(payload),
+            envelope,
+            bytes: bytes.to_vec(),
+        })
+    }
+
+    /// The 64-byte ed25519 signature.
+    pub fn signature(&self) -> &SignatureBytes {
+        self.bytes.first_chunk::<64>().unwrap_or(&[0; 64])
+    }
+
+    /// What the signature covers: the version's signing context followed by the payload.
+    pub fn signing_message(&self) -> Vec<u8> {
+        signing_message(self.envelope.v, self.payload())
+    }
+
+    /// The record id: the first 16 bytes of SHA-256 of the payload.
+    pub fn id(&self) -> Id {
+        self.id
+    }
+
+    /// The envelope (author, clock, body, chain position).
+    pub fn envelope(&self) -> &Envelope {
+        &self.envelope
+    }
+
+    /// The record's body.
+    pub fn body(&self) -> &RecordBody {
+        &self.envelope.body
+    }
+
+    /// The signing device.
+    pub fn author(&self) -> PublicKey {
+        self.envelope.author
+    }
+
+    /// The author's clock when the record was made.
+    pub fn hlc(&self) -> Hlc {
+        self.envelope.hlc
+    }
+
+    /// The record's place in its author's device chain (none for a version-1 record).
+    pub fn link(&self) -> Option<ChainLink> {
+        self.envelope.link
+    }
+
+    /// The stored form: signature then payload.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The payload (what the signature covers, after the context prefix): the canonical
+    /// envelope in version 1, header and body in version 2.
+    pub fn payload(&self) -> &[u8] {
+        &self.bytes[64..]
+    }
+}
+
+/// The id of the record whose payload is `payload`.
+pub fn record_id(payload: &[u8]) -> Id {
+    let digest = Sha256::digest(payload);
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&digest[..16]);
+    Id::from_bytes(id)
+}
+
+/// The payload of an envelope in the format of its version.
+fn encode_payload(envelope: &Envelope) -> Result<Vec<u8>, RecordError> {
+    match (envelope.v, envelope.link) {
+        (V1, None) => Ok(to_canonical(envelope)?),
+        (V1, Some(_)) => Err(RecordError::Link(V1, "with")),
+        (FORMAT_VERSION, Some(link)) => {
+            if !link.is_well_formed() {
+                return Err(HeaderError::Chain {
+                    seq: link.seq,
+                    prev: if link.prev.is_some() { "named" } else { "none" },
+                }
+                .into());
+            }
+            let body = to_canonical(&envelope.body)?;
+            let header = Header {
+                class: RecordClass::of(&envelope.body),
+                circle: envelope.circle,
+                author: envelope.author,
+                link,
+                hlc: envelope.hlc,
+                key_id: None,
+                body_len: u32::try_from(body.len()).map_err(|_| RecordError::Size(body.len()))?,
+            };
+            let mut payload = header.encode();
+            payload.extend_from_slice(&body);
+            Ok(payload)
+        }
+        (FORMAT_VERSION, None) => Err(RecordError::Link(FORMAT_VERSION, "without")),
+        (v, _) => Err(RecordError::Version(v)),
+    }
+}
+
+/// Reads a version-2 payload: header, then the body in the clear.
+fn decode_v2(payload: &[u8]) -> Result<Envelope, RecordError> {
+    let header = Header::decode(payload)?;
+    if let Some(key) = header.key_id {
+        return Err(RecordError::Sealed(key));
+    }
+    let body: RecordBody = from_canonical(&payload[header::HEADER_LEN..])?;
+    let class = RecordClass::of(&body);
+    if class != header.class {
+        return Err(RecordError::Class(body.type_name(), header.class));
+    }
+    Ok(Envelope {
+        v: FORMAT_VERSION,
+        circle: header.circle,
+        author: header.author,
+        hlc: header.hlc,
+        body,
+        link: Some(header.link),
+    })
+}
+
+fn signing_message(version: u32, payload: &[u8]) -> Vec<u8> {
+    let context = if version == V1 {
+        SIGNING_CONTEXT
+    } else {
+        SIGNING_CONTEXT_V2
+    };
+    let mut message = Vec::with_capacity(context.len() + payload.len());
+    message.extend_from_slice(context);
+    message.extend_from_slice(payload);
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Funding, MealMode, Service, ServiceDetail};
+
+    /// The vector published in `docs/record-format.md`.
+    fn vector_envelope() -> Envelope {
+        let key = DeviceKey::from_seed(VECTOR_SEED);
+        Envelope {
+            v: 1,
+            circle: "0123456789abcdef0123456789abcdef".parse().expect("id"),
+            author: key.public_key(),
+            hlc: Hlc {
+                ms: 1_793_581_200_000,
+                counter: 0,
+            },
+            body: RecordBody::Service(Service {
+                elder_id: "4c1d0e2f9a8b7c6d5e4f3a2b1c0d9e8f".parse().expect("id"),
+                provider_id: "a1b2c3d4e5f60718293a4b5c6d7e8f90".parse().expect("id"),
+                started_ms: 1_793_580_000_000,
+                duration_minutes: 45,
+                funding: Funding::Government,
+                detail: ServiceDetail::Meal {
+                    mode: MealMode::Delivered,
+                    portions: 1,
+                    diet_notes: Some("低盐".into()),
+                },
+                confirmation: None,
+            }),
+            link: None,
+        }
+    }
+
+    /// The version-2 vector published in `docs/record-format.md`: the same service as the
+    /// author's third record.
+    fn vector_envelope_v2() -> Envelope {
+        Envelope {
+            v: FORMAT_VERSION,
+            link: Some(ChainLink {
+                seq: 3,
+                prev: Some("00112233445566778899aabbccddeeff".parse().expect("id")),
+            }),
+            ..vector_envelope()
+        }
+    }
+
+    #[test]
+    fn the_published_version_2_vector_holds() {
+        let key = DeviceKey::from_seed(VECTOR_SEED);
+        let record = SignedRecord::sign(vector_envelope_v2(), &key).expect("sign");
+        assert_eq!(hex::encode(record.payload()), VECTOR_V2_PAYLOAD_HEX);
+        assert_eq!(record.id().to_string(), VECTOR_V2_ID);
+        assert_eq!(hex::encode(&record.as_bytes()[..64]), VECTOR_V2_SIGNATURE);
+        let decoded = SignedRecord::from_bytes(record.as_bytes()).expect("verify");
+        assert_eq!(decoded.envelope(), &vector_envelope_v2());
+        assert_eq!(decoded.link(), vector_envelope_v2().link);
+    }
+
+    const VECTOR_V2_PAYLOAD_HEX: &str = "434202010123456789abcdef0123456789abcdefd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a000000000000000300112233445566778899aabbccddeeff000001a199c532800000000000000000000000000000000000000000000001087b2264657461696c223a7b22646965745f6e6f746573223a22e4bd8ee79b90222c226b696e64223a226d65616c222c226d6f6465223a2264656c697665726564222c22706f7274696f6e73223a317d2c226475726174696f6e5f6d696e75746573223a34352c22656c6465725f6964223a223463316430653266396138623763366435653466336132623163306439653866222c2266756e64696e67223a22676f7665726e6d656e74222c2270726f76696465725f6964223a226131623263336434653566363037313832393361346235633664376538663930222c22737461727465645f6d73223a313739333538303030303030302c2274797065223a2273657276696365227d";
+    const VECTOR_V2_ID: &str = "29b64cb5febdc2ece304f47fd0001248";
+    const VECTOR_V2_SIGNATURE: &str = "90bc2d714703264f365481fe589c85cc8a8b2a5e411d1730b6aa25905562427d36f350ed9befeca395e36e360bdcf465875f2d722fc0899a1997e53d4bb6f104";
+
+    /// A header's `seq` and clock are held to 2^53 - 1, as every integer of version 1 is: a
+    /// larger one would wrap negative in the store's signed columns.
+    #[test]
+    fn a_version_2_header_beyond_the_integer_bound_is_refused() {
+        let key = DeviceKey::from_seed(VECTOR_SEED);
+        let beyond = crate::canonical::MAX_SAFE_INTEGER + 1;
+        let huge_clock = Envelope {
+            hlc: Hlc {
+                ms: beyond,
+                counter: 0,
+            },
+            ..vector_envelope_v2()
+        };
+        let huge_seq = Envelope {
+            link: Some(ChainLink {
+                seq: beyond,
+                prev: Some(Id::from_bytes([1; 16])),
+            }),
+            ..vector_envelope_v2()
+        };
+        for (field, envelope) in [("hlc_ms", huge_clock), ("seq", huge_seq)] {
+            let record = SignedRecord::sign(envelope, &key).expect("sign");
+            assert_eq!(
+                SignedRecord::from_bytes(record.as_bytes()),
+                Err(RecordError::Header(HeaderError::Range {
+                    field,
+                    value: beyond
+                }))
+            );
+        }
+    }
+
+    #[test]
+    fn a_version_2_record_needs_a_well_formed_chain_position() {
+        let key = DeviceKey::from_seed(VECTOR_SEED);
+        let without = Envelope {
+            link: None,
+            ..vector_envelope_v2()
+        };
+        assert_eq!(
+            SignedRecord::sign(without, &key),
+            Err(RecordError::Link(2, "without"))
+        );
+        for (seq, prev) in [(0, None), (1, Some(Id::from_bytes([7; 16]))), (2, None)] {
+            let malformed = Envelope {
+                link: Some(ChainLink { seq, prev }),
+                ..vector_envelope_v2()
+            };
+            assert!(
+                matches!(
+                    SignedRecord::sign(malformed, &key),
+                    Err(RecordError::Header(HeaderError::Chain { .. }))
+                ),
+                "seq {seq}"
+            );
+        }
+        let v1_with_link = Envelope {
+            v: V1,
+            ..vector_envelope_v2()
+        };
+        assert_eq!(
+            SignedRecord::sign(v1_with_link, &key),
+            Err(RecordError::Link(1, "with"))
+        );
+    }
+
+    #[test]
+    fn a_header_whose_class_is_not_its_bodys_is_refused_even_when_signed() {
+        let key = DeviceKey::from_seed(VECTOR_SEED);
+        let record = SignedRecord::sign(vector_envelope_v2(), &key).expect("sign");
+        let mut payload = record.payload().to_vec();
+        payload[3] = RecordClass::Trust as u8;
+        let mut bytes = key.sign(&signing_message(2, &payload)).to_vec();
+        bytes.extend_from_slice(&payload);
+        assert_eq!(
+            SignedRecord::from_bytes(&bytes),
+            Err(RecordError::Class("service", RecordClass::Trust))
+        );
+        // A sealed body (a key id set) is named, not misread.
+        payload[3] = RecordClass::Care as u8;
+        let key_at = header::HEADER_LEN - 20;
+        payload[key_at..key_at + 16].copy_from_slice(&[9; 16]);
+        let mut bytes = key.sign(&signing_message(2, &payload)).to_vec();
+        bytes.extend_from_slice(&payload);
+        assert_eq!(
+            SignedRecord::from_bytes(&bytes),
+            Err(RecordError::Sealed(Id::from_bytes([9; 16])))
+        );
+    }
+
+    const VECTOR_SEED: [u8; 32] = [
+        0x9d, 0x61, 0xb1, 0x9d, 0xef, 0xfd, 0x5a, 0x60, 0xba, 0x84, 0x4a, 0xf4, 0x92, 0xec, 0x2c,
+        0xc4, 0x44, 0x49, 0xc5, 0x69, 0x7b, 0x32, 0x69, 0x19, 0x70, 0x3b, 0xac, 0x03, 0x1c, 0xae,
+        0x7f, 0x60,
+    ];
+
+    #[test]
+    fn the_published_test_vector_holds() {
+        let record = SignedRecord::sign(vector_envelope(), &DeviceKey::from_seed(VECTOR_SEED))
+            .expect("sign");
+        let payload = std::str::from_utf8(record.payload()).expect("utf8");
+        assert_eq!(payload, VECTOR_PAYLOAD);
+        assert_eq!(record.id().to_string(), VECTOR_ID);
+        assert_eq!(hex::encode(&record.as_bytes()[..64]), VECTOR_SIGNATURE);
+        let decoded = SignedRecord::from_bytes(record.as_bytes()).expect("verify");
+        assert_eq!(decoded.envelope(), &vector_envelope());
+    }
+
+    const VECTOR_PAYLOAD: &str = r#"{"author":"d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a","body":{"detail":{"diet_notes":"低盐","kind":"meal","mode":"delivered","portions":1},"duration_minutes":45,"elder_id":"4c1d0e2f9a8b7c6d5e4f3a2b1c0d9e8f","funding":"government","provider_id":"a1b2c3d4e5f60718293a4b5c6d7e8f90","started_ms":1793580000000,"type":"service"},"circle":"0123456789abcdef0123456789abcdef","hlc":{"counter":0,"ms":1793581200000},"v":1}"#;
+    const VECTOR_ID: &str = "d406faf6b3fe9bc4166314e838accae1";
+    const VECTOR_SIGNATURE: &str = "a16e6f37fa5a0a307154be00807661fde70b71960be2bade256fc4b3234eac98cf2a2db754ec1eae196f11a4614d9d43528e916e7917173985ca867915b4c90c";
+
+    /// In either version, flipping any byte of a signed record is caught.
+    #[test]
+    fn any_change_to_a_signed_record_is_caught() {
+        let key = DeviceKey::from_seed(VECTOR_SEED);
+        for envelope in [vector_envelope(), vector_envelope_v2()] {
+            let record = SignedRecord::sign(envelope, &key).expect("sign");
+            let bytes = record.as_bytes();
+            for i in 0..bytes.len() {
+                let mut altered = bytes.to_vec();
+                altered[i] ^= 0x01;
+                assert!(
+                    SignedRecord::from_bytes(&altered).is_err(),
+                    "flipping byte {i} of a version {} record went unnoticed",
+                    record.envelope().v
+                );
+            }
+            assert_eq!(
+                SignedRecord::from_bytes(&bytes[..64]),
+                Err(RecordError::Size(64))
+            );
+        }
+        assert_eq!(SignedRecord::from_bytes(&[]), Err(RecordError::Size(0)));
+    }
+
+    #[test]
+    fn a_record_signed_by_another_key_than_its_author_is_refused() {
+        let other = DeviceKey::from_seed([3; 32]);
+        assert_eq!(
+            SignedRecord::sign(vector_envelope(), &other),
+            Err(RecordError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn unsupported_versions_are_refused() {
+        let key = DeviceKey::from_seed(VECTOR_SEED);
+        let mut envelope = vector_envelope();
+        envelope.v = 2;
+        let payload = to_canonical(&envelope).expect("encode");
+        let mut bytes = key.sign(&signing_message(1, &payload)).to_vec();
+        bytes.extend_from_slice(&payload);
+        assert_eq!(
+            SignedRecord::from_bytes(&bytes),
+            Err(RecordError::Version(2))
+        );
+    }
+}
