@@ -180,6 +180,9 @@ pub struct ImportReport {
     pub docs: u64,
     /// Records new to this store.
     pub records_added: u64,
+    /// Values in the file that are not valid records (an altered copy the exporter was once
+    /// sent): kept out, and listed among the store's rejections.
+    pub values_rejected: u64,
 }
 
 impl From<CoreImport> for ImportReport {
@@ -187,6 +190,7 @@ impl From<CoreImport> for ImportReport {
         ImportReport {
             docs: r.docs as u64,
             records_added: r.records_added as u64,
+            values_rejected: r.values_rejected as u64,
         }
     }
 }

@@ -51,27 +51,36 @@ def frames(text: str):
 def check_frames(text: str) -> None:
     request, reply = frames(text)
     circle = bytes([0x11]) * 16
-    context = b"carebank/peer/v1\x00"
-    assert request[:5] == b"CBP\x01\x01", "request header"
-    key, time, nonce = request[5:37], request[37:45], request[45:61]
-    signature, message = request[61:125], request[125:]
-    signed = context + b"\x01" + circle + time + nonce + hashlib.sha256(message).digest()
-    Ed25519PublicKey.from_public_bytes(key).verify(signature, signed)
+    context = b"carebank/peer/v2\x00"
+    assert request[:5] == b"CBP\x02\x01", "request header"
+    key, to, time, nonce = request[5:37], request[37:69], request[69:77], request[77:93]
+    signature, message = request[93:157], request[157:]
+    request_signed = context + b"\x01" + circle + to + time + nonce + hashlib.sha256(message).digest()
+    Ed25519PublicKey.from_public_bytes(key).verify(signature, request_signed)
+    raw = (serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     asker = Ed25519PrivateKey.from_private_bytes(RFC8032_TEST1_SEED).public_key()
-    assert key == asker.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    assert key == asker.public_bytes(*raw)
     assert int.from_bytes(time, "big") == 1793577600000 and nonce == bytes([0x22]) * 16
     assert message == bytes([1, 2, 3])
-    assert reply[:5] == b"CBP\x01\x02", "reply header"
+    assert reply[:5] == b"CBP\x02\x02", "reply header"
     rkey, rsignature, rmessage = reply[5:37], reply[37:101], reply[101:]
-    signed = context + b"\x02" + circle + time + nonce + hashlib.sha256(rmessage).digest()
+    assert to == rkey, "the request names the phone that answers it"
+    signed = context + b"\x02" + circle + to + time + nonce + hashlib.sha256(rmessage).digest()
     Ed25519PublicKey.from_public_bytes(rkey).verify(rsignature, signed)
     assert rmessage == bytes([4, 5])
+    # The request is bound to the phone it names: named to none, its signature does not check.
+    unaddressed = context + b"\x01" + circle + bytes(32) + time + nonce + hashlib.sha256(message).digest()
+    try:
+        Ed25519PublicKey.from_public_bytes(key).verify(signature, unaddressed)
+        sys.exit("a request verified for another addressee")
+    except Exception:
+        pass
     # Any changed bit breaks the request's signature.
-    for i in range(61 * 8, 125 * 8, 97):
+    for i in range(93 * 8, 157 * 8, 97):
         bad = bytearray(request)
         bad[i // 8] ^= 1 << (i % 8)
         try:
-            Ed25519PublicKey.from_public_bytes(bytes(bad[5:37])).verify(bytes(bad[61:125]), signed)
+            Ed25519PublicKey.from_public_bytes(bytes(bad[5:37])).verify(bytes(bad[93:157]), request_signed)
             sys.exit("an altered signature verified")
         except Exception:
             pass

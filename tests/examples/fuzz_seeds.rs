@@ -69,7 +69,13 @@ fn meeting() -> carebank_scenarios::Result<Vec<Vec<u8>>> {
         asker.sync_with_phone(&mut channel, &CancelToken::new(), &mut |_| {})?;
     }
     let hello = RequestFrame::decode(&channel.frames[0])?;
-    let stale = RequestFrame::sign(&asker_key, circle, START_MS - 86_400_000, hello.message);
+    let stale = RequestFrame::sign(
+        &asker_key,
+        circle,
+        None,
+        START_MS - 86_400_000,
+        hello.message,
+    );
     let refusal = channel.to.answer_sync(&stale.encode())?;
     channel.frames.extend([stale.encode(), refusal]);
     Ok(channel.frames)

@@ -1,7 +1,5 @@
-//! Two holes the hostile network of the fault harness (`tests/src/hostile/`) shows, each as the
-//! test that will pass once it is closed; ignored until then (`docs/security.md`, "Not yet
-//! guaranteed"). Run them with `cargo test -p carebank-scenarios --test hostile_findings --
-//! --ignored`: both fail today.
+//! Two holes the hostile network of the fault harness (`tests/src/hostile/`) showed, each as the
+//! test that failed before it was closed (`docs/security.md`).
 
 use carebank_core::ids::Id;
 use carebank_core::sync::bundle::Since;
@@ -19,16 +17,25 @@ fn refused(reply: &[u8]) -> bool {
     )
 }
 
+/// A request names the phone it is for, so a request recorded on the way to one phone is refused
+/// by another; only a sync's opening hello may name no phone, and its answer holds no record.
 #[test]
-#[ignore = "open: a request frame names no answering phone (docs/security.md)"]
 fn a_request_recorded_on_the_way_to_one_phone_is_refused_by_another() {
     let clock = SimClock::at(START_MS);
     let mut c = small_circle(30, 3, &clock).expect("circle");
+    let circle = c.circle.circle_id;
     let hello = Initiator::new("phone")
         .start(&mut c.devices[0].0)
         .expect("hello");
-    let frame =
-        RequestFrame::sign(&c.device_key(0), c.circle.circle_id, clock.now(), hello).encode();
+    let phone_1 = c.devices[1].0.public_key();
+    let frame = RequestFrame::sign(
+        &c.device_key(0),
+        circle,
+        Some(phone_1),
+        clock.now(),
+        hello.clone(),
+    )
+    .encode();
     // Phone 0 asks phone 1, which serves it.
     let reply = c.devices[1].0.answer_sync(&frame).expect("an answer");
     assert!(!refused(&reply), "phone 1 serves phone 0");
@@ -38,10 +45,32 @@ fn a_request_recorded_on_the_way_to_one_phone_is_refused_by_another() {
         refused(&reply),
         "phone 2 served a request meant for phone 1"
     );
+    // A hello that names no phone is answered by any, with document heads only.
+    let open = RequestFrame::sign(&c.device_key(0), circle, None, clock.now(), hello).encode();
+    let reply = ReplyFrame::decode(&c.devices[2].0.answer_sync(&open).expect("an answer"))
+        .expect("a reply frame");
+    assert!(matches!(
+        Message::decode(&reply.message).expect("a message"),
+        Message::Heads { .. } | Message::UpToDate
+    ));
+    // Any other request that names no phone is refused.
+    let push = Message::Push {
+        docs: Vec::new(),
+        reply_budget: 0,
+    }
+    .encode()
+    .expect("push");
+    let unaddressed =
+        RequestFrame::sign(&c.device_key(0), circle, None, clock.now(), push).encode();
+    assert!(refused(
+        &c.devices[2].0.answer_sync(&unaddressed).expect("an answer")
+    ));
 }
 
+/// A value that is not a valid record, slipped into a phone's documents by a hostile party, is
+/// kept out of every store it reaches, and does not make that phone's bundles unfit: they
+/// import, the value counted in the report and kept out.
 #[test]
-#[ignore = "open: a forged value in the exporter's documents makes its bundles unfit (docs/security.md)"]
 fn a_bundle_from_a_phone_that_was_sent_a_forged_record_still_imports() {
     let clock = SimClock::at(START_MS);
     let mut c = small_circle(31, 2, &clock).expect("circle");
@@ -61,9 +90,11 @@ fn a_bundle_from_a_phone_that_was_sent_a_forged_record_still_imports() {
         .expect("merge");
     assert_eq!(merged.rejected.len(), 1, "the altered copy is rejected");
     let bundle = phone.export_bundle(&Since::Everything).expect("export");
-    c.devices[1]
+    let report = c.devices[1]
         .0
         .import_bundle(&bundle)
         .expect("phone 1 takes phone 0's honest records, the altered copy rejected alone");
+    assert_eq!(report.values_rejected, 1, "the altered copy is counted");
     assert!(c.devices[1].0.get(id).is_ok());
+    assert_eq!(c.devices[1].0.rejections().expect("rejections").len(), 1);
 }

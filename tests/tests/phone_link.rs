@@ -99,7 +99,13 @@ fn a_phone_outside_the_circle_gets_nothing_from_a_village_phone() {
     let hello = Initiator::new("village phone")
         .start(&mut outsider)
         .expect("hello");
-    let frame = RequestFrame::sign(&test_key(41), v.circle.circle_id, v.clock.now(), hello);
+    let frame = RequestFrame::sign(
+        &test_key(41),
+        v.circle.circle_id,
+        None,
+        v.clock.now(),
+        hello,
+    );
     let reply = v.caregivers[0]
         .store
         .answer_sync(&frame.encode())

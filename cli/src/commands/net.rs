@@ -118,6 +118,13 @@ pub fn sync(a: SyncArgs) -> Result<()> {
             report.docs,
             report.records_added
         );
+        if report.values_rejected > 0 {
+            eprintln!(
+                "kept out {} values that are not valid records (altered on the way to the \
+                 exporter once; see the store's rejections)",
+                report.values_rejected
+            );
+        }
         return Ok(());
     }
     bail!("say --relay URL, --export-bundle FILE or --import-bundle FILE")

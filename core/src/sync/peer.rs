@@ -10,10 +10,15 @@
 //! one. The channel itself is the app's: on Android's Nearby Connections, Bluetooth pairing or
 //! Wi-Fi Direct it is encrypted by the platform (see `docs/sync-protocol.md`).
 //!
-//! A request frame is `"CBP" ‖ 1 ‖ 1 ‖ key[32] ‖ time_ms (u64, big-endian) ‖ nonce[16] ‖
-//! signature[64] ‖ message`, a reply frame `"CBP" ‖ 1 ‖ 2 ‖ key[32] ‖ signature[64] ‖ message`.
-//! Both signatures are over `PEER_CONTEXT ‖ kind ‖ circle[16] ‖ time_ms ‖ nonce ‖
-//! SHA-256(message)`, with the request's time and nonce in both.
+//! A request names the phone it is for (`to`: the key that answered the sync's first request),
+//! so that a request recorded on the way to one phone is refused by every other. Only the first
+//! request, a `Hello` (whose answer is document heads, no record), may name no phone.
+//!
+//! A request frame is `"CBP" ‖ 2 ‖ 1 ‖ key[32] ‖ to[32] ‖ time_ms (u64, big-endian) ‖ nonce[16]
+//! ‖ signature[64] ‖ message` (`to` all zeros: no phone named), a reply frame
+//! `"CBP" ‖ 2 ‖ 2 ‖ key[32] ‖ signature[64] ‖ message`. Both signatures are over
+//! `PEER_CONTEXT ‖ kind ‖ circle[16] ‖ to[32] ‖ time_ms ‖ nonce ‖ SHA-256(message)`, with the
+//! request's `to`, time and nonce in both.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -26,9 +31,9 @@ use crate::ids::Id;
 /// The first three bytes of every phone-to-phone frame.
 pub const PEER_MAGIC: &[u8; 3] = b"CBP";
 /// The frame version this build speaks.
-pub const PEER_VERSION: u8 = 1;
+pub const PEER_VERSION: u8 = 2;
 /// Prefixed to the signed bytes, so a frame signature means nothing elsewhere.
-pub const PEER_CONTEXT: &[u8] = b"carebank/peer/v1\0";
+pub const PEER_CONTEXT: &[u8] = b"carebank/peer/v2\0";
 /// How far a request's time may be from the answering phone's clock.
 pub const PEER_MAX_SKEW_MS: u64 = 30 * 60 * 1000;
 /// How many request nonces a phone remembers at most (far more than any real meeting sends).
@@ -36,18 +41,26 @@ const MAX_REMEMBERED_NONCES: usize = 100_000;
 
 const REQUEST: u8 = 1;
 const REPLY: u8 = 2;
-const REQUEST_HEADER: usize = 5 + 32 + 8 + 16 + 64;
+const REQUEST_HEADER: usize = 5 + 32 + 32 + 8 + 16 + 64;
 const REPLY_HEADER: usize = 5 + 32 + 64;
 
-fn signed_bytes(kind: u8, circle: Id, time_ms: u64, nonce: &[u8; 16], message: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(PEER_CONTEXT.len() + 1 + 16 + 8 + 16 + 32);
+/// The bytes a frame's signature covers: `kind` and the request's circle, addressee, time and
+/// nonce, and the message's digest.
+fn signed_bytes(kind: u8, circle: Id, request: &RequestFrame, message: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(PEER_CONTEXT.len() + 1 + 16 + 32 + 8 + 16 + 32);
     out.extend_from_slice(PEER_CONTEXT);
     out.push(kind);
     out.extend_from_slice(circle.as_bytes());
-    out.extend_from_slice(&time_ms.to_be_bytes());
-    out.extend_from_slice(nonce);
+    out.extend_from_slice(&addressee_bytes(request.to));
+    out.extend_from_slice(&request.time_ms.to_be_bytes());
+    out.extend_from_slice(&request.nonce);
     out.extend_from_slice(&Sha256::digest(message));
     out
+}
+
+/// A request's addressee as its 32 bytes (all zeros: none).
+fn addressee_bytes(to: Option<PublicKey>) -> [u8; 32] {
+    to.map_or([0; 32], |k| *k.as_bytes())
 }
 
 fn header(kind: u8) -> [u8; 5] {
@@ -97,6 +110,8 @@ fn array<const N: usize>(bytes: &[u8]) -> [u8; N] {
 pub struct RequestFrame {
     /// The asking phone's device key.
     pub key: PublicKey,
+    /// The phone the request is for (none: whichever answers; only for the first request).
+    pub to: Option<PublicKey>,
     /// Its clock when it asked (Unix ms).
     pub time_ms: u64,
     /// 16 random bytes, never used twice.
@@ -108,9 +123,17 @@ pub struct RequestFrame {
 }
 
 impl RequestFrame {
-    /// Signs `message` for `circle` at `time_ms` with a fresh nonce.
-    pub fn sign(key: &DeviceKey, circle: Id, time_ms: u64, message: Vec<u8>) -> RequestFrame {
-        Self::sign_with_nonce(key, circle, time_ms, *Id::random().as_bytes(), message)
+    /// Signs `message` for the phone `to` (none: whichever answers) of `circle` at `time_ms`
+    /// with a fresh nonce.
+    pub fn sign(
+        key: &DeviceKey,
+        circle: Id,
+        to: Option<PublicKey>,
+        time_ms: u64,
+        message: Vec<u8>,
+    ) -> RequestFrame {
+        let nonce = *Id::random().as_bytes();
+        Self::sign_with_nonce(key, circle, to, time_ms, nonce, message)
     }
 
     /// Signs with a given nonce (the test vectors of `docs/sync-protocol.md`; a real request
@@ -118,23 +141,26 @@ impl RequestFrame {
     pub fn sign_with_nonce(
         key: &DeviceKey,
         circle: Id,
+        to: Option<PublicKey>,
         time_ms: u64,
         nonce: [u8; 16],
         message: Vec<u8>,
     ) -> RequestFrame {
-        let signature = key.sign(&signed_bytes(REQUEST, circle, time_ms, &nonce, &message));
-        RequestFrame {
+        let mut frame = RequestFrame {
             key: key.public_key(),
+            to,
             time_ms,
             nonce,
-            signature,
+            signature: [0; 64],
             message,
-        }
+        };
+        frame.signature = key.sign(&signed_bytes(REQUEST, circle, &frame, &frame.message));
+        frame
     }
 
     /// Whether the signature covers the frame for `circle`.
     pub fn verify(&self, circle: Id) -> bool {
-        let signed = signed_bytes(REQUEST, circle, self.time_ms, &self.nonce, &self.message);
+        let signed = signed_bytes(REQUEST, circle, self, &self.message);
         self.key.verify(&signed, &self.signature)
     }
 
@@ -143,6 +169,7 @@ impl RequestFrame {
         let mut out = Vec::with_capacity(REQUEST_HEADER + self.message.len());
         out.extend_from_slice(&header(REQUEST));
         out.extend_from_slice(self.key.as_bytes());
+        out.extend_from_slice(&addressee_bytes(self.to));
         out.extend_from_slice(&self.time_ms.to_be_bytes());
         out.extend_from_slice(&self.nonce);
         out.extend_from_slice(&self.signature);
@@ -153,12 +180,14 @@ impl RequestFrame {
     /// Reads a frame (the signature is not checked here).
     pub fn decode(bytes: &[u8]) -> Result<RequestFrame, SyncError> {
         let rest = open_frame(bytes, REQUEST, REQUEST_HEADER)?;
+        let to: [u8; 32] = array(&rest[32..64]);
         Ok(RequestFrame {
             key: PublicKey::from_bytes(array(&rest[..32])),
-            time_ms: u64::from_be_bytes(array(&rest[32..40])),
-            nonce: array(&rest[40..56]),
-            signature: array(&rest[56..120]),
-            message: rest[120..].to_vec(),
+            to: (to != [0; 32]).then(|| PublicKey::from_bytes(to)),
+            time_ms: u64::from_be_bytes(array(&rest[64..72])),
+            nonce: array(&rest[72..88]),
+            signature: array(&rest[88..152]),
+            message: rest[152..].to_vec(),
         })
     }
 }
@@ -177,7 +206,7 @@ pub struct ReplyFrame {
 impl ReplyFrame {
     /// Signs `message` as the answer to `request` in `circle`.
     pub fn sign(key: &DeviceKey, circle: Id, request: &RequestFrame, message: Vec<u8>) -> Self {
-        let signed = signed_bytes(REPLY, circle, request.time_ms, &request.nonce, &message);
+        let signed = signed_bytes(REPLY, circle, request, &message);
         ReplyFrame {
             key: key.public_key(),
             signature: key.sign(&signed),
@@ -187,13 +216,7 @@ impl ReplyFrame {
 
     /// Whether the signature covers the frame as the answer to `request` in `circle`.
     pub fn verify(&self, circle: Id, request: &RequestFrame) -> bool {
-        let signed = signed_bytes(
-            REPLY,
-            circle,
-            request.time_ms,
-            &request.nonce,
-            &self.message,
-        );
+        let signed = signed_bytes(REPLY, circle, request, &self.message);
         self.key.verify(&signed, &self.signature)
     }
 
@@ -289,6 +312,22 @@ impl Answerer<'_> {
                 request.key
             ));
         }
+        match request.to {
+            Some(to) if to != self.key.public_key() => {
+                return Err(format!(
+                    "the request is for device {to}, not this one (recorded on its way there?)"
+                ));
+            }
+            Some(_) => {}
+            None => {
+                if !matches!(
+                    super::Message::decode(&request.message),
+                    Ok(super::Message::Hello { .. })
+                ) {
+                    return Err("a request that names no phone may only open a sync (hello)".into());
+                }
+            }
+        }
         if !self.seen.admit(request.nonce, request.time_ms, self.now_ms) {
             return Err("replayed request (its nonce was seen before)".into());
         }
@@ -331,7 +370,13 @@ impl<'a> PeerLink<'a> {
 
 impl Transport for PeerLink<'_> {
     fn request(&mut self, message: &[u8]) -> Result<Vec<u8>, SyncError> {
-        let request = RequestFrame::sign(self.key, self.circle, (self.clock)(), message.to_vec());
+        let request = RequestFrame::sign(
+            self.key,
+            self.circle,
+            self.peer,
+            (self.clock)(),
+            message.to_vec(),
+        );
         let bytes = self.channel.request(&request.encode())?;
         let reply = ReplyFrame::decode(&bytes)?;
         if !reply.verify(self.circle, &request) {
@@ -372,7 +417,8 @@ mod tests {
     #[test]
     fn frames_round_trip_and_signatures_bind_circle_message_and_request() {
         let circle = Id::from_bytes([9; 16]);
-        let request = RequestFrame::sign(&key(1), circle, 1_000, b"hello".to_vec());
+        let to = Some(key(2).public_key());
+        let request = RequestFrame::sign(&key(1), circle, to, 1_000, b"hello".to_vec());
         let decoded = RequestFrame::decode(&request.encode()).expect("decode");
         assert_eq!(decoded, request);
         assert!(decoded.verify(circle));
@@ -380,12 +426,15 @@ mod tests {
         let mut altered = decoded.clone();
         altered.message.push(0);
         assert!(!altered.verify(circle));
+        let mut readdressed = decoded.clone();
+        readdressed.to = Some(key(3).public_key());
+        assert!(!readdressed.verify(circle), "bound to its addressee");
 
         let reply = ReplyFrame::sign(&key(2), circle, &request, b"heads".to_vec());
         let decoded = ReplyFrame::decode(&reply.encode()).expect("decode");
         assert_eq!(decoded, reply);
         assert!(decoded.verify(circle, &request));
-        let other = RequestFrame::sign(&key(1), circle, 1_000, b"hello".to_vec());
+        let other = RequestFrame::sign(&key(1), circle, to, 1_000, b"hello".to_vec());
         assert!(
             !decoded.verify(circle, &other),
             "bound to the request's nonce"
@@ -408,6 +457,7 @@ mod tests {
         let request = RequestFrame::sign_with_nonce(
             &asker,
             circle,
+            Some(answerer.public_key()),
             1_793_577_600_000,
             [0x22; 16],
             vec![1, 2, 3],
@@ -417,13 +467,13 @@ mod tests {
         assert_eq!(hex::encode(reply.encode()), REPLY_VECTOR);
     }
 
-    const REQUEST_VECTOR: &str = "4342500101d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a000001a1998e440022222222222222222222222222222222de939413608ebc3c73ef53bef74073dbcf2e9fc3c0037d8d33503ec88f1af49e440e8c15073446695d038aa06e3514635fe8f2e39e8db3b3410fc1318d253d0f010203";
-    const REPLY_VECTOR: &str = "43425001023d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c1bd28c2456ce35f58ffbf59770976aa12e7cd807a66965c5b111f474a20e0212439f22afe2b49fda1ee90482f46f6715985c0aad3362dca780f9a25d59a6ca080405";
+    const REQUEST_VECTOR: &str = "4342500201d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c000001a1998e440022222222222222222222222222222222ffd1368255d1e93638273ef174dd5bc0e1f9573082ac73eaf2a6e46e57795a649e268bec2b9213445a71f3b98c5c6a9edfa945e1cb9d301a3fe5c3720bf37504010203";
+    const REPLY_VECTOR: &str = "43425002023d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660cd04b4e23fd5e411e1864e4f02be8bce6bbab9dbd96223365b0797c4e4a9f51b41ccc616b062d4d5e43d4487d38a91da209e4c0f80edb549ce63a3332c154930a0405";
 
     #[test]
     fn damaged_frames_are_clear_errors() {
         let circle = Id::from_bytes([9; 16]);
-        let request = RequestFrame::sign(&key(1), circle, 1_000, b"x".to_vec()).encode();
+        let request = RequestFrame::sign(&key(1), circle, None, 1_000, b"x".to_vec()).encode();
         for cut in [0, 3, 5, REQUEST_HEADER - 1] {
             assert!(
                 RequestFrame::decode(&request[..cut]).is_err(),

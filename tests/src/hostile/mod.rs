@@ -64,7 +64,8 @@ pub struct Counts {
     pub accepted_twice: u64,
     /// Requests recorded on the way to one phone and played to another.
     pub replayed_elsewhere: u64,
-    /// Of those, how many the other phone served (the request names no answerer: open).
+    /// Of those, how many the other phone served with records (must stay 0: a request names
+    /// its answerer; only an opening hello names none, and its answer holds no record).
     pub served_elsewhere: u64,
     /// Replies given for another request than their own (earlier, or of an earlier sync).
     pub out_of_turn: u64,
@@ -74,9 +75,9 @@ pub struct Counts {
     pub forged: u64,
     /// Pushes held back from the relay and acknowledged as if it had stored them.
     pub withheld_pushes: u64,
-    /// Honest bundle files refused whole because their exporter's documents hold a value a
-    /// hostile party slipped in earlier (open: see `docs/security.md`).
-    pub bundles_poisoned: u64,
+    /// Honest bundle files whose exporter's documents hold a value a hostile party slipped in
+    /// earlier: imported, that value kept out.
+    pub bundles_with_values_kept_out: u64,
 }
 
 impl std::ops::Add for Counts {
@@ -92,7 +93,8 @@ impl std::ops::Add for Counts {
             flipped: self.flipped + o.flipped,
             forged: self.forged + o.forged,
             withheld_pushes: self.withheld_pushes + o.withheld_pushes,
-            bundles_poisoned: self.bundles_poisoned + o.bundles_poisoned,
+            bundles_with_values_kept_out: self.bundles_with_values_kept_out
+                + o.bundles_with_values_kept_out,
         }
     }
 }

@@ -24,27 +24,36 @@ fn dropped() -> SyncError {
     SyncError::Transport("the hostile channel dropped it".into())
 }
 
-/// Whether a reply frame carries a refusal.
-fn is_refusal(reply: &[u8]) -> bool {
+/// The message a reply frame carries.
+fn message_of(reply: &[u8]) -> Option<Message> {
     ReplyFrame::decode(reply)
         .ok()
         .and_then(|f| Message::decode(&f.message).ok())
-        .is_some_and(|m| matches!(m, Message::Refused { .. }))
+}
+
+/// Whether a reply frame carries a refusal.
+fn is_refusal(reply: &[u8]) -> bool {
+    message_of(reply).is_some_and(|m| matches!(m, Message::Refused { .. }))
+}
+
+/// Whether a reply frame carries records (anything but document heads or a refusal).
+fn carries_records(reply: &[u8]) -> bool {
+    message_of(reply).is_some_and(|m| matches!(m, Message::Changes { .. }))
 }
 
 impl HostileChannel<'_> {
     /// Plays the answering phone a request recorded on the way to `peer` (this phone, or
     /// another); counts it, and counts it served unless the answer is a refusal (or the frame is
-    /// not answered at all).
+    /// not answered at all); played to another phone, served only if the answer holds records.
     fn resend(&mut self, peer: &str, frame: &[u8]) {
-        let served = self.to.answer_sync(frame).is_ok_and(|r| !is_refusal(&r));
+        let reply = self.to.answer_sync(frame).ok();
         let c = &mut self.hostile.counts;
         if peer == self.to.peer_name() {
             c.resent += 1;
-            c.accepted_twice += u64::from(served);
+            c.accepted_twice += u64::from(reply.is_some_and(|r| !is_refusal(&r)));
         } else {
             c.replayed_elsewhere += 1;
-            c.served_elsewhere += u64::from(served);
+            c.served_elsewhere += u64::from(reply.is_some_and(|r| carries_records(&r)));
         }
     }
 

@@ -76,7 +76,7 @@ pub fn play(fault: Fault, rounds: u64, seed: u64) -> Result<Line> {
     p.heal()?;
     let (lost, forged, twice) = p.judge()?;
     let c = p.counts();
-    let (text, played, refused_all) = describe(fault, &c, &p.tally);
+    let (text, played, held) = describe(fault, &c, &p.tally);
     let twice = twice + c.accepted_twice;
     Ok(Line {
         text: format!(
@@ -84,12 +84,13 @@ pub fn play(fault: Fault, rounds: u64, seed: u64) -> Result<Line> {
              lost: {lost}",
             fault.name()
         ),
-        failed: lost > 0 || forged > 0 || twice > 0 || played == 0 || !refused_all,
+        failed: lost > 0 || forged > 0 || twice > 0 || played == 0 || !held,
     })
 }
 
 /// What the hostile party did under `fault`, for its line; how many times the fault was played
-/// (0 means the round proved nothing); whether every alteration was refused.
+/// (0 means the round proved nothing); whether the kind's own check holds (every alteration
+/// refused; no request played to another phone served with records).
 fn describe(fault: Fault, c: &Counts, t: &Tally) -> (String, u64, bool) {
     let syncs = format!("syncs failed {} of {}", t.failed, t.syncs);
     match fault {
@@ -110,15 +111,15 @@ fn describe(fault: Fault, c: &Counts, t: &Tally) -> (String, u64, bool) {
                 c.served_elsewhere
             ),
             c.resent,
-            true,
+            c.served_elsewhere == 0,
         ),
         Fault::Alter | Fault::Withhold => {
             let altered = c.flipped + c.forged;
             (
                 format!(
                     "altered {altered} (bits flipped {}, records forged {}), refused {}, honest \
-                     bundles refused for a forged value their exporter held {}",
-                    c.flipped, c.forged, t.refused, c.bundles_poisoned
+                     bundles imported with a forged value their exporter held kept out {}",
+                    c.flipped, c.forged, t.refused, c.bundles_with_values_kept_out
                 ),
                 altered,
                 t.refused == altered,
@@ -426,20 +427,13 @@ impl Tally {
     }
 }
 
-/// Imports an honest bundle file into `to`; returns the records it added. A bundle refused whole
-/// for values its exporter holds that are not valid records (slipped into the exporter's
-/// documents by a hostile party before) is counted as poisoned, and adds nothing.
+/// Imports an honest bundle file into `to`; returns the records it added. A bundle that carries
+/// values its exporter holds that are not valid records (slipped into the exporter's documents
+/// by a hostile party before) imports, those values kept out; it is counted.
 fn import(to: &mut CareStore, bundle: &[u8], counts: &mut Counts) -> Result<usize> {
-    match to.import_bundle(bundle) {
-        Ok(report) => Ok(report.records_added),
-        Err(SyncError::UnfitBundle(found))
-            if found.contains("not valid record") || found.contains("not a valid record") =>
-        {
-            counts.bundles_poisoned += 1;
-            Ok(0)
-        }
-        Err(e) => Err(e.into()),
-    }
+    let report = to.import_bundle(bundle)?;
+    counts.bundles_with_values_kept_out += u64::from(report.values_rejected > 0);
+    Ok(report.records_added)
 }
 
 /// Phones `a` and `b` (distinct) of `devices`, both mutable.

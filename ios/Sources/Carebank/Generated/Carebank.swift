@@ -3515,6 +3515,11 @@ public struct ImportReport: Equatable, Hashable {
      * Records new to this store.
      */
     public var recordsAdded: UInt64
+    /**
+     * Values in the file that are not valid records (an altered copy the exporter was once
+     * sent): kept out, and listed among the store's rejections.
+     */
+    public var valuesRejected: UInt64
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3524,9 +3529,14 @@ public struct ImportReport: Equatable, Hashable {
          */docs: UInt64, 
         /**
          * Records new to this store.
-         */recordsAdded: UInt64) {
+         */recordsAdded: UInt64, 
+        /**
+         * Values in the file that are not valid records (an altered copy the exporter was once
+         * sent): kept out, and listed among the store's rejections.
+         */valuesRejected: UInt64) {
         self.docs = docs
         self.recordsAdded = recordsAdded
+        self.valuesRejected = valuesRejected
     }
 
     
@@ -3546,13 +3556,15 @@ public struct FfiConverterTypeImportReport: FfiConverterRustBuffer {
         return
             try ImportReport(
                 docs: FfiConverterUInt64.read(from: &buf), 
-                recordsAdded: FfiConverterUInt64.read(from: &buf)
+                recordsAdded: FfiConverterUInt64.read(from: &buf), 
+                valuesRejected: FfiConverterUInt64.read(from: &buf)
         )
     }
 
     public static func write(_ value: ImportReport, into buf: inout [UInt8]) {
         FfiConverterUInt64.write(value.docs, into: &buf)
         FfiConverterUInt64.write(value.recordsAdded, into: &buf)
+        FfiConverterUInt64.write(value.valuesRejected, into: &buf)
     }
 }
 

@@ -5025,6 +5025,12 @@ data class ImportReport (
      * Records new to this store.
      */
     var `recordsAdded`: kotlin.ULong
+    , 
+    /**
+     * Values in the file that are not valid records (an altered copy the exporter was once
+     * sent): kept out, and listed among the store's rejections.
+     */
+    var `valuesRejected`: kotlin.ULong
     
 ){
     
@@ -5043,17 +5049,20 @@ public object FfiConverterTypeImportReport: FfiConverterRustBuffer<ImportReport>
         return ImportReport(
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
         )
     }
 
     override fun allocationSize(value: ImportReport) = (
             FfiConverterULong.allocationSize(value.`docs`) +
-            FfiConverterULong.allocationSize(value.`recordsAdded`)
+            FfiConverterULong.allocationSize(value.`recordsAdded`) +
+            FfiConverterULong.allocationSize(value.`valuesRejected`)
     )
 
     override fun write(value: ImportReport, buf: ByteBuffer) {
             FfiConverterULong.write(value.`docs`, buf)
             FfiConverterULong.write(value.`recordsAdded`, buf)
+            FfiConverterULong.write(value.`valuesRejected`, buf)
     }
 }
 
