@@ -76,6 +76,17 @@ impl ChainLink {
     pub fn is_well_formed(&self) -> bool {
         self.seq >= 1 && (self.seq == 1) == self.prev.is_none()
     }
+
+    /// [`ChainLink::is_well_formed`], as the error a header gives when it is not.
+    pub fn check(&self) -> Result<(), HeaderError> {
+        if self.is_well_formed() {
+            return Ok(());
+        }
+        Err(HeaderError::Chain {
+            seq: self.seq,
+            prev: if self.prev.is_some() { "named" } else { "none" },
+        })
+    }
 }
 
 /// The fields of a version-2 header, decoded.
@@ -173,12 +184,7 @@ impl Header {
             }
         }
         let link = ChainLink { seq, prev };
-        if !link.is_well_formed() {
-            return Err(HeaderError::Chain {
-                seq,
-                prev: if prev.is_some() { "named" } else { "none" },
-            });
-        }
+        link.check()?;
         let found = payload.len() - HEADER_LEN;
         if usize::try_from(body_len).ok() != Some(found) {
             return Err(HeaderError::BodyLength {

@@ -224,13 +224,7 @@ fn encode_payload(envelope: &Envelope) -> Result<Vec<u8>, RecordError> {
         (V1, None) => Ok(to_canonical(envelope)?),
         (V1, Some(_)) => Err(RecordError::Link(V1, "with")),
         (FORMAT_VERSION, Some(link)) => {
-            if !link.is_well_formed() {
-                return Err(HeaderError::Chain {
-                    seq: link.seq,
-                    prev: if link.prev.is_some() { "named" } else { "none" },
-                }
-                .into());
-            }
+            link.check()?;
             let body = to_canonical(&envelope.body)?;
             let header = Header {
                 class: RecordClass::of(&envelope.body),

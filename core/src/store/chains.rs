@@ -45,6 +45,14 @@ struct HeldChain {
     named_prev: Vec<(u64, Id)>,
 }
 
+/// The SQL condition "another record of `author` holds chain position `seq`" (a fork there),
+/// over the SQL expressions given for the author, the position and the record's own id.
+pub(crate) fn forked_sql(author: &str, seq: &str, id: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM records o WHERE o.author = {author} AND o.seq = {seq} AND o.id <> {id})"
+    )
+}
+
 impl Store {
     /// The position the next record `author` signs takes: after the highest position held
     /// (of two records there, the lower id).

@@ -13,6 +13,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
+use super::chains::forked_sql;
 use crate::domain::{CorrectionAction, RecordBody};
 use crate::error::{Error, Result};
 use crate::identity::PublicKey;
@@ -181,9 +182,7 @@ pub(crate) fn insert(
     if let Some(link) = record.link() {
         // A second record at a held position may stop either counting (see `counted_at`).
         let forked: bool = tx
-            .prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM records WHERE author = ?1 AND seq = ?2 AND id <> ?3)",
-            )?
+            .prepare_cached(&format!("SELECT {}", forked_sql("?1", "?2", "?3")))?
             .query_row(
                 params![record.author().to_string(), link.seq as i64, id],
                 |r| r.get(0),
@@ -303,9 +302,9 @@ fn counted_at(hlc_ms: &str, seq: &str, id: &str) -> String {
                THEN ({seq} = t.revoked_after_seq AND t.revoked_last_id = {id})
                     OR (({seq} < t.revoked_after_seq
                          OR ({seq} = t.revoked_after_seq AND t.revoked_last_id IS NULL))
-                        AND NOT EXISTS (SELECT 1 FROM records o WHERE o.author = t.device_key
-                                        AND o.seq = {seq} AND o.id <> {id}))
-               ELSE {hlc_ms} < t.revoked_from_ms END)"
+                        AND NOT {forked})
+               ELSE {hlc_ms} < t.revoked_from_ms END)",
+        forked = forked_sql("t.device_key", seq, id)
     )
 }
 
@@ -536,13 +535,12 @@ fn json_name<T: serde::Serialize>(value: &T) -> Result<String> {
 ///
 /// The rules are in [`crate::identity::trust`].
 pub(crate) fn recompute_trust(tx: &Transaction<'_>, centre: PublicKey) -> Result<()> {
-    let mut stmt = tx.prepare_cached(
+    let mut stmt = tx.prepare_cached(&format!(
         "SELECT m.device_key, m.member_id, m.role, m.issuer, m.hlc_ms, m.valid_from_ms, m.valid_until_ms,
-                m.record_id, r.seq,
-                EXISTS (SELECT 1 FROM records o WHERE o.author = m.issuer AND o.seq = r.seq
-                        AND o.id <> m.record_id)
+                m.record_id, r.seq, {}
          FROM members m LEFT JOIN records r ON r.id = m.record_id",
-    )?;
+        forked_sql("m.issuer", "r.seq", "m.record_id")
+    ))?;
     let members: HashMap<String, EnrolmentFact> = stmt
         .query_map([], |r| {
             Ok((

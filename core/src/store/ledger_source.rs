@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use rusqlite::OptionalExtension;
 
 use super::Store;
+use super::chains::forked_sql;
 use crate::error::{Error, Result};
 use crate::identity::PublicKey;
 use crate::ids::Id;
@@ -35,13 +36,12 @@ impl Store {
         position: i64,
         with_bytes: &[&str],
     ) -> Result<Vec<AddedRecord>> {
-        let mut stmt = self.conn().prepare_cached(
+        let mut stmt = self.conn().prepare_cached(&format!(
             "SELECT rowid, id, type, CASE WHEN type IN (SELECT value FROM json_each(?2)) THEN bytes END,
-               CASE WHEN EXISTS (SELECT 1 FROM records o WHERE o.author = records.author
-                                 AND o.seq = records.seq AND o.id <> records.id)
-                    THEN author END, seq
+               CASE WHEN {} THEN author END, seq
              FROM records WHERE rowid > ?1 ORDER BY rowid",
-        )?;
+            forked_sql("records.author", "records.seq", "records.id")
+        ))?;
         let types = serde_json::to_string(with_bytes).map_err(|e| Error::Corrupt(e.to_string()))?;
         let rows = stmt.query_map(rusqlite::params![position, types], |r| {
             Ok((
