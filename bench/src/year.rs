@@ -6,7 +6,7 @@ use std::io::Write;
 
 use carebank_core::hlc::Hlc;
 use carebank_core::ids::Id;
-use carebank_core::record::SignedRecord;
+use carebank_core::record::{EpochKeys, SignedRecord};
 use carebank_core::replica::{DocId, RecordDoc, session_actor};
 use carebank_scenarios::Village;
 use carebank_scenarios::workload::{Workload, WorkloadSpec};
@@ -74,9 +74,9 @@ pub fn play_year(seed: u64, days: u64) -> Village {
     v
 }
 
-/// Every record held in `docs` (saved Automerge documents), decoded without checking the
-/// signatures (they were checked when stored).
-pub fn records_in(docs: &[(DocId, Vec<u8>)]) -> Vec<SignedRecord> {
+/// Every record held in `docs` (saved Automerge documents), decoded (sealed ones opened with
+/// `keys`) without checking the signatures (they were checked when stored).
+pub fn records_in(docs: &[(DocId, Vec<u8>)], keys: &dyn EpochKeys) -> Vec<SignedRecord> {
     let actor = session_actor();
     docs.iter()
         .flat_map(|(_, bytes)| {
@@ -84,7 +84,9 @@ pub fn records_in(docs: &[(DocId, Vec<u8>)]) -> Vec<SignedRecord> {
             doc.all_entries().expect("entries")
         })
         .flat_map(|(_, values)| values)
-        .map(|bytes| SignedRecord::decode_unverified(&bytes).expect("a stored record decodes"))
+        .map(|bytes| {
+            SignedRecord::decode_unverified(&bytes, keys).expect("a stored record decodes")
+        })
         .collect()
 }
 

@@ -2,6 +2,7 @@
 //! record against what the store knows (does the elder exist, may this device do this, did the
 //! elder consent), stamps it with the hybrid logical clock, signs it and stores it durably.
 
+mod circle_keys;
 mod ledger_ops;
 
 use std::cell::RefCell;
@@ -9,10 +10,11 @@ use std::path::Path;
 
 use crate::domain::{
     ConfirmedBy, ConsentPurpose, Correction, CorrectionAction, Elder, Enrolment, FollowUpDone,
-    RecordBody, Revocation, Role, Service, Site, SiteKind, ValidationError, Visit,
+    MemberProfile, RecordBody, Revocation, Role, Service, Site, SiteKind, ValidationError, Visit,
 };
 use crate::error::{Error, Result};
 use crate::hlc::{Hlc, SharedClock};
+use crate::identity::wrap::Unwrapper;
 use crate::identity::{DeviceKey, PublicKey};
 use crate::ids::Id;
 use crate::record::{Envelope, FORMAT_VERSION, SignedRecord};
@@ -61,6 +63,11 @@ impl CareStore {
         key: DeviceKey,
     ) -> Result<CareStore> {
         let store = Store::open(path, store_key, circle.circle_id, circle.centre_key)?;
+        CareStore::with_store(store, circle, key)
+    }
+
+    fn with_store(mut store: Store, circle: Circle, key: DeviceKey) -> Result<CareStore> {
+        store.take_keys_for(Unwrapper::of(&key))?;
         Ok(CareStore {
             store,
             key,
@@ -72,12 +79,7 @@ impl CareStore {
     /// A store in memory only (tests and simulations).
     pub fn open_in_memory(circle: Circle, key: DeviceKey) -> Result<CareStore> {
         let store = Store::open_in_memory(circle.circle_id, circle.centre_key)?;
-        Ok(CareStore {
-            store,
-            key,
-            ledger: ledger_ops::LedgerCache::new(circle),
-            peer_nonces: SeenNonces::default(),
-        })
+        CareStore::with_store(store, circle, key)
     }
 
     /// Replaces the wall clock (simulations play days in seconds). The store keeps it: it
@@ -125,7 +127,7 @@ impl CareStore {
     pub fn write(&mut self, body: RecordBody) -> Result<Id> {
         body.validate()?;
         self.check_context(&body)?;
-        let record = SignedRecord::sign(self.next_envelope(body)?, &self.key)?;
+        let record = self.sign_next(body)?;
         self.store.append(&record)?;
         Ok(record.id())
     }
@@ -148,9 +150,26 @@ impl CareStore {
         self.write(RecordBody::Site(site))
     }
 
-    /// Certifies a member's device key.
-    pub fn enrol(&mut self, enrolment: Enrolment) -> Result<Id> {
-        self.write(RecordBody::Enrolment(enrolment))
+    /// Certifies a member's device key. The enrolment, which the relay reads, carries no name:
+    /// the member's name follows in a sealed profile record. The new device is given the
+    /// circle's epoch keys (the first one is made if there is none yet).
+    pub fn enrol(&mut self, mut enrolment: Enrolment) -> Result<Id> {
+        let profile = MemberProfile {
+            member_id: enrolment.member_id,
+            name: std::mem::take(&mut enrolment.name),
+        };
+        if !profile.name.is_empty() {
+            profile.validate()?;
+        }
+        let id = self.write(RecordBody::Enrolment(enrolment))?;
+        if self.store.sealing_key()?.is_none() {
+            self.new_epoch()?;
+        }
+        self.share_keys()?;
+        if !profile.name.is_empty() {
+            self.write(RecordBody::MemberProfile(profile))?;
+        }
+        Ok(id)
     }
 
     /// Withdraws a device key. A revocation that names no chain position accepts the key's
@@ -164,7 +183,12 @@ impl CareStore {
             revocation.last_seq = Some(head.map_or(0, |(seq, _)| seq));
             revocation.last_id = head.map(|(_, id)| id);
         }
-        self.write(RecordBody::Revocation(revocation))
+        let id = self.write(RecordBody::Revocation(revocation))?;
+        // What is recorded from now on is sealed under a key the revoked phone never gets.
+        if self.store.circle_seals()? {
+            self.new_epoch()?;
+        }
+        Ok(id)
     }
 
     /// Every fork and gap in the device chains this device holds, for the coordinator.
@@ -356,6 +380,17 @@ impl CareStore {
                 if !coordinating {
                     return deny("only the centre or a coordinator revokes keys");
                 }
+            }
+            RecordBody::EpochKey(_) | RecordBody::KeyGrant(_) => {
+                if !coordinating {
+                    return deny("only the centre or a coordinator gives out the circle's keys");
+                }
+            }
+            RecordBody::MemberProfile(p) => {
+                if !coordinating {
+                    return deny("only the centre or a coordinator records members' names");
+                }
+                self.member(p.member_id)?;
             }
             RecordBody::Elder(elder) => {
                 if !coordinating {

@@ -16,7 +16,7 @@ use carebank_core::hlc::Hlc;
 use carebank_core::identity::{DeviceKey, PublicKey};
 use carebank_core::ids::Id;
 use carebank_core::ledger::{Ledger, ServiceFacts, ServiceView};
-use carebank_core::record::{ChainLink, Envelope, FORMAT_VERSION, SignedRecord};
+use carebank_core::record::{ChainLink, Envelope, FORMAT_VERSION, NoKeys, SignedRecord};
 
 use crate::{DAY, MINUTE, START_MS, fixed_id, key};
 
@@ -451,7 +451,7 @@ pub fn reconcile_on(
 ) -> (usize, i64) {
     let records: Vec<SignedRecord> = raw
         .iter()
-        .filter_map(|b| SignedRecord::decode_unverified(b).ok())
+        .filter_map(|b| SignedRecord::decode_unverified(b, &NoKeys).ok())
         .collect();
     ledger.insert_verified(records);
     let reconciled = ledger.reconcile(services);

@@ -6,6 +6,7 @@ pub mod hostile;
 pub mod ledger;
 pub mod ledger_year;
 pub mod net;
+pub mod raw_files;
 pub mod relay_load;
 pub mod time_bank;
 

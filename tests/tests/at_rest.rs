@@ -2,7 +2,6 @@
 //! the upgrade of a plain store written by an earlier version.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use carebank_core::domain::{CareLevel, Elder};
@@ -10,6 +9,7 @@ use carebank_core::ids::Id;
 use carebank_core::store::StoreKey;
 use carebank_core::time::Month;
 use carebank_core::{CareStore, Error};
+use carebank_scenarios::raw_files::files_holding;
 use carebank_scenarios::{ElderSpec, START_MS, Village, fixed_id, full_consent};
 
 /// A name no other byte sequence in a store will hold by chance.
@@ -70,40 +70,6 @@ fn store_files(path: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
             let bytes = std::fs::read(&p).expect("read");
             (p, bytes)
         })
-        .collect()
-}
-
-/// Whether `needle` is in `bytes`, as they are or inside any zlib or zstd stream that starts in
-/// them (an attacker would try to inflate what looks compressed).
-fn holds(bytes: &[u8], needle: &[u8]) -> bool {
-    let found = |hay: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
-    if found(bytes) {
-        return true;
-    }
-    (0..bytes.len().saturating_sub(4)).any(|i| {
-        let tail = &bytes[i..];
-        let mut out = Vec::new();
-        let inflated = if tail.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-            zstd::stream::read::Decoder::new(tail)
-                .and_then(|d| d.take(1 << 20).read_to_end(&mut out))
-                .is_ok()
-        } else if tail[0] == 0x78 && matches!(tail[1], 0x01 | 0x5e | 0x9c | 0xda) {
-            flate2::read::ZlibDecoder::new(tail)
-                .take(1 << 20)
-                .read_to_end(&mut out)
-                .is_ok()
-        } else {
-            false
-        };
-        inflated && found(&out)
-    })
-}
-
-fn files_holding(files: &BTreeMap<PathBuf, Vec<u8>>, needle: &str) -> Vec<PathBuf> {
-    files
-        .iter()
-        .filter(|(_, bytes)| holds(bytes, needle.as_bytes()))
-        .map(|(p, _)| p.clone())
         .collect()
 }
 

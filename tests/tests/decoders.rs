@@ -6,7 +6,7 @@
 use std::sync::OnceLock;
 
 use carebank_core::CareStore;
-use carebank_core::record::SignedRecord;
+use carebank_core::record::{OuterRecord, RecordError, SignedRecord};
 use carebank_core::sync::peer::{ReplyFrame, RequestFrame};
 use carebank_core::sync::{CancelToken, Initiator, Message, RequestAuth, Transport};
 use carebank_scenarios::{DAY, ElderSpec, START_MS, Village, record_ids, visit};
@@ -62,14 +62,18 @@ fn samples() -> &'static Samples {
     SAMPLES.get_or_init(|| {
         let mut v = village();
         let cg = &mut v.caregivers[0].store;
-        let id = *cg
+        // A care record, sealed for the circle: its header and signature are what a decoder
+        // outside the circle reads.
+        let record = cg
             .store()
             .record_ids()
             .expect("ids")
-            .iter()
-            .next()
-            .expect("a record");
-        let record = cg.get(id).expect("record").as_bytes().to_vec();
+            .into_iter()
+            .map(|id| cg.get(id).expect("record"))
+            .find(|r| r.key_id().is_some())
+            .expect("a sealed record")
+            .as_bytes()
+            .to_vec();
         let mut session = Initiator::new("sample");
         let hello = session.start(cg).expect("hello");
         let bundle = cg
@@ -123,6 +127,7 @@ fn damaged(bytes: &[u8], how: u8, at: usize, value: u8) -> Vec<u8> {
 /// must hold exactly what it held before.
 fn feed(bytes: &[u8]) {
     let _ = SignedRecord::from_bytes(bytes);
+    let _ = OuterRecord::verify(bytes);
     let _ = Message::decode(bytes);
     let _ = RequestFrame::decode(bytes);
     let _ = ReplyFrame::decode(bytes);
@@ -166,7 +171,11 @@ proptest! {
 #[test]
 fn the_samples_themselves_are_accepted() {
     let s = samples();
-    assert!(SignedRecord::from_bytes(&s.record).is_ok());
+    assert!(OuterRecord::verify(&s.record).is_ok());
+    assert!(matches!(
+        SignedRecord::from_bytes(&s.record),
+        Err(RecordError::Sealed(_))
+    ));
     assert!(Message::decode(&s.hello).is_ok());
     assert!(matches!(Message::decode(&s.push), Ok(Message::Push { .. })));
     assert!(RequestFrame::decode(&s.request_frame).is_ok());

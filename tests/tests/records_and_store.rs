@@ -285,7 +285,15 @@ fn tampered_foreign_and_unknown_records_are_reported_and_never_counted() {
         .expect("get")
         .as_bytes()
         .to_vec();
-    let tampered = replace_bytes(&bytes, "\"duration_minutes\":60", "\"duration_minutes\":90");
+    // The body travels sealed for the circle: nobody in transit can read "60" to change it,
+    // and a changed byte of the ciphertext fails the signature before anything is decrypted.
+    assert!(
+        !bytes.windows(19).any(|w| w == b"\"duration_minutes\":"),
+        "the service's fields are not readable in its bytes"
+    );
+    let mut tampered = bytes.clone();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 0x01;
     assert_eq!(
         SignedRecord::from_bytes(&tampered),
         Err(RecordError::BadSignature)

@@ -130,6 +130,28 @@ pub enum RecordBody {
         /// The rules.
         rules: LedgerRules,
     },
+    /// A new epoch key of the circle (the key itself travels wrapped; only the devices it was
+    /// wrapped for are shown).
+    EpochKey {
+        /// The epoch's number.
+        epoch: u32,
+        /// The device keys it was wrapped for.
+        devices: Vec<String>,
+    },
+    /// An existing epoch key given to devices that lacked it.
+    KeyGrant {
+        /// The epoch-key record whose key is granted.
+        key_id: String,
+        /// The device keys it was wrapped for.
+        devices: Vec<String>,
+    },
+    /// A member's name (travels sealed; the enrolment carries none).
+    MemberProfile {
+        /// The member.
+        member_id: String,
+        /// The member's name.
+        name: String,
+    },
     /// A void or amendment of an earlier record.
     Correction {
         /// The record id of the record corrected.
@@ -161,6 +183,18 @@ impl TryFrom<d::RecordBody> for RecordBody {
             },
             d::RecordBody::LedgerRules(rules) => RecordBody::LedgerRules {
                 rules: rules.into(),
+            },
+            d::RecordBody::EpochKey(e) => RecordBody::EpochKey {
+                epoch: e.epoch,
+                devices: e.wraps.iter().map(|w| w.device.to_string()).collect(),
+            },
+            d::RecordBody::KeyGrant(g) => RecordBody::KeyGrant {
+                key_id: g.key_id.to_string(),
+                devices: g.wraps.iter().map(|w| w.device.to_string()).collect(),
+            },
+            d::RecordBody::MemberProfile(p) => RecordBody::MemberProfile {
+                member_id: p.member_id.to_string(),
+                name: p.name,
             },
             d::RecordBody::Correction(c) => RecordBody::Correction {
                 target_id: c.target.to_string(),

@@ -286,7 +286,7 @@ impl CareStore {
                 }
                 _ => {
                     let Some(bytes) = row.bytes else { continue };
-                    let record = SignedRecord::decode_unverified(&bytes)?;
+                    let record = SignedRecord::decode_unverified(&bytes, &self.store.epoch_keys())?;
                     match record.body() {
                         RecordBody::Correction(c) => {
                             touched.insert(c.target);

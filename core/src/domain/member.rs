@@ -38,7 +38,10 @@ impl Role {
 pub struct Enrolment {
     /// The member's random id (the same across their devices).
     pub member_id: Id,
-    /// The member's name as the village knows them.
+    /// The member's name as the village knows them. Written here only by builds before
+    /// sealed records; today the name travels in a sealed [`super::MemberProfile`] and this is
+    /// empty (and left out of the encoding), so that the relay's trust records hold no names.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub name: String,
     /// What the member does.
     pub role: Role,
@@ -68,7 +71,9 @@ pub struct Enrolment {
 impl Enrolment {
     /// Checks the enrolment's own fields.
     pub fn validate(&self) -> Result<(), ValidationError> {
-        required_text("name", &self.name, NAME_MAX)?;
+        if !self.name.is_empty() {
+            required_text("name", &self.name, NAME_MAX)?;
+        }
         if let Some(from) = self.valid_from_ms {
             instant("valid_from_ms", from)?;
         }

@@ -4,6 +4,7 @@
 
 mod correction;
 mod elder;
+mod keys;
 mod ledger;
 mod member;
 mod service;
@@ -13,6 +14,7 @@ mod visit;
 
 pub use correction::{Correction, CorrectionAction};
 pub use elder::{CareLevel, Consent, ConsentPurpose, ConsentRelation, Elder, EntitlementGroup};
+pub use keys::{EpochKey, KeyGrant, KeyWrap, MemberProfile, WRAPS_MAX};
 pub use ledger::{ENTRY_MINUTES_MAX, EntryHash, EntryKind, LedgerEntry, LedgerRules, Verdict};
 pub use member::{Enrolment, Revocation, Role};
 pub use service::{
@@ -49,6 +51,12 @@ pub enum RecordBody {
     Ledger(LedgerEntry),
     /// The centre's time-bank rules for the circle.
     LedgerRules(LedgerRules),
+    /// A new epoch key of the circle, wrapped for its devices.
+    EpochKey(EpochKey),
+    /// Existing epoch keys wrapped for devices that lacked them.
+    KeyGrant(KeyGrant),
+    /// A member's name (sealed like every care record).
+    MemberProfile(MemberProfile),
 }
 
 impl RecordBody {
@@ -65,6 +73,9 @@ impl RecordBody {
             RecordBody::Correction(_) => "correction",
             RecordBody::Ledger(_) => "ledger",
             RecordBody::LedgerRules(_) => "ledger_rules",
+            RecordBody::EpochKey(_) => "epoch_key",
+            RecordBody::KeyGrant(_) => "key_grant",
+            RecordBody::MemberProfile(_) => "member_profile",
         }
     }
 
@@ -93,6 +104,9 @@ impl RecordBody {
             RecordBody::Correction(x) => x.validate(),
             RecordBody::Ledger(x) => x.validate(),
             RecordBody::LedgerRules(x) => x.validate(),
+            RecordBody::EpochKey(x) => x.validate(),
+            RecordBody::KeyGrant(x) => x.validate(),
+            RecordBody::MemberProfile(x) => x.validate(),
         }
     }
 }

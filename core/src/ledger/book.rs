@@ -13,7 +13,7 @@ use crate::domain::{EntryHash, EntryKind, LedgerEntry, LedgerRules, RecordBody};
 use crate::hlc::Hlc;
 use crate::identity::{PublicKey, TrustChain};
 use crate::ids::Id;
-use crate::record::{SignedRecord, record_id};
+use crate::record::{NoKeys, SignedRecord, record_id};
 
 /// What the ledger indexes of one entry.
 #[derive(Debug, Clone, Copy)]
@@ -152,7 +152,9 @@ impl Ledger {
 
     /// Decodes, verifies (in batches, see [`super::verify_signatures`]) and adds raw signed
     /// records. Records already held are recognised by their id and neither decoded nor
-    /// verified again.
+    /// verified again. The ledger reads only records that travel in the clear (time-bank
+    /// entries, rules, enrolments, revocations), so that a statement verifies with the centre's
+    /// key alone; a sealed record here is rejected.
     pub fn ingest<'a>(&mut self, raw: impl IntoIterator<Item = &'a [u8]>) -> LedgerIngest {
         let mut outcome = LedgerIngest::default();
         let mut decoded = Vec::new();
@@ -162,7 +164,7 @@ impl Ledger {
                 outcome.known += 1;
                 continue;
             }
-            match SignedRecord::decode_unverified(bytes) {
+            match SignedRecord::decode_unverified(bytes, &NoKeys) {
                 Ok(record) if record.envelope().circle != self.circle => outcome.rejected.push((
                     position,
                     format!("belongs to circle {}", record.envelope().circle),

@@ -31,13 +31,16 @@ impl RecordClass {
             RecordBody::Site(_)
             | RecordBody::Enrolment(_)
             | RecordBody::Revocation(_)
-            | RecordBody::LedgerRules(_) => RecordClass::Trust,
+            | RecordBody::LedgerRules(_)
+            | RecordBody::EpochKey(_)
+            | RecordBody::KeyGrant(_) => RecordClass::Trust,
             RecordBody::Elder(_)
             | RecordBody::Visit(_)
             | RecordBody::FollowUpDone(_)
             | RecordBody::Service(_)
             | RecordBody::Correction(_)
-            | RecordBody::Ledger(_) => RecordClass::Care,
+            | RecordBody::Ledger(_)
+            | RecordBody::MemberProfile(_) => RecordClass::Care,
         }
     }
 
@@ -90,7 +93,7 @@ impl ChainLink {
 }
 
 /// The fields of a version-2 header, decoded.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header {
     /// The record's class.
     pub class: RecordClass,
@@ -134,6 +137,9 @@ pub enum HeaderError {
         /// The value read.
         value: u64,
     },
+    /// A key named in a record of a class whose body travels in the clear.
+    #[error("record header: a class {0:?} record names a key, but only care records are sealed")]
+    SealedOutsideCare(RecordClass),
     /// `body_len` disagrees with the bytes that follow.
     #[error("record header: body length {said}, found {found}")]
     BodyLength {
@@ -185,6 +191,9 @@ impl Header {
         }
         let link = ChainLink { seq, prev };
         link.check()?;
+        if key_id.is_some() && class != RecordClass::Care {
+            return Err(HeaderError::SealedOutsideCare(class));
+        }
         let found = payload.len() - HEADER_LEN;
         if usize::try_from(body_len).ok() != Some(found) {
             return Err(HeaderError::BodyLength {

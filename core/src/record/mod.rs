@@ -10,6 +10,7 @@
 //! SHA-256(payload).
 
 pub mod header;
+pub mod sealed;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -20,6 +21,7 @@ use crate::hlc::Hlc;
 use crate::identity::{DeviceKey, PublicKey, SignatureBytes};
 use crate::ids::Id;
 pub use header::{ChainLink, Header, HeaderError, RecordClass};
+pub use sealed::{EpochKeys, EpochSecret, Keyring, NoKeys};
 
 /// The version of the envelope format written today.
 pub const FORMAT_VERSION: u32 = 2;
@@ -71,9 +73,19 @@ pub enum RecordError {
     /// The header's class is not the class of the body's type.
     #[error("a {0} record in the header's class {1:?}")]
     Class(&'static str, RecordClass),
-    /// The body is sealed under a key; this build cannot open sealed bodies.
-    #[error("the record's body is sealed under key {0}: this app is too old to read it")]
+    /// The body is sealed under an epoch key this device does not hold (yet).
+    #[error("the record's body is sealed under key {0}, which this device does not hold")]
     Sealed(Id),
+    /// The sealed body does not open under the key its header names: altered, or sealed by
+    /// someone who did not hold that key.
+    #[error("the record's sealed body does not open under key {0}")]
+    Unopened(Id),
+    /// The body could not be compressed or decompressed.
+    #[error("record body compression: {0}")]
+    Compression(String),
+    /// The body could not be sealed.
+    #[error("sealing the record's body: {0}")]
+    Seal(String),
     /// The signature does not match the payload and author.
     #[error("bad signature")]
     BadSignature,
@@ -88,17 +100,47 @@ pub struct SignedRecord {
     id: Id,
     envelope: Envelope,
     bytes: Vec<u8>,
+    /// The epoch key the body is sealed under in `bytes` (the envelope holds it opened).
+    key_id: Option<Id>,
 }
 
 impl SignedRecord {
     /// Validates, encodes and signs an envelope with the author's key, in the format its
-    /// version names.
+    /// version names, with the body in the clear.
     pub fn sign(envelope: Envelope, key: &DeviceKey) -> Result<SignedRecord, RecordError> {
+        SignedRecord::sign_inner(envelope, key, None)
+    }
+
+    /// Like [`SignedRecord::sign`], with a care record's body sealed under the epoch key
+    /// `epoch` (a fresh random nonce). Only version-2 care records are sealed.
+    pub fn sign_sealed(
+        envelope: Envelope,
+        key: &DeviceKey,
+        epoch: &EpochSecret,
+    ) -> Result<SignedRecord, RecordError> {
+        SignedRecord::sign_inner(envelope, key, Some((epoch, sealed::random_nonce()?)))
+    }
+
+    /// [`SignedRecord::sign_sealed`] with a given nonce (the published test vectors).
+    pub fn sign_sealed_with_nonce(
+        envelope: Envelope,
+        key: &DeviceKey,
+        epoch: &EpochSecret,
+        nonce: [u8; sealed::NONCE_LEN],
+    ) -> Result<SignedRecord, RecordError> {
+        SignedRecord::sign_inner(envelope, key, Some((epoch, nonce)))
+    }
+
+    fn sign_inner(
+        envelope: Envelope,
+        key: &DeviceKey,
+        seal: Option<(&EpochSecret, [u8; sealed::NONCE_LEN])>,
+    ) -> Result<SignedRecord, RecordError> {
         if envelope.author != key.public_key() {
             return Err(RecordError::BadSignature);
         }
         envelope.body.validate()?;
-        let payload = encode_payload(&envelope)?;
+        let payload = encode_payload(&envelope, seal)?;
         let signature = key.sign(&signing_message(envelope.v, &payload));
         let mut bytes = Vec::with_capacity(64 + payload.len());
         bytes.extend_from_slice(&signature);
@@ -110,52 +152,77 @@ impl SignedRecord {
             id: record_id(&payload),
             envelope,
             bytes,
+            key_id: seal.map(|(epoch, _)| epoch.id),
         })
     }
 
     /// Decodes and verifies a record from its bytes: size, encoding, version, signature and
-    /// the body's own validation, in that order.
+    /// the body's own validation, in that order. A sealed body is [`RecordError::Sealed`]:
+    /// use [`SignedRecord::open`] with the device's keys.
     pub fn from_bytes(bytes: &[u8]) -> Result<SignedRecord, RecordError> {
-        let record = SignedRecord::decode_envelope(bytes)?;
-        if !record
-            .author()
-            .verify(&record.signing_message(), record.signature())
-        {
-            return Err(RecordError::BadSignature);
-        }
+        SignedRecord::open(bytes, &NoKeys)
+    }
+
+    /// Decodes and verifies a record, opening a sealed body with `keys`. The signature is
+    /// checked before anything is decrypted.
+    pub fn open(bytes: &[u8], keys: &dyn EpochKeys) -> Result<SignedRecord, RecordError> {
+        let outer = OuterRecord::verify(bytes)?;
+        let record = SignedRecord::decode_with(bytes, outer, keys)?;
         record.body().validate()?;
         Ok(record)
     }
 
     /// Decodes a record without checking its signature: size, encoding, version and the body's
-    /// own validation. Only for bytes whose signature was already verified (by the store that
-    /// admitted them) or is about to be verified in a batch (`ledger::verify_signatures`).
-    pub fn decode_unverified(bytes: &[u8]) -> Result<SignedRecord, RecordError> {
-        let record = SignedRecord::decode_envelope(bytes)?;
+    /// own validation, opening a sealed body with `keys`. Only for bytes whose signature was
+    /// already verified (by the store that admitted them) or is about to be verified in a
+    /// batch (`ledger::verify_signatures`).
+    pub fn decode_unverified(
+        bytes: &[u8],
+        keys: &dyn EpochKeys,
+    ) -> Result<SignedRecord, RecordError> {
+        let outer = OuterRecord::decode(bytes)?;
+        let record = SignedRecord::decode_with(bytes, outer, keys)?;
         record.body().validate()?;
         Ok(record)
     }
 
-    /// Size, encoding and version; neither signature nor body validation.
-    fn decode_envelope(bytes: &[u8]) -> Result<SignedRecord, RecordError> {
-        if bytes.len() <= 64 || bytes.len() > MAX_RECORD_BYTES {
-            return Err(RecordError::Size(bytes.len()));
-        }
+    /// The envelope from the outer record: the clear or opened body under its header.
+    fn decode_with(
+        bytes: &[u8],
+        outer: OuterRecord,
+        keys: &dyn EpochKeys,
+    ) -> Result<SignedRecord, RecordError> {
         let payload = &bytes[64..];
-        let envelope = if header::is_v2(payload) {
-            decode_v2(payload)?
-        } else {
-            let envelope: Envelope = from_canonical(payload)?;
-            if envelope.v != V1 {
-                return Err(RecordError::Version(envelope.v));
+        let envelope = match outer.header {
+            None => {
+                let envelope: Envelope = from_canonical(payload)?;
+                if envelope.v != V1 {
+                    return Err(RecordError::Version(envelope.v));
+                }
+                envelope
             }
-            envelope
+            Some(header) => {
+                let (head, body) = payload.split_at(header::HEADER_LEN);
+                match header.key_id {
+                    None => decode_v2(&header, body)?,
+                    Some(key_id) => {
+                        let key = keys.epoch_key(key_id).ok_or(RecordError::Sealed(key_id))?;
+                        decode_v2(&header, &sealed::open(head, body, key_id, &key)?)?
+                    }
+                }
+            }
         };
         Ok(SignedRecord {
-            id: record_id(payload),
+            id: outer.id,
             envelope,
             bytes: bytes.to_vec(),
+            key_id: outer.header.and_then(|h| h.key_id),
         })
+    }
+
+    /// The epoch key the body travels sealed under, if it is sealed.
+    pub fn key_id(&self) -> Option<Id> {
+        self.key_id
     }
 
     /// The 64-byte ed25519 signature.
@@ -210,6 +277,59 @@ impl SignedRecord {
     }
 }
 
+/// What anyone can read and check of a record without opening its body: its id and, for
+/// version 2, its header. The relay and a device that lacks a record's key stop here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OuterRecord {
+    /// The record id.
+    pub id: Id,
+    /// The version-2 header (none for a version-1 record, whose payload is all in the clear).
+    pub header: Option<Header>,
+}
+
+impl OuterRecord {
+    /// Size and header, without the signature.
+    pub fn decode(bytes: &[u8]) -> Result<OuterRecord, RecordError> {
+        if bytes.len() <= 64 || bytes.len() > MAX_RECORD_BYTES {
+            return Err(RecordError::Size(bytes.len()));
+        }
+        let payload = &bytes[64..];
+        let header = if header::is_v2(payload) {
+            Some(Header::decode(payload)?)
+        } else {
+            None
+        };
+        Ok(OuterRecord {
+            id: record_id(payload),
+            header,
+        })
+    }
+
+    /// Size, header and signature. For a version-1 record the author is inside the payload,
+    /// so the payload is decoded to find it.
+    pub fn verify(bytes: &[u8]) -> Result<OuterRecord, RecordError> {
+        let outer = OuterRecord::decode(bytes)?;
+        let payload = &bytes[64..];
+        let (version, author) = match outer.header {
+            Some(header) => (FORMAT_VERSION, header.author),
+            None => {
+                let envelope: Envelope = from_canonical(payload)?;
+                if envelope.v != V1 {
+                    return Err(RecordError::Version(envelope.v));
+                }
+                (V1, envelope.author)
+            }
+        };
+        let signature = bytes
+            .first_chunk::<64>()
+            .ok_or(RecordError::Size(bytes.len()))?;
+        if !author.verify(&signing_message(version, payload), signature) {
+            return Err(RecordError::BadSignature);
+        }
+        Ok(outer)
+    }
+}
+
 /// The id of the record whose payload is `payload`.
 pub fn record_id(payload: &[u8]) -> Id {
     let digest = Sha256::digest(payload);
@@ -218,24 +338,48 @@ pub fn record_id(payload: &[u8]) -> Id {
     Id::from_bytes(id)
 }
 
-/// The payload of an envelope in the format of its version.
-fn encode_payload(envelope: &Envelope) -> Result<Vec<u8>, RecordError> {
+/// The payload of an envelope in the format of its version, its body sealed under `seal`'s
+/// key when given (version-2 care records only).
+fn encode_payload(
+    envelope: &Envelope,
+    seal: Option<(&EpochSecret, [u8; sealed::NONCE_LEN])>,
+) -> Result<Vec<u8>, RecordError> {
     match (envelope.v, envelope.link) {
-        (V1, None) => Ok(to_canonical(envelope)?),
+        (V1, None) if seal.is_none() => Ok(to_canonical(envelope)?),
+        (V1, None) => Err(RecordError::Seal(
+            "a version 1 record cannot be sealed".into(),
+        )),
         (V1, Some(_)) => Err(RecordError::Link(V1, "with")),
         (FORMAT_VERSION, Some(link)) => {
             link.check()?;
-            let body = to_canonical(&envelope.body)?;
-            let header = Header {
-                class: RecordClass::of(&envelope.body),
+            let class = RecordClass::of(&envelope.body);
+            let plain = to_canonical(&envelope.body)?;
+            let body_len = |len: usize| u32::try_from(len).map_err(|_| RecordError::Size(len));
+            let mut header = Header {
+                class,
                 circle: envelope.circle,
                 author: envelope.author,
                 link,
                 hlc: envelope.hlc,
                 key_id: None,
-                body_len: u32::try_from(body.len()).map_err(|_| RecordError::Size(body.len()))?,
+                body_len: body_len(plain.len())?,
             };
+            let Some((epoch, nonce)) = seal else {
+                let mut payload = header.encode();
+                payload.extend_from_slice(&plain);
+                return Ok(payload);
+            };
+            if class != RecordClass::Care {
+                return Err(RecordError::Seal(format!(
+                    "a {} record travels in the clear",
+                    envelope.body.type_name()
+                )));
+            }
+            let compressed = sealed::compress(&plain)?;
+            header.key_id = Some(epoch.id);
+            header.body_len = body_len(compressed.len() + sealed::SEAL_OVERHEAD)?;
             let mut payload = header.encode();
+            let body = sealed::seal(&payload, &compressed, &epoch.key, nonce)?;
             payload.extend_from_slice(&body);
             Ok(payload)
         }
@@ -244,13 +388,9 @@ fn encode_payload(envelope: &Envelope) -> Result<Vec<u8>, RecordError> {
     }
 }
 
-/// Reads a version-2 payload: header, then the body in the clear.
-fn decode_v2(payload: &[u8]) -> Result<Envelope, RecordError> {
-    let header = Header::decode(payload)?;
-    if let Some(key) = header.key_id {
-        return Err(RecordError::Sealed(key));
-    }
-    let body: RecordBody = from_canonical(&payload[header::HEADER_LEN..])?;
+/// Reads a version-2 body in the clear (or opened) under its header.
+fn decode_v2(header: &Header, body: &[u8]) -> Result<Envelope, RecordError> {
+    let body: RecordBody = from_canonical(body)?;
     let class = RecordClass::of(&body);
     if class != header.class {
         return Err(RecordError::Class(body.type_name(), header.class));

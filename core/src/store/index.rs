@@ -14,12 +14,14 @@ use std::collections::{BTreeSet, HashMap};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::chains::forked_sql;
+use super::keys::{self, StoredKeys};
 use crate::domain::{CorrectionAction, RecordBody};
 use crate::error::{Error, Result};
 use crate::identity::PublicKey;
 use crate::identity::trust::{EnrolmentFact, RevocationFact, derive_trust};
+use crate::identity::wrap::Unwrapper;
 use crate::ids::Id;
-use crate::record::SignedRecord;
+use crate::record::{EpochKeys, OuterRecord, RecordError, SignedRecord};
 use crate::replica::DocId;
 use crate::time::Month;
 
@@ -54,11 +56,39 @@ pub(crate) struct Batch {
     pub trust_changed: bool,
     /// Records whose effective content must be recomputed (corrections arrived).
     pub targets: BTreeSet<String>,
+    /// Opens epoch keys wrapped for this device (none: keys are noted, not taken).
+    pub unwrapper: Option<Unwrapper>,
+    /// Epoch keys this device took in during the batch: the records that waited for them are
+    /// admitted before the batch finishes.
+    pub new_keys: Vec<Id>,
 }
 
 impl Batch {
-    /// Brings derived state up to date with the batch's records.
-    pub fn finish(mut self, tx: &Transaction<'_>, centre: PublicKey) -> Result<()> {
+    /// A batch that takes in the keys wrapped for `unwrapper`'s device.
+    pub fn new(unwrapper: Option<Unwrapper>) -> Batch {
+        Batch {
+            unwrapper,
+            ..Batch::default()
+        }
+    }
+
+    /// Brings derived state up to date with the batch's records; returns the ids of the sealed
+    /// records that waited for a key taken in by the batch, now admitted.
+    pub fn finish(mut self, tx: &Transaction<'_>, centre: PublicKey) -> Result<Vec<Id>> {
+        let mut opened = Vec::new();
+        while let Some(key_id) = self.new_keys.pop() {
+            for (id, doc_id, bytes) in keys::take_waiting(tx, key_id)? {
+                let doc = DocId::parse(&doc_id)
+                    .ok_or_else(|| Error::Corrupt(format!("document {doc_id:?}")))?;
+                let record = SignedRecord::decode_unverified(&bytes, &StoredKeys(tx))?;
+                if record.id().to_string() != id {
+                    return Err(Error::Corrupt(format!("waiting record {id}")));
+                }
+                if insert(tx, &record, &doc, &mut self)? {
+                    opened.push(record.id());
+                }
+            }
+        }
         if self.trust_changed {
             // Trust decides which corrections apply, so every corrected record is redone.
             recompute_trust(tx, centre)?;
@@ -71,36 +101,75 @@ impl Batch {
         for target in &self.targets {
             refresh(tx, target)?;
         }
-        Ok(())
+        Ok(opened)
     }
+}
+
+/// What a value found in a document turned out to be.
+pub(crate) enum Admitted {
+    /// A record, opened if it was sealed.
+    Record(Box<SignedRecord>),
+    /// A signed record of this circle sealed under a key this device does not hold (yet).
+    Waiting {
+        /// The record's id.
+        id: Id,
+        /// The key it is sealed under.
+        key_id: Id,
+        /// Its clock.
+        hlc: crate::hlc::Hlc,
+    },
 }
 
 /// Checks a value found in a document under `key`: a valid signed record of this circle, whose
 /// id is the key and which belongs in this document. The error is the reason to log.
+///
+/// A sealed record whose key this device does not hold is checked as far as anyone can check
+/// it (signature, id, circle, month, from its header) and then waits for its key.
 pub(crate) fn admit(
     key: &str,
     bytes: &[u8],
     circle: Id,
     doc_id: &DocId,
-) -> std::result::Result<SignedRecord, Refusal> {
-    let record = SignedRecord::from_bytes(bytes).map_err(|e| Refusal::NotARecord(e.to_string()))?;
-    if record.id().to_string() != key {
+    keys: &dyn EpochKeys,
+) -> std::result::Result<Admitted, Refusal> {
+    let (id, record_circle, hlc, admitted) = match SignedRecord::open(bytes, keys) {
+        Ok(record) => (
+            record.id(),
+            record.envelope().circle,
+            record.hlc(),
+            Admitted::Record(Box::new(record)),
+        ),
+        Err(RecordError::Sealed(key_id)) => {
+            let outer =
+                OuterRecord::verify(bytes).map_err(|e| Refusal::NotARecord(e.to_string()))?;
+            let header = outer
+                .header
+                .ok_or_else(|| Refusal::NotARecord("a sealed record without a header".into()))?;
+            let waiting = Admitted::Waiting {
+                id: outer.id,
+                key_id,
+                hlc: header.hlc,
+            };
+            (outer.id, header.circle, header.hlc, waiting)
+        }
+        Err(e) => return Err(Refusal::NotARecord(e.to_string())),
+    };
+    if id.to_string() != key {
         return Err(Refusal::NotARecord(format!(
-            "stored under {key} but its id is {}",
-            record.id()
+            "stored under {key} but its id is {id}"
         )));
     }
-    if record.envelope().circle != circle {
-        return Err(Refusal::OtherCircle(record.envelope().circle));
+    if record_circle != circle {
+        return Err(Refusal::OtherCircle(record_circle));
     }
-    let belongs = DocId::for_hlc(record.hlc());
+    let belongs = DocId::for_hlc(hlc);
     if &belongs != doc_id {
         return Err(Refusal::WrongMonth {
             belongs,
             found: doc_id.clone(),
         });
     }
-    Ok(record)
+    Ok(admitted)
 }
 
 /// Why a value found in a document is not admitted as a record.
@@ -264,10 +333,37 @@ pub(crate) fn insert(
         | RecordBody::Service(_) => {
             batch.targets.insert(id);
         }
+        RecordBody::EpochKey(_) | RecordBody::KeyGrant(_) => {
+            if let Some(key_id) = keys::note(tx, record, batch.unwrapper.as_ref())? {
+                batch.new_keys.push(key_id);
+            }
+        }
+        RecordBody::MemberProfile(p) => {
+            tx.prepare_cached(
+                "INSERT INTO member_profiles (member_id, record_id, name, author, hlc_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(member_id) DO UPDATE SET record_id = excluded.record_id,
+                   name = excluded.name, author = excluded.author, hlc_ms = excluded.hlc_ms
+                 WHERE (excluded.hlc_ms, excluded.record_id) > (member_profiles.hlc_ms, member_profiles.record_id)",
+            )?
+            .execute(params![p.member_id.to_string(), id, p.name, author, hlc_ms])?;
+        }
         // The time bank is computed in memory from the records table (`crate::ledger`).
         RecordBody::Ledger(_) | RecordBody::LedgerRules(_) => {}
     }
     Ok(true)
+}
+
+/// Whether the stored record `id` counts under the current trust.
+pub(crate) fn counts(conn: &Connection, id: Id) -> Result<bool> {
+    let row: Option<(String, i64, Option<i64>)> = conn
+        .prepare_cached("SELECT author, hlc_ms, seq FROM records WHERE id = ?1")?
+        .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    match row {
+        Some((author, hlc_ms, seq)) => is_counted(conn, &author, hlc_ms, seq, &id.to_string()),
+        None => Ok(false),
+    }
 }
 
 /// Whether a record by `author` at clock `hlc_ms`, chain position `seq` (none for version 1)
@@ -323,7 +419,7 @@ fn refresh(tx: &Transaction<'_>, target: &str) -> Result<()> {
     let Some(bytes) = original else {
         return Ok(()); // The original has not arrived yet; it refreshes itself when it does.
     };
-    let original = SignedRecord::from_bytes(&bytes)?;
+    let original = SignedRecord::open(&bytes, &StoredKeys(tx))?;
     let author = original.author().to_string();
     let hlc_ms = original.hlc().ms as i64;
     let seq = original.link().map(|l| l.seq as i64);
@@ -384,7 +480,7 @@ fn load(conn: &Connection, id: &str) -> Result<SignedRecord> {
     let bytes: Vec<u8> = conn.query_row("SELECT bytes FROM records WHERE id = ?1", [id], |r| {
         r.get(0)
     })?;
-    Ok(SignedRecord::from_bytes(&bytes)?)
+    Ok(SignedRecord::open(&bytes, &StoredKeys(conn))?)
 }
 
 fn member_of(conn: &Connection, key: &str) -> Result<Option<String>> {
@@ -518,7 +614,10 @@ fn write_rows(
         | RecordBody::FollowUpDone(_)
         | RecordBody::Correction(_)
         | RecordBody::Ledger(_)
-        | RecordBody::LedgerRules(_) => {}
+        | RecordBody::LedgerRules(_)
+        | RecordBody::EpochKey(_)
+        | RecordBody::KeyGrant(_)
+        | RecordBody::MemberProfile(_) => {}
     }
     Ok(())
 }

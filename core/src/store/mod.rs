@@ -6,6 +6,7 @@ mod at_rest;
 mod chains;
 mod future;
 mod index;
+mod keys;
 mod ledger_source;
 mod lookups;
 mod queries;
@@ -17,6 +18,7 @@ pub use chains::ChainProblem;
 pub use future::FutureRecord;
 pub(crate) use index::Refusal;
 pub use index::{Rejection, TrustedKey};
+pub use keys::wrap_context;
 pub use ledger_source::AddedRecord;
 pub use lookups::{ElderFacts, MemberFacts, RecordFacts};
 pub use queries::{
@@ -34,8 +36,9 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use crate::error::{Error, Result};
 use crate::hlc::{Hlc, SharedClock, wall_clock_ms};
 use crate::identity::PublicKey;
+use crate::identity::wrap::Unwrapper;
 use crate::ids::Id;
-use crate::record::SignedRecord;
+use crate::record::{EpochKeys, EpochSecret, NoKeys, SignedRecord};
 use crate::replica::{DocId, RecordDoc, session_actor};
 
 /// After this many incremental chunks a document is compacted into one snapshot.
@@ -63,6 +66,9 @@ pub struct IngestReport {
     pub added: Vec<Id>,
     /// Records refused (bad signature, bad encoding, wrong circle), with the reason.
     pub rejected: Vec<Rejection>,
+    /// Signed records of the circle sealed under a key this device does not hold yet: kept,
+    /// and admitted when the key arrives.
+    pub waiting: Vec<Id>,
 }
 
 /// The persistent store of one device.
@@ -74,6 +80,8 @@ pub struct Store {
     docs: HashMap<DocId, RecordDoc>,
     doc_order: Vec<DocId>,
     wall: SharedClock,
+    /// Opens the circle's epoch keys wrapped for this device (see [`Store::take_keys_for`]).
+    unwrapper: Option<Unwrapper>,
 }
 
 impl Store {
@@ -111,6 +119,7 @@ impl Store {
             docs: HashMap::new(),
             doc_order: Vec::new(),
             wall: Arc::new(wall_clock_ms),
+            unwrapper: None,
         };
         store.bind_circle()?;
         if (1..schema::TRUST_REDERIVED_AT).contains(&was) {
@@ -225,7 +234,7 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         push_chunk(&tx, doc_id, &chunk, &heads)?;
-        let mut batch = index::Batch::default();
+        let mut batch = index::Batch::new(self.unwrapper.clone());
         index::insert(&tx, record, doc_id, &mut batch)?;
         batch.finish(&tx, self.centre)?;
         observe_clock(&tx, record.hlc(), now_ms)?;
@@ -271,9 +280,9 @@ impl Store {
             push_chunk(&tx, doc_id, &chunk, &heads)?;
         }
         let mut report = IngestReport::default();
-        let mut batch = index::Batch::default();
+        let mut batch = index::Batch::new(self.unwrapper.clone());
         admit_all(&tx, circle, doc_id, added, now_ms, &mut batch, &mut report)?;
-        batch.finish(&tx, self.centre)?;
+        report.added.extend(batch.finish(&tx, self.centre)?);
         tx.commit()?;
         self.compact_if_due(doc_id);
         Ok(report)
@@ -321,7 +330,7 @@ impl Store {
             what: "record",
             id: id.to_string(),
         })?;
-        let record = SignedRecord::from_bytes(&bytes)?;
+        let record = SignedRecord::open(&bytes, &keys::StoredKeys(&self.conn))?;
         if record.id() != id {
             return Err(Error::Corrupt(format!(
                 "record stored as {id} hashes to {}",
@@ -367,7 +376,7 @@ impl Store {
             tx.execute(&format!("DELETE FROM {table}"), [])?;
         }
         let mut report = IngestReport::default();
-        let mut batch = index::Batch::default();
+        let mut batch = index::Batch::new(self.unwrapper.clone());
         for (doc_id, entries) in loaded {
             admit_all(
                 &tx,
@@ -380,9 +389,71 @@ impl Store {
             )?;
         }
         batch.trust_changed = true;
-        batch.finish(&tx, self.centre)?;
+        report.added.extend(batch.finish(&tx, self.centre)?);
         tx.commit()?;
         Ok(report)
+    }
+
+    /// Gives the store what opens the circle's epoch keys wrapped for this device, and takes in
+    /// the keys already stored for it (with the records that waited for them).
+    pub fn take_keys_for(&mut self, unwrapper: Unwrapper) -> Result<IngestReport> {
+        self.unwrapper = Some(unwrapper);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut batch = index::Batch::new(self.unwrapper.clone());
+        for bytes in keys::key_records(&tx)? {
+            let record = SignedRecord::decode_unverified(&bytes, &NoKeys)?;
+            if let Some(key_id) = keys::note(&tx, &record, batch.unwrapper.as_ref())? {
+                batch.new_keys.push(key_id);
+            }
+        }
+        let report = IngestReport {
+            added: batch.finish(&tx, self.centre)?,
+            ..IngestReport::default()
+        };
+        tx.commit()?;
+        Ok(report)
+    }
+
+    /// The epoch key this device seals its care records under, if it holds one that counts.
+    pub fn sealing_key(&self) -> Result<Option<EpochSecret>> {
+        keys::sealing_key(&self.conn, self.centre)
+    }
+
+    /// Whether the circle seals its care records (any epoch-key record is held).
+    pub fn circle_seals(&self) -> Result<bool> {
+        keys::circle_seals(&self.conn)
+    }
+
+    /// The epoch keys this device holds, each with the devices it is already wrapped for.
+    pub fn held_keys(&self) -> Result<Vec<(EpochSecret, Vec<PublicKey>)>> {
+        keys::held_keys(&self.conn)
+    }
+
+    /// The highest epoch number among the circle's epoch keys (0 if it has none).
+    pub fn highest_epoch(&self) -> Result<u32> {
+        let epoch: Option<i64> =
+            self.conn
+                .query_row("SELECT max(epoch) FROM epoch_keys", [], |r| r.get(0))?;
+        Ok(epoch.and_then(|e| u32::try_from(e).ok()).unwrap_or(0))
+    }
+
+    /// How many sealed records wait for a key this device does not hold.
+    pub fn waiting_count(&self) -> Result<u64> {
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM sealed_waiting", [], |r| {
+                r.get::<_, i64>(0)
+            })?
+            .try_into()
+            .unwrap_or(0))
+    }
+
+    /// The epoch keys this device holds, to open sealed records read outside the store (tools
+    /// and benchmarks that read saved documents).
+    pub fn epoch_keys(&self) -> impl EpochKeys + '_ {
+        keys::StoredKeys(&self.conn)
     }
 
     /// Read access for queries.
@@ -498,11 +569,17 @@ fn admit_all(
 ) -> Result<()> {
     for (key, values) in entries {
         for bytes in values {
-            match index::admit(&key, &bytes, circle, doc_id) {
-                Ok(record) => {
+            match index::admit(&key, &bytes, circle, doc_id, &keys::StoredKeys(tx)) {
+                Ok(index::Admitted::Record(record)) => {
                     if index::insert(tx, &record, doc_id, batch)? {
                         observe_clock(tx, record.hlc(), now_ms)?;
                         report.added.push(record.id());
+                    }
+                }
+                Ok(index::Admitted::Waiting { id, key_id, hlc }) => {
+                    if keys::park(tx, id, key_id, doc_id.as_str(), &bytes)? {
+                        observe_clock(tx, hlc, now_ms)?;
+                        report.waiting.push(id);
                     }
                 }
                 Err(reason) => {
@@ -636,7 +713,10 @@ mod tests {
             store
                 .conn
                 .execute_batch(
-                    "DROP INDEX records_chain;
+                    "DROP TABLE epoch_keys;
+                     DROP TABLE sealed_waiting;
+                     DROP TABLE member_profiles;
+                     DROP INDEX records_chain;
                      ALTER TABLE records DROP COLUMN seq;
                      ALTER TABLE records DROP COLUMN prev;
                      ALTER TABLE revocations DROP COLUMN last_seq;

@@ -182,6 +182,32 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE trusted_keys ADD COLUMN revoked_after_seq INTEGER;
     ALTER TABLE trusted_keys ADD COLUMN revoked_last_id TEXT;
     "#,
+    // 5: sealed care records (decision 0014): the circle's epoch keys (the secret once this
+    // device holds it; the database is encrypted at rest), records that wait for a key this
+    // device does not hold yet, and members' names, which now travel sealed.
+    r#"
+    CREATE TABLE epoch_keys (
+        key_id TEXT PRIMARY KEY,
+        epoch INTEGER,
+        author TEXT,
+        hlc_ms INTEGER,
+        secret BLOB
+    ) WITHOUT ROWID;
+    CREATE TABLE sealed_waiting (
+        record_id TEXT PRIMARY KEY,
+        key_id TEXT NOT NULL,
+        doc_id TEXT NOT NULL,
+        bytes BLOB NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX sealed_waiting_key ON sealed_waiting (key_id);
+    CREATE TABLE member_profiles (
+        member_id TEXT PRIMARY KEY,
+        record_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        author TEXT NOT NULL,
+        hlc_ms INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The first schema version whose trust rows a store derives again when it opens an older
@@ -242,6 +268,8 @@ pub const INDEX_TABLES: &[&str] = &[
     "follow_ups_done",
     "services",
     "corrections",
+    "sealed_waiting",
+    "member_profiles",
 ];
 
 #[cfg(test)]

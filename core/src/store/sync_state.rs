@@ -136,8 +136,11 @@ impl Store {
                     .push(Refusal::NotARecord(format!("{key} holds no bytes")));
             }
             for value in values {
-                match index::admit(&key, &value, self.circle, doc_id) {
-                    Ok(record) => preview.records.push(record),
+                match index::admit(&key, &value, self.circle, doc_id, &self.epoch_keys()) {
+                    Ok(index::Admitted::Record(record)) => preview.records.push(*record),
+                    // A sealed record whose key this device lacks bears on no trust (trust
+                    // records travel in the clear): it waits for its key once applied.
+                    Ok(index::Admitted::Waiting { .. }) => {}
                     Err(refusal) => preview.refusals.push(refusal),
                 }
             }

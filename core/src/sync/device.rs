@@ -34,11 +34,14 @@ impl CareStore {
         progress: ProgressFn<'_>,
     ) -> Result<Progress, SyncError> {
         let circle = self.circle().circle_id;
+        self.share_keys()?;
         let trusted = self.trusted_now()?;
         let (store, key, clock, _) = self.phone_parts();
         let mut link = PeerLink::new(channel, key, circle, &*clock, trusted);
         // The session is named after the phone that answers, once its first reply is checked.
-        run(store, "phone", &mut link, cancel, progress)
+        let done = run(store, "phone", &mut link, cancel, progress)?;
+        self.share_keys()?;
+        Ok(done)
     }
 
     /// Answers one frame of a sync another phone opened: a signed reply, or a signed refusal
@@ -116,7 +119,9 @@ impl CareStore {
         let (store, key) = self.sync_parts();
         if seal::is_sealed(bytes) {
             let opened = seal::open_sealed(bytes, key)?;
-            bundle::import(store, &opened, &trusted, plain)
+            let report = bundle::import(store, &opened, &trusted, plain)?;
+            self.share_keys()?;
+            Ok(report)
         } else if !bytes.starts_with(bundle::BUNDLE_MAGIC) {
             Err(SyncError::Malformed("not a bundle file".into()))
         } else if plain == PlainBundles::Allowed {
@@ -145,12 +150,17 @@ impl CareStore {
     ) -> Result<Progress, SyncError> {
         let circle = self.circle().circle_id;
         let peer = relay.peer_name();
+        // Devices enrolled since the last sync get the keys they lack; grants written after
+        // this sync go out with the next.
+        self.share_keys()?;
         let (store, key) = self.sync_parts();
         // Request times are checked against the relay's clock, so they come from the system
         // clock, not from the store's (replaceable) record clock.
         let mut transport =
             relay.transport(circle, key, &crate::hlc::wall_clock_ms, cancel.clone());
-        run(store, &peer, &mut transport, cancel, progress)
+        let done = run(store, &peer, &mut transport, cancel, progress)?;
+        self.share_keys()?;
+        Ok(done)
     }
 }
 

@@ -19,9 +19,9 @@
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Nonce};
 use curve25519_dalek::montgomery::MontgomeryPoint;
-use sha2::{Digest, Sha256};
 
 use super::SyncError;
+use crate::identity::wrap::{self, Unwrapper};
 use crate::identity::{DeviceKey, PublicKey};
 use crate::ids::Id;
 
@@ -47,18 +47,6 @@ fn random32() -> [u8; 32] {
 
 fn cipher(key: &[u8; 32]) -> Result<ChaCha20Poly1305, SyncError> {
     ChaCha20Poly1305::new_from_slice(key).map_err(|e| SyncError::Internal(format!("cipher: {e}")))
-}
-
-fn wrap_key(ephemeral: &[u8; 32], recipient: &PublicKey, shared: &[u8; 32]) -> [u8; 32] {
-    let digest = Sha256::new()
-        .chain_update(WRAP_CONTEXT)
-        .chain_update(ephemeral)
-        .chain_update(recipient.as_bytes())
-        .chain_update(shared)
-        .finalize();
-    let mut out = [0u8; 32];
-    out.copy_from_slice(&digest);
-    out
 }
 
 /// Seals `bundle` for `recipients` with fresh random secrets.
@@ -94,15 +82,16 @@ pub fn seal_with(
     out.extend_from_slice(&ephemeral);
     out.extend_from_slice(&(recipients.len() as u16).to_be_bytes());
     for recipient in &recipients {
-        let point = recipient.x25519().ok_or_else(|| {
-            SyncError::Internal(format!("device key {recipient} is not a curve point"))
-        })?;
-        let shared = MontgomeryPoint(point)
-            .mul_clamped(ephemeral_secret)
-            .to_bytes();
-        let wrapped = cipher(&wrap_key(&ephemeral, recipient, &shared))?
-            .encrypt(&Nonce::from([0u8; 12]), content_key.as_slice())
-            .map_err(|e| SyncError::Internal(format!("sealing: {e}")))?;
+        let (_, shared) = wrap::agree_to(recipient, ephemeral_secret)
+            .map_err(|e| SyncError::Internal(e.to_string()))?;
+        let wrapped = cipher(&wrap::wrap_key(
+            WRAP_CONTEXT,
+            &ephemeral,
+            recipient,
+            &shared,
+        ))?
+        .encrypt(&Nonce::from([0u8; 12]), content_key.as_slice())
+        .map_err(|e| SyncError::Internal(format!("sealing: {e}")))?;
         out.extend_from_slice(recipient.as_bytes());
         out.extend_from_slice(&wrapped);
     }
@@ -150,11 +139,9 @@ pub fn open_sealed(bytes: &[u8], key: &DeviceKey) -> Result<Vec<u8>, SyncError> 
                  (was it enrolled after the bundle was made?)"
             ))
         })?;
-    let shared = MontgomeryPoint(ephemeral)
-        .mul_clamped(key.x25519_secret())
-        .to_bytes();
+    let shared = wrap::agree_from(&Unwrapper::of(key), ephemeral);
     let damaged = || SyncError::Malformed("the sealed bundle is damaged".into());
-    let content_key = cipher(&wrap_key(&ephemeral, &me, &shared))?
+    let content_key = cipher(&wrap::wrap_key(WRAP_CONTEXT, &ephemeral, &me, &shared))?
         .decrypt(&Nonce::from([0u8; 12]), wrapped)
         .map_err(|_| damaged())?;
     let content_key: [u8; 32] = content_key.try_into().map_err(|_| damaged())?;

@@ -68,6 +68,9 @@ impl SqliteBackend {
         conn.busy_timeout(BUSY_TIMEOUT)?;
         switch_to_wal(&conn)?;
         conn.pragma_update(None, "synchronous", "FULL")?;
+        // Deleted content (chunks replaced by a compaction) is overwritten with zeros, not left
+        // in freed pages; what the relay holds is sealed anyway, but nothing it once held lingers.
+        conn.pragma_update(None, "secure_delete", "ON")?;
         let mut backend = SqliteBackend { conn };
         backend.migrate()?;
         Ok(backend)
@@ -216,6 +219,14 @@ impl Backend for SqliteBackend {
             params![circle, doc, upto, snapshot],
         )?;
         tx.commit()?;
+        // The log still holds the replaced pages until it is checkpointed; a busy reader only
+        // postpones this to the next compaction or SQLite's own checkpoint.
+        if let Err(e) = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        {
+            tracing::warn!(error = %e, "checkpoint after compaction failed");
+        }
         Ok(true)
     }
 

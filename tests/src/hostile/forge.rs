@@ -4,7 +4,7 @@
 
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ROOT, ScalarValue};
-use carebank_core::record::{SignedRecord, record_id};
+use carebank_core::record::{NoKeys, OuterRecord, SignedRecord, record_id};
 use carebank_core::replica::DocId;
 use carebank_core::sync::Message;
 
@@ -26,9 +26,15 @@ pub fn document(records: &[(String, Vec<u8>)]) -> Result<Vec<u8>> {
 
 /// The document a record (signed bytes) belongs in.
 pub fn doc_of(record: &[u8]) -> Option<DocId> {
-    SignedRecord::decode_unverified(record)
+    OuterRecord::decode(record)
         .ok()
-        .map(|r| DocId::for_hlc(r.hlc()))
+        .and_then(|r| r.header)
+        .map(|h| DocId::for_hlc(h.hlc))
+        .or_else(|| {
+            SignedRecord::decode_unverified(record, &NoKeys)
+                .ok()
+                .map(|r| DocId::for_hlc(r.hlc()))
+        })
 }
 
 /// The key a record is filed under: its id.

@@ -1,0 +1,143 @@
+//! Sealed bodies (decision 0014, `docs/record-format.md` "Sealed bodies"): a care record's body
+//! travels encrypted under the circle's epoch key named in its header, so the relay, a carried
+//! bundle or a phone of another circle hold only ciphertext.
+//!
+//! ```text
+//! body  = nonce[24] ‖ XChaCha20-Poly1305(epoch key, nonce, aad = header, zstd(plain))
+//! plain = the canonical JSON body a record in the clear would carry
+//! ```
+//! The body is compressed before it is encrypted (ciphertext does not compress). The AEAD binds
+//! the header, so a body cannot be moved under another author, position or clock; the record's
+//! signature covers the header and the body as sent, so anyone can check it without the key.
+
+use std::collections::HashMap;
+
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+
+use super::{MAX_RECORD_BYTES, RecordError};
+use crate::ids::Id;
+
+/// The length of a sealed body's nonce.
+pub const NONCE_LEN: usize = 24;
+/// What sealing adds to the compressed body: the nonce and the tag.
+pub const SEAL_OVERHEAD: usize = NONCE_LEN + 16;
+/// The zstd level bodies are compressed at (records are small; a higher level costs little).
+const LEVEL: i32 = 19;
+
+/// Where the epoch keys a device holds are looked up, by the id of the record that made them.
+pub trait EpochKeys {
+    /// The 32-byte key made by the epoch-key record `id`, if this device holds it.
+    fn epoch_key(&self, id: Id) -> Option<[u8; 32]>;
+}
+
+/// No keys: what the relay and any holder outside the circle have.
+pub struct NoKeys;
+
+impl EpochKeys for NoKeys {
+    fn epoch_key(&self, _: Id) -> Option<[u8; 32]> {
+        None
+    }
+}
+
+/// Epoch keys held in memory.
+#[derive(Default, Clone)]
+pub struct Keyring(HashMap<Id, [u8; 32]>);
+
+impl Keyring {
+    /// Adds the key made by the epoch-key record `id`.
+    pub fn insert(&mut self, id: Id, key: [u8; 32]) {
+        self.0.insert(id, key);
+    }
+}
+
+impl EpochKeys for Keyring {
+    fn epoch_key(&self, id: Id) -> Option<[u8; 32]> {
+        self.0.get(&id).copied()
+    }
+}
+
+impl std::fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Keyring({} keys)", self.0.len())
+    }
+}
+
+/// The key a device seals its care records under: the epoch key and the id of its record.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EpochSecret {
+    /// The id of the epoch-key record that made the key (the header's `key_id`).
+    pub id: Id,
+    /// The key.
+    pub key: [u8; 32],
+}
+
+impl std::fmt::Debug for EpochSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "EpochSecret({})", self.id)
+    }
+}
+
+/// The plain body compressed, ready to be sealed once the header (which holds the sealed
+/// length) is known.
+pub(crate) fn compress(plain: &[u8]) -> Result<Vec<u8>, RecordError> {
+    zstd::bulk::compress(plain, LEVEL).map_err(|e| RecordError::Compression(e.to_string()))
+}
+
+/// Seals a compressed body under `key` with `nonce`, binding `header`.
+pub(crate) fn seal(
+    header: &[u8],
+    compressed: &[u8],
+    key: &[u8; 32],
+    nonce: [u8; NONCE_LEN],
+) -> Result<Vec<u8>, RecordError> {
+    let sealed = XChaCha20Poly1305::new(key.into())
+        .encrypt(
+            &XNonce::from(nonce),
+            Payload {
+                msg: compressed,
+                aad: header,
+            },
+        )
+        .map_err(|_| RecordError::Seal("the cipher refused the body".into()))?;
+    let mut body = Vec::with_capacity(NONCE_LEN + sealed.len());
+    body.extend_from_slice(&nonce);
+    body.extend_from_slice(&sealed);
+    Ok(body)
+}
+
+/// Opens a sealed body under `key` (the key `key_id` names): the plain canonical JSON.
+pub(crate) fn open(
+    header: &[u8],
+    body: &[u8],
+    key_id: Id,
+    key: &[u8; 32],
+) -> Result<Vec<u8>, RecordError> {
+    if body.len() < SEAL_OVERHEAD {
+        return Err(RecordError::Unopened(key_id));
+    }
+    let (nonce, sealed) = body.split_at(NONCE_LEN);
+    let nonce: [u8; NONCE_LEN] = nonce
+        .try_into()
+        .map_err(|_| RecordError::Unopened(key_id))?;
+    let compressed = XChaCha20Poly1305::new(key.into())
+        .decrypt(
+            &XNonce::from(nonce),
+            Payload {
+                msg: sealed,
+                aad: header,
+            },
+        )
+        .map_err(|_| RecordError::Unopened(key_id))?;
+    // A body never decompresses to more than a record may hold: no decompression bomb.
+    zstd::bulk::decompress(&compressed, MAX_RECORD_BYTES)
+        .map_err(|e| RecordError::Compression(e.to_string()))
+}
+
+/// A fresh random nonce.
+pub(crate) fn random_nonce() -> Result<[u8; NONCE_LEN], RecordError> {
+    let mut nonce = [0u8; NONCE_LEN];
+    getrandom::fill(&mut nonce)
+        .map_err(|_| RecordError::Seal("no random bytes for a nonce".into()))?;
+    Ok(nonce)
+}

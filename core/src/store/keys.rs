@@ -1,0 +1,218 @@
+//! The circle's epoch keys this device holds, and the sealed records that wait for one
+//! (decision 0014). A key arrives in an epoch-key or grant record wrapped for this device; the
+//! store unwraps it as the record is indexed and then admits the records that waited for it.
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use crate::domain::{KeyWrap, RecordBody, Role};
+use crate::error::{Error, Result};
+use crate::identity::PublicKey;
+use crate::identity::wrap::Unwrapper;
+use crate::ids::Id;
+use crate::record::{EpochKeys, EpochSecret, SignedRecord};
+
+/// Prefixed to the circle's id to make the context an epoch key is wrapped under.
+pub const WRAP_CONTEXT: &[u8] = b"carebank/epoch/v1\0";
+
+/// The context an epoch key of `circle` is wrapped under (see `identity::wrap`).
+pub fn wrap_context(circle: Id) -> Vec<u8> {
+    let mut context = WRAP_CONTEXT.to_vec();
+    context.extend_from_slice(circle.as_bytes());
+    context
+}
+
+/// The keys held in the store's `epoch_keys` table.
+pub(crate) struct StoredKeys<'a>(pub &'a Connection);
+
+impl EpochKeys for StoredKeys<'_> {
+    fn epoch_key(&self, id: Id) -> Option<[u8; 32]> {
+        let secret: Option<Vec<u8>> = self
+            .0
+            .prepare_cached("SELECT secret FROM epoch_keys WHERE key_id = ?1")
+            .and_then(|mut s| {
+                s.query_row([id.to_string()], |r| r.get(0))
+                    .optional()
+                    .map(Option::flatten)
+            })
+            .ok()
+            .flatten();
+        secret.and_then(|s| s.try_into().ok())
+    }
+}
+
+/// The wrap in `wraps` made for `unwrapper`'s device, opened.
+fn unwrap_mine(wraps: &[KeyWrap], unwrapper: &Unwrapper, circle: Id) -> Option<[u8; 32]> {
+    let mine = wraps.iter().find(|w| w.device == unwrapper.public_key())?;
+    unwrapper.unwrap(&mine.bytes()?, &wrap_context(circle))
+}
+
+/// Notes an epoch-key or grant record: the epoch's number and maker, and the key itself when
+/// it is wrapped for this device. Returns the id of a key this device did not hold before.
+pub(crate) fn note(
+    tx: &Transaction<'_>,
+    record: &SignedRecord,
+    unwrapper: Option<&Unwrapper>,
+) -> Result<Option<Id>> {
+    let circle = record.envelope().circle;
+    let (key_id, wraps) = match record.body() {
+        RecordBody::EpochKey(e) => {
+            tx.prepare_cached(
+                "INSERT INTO epoch_keys (key_id, epoch, author, hlc_ms) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(key_id) DO UPDATE SET epoch = excluded.epoch,
+                   author = excluded.author, hlc_ms = excluded.hlc_ms",
+            )?
+            .execute(params![
+                record.id().to_string(),
+                e.epoch,
+                record.author().to_string(),
+                record.hlc().ms as i64
+            ])?;
+            (record.id(), &e.wraps)
+        }
+        RecordBody::KeyGrant(g) => (g.key_id, &g.wraps),
+        _ => return Ok(None),
+    };
+    let Some(secret) = unwrapper.and_then(|u| unwrap_mine(wraps, u, circle)) else {
+        return Ok(None);
+    };
+    let added = tx
+        .prepare_cached(
+            "INSERT INTO epoch_keys (key_id, secret) VALUES (?1, ?2)
+             ON CONFLICT(key_id) DO UPDATE SET secret = excluded.secret WHERE secret IS NULL",
+        )?
+        .execute(params![key_id.to_string(), secret.as_slice()])?;
+    Ok((added > 0).then_some(key_id))
+}
+
+/// Keeps a sealed record whose key this device does not hold, until the key arrives.
+pub(crate) fn park(
+    tx: &Transaction<'_>,
+    id: Id,
+    key_id: Id,
+    doc_id: &str,
+    bytes: &[u8],
+) -> Result<bool> {
+    Ok(tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO sealed_waiting (record_id, key_id, doc_id, bytes)
+             VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![id.to_string(), key_id.to_string(), doc_id, bytes])?
+        > 0)
+}
+
+/// Takes out the records that waited for `key_id`: (id, document, bytes).
+pub(crate) fn take_waiting(
+    tx: &Transaction<'_>,
+    key_id: Id,
+) -> Result<Vec<(String, String, Vec<u8>)>> {
+    let waiting = tx
+        .prepare_cached(
+            "DELETE FROM sealed_waiting WHERE key_id = ?1 RETURNING record_id, doc_id, bytes",
+        )?
+        .query_map([key_id.to_string()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(waiting)
+}
+
+/// The key this device seals its care records under: of the epoch keys it holds whose records
+/// count and were made by the centre or a coordinator, the highest epoch (then the latest).
+pub(crate) fn sealing_key(conn: &Connection, centre: PublicKey) -> Result<Option<EpochSecret>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT k.key_id, k.secret FROM epoch_keys k
+         JOIN records r ON r.id = k.key_id
+         LEFT JOIN trusted_keys t ON t.device_key = k.author
+         WHERE k.secret IS NOT NULL AND k.epoch IS NOT NULL
+           AND (k.author = ?1 OR t.role = ?2)
+         ORDER BY k.epoch DESC, k.hlc_ms DESC, k.key_id DESC",
+    )?;
+    let rows = stmt
+        .query_map(
+            params![centre.to_string(), Role::Coordinator.as_str()],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)),
+        )?
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    for (id, secret) in rows {
+        let id: Id = id
+            .parse()
+            .map_err(|_| Error::Corrupt(format!("epoch key id {id:?}")))?;
+        if !super::index::counts(conn, id)? {
+            continue;
+        }
+        let key = secret
+            .try_into()
+            .map_err(|_| Error::Corrupt(format!("epoch key {id} is not 32 bytes")))?;
+        return Ok(Some(EpochSecret { id, key }));
+    }
+    Ok(None)
+}
+
+/// The epoch keys this device holds, with the devices each is already wrapped for (from the
+/// epoch-key and grant records), for granting them to devices that lack them.
+pub(crate) fn held_keys(conn: &Connection) -> Result<Vec<(EpochSecret, Vec<PublicKey>)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT key_id, secret FROM epoch_keys WHERE secret IS NOT NULL ORDER BY key_id",
+    )?;
+    let keys = stmt
+        .query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })?
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let mut out = Vec::with_capacity(keys.len());
+    for (id, secret) in keys {
+        let id: Id = id
+            .parse()
+            .map_err(|_| Error::Corrupt(format!("epoch key id {id:?}")))?;
+        let key = secret
+            .try_into()
+            .map_err(|_| Error::Corrupt(format!("epoch key {id} is not 32 bytes")))?;
+        out.push((EpochSecret { id, key }, wrapped_for(conn, id)?));
+    }
+    Ok(out)
+}
+
+/// The devices the key made by record `key_id` has been wrapped for, by its epoch-key record
+/// and every grant of it.
+fn wrapped_for(conn: &Connection, key_id: Id) -> Result<Vec<PublicKey>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT bytes FROM records WHERE id = ?1 OR type = 'key_grant'")?;
+    let rows = stmt
+        .query_map([key_id.to_string()], |r| r.get::<_, Vec<u8>>(0))?
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let mut devices = Vec::new();
+    for bytes in rows {
+        let record = SignedRecord::decode_unverified(&bytes, &crate::record::NoKeys)?;
+        match record.body() {
+            RecordBody::EpochKey(e) if record.id() == key_id => {
+                devices.extend(e.wraps.iter().map(|w| w.device));
+            }
+            RecordBody::KeyGrant(g) if g.key_id == key_id => {
+                devices.extend(g.wraps.iter().map(|w| w.device));
+            }
+            _ => {}
+        }
+    }
+    devices.sort();
+    devices.dedup();
+    Ok(devices)
+}
+
+/// Whether any epoch-key record of the circle is held (the circle seals its care records).
+pub(crate) fn circle_seals(conn: &Connection) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM epoch_keys WHERE epoch IS NOT NULL)")?
+        .query_row([], |r| r.get(0))?)
+}
+
+/// The key records in the store (for a device key given after they arrived).
+pub(crate) fn key_records(conn: &Connection) -> Result<Vec<Vec<u8>>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT bytes FROM records WHERE type IN ('epoch_key', 'key_grant') ORDER BY rowid",
+    )?;
+    let rows = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
