@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
 
 step "tools"
-python3 -c "import cryptography" 2>/dev/null || python3 -m pip install --quiet cryptography
+python3 -c "import cryptography, zstandard" 2>/dev/null || python3 -m pip install --quiet cryptography zstandard
 # SQLCipher (the store's encryption at rest) links the system's libcrypto on this host
 # (docs/decisions/0015-sqlcipher-at-rest.md); Android builds vendor OpenSSL instead.
 if command -v dpkg >/dev/null && ! dpkg -s libssl-dev >/dev/null 2>&1; then

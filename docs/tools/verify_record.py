@@ -352,6 +352,82 @@ def check_v2(doc: str, v1_record: bytes):
           f"reason; a first record and a trust record accepted")
 
 
+def hchacha20(key: bytes, nonce16: bytes) -> bytes:
+    """HChaCha20 (draft-irtf-cfrg-xchacha, section 2.2): the subkey of XChaCha20."""
+    mask = 0xFFFFFFFF
+
+    def rotl(v, c):
+        return ((v << c) & mask) | (v >> (32 - c))
+
+    def quarter(s, a, b, c, d):
+        s[a] = (s[a] + s[b]) & mask; s[d] = rotl(s[d] ^ s[a], 16)
+        s[c] = (s[c] + s[d]) & mask; s[b] = rotl(s[b] ^ s[c], 12)
+        s[a] = (s[a] + s[b]) & mask; s[d] = rotl(s[d] ^ s[a], 8)
+        s[c] = (s[c] + s[d]) & mask; s[b] = rotl(s[b] ^ s[c], 7)
+
+    s = [0x61707865, 0x3320646E, 0x79622D32, 0x6B206574]
+    s += list(struct.unpack("<8I", key)) + list(struct.unpack("<4I", nonce16))
+    for _ in range(10):
+        for a, b, c, d in ((0, 4, 8, 12), (1, 5, 9, 13), (2, 6, 10, 14), (3, 7, 11, 15),
+                           (0, 5, 10, 15), (1, 6, 11, 12), (2, 7, 8, 13), (3, 4, 9, 14)):
+            quarter(s, a, b, c, d)
+    return struct.pack("<8I", *(s[0:4] + s[12:16]))
+
+
+def open_sealed(payload: bytes, key: bytes) -> bytes:
+    """The plain body of a sealed version-2 payload ("Sealed bodies"), or Refused("unopened")."""
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+    import zstandard
+
+    header, body = payload[:HEADER_LEN], payload[HEADER_LEN:]
+    if len(body) < 40:
+        raise Refused("unopened", "a sealed body is at least 40 bytes")
+    nonce = body[:24]
+    try:
+        compressed = ChaCha20Poly1305(hchacha20(key, nonce[:16])).decrypt(
+            b"\0\0\0\0" + nonce[16:], body[24:], header)
+    except InvalidTag as e:
+        raise Refused("unopened") from e
+    return zstandard.ZstdDecompressor().decompress(compressed, max_output_size=MAX_RECORD)
+
+
+def check_sealed(doc: str, v2: dict):
+    start = doc.index("\n### Test vector (sealed)\n")
+    vector = doc[start:]
+    block = re.findall(r"```\n(.*?)\n```", vector, re.S)[0]
+    payload = bytes.fromhex("".join(block.split()))
+    signature = bytes.fromhex(one(r"Signature over [^\n]*\n`([0-9a-f]{128})`", vector, "sealed signature"))
+    key_id = one(r"\(`key_id`\): `([0-9a-f]{32})`", vector, "sealed key id")
+    key = bytes([0x42] * 32)
+    header = parse_header(payload)
+    require(header["key_id"].hex() == key_id, "the sealed vector's header names its key")
+    require(header["class"] == 1, "the sealed vector is a care record")
+    require(payload[:HEADER_LEN - 20] == v2["payload"][:HEADER_LEN - 20],
+            "the sealed vector's header is the version-2 vector's up to key_id")
+    # Without the key: the signature checks, the body stays unread.
+    check_signature(header["author"], signature, CONTEXT_V2 + payload)
+    require(refused_reason(signature + payload) == "sealed body", "a keyless verifier stops at the seal")
+    plain = open_sealed(payload, key)
+    require(plain == v2["body"], "the sealed vector opens to the version-2 vector's body")
+    body = canonical_json(plain)
+    require(CLASS_OF_TYPE[body["type"]] == header["class"], "the opened body's class")
+    # The wrong key, or the body under a changed header, does not open.
+    for name, (p, k) in {
+        "another key": (payload, bytes([0x43] * 32)),
+        "a changed clock": (payload[:78] + bytes([payload[78] ^ 1]) + payload[79:], key),
+        "a changed ciphertext byte": (payload[:-1] + bytes([payload[-1] ^ 1]), key),
+    }.items():
+        try:
+            open_sealed(p, k)
+        except Refused as e:
+            require(e.reason == "unopened", f"{name}: refused as {e.reason}")
+        else:
+            require(False, f"the sealed vector opened under {name}")
+    print("verify_record.py: the sealed vector verifies without its key, opens with it to the "
+          "version-2 body, and does not open under another key, header or ciphertext")
+
+
 def main():
     if len(sys.argv) > 1:
         print(verify(bytes.fromhex(sys.argv[1])))
@@ -359,6 +435,7 @@ def main():
     doc = doc_text()
     v1_record = check_v1(doc)
     check_v2(doc, v1_record)
+    check_sealed(doc, vector_v2_from_doc(doc))
 
 
 if __name__ == "__main__":

@@ -463,6 +463,72 @@ mod tests {
         }
     }
 
+    /// The sealed vector's epoch key, its record id and the nonce (`docs/record-format.md`).
+    fn vector_epoch() -> (EpochSecret, [u8; sealed::NONCE_LEN]) {
+        let epoch = EpochSecret {
+            id: "8899aabbccddeeff0011223344556677".parse().expect("id"),
+            key: [0x42; 32],
+        };
+        (epoch, [0x24; sealed::NONCE_LEN])
+    }
+
+    #[test]
+    fn the_published_sealed_vector_holds() {
+        let key = DeviceKey::from_seed(VECTOR_SEED);
+        let (epoch, nonce) = vector_epoch();
+        let record =
+            SignedRecord::sign_sealed_with_nonce(vector_envelope_v2(), &key, &epoch, nonce)
+                .expect("sign");
+        assert_eq!(hex::encode(record.payload()), VECTOR_SEALED_PAYLOAD_HEX);
+        assert_eq!(hex::encode(record.signature()), VECTOR_SEALED_SIGNATURE_HEX);
+        let mut keys = Keyring::default();
+        assert!(matches!(
+            SignedRecord::open(record.as_bytes(), &keys),
+            Err(RecordError::Sealed(id)) if id == epoch.id
+        ));
+        assert!(OuterRecord::verify(record.as_bytes()).is_ok());
+        keys.insert(epoch.id, epoch.key);
+        let opened = SignedRecord::open(record.as_bytes(), &keys).expect("opens");
+        assert_eq!(opened.envelope(), &vector_envelope_v2());
+        assert_eq!(opened.key_id(), Some(epoch.id));
+        // Another key of the same id does not open it; a changed byte fails the signature.
+        keys.insert(epoch.id, [0x43; 32]);
+        assert_eq!(
+            SignedRecord::open(record.as_bytes(), &keys),
+            Err(RecordError::Unopened(epoch.id))
+        );
+        let mut altered = record.as_bytes().to_vec();
+        let last = altered.len() - 1;
+        altered[last] ^= 1;
+        assert_eq!(
+            OuterRecord::verify(&altered),
+            Err(RecordError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn only_version_2_care_records_are_sealed() {
+        let key = DeviceKey::from_seed(VECTOR_SEED);
+        let (epoch, nonce) = vector_epoch();
+        assert!(matches!(
+            SignedRecord::sign_sealed_with_nonce(vector_envelope(), &key, &epoch, nonce),
+            Err(RecordError::Seal(_))
+        ));
+        let site = Envelope {
+            body: RecordBody::Site(crate::domain::Site {
+                site_id: "0123456789abcdef0123456789abcdef".parse().expect("id"),
+                kind: crate::domain::SiteKind::Centre,
+                name: "龙泉镇".into(),
+                parent: None,
+            }),
+            ..vector_envelope_v2()
+        };
+        assert!(matches!(
+            SignedRecord::sign_sealed_with_nonce(site, &key, &epoch, nonce),
+            Err(RecordError::Seal(_))
+        ));
+    }
+
     #[test]
     fn the_published_version_2_vector_holds() {
         let key = DeviceKey::from_seed(VECTOR_SEED);
@@ -476,6 +542,8 @@ mod tests {
     }
 
     const VECTOR_V2_PAYLOAD_HEX: &str = "434202010123456789abcdef0123456789abcdefd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a000000000000000300112233445566778899aabbccddeeff000001a199c532800000000000000000000000000000000000000000000001087b2264657461696c223a7b22646965745f6e6f746573223a22e4bd8ee79b90222c226b696e64223a226d65616c222c226d6f6465223a2264656c697665726564222c22706f7274696f6e73223a317d2c226475726174696f6e5f6d696e75746573223a34352c22656c6465725f6964223a223463316430653266396138623763366435653466336132623163306439653866222c2266756e64696e67223a22676f7665726e6d656e74222c2270726f76696465725f6964223a226131623263336434653566363037313832393361346235633664376538663930222c22737461727465645f6d73223a313739333538303030303030302c2274797065223a2273657276696365227d";
+    const VECTOR_SEALED_PAYLOAD_HEX: &str = "434202010123456789abcdef0123456789abcdefd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a000000000000000300112233445566778899aabbccddeeff000001a199c53280000000008899aabbccddeeff0011223344556677000000f92424242424242424242424242424242424242424242424248debf8980e2c4c9ba42fbd742297ad613159f1e669f4f10564f79db336a71e72b1272572c465a46343d41951ba0a73de9dfb5b06a9e27adb32ff19cf1eddc9955246eda56213a6b0ed1de8b676067a3bbf83c3a8243f4788421b2794f8f5defe734bd18c2e74faa2ab63992e6e4e690d946a312cadfa30b87090393be1f7a3648679b0547593f6aec4788b3c5e28575f6de8bcd41f491b5dec17f26dfd443c47f9aea15a3b2670eeb5ca40982f1843b8e13120a748ba376ea7477d75eef02e23a6f05ab00fb41fbaf175384e499a6437c4b5b3cb5fedc63828483cdc85adb72ed5";
+    const VECTOR_SEALED_SIGNATURE_HEX: &str = "afd440cc5b87e6f6364e7f7ee597d241047042f7b9eb369aaf2a6b174a0b660f9bff8fc162c2e60081fec9deaf2791d487ece5f0593e28198e95b1008d01b70b";
     const VECTOR_V2_ID: &str = "29b64cb5febdc2ece304f47fd0001248";
     const VECTOR_V2_SIGNATURE: &str = "90bc2d714703264f365481fe589c85cc8a8b2a5e411d1730b6aa25905562427d36f350ed9befeca395e36e360bdcf465875f2d722fc0899a1997e53d4bb6f104";
 
