@@ -2,6 +2,8 @@
 //! checks its own fields in `validate`, and the store checks what needs the rest of the village
 //! (does the elder exist, may this member do this).
 
+mod access;
+mod consent;
 mod correction;
 mod elder;
 mod ledger;
@@ -11,6 +13,11 @@ mod site;
 mod validation;
 mod visit;
 
+pub use access::{ACCESS_ELDERS_MAX, AccessCall, AccessLog, AccessPurpose};
+pub use consent::{
+    ConsentAction, ConsentChange, ConsentEvent, ConsentState, PurposeUse, consent_at,
+    purposes_used, risk_is_health,
+};
 pub use correction::{Correction, CorrectionAction};
 pub use elder::{CareLevel, Consent, ConsentPurpose, ConsentRelation, Elder, EntitlementGroup};
 pub use ledger::{ENTRY_MINUTES_MAX, EntryHash, EntryKind, LedgerEntry, LedgerRules, Verdict};
@@ -49,6 +56,10 @@ pub enum RecordBody {
     Ledger(LedgerEntry),
     /// The centre's time-bank rules for the circle.
     LedgerRules(LedgerRules),
+    /// A read of elders' personal data (the access log, PIPL Art. 45 and 51).
+    AccessLog(AccessLog),
+    /// An elder's consent for one purpose withdrawn or given again.
+    Consent(ConsentChange),
 }
 
 impl RecordBody {
@@ -65,6 +76,8 @@ impl RecordBody {
             RecordBody::Correction(_) => "correction",
             RecordBody::Ledger(_) => "ledger",
             RecordBody::LedgerRules(_) => "ledger_rules",
+            RecordBody::AccessLog(_) => "access_log",
+            RecordBody::Consent(_) => "consent",
         }
     }
 
@@ -93,6 +106,8 @@ impl RecordBody {
             RecordBody::Correction(x) => x.validate(),
             RecordBody::Ledger(x) => x.validate(),
             RecordBody::LedgerRules(x) => x.validate(),
+            RecordBody::AccessLog(x) => x.validate(),
+            RecordBody::Consent(x) => x.validate(),
         }
     }
 }

@@ -37,7 +37,9 @@ impl RecordClass {
             | RecordBody::FollowUpDone(_)
             | RecordBody::Service(_)
             | RecordBody::Correction(_)
-            | RecordBody::Ledger(_) => RecordClass::Care,
+            | RecordBody::Ledger(_)
+            | RecordBody::AccessLog(_)
+            | RecordBody::Consent(_) => RecordClass::Care,
         }
     }
 
