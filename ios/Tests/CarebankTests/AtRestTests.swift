@@ -19,7 +19,7 @@ final class AtRestTests: XCTestCase {
     }
 
     private func overdueNames(_ phone: CareStore, _ elder: String) throws -> [String] {
-        try phone.overdueVisits(now: Date().addingTimeInterval(30 * 86_400)).filter { $0.elderId == elder }.map { $0.name }
+        try phone.overdueVisits(now: Date().addingTimeInterval(30 * 86_400), purpose: .care).filter { $0.elderId == elder }.map { $0.name }
     }
 
     func testAStoreIsEncryptedUnderAKeyFromTheKeyStoreAndAWrongKeyChangesNothing() throws {

@@ -29,7 +29,7 @@ final class MergeTests: XCTestCase {
         let seenByA = try a.store.personTimes(month: month)
         XCTAssertEqual(seenByA, try b.store.personTimes(month: month))
         XCTAssertEqual(seenByA.total, 3)
-        XCTAssertEqual(try a.store.elderMonth(elderId: elder, month: month), try b.store.elderMonth(elderId: elder, month: month))
+        XCTAssertEqual(try a.store.elderMonth(elderId: elder, month: month, purpose: .care), try b.store.elderMonth(elderId: elder, month: month, purpose: .care))
         // Merging again changes nothing.
         XCTAssertTrue(try a.store.mergeFrom(other: b.store).added.isEmpty)
     }
@@ -85,7 +85,7 @@ final class MergeTests: XCTestCase {
 
         let reopened = try CareStore.open(path: path, circle: village.circle, keys: keys, keyName: "device")
         XCTAssertEqual(try reopened.deviceKey(), deviceKey)
-        guard case .visit = try reopened.get(recordId: visitId).body else { return XCTFail("not a visit") }
+        guard case .visit = try reopened.get(recordId: visitId, purpose: .care).body else { return XCTFail("not a visit") }
         XCTAssertEqual(try reopened.personTimes(month: month).visits, 1)
     }
 }

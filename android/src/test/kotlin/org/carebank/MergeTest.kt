@@ -1,5 +1,6 @@
 package org.carebank
 
+import org.carebank.ffi.AccessPurpose
 import java.io.File
 import java.nio.file.Files
 import javax.crypto.KeyGenerator
@@ -57,7 +58,7 @@ class MergeTest {
         val seenByA = a.store.personTimes(month)
         assertEquals(seenByA, b.store.personTimes(month))
         assertEquals(3uL, seenByA.total)
-        assertEquals(a.store.elderMonth(elder, month), b.store.elderMonth(elder, month))
+        assertEquals(a.store.elderMonth(elder, month, AccessPurpose.CARE), b.store.elderMonth(elder, month, AccessPurpose.CARE))
         // Merging again changes nothing.
         assertTrue(a.store.mergeFrom(b.store).added.isEmpty())
     }
@@ -108,7 +109,7 @@ class MergeTest {
 
             CareStore.open(path, village.circle, keys, "device").use { phone ->
                 assertEquals(deviceKey, phone.deviceKey())
-                assertTrue(phone.get(visitId).body is RecordBody.Visit)
+                assertTrue(phone.get(visitId, AccessPurpose.CARE).body is RecordBody.Visit)
                 assertEquals(1uL, phone.personTimes(month).visits)
             }
 
