@@ -12,6 +12,7 @@ import org.carebank.ffi.Level
 import org.carebank.ffi.Observations
 import org.carebank.ffi.Role
 import org.carebank.ffi.Visit
+import org.carebank.ffi.newId
 import org.junit.After
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertThrows
