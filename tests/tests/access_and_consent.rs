@@ -18,7 +18,7 @@ fn village() -> Village {
         cadence_days: 7,
         entitled_hours: 0,
     };
-    Village::build(2, 0, &[elder.clone(), elder]).expect("village")
+    Village::build(2, 0, &[elder, elder]).expect("village")
 }
 
 fn change(elder_id: carebank_core::ids::Id, action: ConsentAction, at_ms: u64) -> ConsentChange {
