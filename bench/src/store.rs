@@ -136,7 +136,10 @@ pub fn child_open(dir: &Path, circle: Circle, now_ms: i64, at_rest: AtRest) -> C
         carebank_scenarios::key(READER_SEED),
         &at_rest.key(),
     );
-    let overdue = store.overdue_visits(now_ms).expect("overdue visits");
+    let overdue = store
+        .store()
+        .overdue_visits(now_ms)
+        .expect("overdue visits");
     ChildReport {
         seconds: started.elapsed().as_secs_f64(),
         count: overdue.len(),

@@ -124,6 +124,13 @@ impl From<carebank_core::Error> for CareError {
             E::NoConsent(purpose) => CareError::ConsentMissing {
                 purpose: purpose.to_string(),
             },
+            E::ConsentWithdrawn {
+                purpose,
+                field,
+                at_ms,
+            } => CareError::ConsentMissing {
+                purpose: format!("{purpose} (withdrawn from {at_ms}; field {field})"),
+            },
             e @ E::WrongCircle { .. } => CareError::invalid("circle_id", e),
             E::LedgerRefused(reason) => CareError::NeedsCoordinator { reason },
             E::Statement(e) => CareError::invalid("statement", e),

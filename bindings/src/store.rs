@@ -19,8 +19,9 @@ use crate::platform::{
     SecureKeyStore, Task,
 };
 use crate::records::{
-    CareCircle, ConfirmMethod, CorrectionAction, Elder, Enrolment, FollowUpDone, LedgerRules,
-    Revocation, Service, Site, StoredRecord, Verdict, Visit,
+    AccessEntry, AccessPurpose, CareCircle, ConfirmMethod, ConsentChange, ConsentConflict,
+    CorrectionAction, Elder, Enrolment, FollowUpDone, LedgerRules, Revocation, Service, Site,
+    StoredRecord, Verdict, Visit,
 };
 use crate::reports::{
     ElderMonth, EntitlementUse, MergeReport, OpenFollowUp, OverdueElder, PersonTimes, Rejection,
@@ -153,33 +154,73 @@ impl CareStore {
         self.with(|s| Ok(s.correct(target, action.try_into()?, &reason)?.to_string()))
     }
 
-    /// Reads one record back, checking its signature.
-    pub fn get(&self, record_id: String) -> Result<StoredRecord> {
+    /// Reads one record back, checking its signature. A record about an elder is personal
+    /// data: the read is logged with `purpose` (the access log).
+    pub fn get(&self, record_id: String, purpose: AccessPurpose) -> Result<StoredRecord> {
         let id = convert::id("record_id", &record_id)?;
-        self.with(|s| s.get(id)?.try_into())
+        self.with(|s| s.read_record(id, purpose.into())?.try_into())
     }
 
-    /// Elders overdue for a visit at `now_ms`, most overdue first.
-    pub fn overdue_visits(&self, now_ms: i64) -> Result<Vec<OverdueElder>> {
+    /// Elders overdue for a visit at `now_ms`, most overdue first (names: logged with `purpose`).
+    pub fn overdue_visits(&self, now_ms: i64, purpose: AccessPurpose) -> Result<Vec<OverdueElder>> {
         let now_ms = convert::now(now_ms)?;
-        self.with(|s| Ok(convert::all(s.overdue_visits(now_ms)?)))
+        self.with(|s| Ok(convert::all(s.overdue_visits(now_ms, purpose.into())?)))
     }
 
-    /// Follow-ups not yet done, earliest due first.
-    pub fn open_follow_ups(&self) -> Result<Vec<OpenFollowUp>> {
-        self.with(|s| Ok(convert::all(s.open_follow_ups()?)))
+    /// Follow-ups not yet done, earliest due first (logged with `purpose`).
+    pub fn open_follow_ups(&self, purpose: AccessPurpose) -> Result<Vec<OpenFollowUp>> {
+        self.with(|s| Ok(convert::all(s.open_follow_ups(purpose.into())?)))
     }
 
-    /// An elder's visits and services in `month` (`YYYY-MM`, China Standard Time).
-    pub fn elder_month(&self, elder_id: String, month: String) -> Result<ElderMonth> {
+    /// An elder's visits and services in `month` (`YYYY-MM`, China Standard Time); logged with
+    /// `purpose`.
+    pub fn elder_month(
+        &self,
+        elder_id: String,
+        month: String,
+        purpose: AccessPurpose,
+    ) -> Result<ElderMonth> {
         let (elder, month) = (convert::id("elder_id", &elder_id)?, convert::month(&month)?);
-        self.with(|s| s.elder_month(elder, month)?.try_into())
+        self.with(|s| s.elder_month(elder, month, purpose.into())?.try_into())
     }
 
-    /// Government-bought hours used by each entitled elder in `month` (`YYYY-MM`).
-    pub fn entitlement_use(&self, month: String) -> Result<Vec<EntitlementUse>> {
+    /// Government-bought hours used by each entitled elder in `month` (`YYYY-MM`); logged with
+    /// `purpose`.
+    pub fn entitlement_use(
+        &self,
+        month: String,
+        purpose: AccessPurpose,
+    ) -> Result<Vec<EntitlementUse>> {
         let month = convert::month(&month)?;
-        self.with(|s| Ok(convert::all(s.entitlement_use(month)?)))
+        self.with(|s| Ok(convert::all(s.entitlement_use(month, purpose.into())?)))
+    }
+
+    /// Who read `elder_id`'s data, when and why, oldest first: every logged read this store
+    /// holds (its own, and those synced from other phones).
+    pub fn access_log(&self, elder_id: String) -> Result<Vec<AccessEntry>> {
+        let elder = convert::id("elder_id", &elder_id)?;
+        self.with(|s| Ok(convert::all(s.access_log(elder)?)))
+    }
+
+    /// Everything this store holds about `elder_id` as JSON (PIPL Art. 45: the elder's own
+    /// copy): profile, consent, visits, services, follow-ups, corrections and the access log.
+    /// The export is logged (purpose `export`) and shows itself.
+    pub fn export_elder(&self, elder_id: String) -> Result<String> {
+        let elder = convert::id("elder_id", &elder_id)?;
+        self.with(|s| Ok(s.export_elder(elder)?.to_json()?))
+    }
+
+    /// Withdraws or gives again an elder's consent for one purpose (centre or coordinator);
+    /// returns the record id. After a withdrawal, records of that purpose dated from `at_ms`
+    /// are refused with `ConsentMissing`; records made before stay.
+    pub fn change_consent(&self, change: ConsentChange) -> Result<String> {
+        self.with(|s| Ok(s.change_consent(change.try_into()?)?.to_string()))
+    }
+
+    /// Visits and services that used a purpose after the elder withdrew it (made offline
+    /// before the withdrawal arrived): kept, listed here for the coordinator.
+    pub fn consent_conflicts(&self) -> Result<Vec<ConsentConflict>> {
+        self.with(|s| Ok(convert::all(s.consent_conflicts()?)))
     }
 
     /// Person-times (人次) by service type in `month` (`YYYY-MM`): the district's figure.

@@ -8,10 +8,10 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex};
 
 use carebank_ffi::records::{
-    CareCircle, CareLevel, ConfirmMethod, Consent, ConsentPurpose, ConsentRelation,
-    CorrectionAction, Elder, Enrolment, FollowUp, FollowUpDone, Funding, LedgerRules, Level,
-    MealMode, Observations, Revocation, Role, Service, ServiceDetail, Site, SiteKind, Verdict,
-    Visit,
+    AccessPurpose, CareCircle, CareLevel, ConfirmMethod, Consent, ConsentAction, ConsentChange,
+    ConsentPurpose, ConsentRelation, CorrectionAction, Elder, Enrolment, FollowUp, FollowUpDone,
+    Funding, LedgerRules, Level, MealMode, Observations, Revocation, Role, Service, ServiceDetail,
+    Site, SiteKind, Verdict, Visit,
 };
 use carebank_ffi::{
     CancellationToken, CareError, CareStore, PhoneChannel, PlatformError, ProgressListener,
@@ -552,9 +552,11 @@ fn writes_refuse_what_the_store_does_not_allow() {
             .correct(new_id(), CorrectionAction::Void, "dup".into())
     });
     assert!(matches!(e, CareError::NotFound { .. }), "{e:?}");
-    let e = fails("get", || v.caregiver.get(new_id()));
+    let e = fails("get", || v.caregiver.get(new_id(), AccessPurpose::Care));
     assert!(matches!(e, CareError::NotFound { .. }), "{e:?}");
-    let e = fails("get", || v.caregiver.get("not hex".into()));
+    let e = fails("get", || {
+        v.caregiver.get("not hex".into(), AccessPurpose::Care)
+    });
     assert_eq!(field_of(&e), "record_id");
 }
 
@@ -562,7 +564,9 @@ fn writes_refuse_what_the_store_does_not_allow() {
 fn queries_refuse_bad_months_and_instants() {
     let v = village();
     for now in [i64::MIN, -1, i64::MAX] {
-        let e = fails("overdue_visits", || v.coordinator.overdue_visits(now));
+        let e = fails("overdue_visits", || {
+            v.coordinator.overdue_visits(now, AccessPurpose::Care)
+        });
         assert_eq!(field_of(&e), "now_ms");
     }
     for month in [
@@ -574,24 +578,30 @@ fn queries_refuse_bad_months_and_instants() {
         "2026-11-01",
     ] {
         let e = fails("elder_month", || {
-            v.coordinator.elder_month(v.elder_id.clone(), month.into())
+            v.coordinator
+                .elder_month(v.elder_id.clone(), month.into(), AccessPurpose::Care)
         });
         assert_eq!(field_of(&e), "month", "{month:?}");
         let e = fails("entitlement_use", || {
-            v.coordinator.entitlement_use(month.into())
+            v.coordinator
+                .entitlement_use(month.into(), AccessPurpose::Report)
         });
         assert_eq!(field_of(&e), "month", "{month:?}");
         let e = fails("person_times", || v.coordinator.person_times(month.into()));
         assert_eq!(field_of(&e), "month", "{month:?}");
     }
     let e = fails("elder_month", || {
-        v.coordinator.elder_month("".into(), "2026-11".into())
+        v.coordinator
+            .elder_month("".into(), "2026-11".into(), AccessPurpose::Care)
     });
     assert_eq!(field_of(&e), "elder_id");
     // The extremes that are valid do not panic either.
-    works("overdue_visits", || v.coordinator.overdue_visits(0));
     works("overdue_visits", || {
-        v.coordinator.overdue_visits(253_402_300_799_999)
+        v.coordinator.overdue_visits(0, AccessPurpose::Care)
+    });
+    works("overdue_visits", || {
+        v.coordinator
+            .overdue_visits(253_402_300_799_999, AccessPurpose::Audit)
     });
     works("person_times", || {
         v.coordinator.person_times("9999-12".into())
@@ -602,15 +612,79 @@ fn queries_refuse_bad_months_and_instants() {
 }
 
 #[test]
+fn privacy_calls_refuse_bad_ids_unknown_elders_and_wrong_roles() {
+    let v = village();
+    for bad in ["", "not hex", "٣٣"] {
+        let e = fails("access_log", || v.coordinator.access_log(bad.into()));
+        assert_eq!(field_of(&e), "elder_id");
+        let e = fails("export_elder", || v.coordinator.export_elder(bad.into()));
+        assert_eq!(field_of(&e), "elder_id");
+    }
+    let e = fails("export_elder", || v.coordinator.export_elder(new_id()));
+    assert!(matches!(e, CareError::NotFound { .. }), "{e:?}");
+    // An elder nobody read has an empty log; the export is logged and shows itself.
+    assert!(
+        works("access_log", || v
+            .coordinator
+            .access_log(v.elder_id.clone()))
+        .is_empty()
+    );
+    let json = works("export_elder", || {
+        v.coordinator.export_elder(v.elder_id.clone())
+    });
+    assert!(json.contains("\"export_elder\""), "{json}");
+    let change = |elder_id: String, at_ms: i64, by: &str| ConsentChange {
+        elder_id,
+        purpose: ConsentPurpose::HealthObservations,
+        action: ConsentAction::Withdraw,
+        at_ms,
+        by: by.into(),
+        relation: ConsentRelation::Elder,
+        reason: None,
+    };
+    let e = fails("change_consent", || {
+        v.coordinator
+            .change_consent(change("x".into(), T0, "张大爷"))
+    });
+    assert_eq!(field_of(&e), "elder_id");
+    for at in [i64::MIN, -1] {
+        let e = fails("change_consent", || {
+            v.coordinator
+                .change_consent(change(v.elder_id.clone(), at, "张大爷"))
+        });
+        assert_eq!(field_of(&e), "at_ms");
+    }
+    let e = fails("change_consent", || {
+        v.coordinator
+            .change_consent(change(v.elder_id.clone(), T0, " "))
+    });
+    assert_eq!(field_of(&e), "by");
+    let e = fails("change_consent", || {
+        v.coordinator.change_consent(change(new_id(), T0, "张大爷"))
+    });
+    assert!(matches!(e, CareError::NotFound { .. }), "{e:?}");
+    let e = fails("change_consent", || {
+        v.caregiver
+            .change_consent(change(v.elder_id.clone(), T0, "张大爷"))
+    });
+    assert!(matches!(e, CareError::NotAuthorised { .. }), "{e:?}");
+    works("change_consent", || {
+        v.coordinator
+            .change_consent(change(v.elder_id.clone(), T0, "张大爷"))
+    });
+}
+
+#[test]
 fn calls_without_input_answer_on_a_healthy_store() {
     let v = village();
     let s = &v.coordinator;
     assert_eq!(works("new_id", || Ok(new_id())).len(), 32);
     assert_eq!(works("device_key", || s.device_key()).len(), 64);
     assert_eq!(works("circle", || s.circle()), v.circle);
-    assert!(works("open_follow_ups", || s.open_follow_ups()).is_empty());
+    assert!(works("open_follow_ups", || s.open_follow_ups(AccessPurpose::Care)).is_empty());
     assert!(works("rejections", || s.rejections()).is_empty());
     assert!(works("untrusted_records", || s.untrusted_records()).is_empty());
+    assert!(works("consent_conflicts", || s.consent_conflicts()).is_empty());
     assert_eq!(works("trusted_keys", || s.trusted_keys()).len(), 3);
     assert!(
         works("rebuild_indexes", || s.rebuild_indexes())

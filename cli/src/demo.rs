@@ -290,7 +290,9 @@ pub fn run(a: DemoArgs) -> Result<()> {
     }
     println!(
         "\nOpen follow-ups\n  {} promised during visits and not yet marked done",
-        coordinator.open_follow_ups()?.len()
+        coordinator
+            .open_follow_ups(carebank_core::domain::AccessPurpose::Care)?
+            .len()
     );
 
     let mut balances = coordinator.balances_at(now)?;

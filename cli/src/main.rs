@@ -70,11 +70,19 @@ enum Command {
     /// Elders overdue for a visit.
     Overdue(commands::view::OverdueArgs),
     /// Follow-ups promised and not yet done.
-    FollowUps(commands::view::StoreArg),
+    FollowUps(commands::view::FollowUpsArgs),
     /// Who this device is.
     Whoami(commands::view::StoreArg),
     /// The monthly report: person-times by service type, hours by funding, entitlement use, overdue visits.
     Report(commands::view::ReportArgs),
+    /// Who read an elder's data, when and why (the access log).
+    AccessLog(commands::privacy::AccessLogArgs),
+    /// Everything held about one elder, as JSON: their own copy (PIPL Art. 45).
+    ExportElder(commands::privacy::ExportElderArgs),
+    /// Withdraw (--withdraw) or give again an elder's consent for one purpose (a coordinator).
+    Consent(commands::privacy::ConsentArgs),
+    /// Records made after the elder withdrew consent for what they hold (kept, for review).
+    ConsentConflicts(commands::view::StoreArg),
 }
 
 fn main() -> ExitCode {
@@ -108,6 +116,10 @@ fn main() -> ExitCode {
         Command::FollowUps(a) => commands::view::follow_ups(a),
         Command::Whoami(a) => commands::view::whoami(a),
         Command::Report(a) => commands::view::report(a),
+        Command::AccessLog(a) => commands::privacy::access_log(a),
+        Command::ExportElder(a) => commands::privacy::export_elder(a),
+        Command::Consent(a) => commands::privacy::consent(a),
+        Command::ConsentConflicts(a) => commands::privacy::consent_conflicts(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

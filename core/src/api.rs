@@ -4,13 +4,16 @@
 
 mod circle_keys;
 mod ledger_ops;
+mod privacy;
+
+pub use privacy::{EXPORT_FORMAT, ElderExport, ExportedRecord};
 
 use std::cell::RefCell;
 use std::path::Path;
 
 use crate::domain::{
-    ConfirmedBy, ConsentPurpose, Correction, CorrectionAction, Elder, Enrolment, FollowUpDone,
-    MemberProfile, RecordBody, Revocation, Role, Service, Site, SiteKind, ValidationError, Visit,
+    ConfirmedBy, Correction, CorrectionAction, Elder, Enrolment, FollowUpDone, MemberProfile,
+    RecordBody, Revocation, Role, Service, Site, SiteKind, ValidationError, Visit,
 };
 use crate::error::{Error, Result};
 use crate::hlc::{Hlc, SharedClock};
@@ -20,8 +23,8 @@ use crate::ids::Id;
 use crate::record::{Envelope, FORMAT_VERSION, SignedRecord};
 use crate::replica::DocId;
 use crate::store::{
-    ChainProblem, Durability, ElderMonth, EntitlementUse, FutureRecord, IngestReport, OpenFollowUp,
-    OverdueElder, PersonTimes, Rejection, Store, StoreKey, TrustedKey,
+    ChainProblem, Durability, FutureRecord, IngestReport, PersonTimes, Rejection, Store, StoreKey,
+    TrustedKey,
 };
 use crate::sync::peer::SeenNonces;
 use crate::time::Month;
@@ -126,7 +129,10 @@ impl CareStore {
     /// Checks, signs and durably stores a new record; returns its id.
     pub fn write(&mut self, body: RecordBody) -> Result<Id> {
         body.validate()?;
-        self.check_context(&body)?;
+        // Every device logs its own reads, enrolled or not: an access log needs no role.
+        if !matches!(body, RecordBody::AccessLog(_)) {
+            self.check_context(&body)?;
+        }
         let record = self.sign_next(body)?;
         self.store.append(&record)?;
         Ok(record.id())
@@ -225,7 +231,9 @@ impl CareStore {
         }))
     }
 
-    /// Reads and re-verifies one record.
+    /// Reads and re-verifies one record as stored, for sync, verification and tests; it is not
+    /// logged. What shows a record's content to a person goes through
+    /// [`CareStore::read_record`], which logs the read.
     pub fn get(&self, id: Id) -> Result<SignedRecord> {
         self.store.get(id)
     }
@@ -263,30 +271,10 @@ impl CareStore {
         self.store.merge_doc(doc_id, bytes)
     }
 
-    /// Elders overdue for a visit at `now_ms`, most overdue first.
-    pub fn overdue_visits(&self, now_ms: i64) -> Result<Vec<OverdueElder>> {
-        self.store.overdue_visits(now_ms)
-    }
-
     /// Records dated more than the clock bound after `now_ms` (a phone with a wrong clock, a
     /// mistyped date), latest first: kept, never taken as a visit made, shown to the coordinator.
     pub fn future_dated(&self, now_ms: i64) -> Result<Vec<FutureRecord>> {
         self.store.future_dated(now_ms)
-    }
-
-    /// Follow-ups not yet done.
-    pub fn open_follow_ups(&self) -> Result<Vec<OpenFollowUp>> {
-        self.store.open_follow_ups()
-    }
-
-    /// An elder's visits and services in a month.
-    pub fn elder_month(&self, elder_id: Id, month: Month) -> Result<ElderMonth> {
-        self.store.elder_month(elder_id, month)
-    }
-
-    /// Government-funded hours used by each entitled elder in a month.
-    pub fn entitlement_use(&self, month: Month) -> Result<Vec<EntitlementUse>> {
-        self.store.entitlement_use(month)
     }
 
     /// Person-times by service type in a month.
@@ -409,15 +397,7 @@ impl CareStore {
                     visit.caregiver_id,
                     &[Role::Caregiver, Role::Coordinator],
                 )?;
-                let elder = self.elder(visit.elder_id)?;
-                if visit.records_health()
-                    && !elder.consent.contains(&ConsentPurpose::HealthObservations)
-                {
-                    return Err(Error::NoConsent("health observations"));
-                }
-                if visit.location.is_some() && !elder.consent.contains(&ConsentPurpose::Location) {
-                    return Err(Error::NoConsent("recording location"));
-                }
+                self.check_purposes(body)?;
             }
             RecordBody::Service(service) => {
                 self.acting_for(
@@ -426,11 +406,7 @@ impl CareStore {
                     &[Role::Caregiver, Role::Volunteer, Role::Coordinator],
                 )?;
                 let elder = self.elder(service.elder_id)?;
-                if service.records_health()
-                    && !elder.consent.contains(&ConsentPurpose::HealthObservations)
-                {
-                    return Err(Error::NoConsent("health observations"));
-                }
+                self.check_purposes(body)?;
                 if service.funding == crate::domain::Funding::Government
                     && elder.entitled_hours == 0
                 {
@@ -455,6 +431,9 @@ impl CareStore {
                     }
                 }
             }
+            RecordBody::Consent(change) => self.check_consent_change(actor, change)?,
+            // Written without this check (see `write`); here only if nested, which it cannot be.
+            RecordBody::AccessLog(_) => {}
             RecordBody::FollowUpDone(done) => {
                 let count = self
                     .store

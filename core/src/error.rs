@@ -40,6 +40,18 @@ pub enum Error {
     /// The elder has not consented to this use of their data.
     #[error("the elder has not consented to {0}")]
     NoConsent(&'static str),
+    /// The elder withdrew consent to this use of their data before the data was collected.
+    #[error(
+        "the elder withdrew consent to {purpose} from {at_ms} (Unix ms); {field} cannot be recorded for that time (leave it out, or record consent given again)"
+    )]
+    ConsentWithdrawn {
+        /// The purpose withdrawn.
+        purpose: &'static str,
+        /// The field that needs it.
+        field: &'static str,
+        /// When the withdrawal took effect (Unix ms).
+        at_ms: u64,
+    },
     /// Data from another circle.
     #[error("belongs to circle {found}, this store is circle {expected}")]
     WrongCircle {

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use crate::api::CareStore;
-use crate::domain::{Funding, ServiceKind};
+use crate::domain::{AccessCall, AccessPurpose, Funding, ServiceKind};
 use crate::error::Result;
 use crate::store::EntitlementStatus;
 use crate::time::Month;
@@ -62,9 +62,11 @@ fn status_name(status: EntitlementStatus) -> &'static str {
 impl MonthlyReport {
     /// Builds the report for `month`, with overdue visits as of `now_ms`. Elders appear by id
     /// only unless `with_names` (names are personal data: leave them out of what leaves the
-    /// village unless the district needs them).
+    /// village unless the district needs them). The per-elder rows are personal data even
+    /// without names (an id, hours used, days overdue), so building the report logs one read of
+    /// those elders, purpose `report` (the coordinator's own reads are in the access log too).
     pub fn build(
-        store: &CareStore,
+        store: &mut CareStore,
         month: Month,
         now_ms: i64,
         with_names: bool,
@@ -124,7 +126,9 @@ impl MonthlyReport {
         ] {
             rows.push(item("time_bank", key, en, zh, minutes, "minutes"));
         }
-        for u in store.entitlement_use(month)? {
+        let mut elders = Vec::new();
+        for u in store.store().entitlement_use(month)? {
+            elders.push(u.elder_id);
             let name = if with_names {
                 u.name.clone()
             } else {
@@ -143,7 +147,8 @@ impl MonthlyReport {
                 )
             });
         }
-        for o in store.overdue_visits(now_ms)? {
+        for o in store.store().overdue_visits(now_ms)? {
+            elders.push(o.elder_id);
             let name = if with_names {
                 o.name.clone()
             } else {
@@ -158,6 +163,7 @@ impl MonthlyReport {
                 "days",
             ));
         }
+        store.log_access(AccessCall::MonthlyReport, AccessPurpose::Report, elders)?;
         Ok(MonthlyReport {
             month: month.to_string(),
             rows,

@@ -201,6 +201,7 @@ fn a_plain_store_is_encrypted_on_first_open_and_loses_nothing() {
         (
             plain.store().record_ids().expect("ids"),
             plain
+                .store()
                 .overdue_visits(START_MS as i64 + 30 * 86_400_000)
                 .expect("overdue"),
             plain.person_times(november).expect("person-times"),
@@ -212,6 +213,7 @@ fn a_plain_store_is_encrypted_on_first_open_and_loses_nothing() {
         assert_eq!(store.store().record_ids().expect("ids"), ids);
         assert_eq!(
             store
+                .store()
                 .overdue_visits(START_MS as i64 + 30 * 86_400_000)
                 .expect("overdue"),
             overdue

@@ -70,7 +70,7 @@ fn government_meal(phone: &mut CareStore, member: Id, elder: Id, at_ms: u64) -> 
         .expect("the phone records the meal")
 }
 
-fn government_minutes(store: &CareStore, month: Month, now_ms: u64) -> i64 {
+fn government_minutes(store: &mut CareStore, month: Month, now_ms: u64) -> i64 {
     let report = MonthlyReport::build(store, month, now_ms as i64, false).expect("report");
     report
         .rows

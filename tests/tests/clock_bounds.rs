@@ -77,7 +77,10 @@ fn assert_unpoisoned(store: &CareStore, now_ms: u64, who: &str) {
         "{who}: the visit from the future is listed"
     );
     assert_eq!(future[0].record_type, "visit", "{who}");
-    let overdue = store.overdue_visits(now_ms as i64).expect("overdue");
+    let overdue = store
+        .store()
+        .overdue_visits(now_ms as i64)
+        .expect("overdue");
     assert_eq!(
         overdue.iter().map(|o| o.days_overdue).collect::<Vec<_>>(),
         vec![4],
@@ -156,6 +159,7 @@ fn a_record_from_a_clock_years_ahead_through_the_relay_moves_no_clock_and_a_late
     assert_eq!(
         v.coordinator
             .store
+            .store()
             .overdue_visits(v.clock.now() as i64)
             .expect("overdue"),
         vec![],

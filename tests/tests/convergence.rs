@@ -2,7 +2,9 @@
 //! ends with every replica answering every query the same way.
 
 use carebank_core::CareStore;
-use carebank_core::domain::{CorrectionAction, FollowUp, FollowUpDone, Funding, RecordBody};
+use carebank_core::domain::{
+    AccessPurpose, CorrectionAction, FollowUp, FollowUpDone, Funding, RecordBody,
+};
 use carebank_core::ids::Id;
 use carebank_core::time::Month;
 use carebank_scenarios::{DAY, ElderSpec, MINUTE, START_MS, Village, meal, service, visit};
@@ -167,7 +169,7 @@ fn apply(v: &mut Village, op: &Op) {
         Op::CloseFollowUp { device, pick } => {
             let now = v.clock.now();
             let s = store(v, device);
-            let open = s.open_follow_ups().expect("open");
+            let open = s.open_follow_ups(AccessPurpose::Care).expect("open");
             if let Some(f) = open.get(pick % open.len().max(1)) {
                 s.follow_up_done(FollowUpDone {
                     visit: f.visit_id,
@@ -192,17 +194,21 @@ fn answers(v: &mut Village, i: usize, elders: &[Id]) -> String {
         out += &format!(
             "{m} pt={:?}\nuse={:?}\n",
             s.person_times(m).expect("pt"),
-            s.entitlement_use(m).expect("use")
+            s.store().entitlement_use(m).expect("use")
         );
         for e in elders {
-            out += &format!("{e} {:?}\n", s.elder_month(*e, m).expect("elder month"));
+            out += &format!(
+                "{e} {:?}\n",
+                s.store().elder_month(*e, m).expect("elder month")
+            );
         }
     }
     out += &format!(
         "overdue={:?}\nfollow={:?}\n",
-        s.overdue_visits((START_MS + 30 * DAY) as i64)
+        s.store()
+            .overdue_visits((START_MS + 30 * DAY) as i64)
             .expect("overdue"),
-        s.open_follow_ups().expect("open")
+        s.store().open_follow_ups().expect("open")
     );
     out
 }

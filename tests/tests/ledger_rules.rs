@@ -635,7 +635,7 @@ fn a_credit_counts_in_the_month_its_service_was_given() {
     b.v.clock.advance(60 * MINUTE);
     confirm(&mut b, &[claim]);
 
-    let figures = |store: &CareStore, month: Month, now_ms: i64| {
+    let figures = |store: &mut CareStore, month: Month, now_ms: i64| {
         let report = MonthlyReport::build(store, month, now_ms, false).expect("report");
         ["earned", "redeemed", "given"].map(|key| {
             report
@@ -648,9 +648,9 @@ fn a_credit_counts_in_the_month_its_service_was_given() {
     };
     let later = dec.next().next().start_ms() + 14 * 86_400_000;
     for store in [
-        &b.v.coordinator.store,
-        &b.v.volunteers[0].store,
-        &b.v.caregivers[0].store,
+        &mut b.v.coordinator.store,
+        &mut b.v.volunteers[0].store,
+        &mut b.v.caregivers[0].store,
     ] {
         for now_ms in [dec.start_ms() + 2 * 86_400_000, later] {
             assert_eq!(figures(store, nov, now_ms), [150, 30, 0], "November");

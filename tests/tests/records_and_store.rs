@@ -2,7 +2,7 @@
 //! records are reported and never counted; records survive closing and reopening the store.
 
 use carebank_core::domain::{
-    FollowUp, Funding, Level, Observations, RecordBody, ServiceDetail, ServiceKind,
+    AccessPurpose, FollowUp, Funding, Level, Observations, RecordBody, ServiceDetail, ServiceKind,
     ValidationError, parse_id,
 };
 use carebank_core::identity::DeviceKey;
@@ -359,7 +359,10 @@ fn tampered_foreign_and_unknown_records_are_reported_and_never_counted() {
     let pt = coordinator.person_times(november).expect("pt");
     assert_eq!(pt.of(ServiceKind::Meal), 1);
     assert_eq!(
-        coordinator.entitlement_use(november).expect("use")[0].used_minutes,
+        coordinator
+            .entitlement_use(november, AccessPurpose::Report)
+            .expect("use")[0]
+            .used_minutes,
         60
     );
     // Merging garbage changes nothing and says why.

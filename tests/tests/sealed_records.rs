@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use carebank_core::domain::{FollowUp, Level, Observations, Revocation, RiskFlag};
+use carebank_core::domain::{AccessPurpose, FollowUp, Level, Observations, Revocation, RiskFlag};
 use carebank_core::store::StoreKey;
 use carebank_core::sync::bundle::Since;
 use carebank_core::{CareStore, Error};
@@ -114,8 +114,10 @@ fn no_file_of_a_phone_or_the_relay_or_a_bundle_holds_personal_data() {
     std::fs::write(dir.path().join("carried.cbb"), &bundle).expect("bundle file");
 
     // Each phone reads everything it was given, in the clear, through the store.
-    let coordinator = &v.coordinator.store;
-    let follow_ups = coordinator.open_follow_ups().expect("follow-ups");
+    let coordinator = &mut v.coordinator.store;
+    let follow_ups = coordinator
+        .open_follow_ups(AccessPurpose::Care)
+        .expect("follow-ups");
     assert_eq!(follow_ups.len(), 18, "every visit's follow-up is open");
     assert!(follow_ups.iter().all(|f| f.action == FOLLOW_UP));
     assert_eq!(

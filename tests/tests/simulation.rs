@@ -306,8 +306,8 @@ fn simulate(database_url: Option<String>, instances: usize, seed: u64) {
     let reference = &mut centre;
     let ref_heads = SyncReplica::doc_heads(reference).expect("heads");
     let ref_times = reference.person_times(november).expect("times");
-    let ref_overdue = reference.overdue_visits(now).expect("overdue");
-    let ref_use = reference.entitlement_use(november).expect("use");
+    let ref_overdue = reference.store().overdue_visits(now).expect("overdue");
+    let ref_use = reference.store().entitlement_use(november).expect("use");
     let ref_keys = reference.trusted_keys().expect("keys");
     let ref_balances = reference.balances_at(now as u64).expect("balances");
     let ref_queue = reference.conflict_queue().expect("queue");
@@ -328,8 +328,8 @@ fn simulate(database_url: Option<String>, instances: usize, seed: u64) {
         );
         assert_eq!(SyncReplica::doc_heads(s).expect("heads"), ref_heads);
         assert_eq!(s.person_times(november).expect("times"), ref_times);
-        assert_eq!(s.overdue_visits(now).expect("overdue"), ref_overdue);
-        assert_eq!(s.entitlement_use(november).expect("use"), ref_use);
+        assert_eq!(s.store().overdue_visits(now).expect("overdue"), ref_overdue);
+        assert_eq!(s.store().entitlement_use(november).expect("use"), ref_use);
         assert_eq!(s.trusted_keys().expect("keys"), ref_keys);
         assert_eq!(
             s.balances_at(now as u64).expect("balances"),

@@ -1,8 +1,8 @@
 //! The daily queries on a small hand-built village whose answers are known.
 
 use carebank_core::domain::{
-    BathPlace, CorrectionAction, FollowUp, FollowUpDone, Funding, RecordBody, RiskFlag,
-    ServiceDetail, ServiceKind,
+    AccessPurpose, BathPlace, CorrectionAction, FollowUp, FollowUpDone, Funding, RecordBody,
+    RiskFlag, ServiceDetail, ServiceKind,
 };
 use carebank_core::store::EntitlementStatus;
 use carebank_core::time::Month;
@@ -157,7 +157,9 @@ fn a_week_of_work_gives_the_known_answers_on_the_coordinators_phone() {
         0
     );
 
-    let uses = c.entitlement_use(november()).expect("entitlement");
+    let uses = c
+        .entitlement_use(november(), AccessPurpose::Report)
+        .expect("entitlement");
     assert_eq!(uses.len(), 2, "only entitled elders are listed");
     assert_eq!(
         (uses[0].elder_id, uses[0].used_minutes, uses[0].status),
@@ -179,7 +181,9 @@ fn a_week_of_work_gives_the_known_answers_on_the_coordinators_phone() {
         "时长填错",
     )
     .expect("amend");
-    let uses = c.entitlement_use(november()).expect("entitlement");
+    let uses = c
+        .entitlement_use(november(), AccessPurpose::Report)
+        .expect("entitlement");
     assert_eq!(
         (uses[1].used_minutes, uses[1].status),
         (165, EntitlementStatus::WithinQuota)
@@ -187,7 +191,7 @@ fn a_week_of_work_gives_the_known_answers_on_the_coordinators_phone() {
 
     // Thursday 12 November: E2 never visited (due 8 Nov), E0 last seen 2 Nov (due 9 Nov).
     let now = (START_MS + 10 * DAY) as i64;
-    let overdue = c.overdue_visits(now).expect("overdue");
+    let overdue = c.overdue_visits(now, AccessPurpose::Care).expect("overdue");
     let got: Vec<_> = overdue
         .iter()
         .map(|o| (o.elder_id, o.days_overdue))
@@ -195,14 +199,16 @@ fn a_week_of_work_gives_the_known_answers_on_the_coordinators_phone() {
     assert_eq!(got, vec![(e2, 4), (e0, 3)]);
     assert_eq!(overdue[1].last_visit_ms, Some(START_MS));
 
-    let open = c.open_follow_ups().expect("follow-ups");
+    let open = c.open_follow_ups(AccessPurpose::Care).expect("follow-ups");
     assert_eq!(open.len(), 1);
     assert_eq!(
         (open[0].visit_id, open[0].elder_id, open[0].index),
         (ill_visit, e0, 0)
     );
 
-    let month = c.elder_month(e0, november()).expect("elder month");
+    let month = c
+        .elder_month(e0, november(), AccessPurpose::Care)
+        .expect("elder month");
     assert_eq!(month.visits.len(), 1);
     assert_eq!(
         month
@@ -230,7 +236,7 @@ fn a_week_of_work_gives_the_known_answers_on_the_coordinators_phone() {
     assert!(
         v.coordinator
             .store
-            .open_follow_ups()
+            .open_follow_ups(AccessPurpose::Care)
             .expect("follow-ups")
             .is_empty()
     );

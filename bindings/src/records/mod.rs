@@ -5,6 +5,7 @@
 mod elder;
 mod ledger;
 mod network;
+mod privacy;
 mod record;
 mod service;
 mod visit;
@@ -12,6 +13,10 @@ mod visit;
 pub use elder::{CareLevel, Consent, ConsentPurpose, ConsentRelation, Elder, EntitlementGroup};
 pub use ledger::{LedgerEntry, LedgerEntryKind, LedgerRules, Verdict};
 pub use network::{CareCircle, Enrolment, Revocation, Role, Site, SiteKind};
+pub use privacy::{
+    AccessCall, AccessEntry, AccessLog, AccessPurpose, ConsentAction, ConsentChange,
+    ConsentConflict,
+};
 pub use record::{CorrectionAction, RecordBody, StoredRecord};
 pub use service::{
     BathCheck, BathPlace, ConfirmMethod, Confirmation, ConfirmedBy, Funding, MealMode, Service,

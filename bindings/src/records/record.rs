@@ -5,7 +5,8 @@ use carebank_core::domain as d;
 use carebank_core::record::SignedRecord;
 
 use super::{
-    Elder, Enrolment, FollowUpDone, LedgerEntry, LedgerRules, Revocation, Service, Site, Visit,
+    AccessLog, ConsentChange, Elder, Enrolment, FollowUpDone, LedgerEntry, LedgerRules, Revocation,
+    Service, Site, Visit,
 };
 use crate::convert;
 use crate::error::{CareError, Result};
@@ -161,6 +162,16 @@ pub enum RecordBody {
         /// Why.
         reason: String,
     },
+    /// A read of elders' data (the access log).
+    AccessLog {
+        /// Which call read which elders, and why.
+        log: AccessLog,
+    },
+    /// An elder's consent for one purpose withdrawn or given again.
+    Consent {
+        /// The change.
+        change: ConsentChange,
+    },
 }
 
 impl TryFrom<d::RecordBody> for RecordBody {
@@ -200,6 +211,10 @@ impl TryFrom<d::RecordBody> for RecordBody {
                 target_id: c.target.to_string(),
                 action: c.action.try_into()?,
                 reason: c.reason,
+            },
+            d::RecordBody::AccessLog(log) => RecordBody::AccessLog { log: log.into() },
+            d::RecordBody::Consent(change) => RecordBody::Consent {
+                change: change.into(),
             },
         })
     }

@@ -2,6 +2,7 @@
 
 pub mod care;
 pub mod net;
+pub mod privacy;
 pub mod setup;
 pub mod timebank;
 pub mod view;

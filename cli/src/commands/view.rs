@@ -7,12 +7,29 @@ use carebank_core::time::Month;
 
 use crate::StoreOpt;
 use crate::args::parse_time;
+use crate::commands::privacy::PurposeOpt;
 
 /// Just the store.
 #[derive(clap::Args)]
 pub struct StoreArg {
     #[command(flatten)]
     store: StoreOpt,
+}
+
+impl StoreArg {
+    /// Opens the device's store.
+    pub fn open(&self) -> Result<carebank_core::CareStore> {
+        self.store.open()
+    }
+}
+
+/// `carebank follow-ups`.
+#[derive(clap::Args)]
+pub struct FollowUpsArgs {
+    #[command(flatten)]
+    store: StoreOpt,
+    #[command(flatten)]
+    purpose: PurposeOpt,
 }
 
 /// `carebank overdue`.
@@ -23,13 +40,15 @@ pub struct OverdueArgs {
     /// As of when (default: now).
     #[arg(long, default_value = "now")]
     at: String,
+    #[command(flatten)]
+    purpose: PurposeOpt,
 }
 
 /// Lists elders overdue for a visit.
 pub fn overdue(a: OverdueArgs) -> Result<()> {
-    let store = a.store.open()?;
+    let mut store = a.store.open()?;
     let now_ms = parse_time(&a.at)? as i64;
-    let list = store.overdue_visits(now_ms)?;
+    let list = store.overdue_visits(now_ms, a.purpose.parse()?)?;
     println!("{} elders overdue for a visit", list.len());
     for o in list {
         println!(
@@ -58,9 +77,9 @@ pub fn overdue(a: OverdueArgs) -> Result<()> {
 }
 
 /// Lists open follow-ups.
-pub fn follow_ups(a: StoreArg) -> Result<()> {
-    let store = a.store.open()?;
-    let list = store.open_follow_ups()?;
+pub fn follow_ups(a: FollowUpsArgs) -> Result<()> {
+    let mut store = a.store.open()?;
+    let list = store.open_follow_ups(a.purpose.parse()?)?;
     println!("{} follow-ups open", list.len());
     for f in list {
         println!(
@@ -157,12 +176,12 @@ pub fn report(a: ReportArgs) -> Result<()> {
         "zh" => Lang::Zh,
         other => bail!("--lang must be en or zh, not {other:?}"),
     };
-    let store = a.store.open()?;
+    let mut store = a.store.open()?;
     let now = match &a.at {
         Some(t) => parse_time(t)? as i64,
         None => (month.end_ms() - 1).min(parse_time("now")? as i64),
     };
-    let report = MonthlyReport::build(&store, month, now, a.names)?;
+    let report = MonthlyReport::build(&mut store, month, now, a.names)?;
     if a.csv {
         print!("{}", report.to_csv(lang));
     } else if a.json {

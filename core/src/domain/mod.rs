@@ -2,6 +2,8 @@
 //! checks its own fields in `validate`, and the store checks what needs the rest of the village
 //! (does the elder exist, may this member do this).
 
+mod access;
+mod consent;
 mod correction;
 mod elder;
 mod keys;
@@ -12,6 +14,11 @@ mod site;
 mod validation;
 mod visit;
 
+pub use access::{ACCESS_ELDERS_MAX, AccessCall, AccessLog, AccessPurpose};
+pub use consent::{
+    ConsentAction, ConsentChange, ConsentEvent, ConsentState, PurposeUse, consent_at,
+    purposes_used, risk_is_health,
+};
 pub use correction::{Correction, CorrectionAction};
 pub use elder::{CareLevel, Consent, ConsentPurpose, ConsentRelation, Elder, EntitlementGroup};
 pub use keys::{EpochKey, KeyGrant, KeyWrap, MemberProfile, WRAPS_MAX};
@@ -57,6 +64,10 @@ pub enum RecordBody {
     KeyGrant(KeyGrant),
     /// A member's name (sealed like every care record).
     MemberProfile(MemberProfile),
+    /// A read of elders' personal data (the access log, PIPL Art. 45 and 51).
+    AccessLog(AccessLog),
+    /// An elder's consent for one purpose withdrawn or given again.
+    Consent(ConsentChange),
 }
 
 impl RecordBody {
@@ -76,6 +87,8 @@ impl RecordBody {
             RecordBody::EpochKey(_) => "epoch_key",
             RecordBody::KeyGrant(_) => "key_grant",
             RecordBody::MemberProfile(_) => "member_profile",
+            RecordBody::AccessLog(_) => "access_log",
+            RecordBody::Consent(_) => "consent",
         }
     }
 
@@ -107,6 +120,8 @@ impl RecordBody {
             RecordBody::EpochKey(x) => x.validate(),
             RecordBody::KeyGrant(x) => x.validate(),
             RecordBody::MemberProfile(x) => x.validate(),
+            RecordBody::AccessLog(x) => x.validate(),
+            RecordBody::Consent(x) => x.validate(),
         }
     }
 }

@@ -340,17 +340,6 @@ impl Service {
         }
         Ok(())
     }
-
-    /// Whether health details were recorded (needs consent to health observations).
-    pub fn records_health(&self) -> bool {
-        matches!(
-            &self.detail,
-            ServiceDetail::Bath {
-                skin_condition: Some(_),
-                ..
-            }
-        )
-    }
 }
 
 #[cfg(test)]

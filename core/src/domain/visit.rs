@@ -133,11 +133,6 @@ impl Visit {
         }
         Ok(())
     }
-
-    /// Whether anything health-related was recorded (needs consent to health observations).
-    pub fn records_health(&self) -> bool {
-        self.observations.health.is_some() || !self.risk_flags.is_empty()
-    }
 }
 
 /// Marks follow-up number `index` of visit `visit` as done.

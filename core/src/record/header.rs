@@ -40,7 +40,9 @@ impl RecordClass {
             | RecordBody::Service(_)
             | RecordBody::Correction(_)
             | RecordBody::Ledger(_)
-            | RecordBody::MemberProfile(_) => RecordClass::Care,
+            | RecordBody::MemberProfile(_)
+            | RecordBody::AccessLog(_)
+            | RecordBody::Consent(_) => RecordClass::Care,
         }
     }
 

@@ -348,6 +348,16 @@ pub(crate) fn insert(
             )?
             .execute(params![p.member_id.to_string(), id, p.name, author, hlc_ms])?;
         }
+        RecordBody::AccessLog(log) => {
+            let counted = is_counted(tx, &author, hlc_ms, seq, &id)?;
+            let hlc = (hlc_ms, record.hlc().counter);
+            super::access_log::index(tx, &id, &author, hlc, log, counted)?;
+        }
+        RecordBody::Consent(change) => {
+            let counted = is_counted(tx, &author, hlc_ms, seq, &id)?;
+            let hlc = (hlc_ms, record.hlc().counter);
+            super::consent::index_change(tx, &id, &author, hlc, change, counted)?;
+        }
         // The time bank is computed in memory from the records table (`crate::ledger`).
         RecordBody::Ledger(_) | RecordBody::LedgerRules(_) => {}
     }
@@ -588,6 +598,7 @@ fn write_rows(
                 tx.prepare_cached("INSERT INTO follow_ups (visit_id, idx, elder_id, action, due_ms) VALUES (?1, ?2, ?3, ?4, ?5)")?.execute(params![record_id, idx as i64, v.elder_id.to_string(), f.action, f.due_ms.map(|d| d as i64)],
                 )?;
             }
+            super::consent::index_purposes(tx, record_id, effective)?;
         }
         RecordBody::Service(s) => {
             tx.prepare_cached("INSERT OR REPLACE INTO services (record_id, elder_id, provider_id, kind, funding, started_ms,
@@ -608,6 +619,7 @@ fn write_rows(
                     counted
                 ],
             )?;
+            super::consent::index_purposes(tx, record_id, effective)?;
         }
         RecordBody::Enrolment(_)
         | RecordBody::Revocation(_)
@@ -617,7 +629,9 @@ fn write_rows(
         | RecordBody::LedgerRules(_)
         | RecordBody::EpochKey(_)
         | RecordBody::KeyGrant(_)
-        | RecordBody::MemberProfile(_) => {}
+        | RecordBody::MemberProfile(_)
+        | RecordBody::AccessLog(_)
+        | RecordBody::Consent(_) => {}
     }
     Ok(())
 }
@@ -692,7 +706,15 @@ pub(crate) fn recompute_trust(tx: &Transaction<'_>, centre: PublicKey) -> Result
             ],
         )?;
     }
-    for table in ["sites", "elders", "visits", "services", "follow_ups_done"] {
+    for table in [
+        "sites",
+        "elders",
+        "visits",
+        "services",
+        "follow_ups_done",
+        "access_log",
+        "consent_changes",
+    ] {
         tx.execute(
             &format!(
                 "UPDATE {table} SET counted = EXISTS (SELECT 1 FROM trusted_keys t WHERE t.device_key = {table}.author

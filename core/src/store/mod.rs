@@ -2,8 +2,11 @@
 //! and the rejected-record log. One connection, one writer; every write is one immediate
 //! transaction and is durable when the call returns (WAL, `synchronous=FULL`).
 
+mod access_log;
 mod at_rest;
 mod chains;
+mod consent;
+mod export;
 mod future;
 mod index;
 mod keys;
@@ -13,8 +16,11 @@ mod queries;
 pub mod schema;
 mod sync_state;
 
+pub use access_log::AccessEntry;
 pub use at_rest::{STORE_KEY_NAME, StoreKey};
 pub use chains::ChainProblem;
+pub use consent::ConsentConflict;
+pub use export::ElderRecordIds;
 pub use future::FutureRecord;
 pub(crate) use index::Refusal;
 pub use index::{Rejection, TrustedKey};
@@ -716,6 +722,10 @@ mod tests {
                     "DROP TABLE epoch_keys;
                      DROP TABLE sealed_waiting;
                      DROP TABLE member_profiles;
+                     DROP TABLE access_log;
+                     DROP TABLE access_log_elders;
+                     DROP TABLE consent_changes;
+                     DROP TABLE record_purposes;
                      DROP INDEX records_chain;
                      ALTER TABLE records DROP COLUMN seq;
                      ALTER TABLE records DROP COLUMN prev;

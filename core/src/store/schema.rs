@@ -208,6 +208,53 @@ const MIGRATIONS: &[&str] = &[
         hlc_ms INTEGER NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 6 (issue 12, items 4 and 5): the access log, consent changes per purpose, and the
+    // purposes each visit and service used (for flagging records made after a withdrawal).
+    // Records held before this step used care records only as far as this step can tell from
+    // the index (their bodies are not read here); a rebuild derives their other purposes.
+    r#"
+    CREATE TABLE access_log (
+        record_id TEXT PRIMARY KEY,
+        author TEXT NOT NULL,
+        call TEXT NOT NULL,
+        purpose TEXT NOT NULL,
+        elder_count INTEGER NOT NULL,
+        hlc_ms INTEGER NOT NULL,
+        hlc_counter INTEGER NOT NULL,
+        counted INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE access_log_elders (
+        elder_id TEXT NOT NULL,
+        record_id TEXT NOT NULL,
+        PRIMARY KEY (elder_id, record_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE consent_changes (
+        record_id TEXT PRIMARY KEY,
+        elder_id TEXT NOT NULL,
+        purpose TEXT NOT NULL,
+        given INTEGER NOT NULL,
+        at_ms INTEGER NOT NULL,
+        author TEXT NOT NULL,
+        hlc_ms INTEGER NOT NULL,
+        hlc_counter INTEGER NOT NULL,
+        counted INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX consent_changes_elder ON consent_changes (elder_id, purpose, at_ms);
+    CREATE TABLE record_purposes (
+        record_id TEXT NOT NULL,
+        purpose TEXT NOT NULL,
+        elder_id TEXT NOT NULL,
+        at_ms INTEGER NOT NULL,
+        field TEXT NOT NULL,
+        PRIMARY KEY (record_id, purpose)
+    ) WITHOUT ROWID;
+    CREATE INDEX record_purposes_elder ON record_purposes (elder_id, purpose, at_ms);
+    INSERT INTO record_purposes (record_id, purpose, elder_id, at_ms, field)
+        SELECT record_id, 'care_records', elder_id, check_in_ms, 'visit' FROM visits;
+    INSERT INTO record_purposes (record_id, purpose, elder_id, at_ms, field)
+        SELECT record_id, 'care_records', elder_id, started_ms, 'service' FROM services
+        WHERE kind <> 'emergency';
+    "#,
 ];
 
 /// The first schema version whose trust rows a store derives again when it opens an older
@@ -270,6 +317,10 @@ pub const INDEX_TABLES: &[&str] = &[
     "corrections",
     "sealed_waiting",
     "member_profiles",
+    "access_log",
+    "access_log_elders",
+    "consent_changes",
+    "record_purposes",
 ];
 
 #[cfg(test)]

@@ -420,6 +420,11 @@ uint64_t uniffi_carebank_ffi_fn_constructor_carestore_open(RustBuffer path, Rust
 uint64_t uniffi_carebank_ffi_fn_constructor_carestore_open_in_memory(RustBuffer circle, uint64_t keys, RustBuffer key_name, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_ACCESS_LOG
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_ACCESS_LOG
+RustBuffer uniffi_carebank_ffi_fn_method_carestore_access_log(uint64_t ptr, RustBuffer elder_id, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_ADD_SITE
 #define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_ADD_SITE
 RustBuffer uniffi_carebank_ffi_fn_method_carestore_add_site(uint64_t ptr, RustBuffer site, RustCallStatus *_Nonnull out_status
@@ -438,6 +443,11 @@ RustBuffer uniffi_carebank_ffi_fn_method_carestore_balance(uint64_t ptr, RustBuf
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_BALANCES
 #define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_BALANCES
 RustBuffer uniffi_carebank_ffi_fn_method_carestore_balances(uint64_t ptr, int64_t now_ms, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_CHANGE_CONSENT
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_CHANGE_CONSENT
+RustBuffer uniffi_carebank_ffi_fn_method_carestore_change_consent(uint64_t ptr, RustBuffer change, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_CIRCLE
@@ -460,6 +470,11 @@ RustBuffer uniffi_carebank_ffi_fn_method_carestore_confirm_claim(uint64_t ptr, R
 RustBuffer uniffi_carebank_ffi_fn_method_carestore_conflict_queue(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_CONSENT_CONFLICTS
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_CONSENT_CONFLICTS
+RustBuffer uniffi_carebank_ffi_fn_method_carestore_consent_conflicts(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_CORRECT
 #define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_CORRECT
 RustBuffer uniffi_carebank_ffi_fn_method_carestore_correct(uint64_t ptr, RustBuffer target_id, RustBuffer action, RustBuffer reason, RustCallStatus *_Nonnull out_status
@@ -477,7 +492,7 @@ RustBuffer uniffi_carebank_ffi_fn_method_carestore_device_key(uint64_t ptr, Rust
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_ELDER_MONTH
 #define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_ELDER_MONTH
-RustBuffer uniffi_carebank_ffi_fn_method_carestore_elder_month(uint64_t ptr, RustBuffer elder_id, RustBuffer month, RustCallStatus *_Nonnull out_status
+RustBuffer uniffi_carebank_ffi_fn_method_carestore_elder_month(uint64_t ptr, RustBuffer elder_id, RustBuffer month, RustBuffer purpose, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_ENROL
@@ -492,12 +507,17 @@ RustBuffer uniffi_carebank_ffi_fn_method_carestore_enrol_elder(uint64_t ptr, Rus
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_ENTITLEMENT_USE
 #define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_ENTITLEMENT_USE
-RustBuffer uniffi_carebank_ffi_fn_method_carestore_entitlement_use(uint64_t ptr, RustBuffer month, RustCallStatus *_Nonnull out_status
+RustBuffer uniffi_carebank_ffi_fn_method_carestore_entitlement_use(uint64_t ptr, RustBuffer month, RustBuffer purpose, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_EXPORT_BUNDLE
 #define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_EXPORT_BUNDLE
 RustBuffer uniffi_carebank_ffi_fn_method_carestore_export_bundle(uint64_t ptr, RustBuffer since_peer, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_EXPORT_ELDER
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_EXPORT_ELDER
+RustBuffer uniffi_carebank_ffi_fn_method_carestore_export_elder(uint64_t ptr, RustBuffer elder_id, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_EXPORT_STATEMENT
@@ -512,7 +532,7 @@ RustBuffer uniffi_carebank_ffi_fn_method_carestore_follow_up_done(uint64_t ptr, 
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_GET
 #define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_GET
-RustBuffer uniffi_carebank_ffi_fn_method_carestore_get(uint64_t ptr, RustBuffer record_id, RustCallStatus *_Nonnull out_status
+RustBuffer uniffi_carebank_ffi_fn_method_carestore_get(uint64_t ptr, RustBuffer record_id, RustBuffer purpose, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_GIFT_HOURS
@@ -532,12 +552,12 @@ RustBuffer uniffi_carebank_ffi_fn_method_carestore_merge_from(uint64_t ptr, uint
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_OPEN_FOLLOW_UPS
 #define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_OPEN_FOLLOW_UPS
-RustBuffer uniffi_carebank_ffi_fn_method_carestore_open_follow_ups(uint64_t ptr, RustCallStatus *_Nonnull out_status
+RustBuffer uniffi_carebank_ffi_fn_method_carestore_open_follow_ups(uint64_t ptr, RustBuffer purpose, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_OVERDUE_VISITS
 #define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_OVERDUE_VISITS
-RustBuffer uniffi_carebank_ffi_fn_method_carestore_overdue_visits(uint64_t ptr, int64_t now_ms, RustCallStatus *_Nonnull out_status
+RustBuffer uniffi_carebank_ffi_fn_method_carestore_overdue_visits(uint64_t ptr, int64_t now_ms, RustBuffer purpose, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_PEER_NAME
@@ -923,6 +943,12 @@ uint16_t uniffi_carebank_ffi_checksum_method_securekeystore_save(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_ACCESS_LOG
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_ACCESS_LOG
+uint16_t uniffi_carebank_ffi_checksum_method_carestore_access_log(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_ADD_SITE
 #define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_ADD_SITE
 uint16_t uniffi_carebank_ffi_checksum_method_carestore_add_site(void
@@ -947,6 +973,12 @@ uint16_t uniffi_carebank_ffi_checksum_method_carestore_balances(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_CHANGE_CONSENT
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_CHANGE_CONSENT
+uint16_t uniffi_carebank_ffi_checksum_method_carestore_change_consent(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_CIRCLE
 #define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_CIRCLE
 uint16_t uniffi_carebank_ffi_checksum_method_carestore_circle(void
@@ -968,6 +1000,12 @@ uint16_t uniffi_carebank_ffi_checksum_method_carestore_confirm_claim(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_CONFLICT_QUEUE
 #define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_CONFLICT_QUEUE
 uint16_t uniffi_carebank_ffi_checksum_method_carestore_conflict_queue(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_CONSENT_CONFLICTS
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_CONSENT_CONFLICTS
+uint16_t uniffi_carebank_ffi_checksum_method_carestore_consent_conflicts(void
     
 );
 #endif
@@ -1016,6 +1054,12 @@ uint16_t uniffi_carebank_ffi_checksum_method_carestore_entitlement_use(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_EXPORT_BUNDLE
 #define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_EXPORT_BUNDLE
 uint16_t uniffi_carebank_ffi_checksum_method_carestore_export_bundle(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_EXPORT_ELDER
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_EXPORT_ELDER
+uint16_t uniffi_carebank_ffi_checksum_method_carestore_export_elder(void
     
 );
 #endif

@@ -23,9 +23,9 @@ public func carebankMonth(of date: Date) -> String {
 }
 
 public extension CareStore {
-    /// Elders overdue for a visit at `now`, most overdue first.
-    func overdueVisits(now: Date) throws -> [OverdueElder] {
-        try overdueVisits(nowMs: now.carebankMs)
+    /// Elders overdue for a visit at `now`, most overdue first; the read is logged with `purpose`.
+    func overdueVisits(now: Date, purpose: AccessPurpose) throws -> [OverdueElder] {
+        try overdueVisits(nowMs: now.carebankMs, purpose: purpose)
     }
 
     /// Person-times (人次) by service type in the CST month containing `date`.
@@ -33,13 +33,14 @@ public extension CareStore {
         try personTimes(month: carebankMonth(of: date))
     }
 
-    /// An elder's visits and services in the CST month containing `date`.
-    func elderMonth(elderId: String, monthOf date: Date) throws -> ElderMonth {
-        try elderMonth(elderId: elderId, month: carebankMonth(of: date))
+    /// An elder's visits and services in the CST month containing `date`; logged with `purpose`.
+    func elderMonth(elderId: String, monthOf date: Date, purpose: AccessPurpose) throws -> ElderMonth {
+        try elderMonth(elderId: elderId, month: carebankMonth(of: date), purpose: purpose)
     }
 
-    /// Government-bought hours used by each entitled elder in the CST month containing `date`.
-    func entitlementUse(monthOf date: Date) throws -> [EntitlementUse] {
-        try entitlementUse(month: carebankMonth(of: date))
+    /// Government-bought hours used by each entitled elder in the CST month containing `date`;
+    /// logged with `purpose`.
+    func entitlementUse(monthOf date: Date, purpose: AccessPurpose) throws -> [EntitlementUse] {
+        try entitlementUse(month: carebankMonth(of: date), purpose: purpose)
     }
 }

@@ -38,28 +38,28 @@ final class CaregiverDayTests: XCTestCase {
         XCTAssertEqual(counts.total, 4)
         XCTAssertEqual(counts.services.first { $0.kind == .bath }?.labelZh, "助浴")
 
-        let zhangMonth = try phone.elderMonth(elderId: zhang, month: month)
+        let zhangMonth = try phone.elderMonth(elderId: zhang, month: month, purpose: .care)
         XCTAssertEqual(zhangMonth.visits.map(\.checkInMs), [start])
         XCTAssertEqual(zhangMonth.services.map(\.kind), [.meal])
         XCTAssertEqual(zhangMonth.services.first?.funding, .government)
 
-        let use = try phone.entitlementUse(month: month)
+        let use = try phone.entitlementUse(month: month, purpose: .report)
         XCTAssertEqual(use.map(\.elderId), [zhang])
         XCTAssertEqual(use.first?.usedMinutes, 30)
         XCTAssertEqual(use.first?.status, .underServed)
 
         // Five days on, only 刘爷爷 (every 3 days, never visited) is overdue, by two days.
-        let overdue = try phone.overdueVisits(now: Date().addingTimeInterval(5 * 86_400))
+        let overdue = try phone.overdueVisits(now: Date().addingTimeInterval(5 * 86_400), purpose: .care)
         XCTAssertEqual(overdue.map(\.name), ["刘爷爷"])
         XCTAssertEqual(overdue.first?.elderId, liu)
         XCTAssertEqual(overdue.first?.daysOverdue, 2)
         XCTAssertNil(overdue.first?.lastVisitMs)
 
-        let open = try phone.openFollowUps()
+        let open = try phone.openFollowUps(purpose: .care)
         XCTAssertEqual(open.map(\.action), ["送降压药"])
         XCTAssertEqual(open.first?.visitId, visitLi)
         _ = try phone.followUpDone(done: FollowUpDone(visitId: visitLi, index: 0, doneAtMs: start + 20 * hour, note: "已送到"))
-        XCTAssertTrue(try phone.openFollowUps().isEmpty)
+        XCTAssertTrue(try phone.openFollowUps(purpose: .care).isEmpty)
     }
 
     func testMistakesAreVoidedOrAmendedAndTheTraceIsKept() throws {
@@ -78,11 +78,11 @@ final class CaregiverDayTests: XCTestCase {
 
         let counts = try phone.personTimes(month: month)
         XCTAssertEqual(counts.services.first { $0.kind == .meal }?.count, 1)
-        XCTAssertEqual(try phone.elderMonth(elderId: zhang, month: month).visits.map(\.checkOutMs), [start + 40 * minute])
+        XCTAssertEqual(try phone.elderMonth(elderId: zhang, month: month, purpose: .care).visits.map(\.checkOutMs), [start + 40 * minute])
 
         // Nothing is erased (留迹留痕): the voided record and the void itself can be read back.
-        guard case .service = try phone.get(recordId: duplicate).body else { return XCTFail("not a service") }
-        let correction = try phone.get(recordId: voidId)
+        guard case .service = try phone.get(recordId: duplicate, purpose: .care).body else { return XCTFail("not a service") }
+        let correction = try phone.get(recordId: voidId, purpose: .care)
         guard case let .correction(targetId, action, reason) = correction.body else { return XCTFail("not a correction") }
         XCTAssertEqual(targetId, duplicate)
         XCTAssertEqual(action, .void)

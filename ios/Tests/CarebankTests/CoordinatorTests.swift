@@ -23,11 +23,11 @@ final class CoordinatorTests: XCTestCase {
         _ = try a.store.recordService(service: cleaning(a, over, start + hour, 700))
 
         let coordinator = village.coordinator.store
-        XCTAssertTrue(try coordinator.entitlementUse(month: month).allSatisfy { $0.usedMinutes == 0 })
+        XCTAssertTrue(try coordinator.entitlementUse(month: month, purpose: .report).allSatisfy { $0.usedMinutes == 0 })
         _ = try coordinator.mergeFrom(other: a.store)
         _ = try coordinator.mergeFrom(other: b.store)
 
-        let use = Dictionary(uniqueKeysWithValues: try coordinator.entitlementUse(month: month).map { ($0.elderId, $0) })
+        let use = Dictionary(uniqueKeysWithValues: try coordinator.entitlementUse(month: month, purpose: .report).map { ($0.elderId, $0) })
         XCTAssertEqual(use[within]?.usedMinutes, 1000)
         XCTAssertEqual(use[within]?.status, .withinQuota)
         XCTAssertEqual(use[under]?.status, .underServed)

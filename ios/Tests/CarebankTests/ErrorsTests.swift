@@ -32,7 +32,7 @@ final class ErrorsTests: XCTestCase {
         XCTAssertEqual(field(try wang.store.recordVisit(visit: backwards)), "check_out_ms")
         XCTAssertEqual(field(try wang.store.recordVisit(visit: beforeEpoch)), "check_in_ms")
         XCTAssertEqual(field(try wang.store.personTimes(month: "2026-13")), "month")
-        XCTAssertEqual(field(try wang.store.overdueVisits(nowMs: Int64.max)), "now_ms")
+        XCTAssertEqual(field(try wang.store.overdueVisits(nowMs: Int64.max, purpose: .care)), "now_ms")
     }
 
     func testUnknownRecordsAreNotFound() throws {
@@ -42,7 +42,7 @@ final class ErrorsTests: XCTestCase {
         assertCareError(try wang.store.recordVisit(visit: visit(unknown, wang))) {
             if case let .NotFound(what, id) = $0 { return what == "elder" && id == unknown } else { return false }
         }
-        assertCareError(try wang.store.get(recordId: newId())) {
+        assertCareError(try wang.store.get(recordId: newId(), purpose: .care)) {
             if case .NotFound = $0 { return true } else { return false }
         }
     }

@@ -29,9 +29,11 @@ final class MergeTests: XCTestCase {
         let seenByA = try a.store.personTimes(month: month)
         XCTAssertEqual(seenByA, try b.store.personTimes(month: month))
         XCTAssertEqual(seenByA.total, 3)
-        XCTAssertEqual(try a.store.elderMonth(elderId: elder, month: month), try b.store.elderMonth(elderId: elder, month: month))
         // Merging again changes nothing.
         XCTAssertTrue(try a.store.mergeFrom(other: b.store).added.isEmpty)
+        // Reading an elder's month is logged on each phone (an access-log record of its own).
+        XCTAssertEqual(try a.store.elderMonth(elderId: elder, month: month, purpose: .care), try b.store.elderMonth(elderId: elder, month: month, purpose: .care))
+        XCTAssertEqual(try a.store.mergeFrom(other: b.store).added.count, 1)
     }
 
     func testProgressIsReportedAndACancelledMergeKeepsItsWorkAndResumes() throws {
@@ -57,9 +59,12 @@ final class MergeTests: XCTestCase {
         let flag = CancellationFlag()
         assertCareError(try phone.mergeFrom(coordinator, cancel: flag) { _ in flag.cancel() }) { $0 == .Cancelled }
         XCTAssertTrue(try phone.trustedKeys().contains { $0.role == "caregiver" })
-        // The next merge does the rest, if any.
+        // The next merge does the rest, if any: the phone now holds every record. Outside the
+        // circle's keys it reads none of the care records (they travel sealed).
         _ = try phone.mergeFrom(other: coordinator)
-        XCTAssertEqual(try coordinator.personTimes(month: month), try phone.personTimes(month: month))
+        XCTAssertTrue(try phone.mergeFrom(other: coordinator).added.isEmpty)
+        XCTAssertEqual(try phone.personTimes(month: month).total, 0)
+        XCTAssertEqual(try coordinator.personTimes(month: month).total, 1)
     }
 
     func testAStoreOnDiskKeepsItsRecordsAndItsKeyAcrossRestarts() throws {
@@ -85,7 +90,7 @@ final class MergeTests: XCTestCase {
 
         let reopened = try CareStore.open(path: path, circle: village.circle, keys: keys, keyName: "device")
         XCTAssertEqual(try reopened.deviceKey(), deviceKey)
-        guard case .visit = try reopened.get(recordId: visitId).body else { return XCTFail("not a visit") }
+        guard case .visit = try reopened.get(recordId: visitId, purpose: .care).body else { return XCTFail("not a visit") }
         XCTAssertEqual(try reopened.personTimes(month: month).visits, 1)
     }
 }

@@ -37,7 +37,7 @@ final class RelayTests: XCTestCase {
         XCTAssertGreaterThan(try volunteer.store.syncWithRelay(url: url).bytesSent, 0)
 
         XCTAssertGreaterThanOrEqual(try caregiver.store.syncWithRelay(url: url).recordsReceived, 2)
-        guard case .ledger = try caregiver.store.get(recordId: claim).body else {
+        guard case .ledger = try caregiver.store.get(recordId: claim, purpose: .care).body else {
             return XCTFail("the claim did not arrive")
         }
         _ = try caregiver.store.confirmClaim(claimId: claim, method: .printedCard)

@@ -112,6 +112,12 @@ final class TestVillage {
         try open("stranger")
     }
 
+    /// Enrols a phone opened elsewhere as a caregiver's: its next merge brings it the circle's keys.
+    func enrolPhone(_ phone: CareStore, name: String) throws {
+        _ = try coordinator.store.enrol(enrolment: Enrolment(memberId: newId(), name: name, role: .caregiver,
+                                                             siteId: pointId, deviceKey: try phone.deviceKey()))
+    }
+
     private func open(_ prefix: String) throws -> CareStore {
         phones += 1
         return try CareStore.openInMemory(circle: circle, keys: keys, keyName: "\(prefix)-\(phones)")

@@ -37,7 +37,7 @@ final class TimeBankTests: XCTestCase {
 
         _ = try caregiver.store.mergeFrom(other: volunteer.store)
         let confirmation = try caregiver.store.confirmClaim(claimId: claim, method: .inPerson)
-        guard case let .ledger(entry) = try caregiver.store.get(recordId: confirmation).body else {
+        guard case let .ledger(entry) = try caregiver.store.get(recordId: confirmation, purpose: .care).body else {
             return XCTFail("not a ledger entry")
         }
         XCTAssertEqual(entry.kind, .confirm(claimId: claim, method: .inPerson))

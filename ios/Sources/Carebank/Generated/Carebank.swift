@@ -824,6 +824,12 @@ public func FfiConverterTypeCancellationToken_lower(_ value: CancellationToken) 
 public protocol CareStoreProtocol: AnyObject, Sendable {
     
     /**
+     * Who read `elder_id`'s data, when and why, oldest first: every logged read this store
+     * holds (its own, and those synced from other phones).
+     */
+    func accessLog(elderId: String) throws  -> [AccessEntry]
+    
+    /**
      * Adds a centre, station or village point (the centre only); returns the record id.
      */
     func addSite(site: Site) throws  -> String
@@ -845,6 +851,13 @@ public protocol CareStoreProtocol: AnyObject, Sendable {
      * The balances at `now_ms` of every member with minutes or pending claims.
      */
     func balances(nowMs: Int64) throws  -> [Balance]
+    
+    /**
+     * Withdraws or gives again an elder's consent for one purpose (centre or coordinator);
+     * returns the record id. After a withdrawal, records of that purpose dated from `at_ms`
+     * are refused with `ConsentMissing`; records made before stay.
+     */
+    func changeConsent(change: ConsentChange) throws  -> String
     
     /**
      * The circle this store belongs to.
@@ -869,6 +882,12 @@ public protocol CareStoreProtocol: AnyObject, Sendable {
     func conflictQueue() throws  -> [Conflict]
     
     /**
+     * Visits and services that used a purpose after the elder withdrew it (made offline
+     * before the withdrawal arrived): kept, listed here for the coordinator.
+     */
+    func consentConflicts() throws  -> [ConsentConflict]
+    
+    /**
      * Voids or amends the record `target_id`, with a reason (the author or a coordinator);
      * returns the correction's record id.
      */
@@ -886,9 +905,10 @@ public protocol CareStoreProtocol: AnyObject, Sendable {
     func deviceKey() throws  -> String
     
     /**
-     * An elder's visits and services in `month` (`YYYY-MM`, China Standard Time).
+     * An elder's visits and services in `month` (`YYYY-MM`, China Standard Time); logged with
+     * `purpose`.
      */
-    func elderMonth(elderId: String, month: String) throws  -> ElderMonth
+    func elderMonth(elderId: String, month: String, purpose: AccessPurpose) throws  -> ElderMonth
     
     /**
      * Certifies a member's device key (the centre enrols coordinators, coordinators enrol
@@ -902,15 +922,23 @@ public protocol CareStoreProtocol: AnyObject, Sendable {
     func enrolElder(elder: Elder) throws  -> String
     
     /**
-     * Government-bought hours used by each entitled elder in `month` (`YYYY-MM`).
+     * Government-bought hours used by each entitled elder in `month` (`YYYY-MM`); logged with
+     * `purpose`.
      */
-    func entitlementUse(month: String) throws  -> [EntitlementUse]
+    func entitlementUse(month: String, purpose: AccessPurpose) throws  -> [EntitlementUse]
     
     /**
      * A bundle file of everything (no `since_peer`), or of what the device named `since_peer`
      * is not known to hold (from earlier syncs and imports): carry it by SD card or chat app.
      */
     func exportBundle(sincePeer: String?) throws  -> Data
+    
+    /**
+     * Everything this store holds about `elder_id` as JSON (PIPL Art. 45: the elder's own
+     * copy): profile, consent, visits, services, follow-ups, corrections and the access log.
+     * The export is logged (purpose `export`) and shows itself.
+     */
+    func exportElder(elderId: String) throws  -> String
     
     /**
      * A member's statement as of now, signed by this device: a file anyone with the circle's
@@ -924,9 +952,10 @@ public protocol CareStoreProtocol: AnyObject, Sendable {
     func followUpDone(done: FollowUpDone) throws  -> String
     
     /**
-     * Reads one record back, checking its signature.
+     * Reads one record back, checking its signature. A record about an elder is personal
+     * data: the read is logged with `purpose` (the access log).
      */
-    func get(recordId: String) throws  -> StoredRecord
+    func get(recordId: String, purpose: AccessPurpose) throws  -> StoredRecord
     
     /**
      * Gives `minutes` to a relative who is a member; returns the entry's record id.
@@ -947,14 +976,14 @@ public protocol CareStoreProtocol: AnyObject, Sendable {
     func mergeFrom(other: CareStore, listener: ProgressListener?, cancel: CancellationToken?) throws  -> MergeReport
     
     /**
-     * Follow-ups not yet done, earliest due first.
+     * Follow-ups not yet done, earliest due first (logged with `purpose`).
      */
-    func openFollowUps() throws  -> [OpenFollowUp]
+    func openFollowUps(purpose: AccessPurpose) throws  -> [OpenFollowUp]
     
     /**
-     * Elders overdue for a visit at `now_ms`, most overdue first.
+     * Elders overdue for a visit at `now_ms`, most overdue first (names: logged with `purpose`).
      */
-    func overdueVisits(nowMs: Int64) throws  -> [OverdueElder]
+    func overdueVisits(nowMs: Int64, purpose: AccessPurpose) throws  -> [OverdueElder]
     
     /**
      * The name other devices remember this one under (pass it to `export_bundle`).
@@ -1129,6 +1158,20 @@ public static func openInMemory(circle: CareCircle, keys: SecureKeyStore, keyNam
 
     
     /**
+     * Who read `elder_id`'s data, when and why, oldest first: every logged read this store
+     * holds (its own, and those synced from other phones).
+     */
+open func accessLog(elderId: String)throws  -> [AccessEntry]  {
+    return try  FfiConverterSequenceTypeAccessEntry.lift(try rustCallWithError(FfiConverterTypeCareError_lift) {
+        uniffiCallStatus in
+    uniffi_carebank_ffi_fn_method_carestore_access_log(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(elderId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Adds a centre, station or village point (the centre only); returns the record id.
      */
 open func addSite(site: Site)throws  -> String  {
@@ -1179,6 +1222,21 @@ open func balances(nowMs: Int64)throws  -> [Balance]  {
     uniffi_carebank_ffi_fn_method_carestore_balances(
             self.uniffiCloneHandle(),
         FfiConverterInt64.lower(nowMs),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Withdraws or gives again an elder's consent for one purpose (centre or coordinator);
+     * returns the record id. After a withdrawal, records of that purpose dated from `at_ms`
+     * are refused with `ConsentMissing`; records made before stay.
+     */
+open func changeConsent(change: ConsentChange)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeCareError_lift) {
+        uniffiCallStatus in
+    uniffi_carebank_ffi_fn_method_carestore_change_consent(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeConsentChange_lower(change),uniffiCallStatus
     )
 })
 }
@@ -1238,6 +1296,19 @@ open func conflictQueue()throws  -> [Conflict]  {
 }
     
     /**
+     * Visits and services that used a purpose after the elder withdrew it (made offline
+     * before the withdrawal arrived): kept, listed here for the coordinator.
+     */
+open func consentConflicts()throws  -> [ConsentConflict]  {
+    return try  FfiConverterSequenceTypeConsentConflict.lift(try rustCallWithError(FfiConverterTypeCareError_lift) {
+        uniffiCallStatus in
+    uniffi_carebank_ffi_fn_method_carestore_consent_conflicts(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Voids or amends the record `target_id`, with a reason (the author or a coordinator);
      * returns the correction's record id.
      */
@@ -1282,15 +1353,17 @@ open func deviceKey()throws  -> String  {
 }
     
     /**
-     * An elder's visits and services in `month` (`YYYY-MM`, China Standard Time).
+     * An elder's visits and services in `month` (`YYYY-MM`, China Standard Time); logged with
+     * `purpose`.
      */
-open func elderMonth(elderId: String, month: String)throws  -> ElderMonth  {
+open func elderMonth(elderId: String, month: String, purpose: AccessPurpose)throws  -> ElderMonth  {
     return try  FfiConverterTypeElderMonth_lift(try rustCallWithError(FfiConverterTypeCareError_lift) {
         uniffiCallStatus in
     uniffi_carebank_ffi_fn_method_carestore_elder_month(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(elderId),
-        FfiConverterString.lower(month),uniffiCallStatus
+        FfiConverterString.lower(month),
+        FfiConverterTypeAccessPurpose_lower(purpose),uniffiCallStatus
     )
 })
 }
@@ -1323,14 +1396,16 @@ open func enrolElder(elder: Elder)throws  -> String  {
 }
     
     /**
-     * Government-bought hours used by each entitled elder in `month` (`YYYY-MM`).
+     * Government-bought hours used by each entitled elder in `month` (`YYYY-MM`); logged with
+     * `purpose`.
      */
-open func entitlementUse(month: String)throws  -> [EntitlementUse]  {
+open func entitlementUse(month: String, purpose: AccessPurpose)throws  -> [EntitlementUse]  {
     return try  FfiConverterSequenceTypeEntitlementUse.lift(try rustCallWithError(FfiConverterTypeCareError_lift) {
         uniffiCallStatus in
     uniffi_carebank_ffi_fn_method_carestore_entitlement_use(
             self.uniffiCloneHandle(),
-        FfiConverterString.lower(month),uniffiCallStatus
+        FfiConverterString.lower(month),
+        FfiConverterTypeAccessPurpose_lower(purpose),uniffiCallStatus
     )
 })
 }
@@ -1345,6 +1420,21 @@ open func exportBundle(sincePeer: String? = nil)throws  -> Data  {
     uniffi_carebank_ffi_fn_method_carestore_export_bundle(
             self.uniffiCloneHandle(),
         FfiConverterOptionString.lower(sincePeer),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Everything this store holds about `elder_id` as JSON (PIPL Art. 45: the elder's own
+     * copy): profile, consent, visits, services, follow-ups, corrections and the access log.
+     * The export is logged (purpose `export`) and shows itself.
+     */
+open func exportElder(elderId: String)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeCareError_lift) {
+        uniffiCallStatus in
+    uniffi_carebank_ffi_fn_method_carestore_export_elder(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(elderId),uniffiCallStatus
     )
 })
 }
@@ -1377,14 +1467,16 @@ open func followUpDone(done: FollowUpDone)throws  -> String  {
 }
     
     /**
-     * Reads one record back, checking its signature.
+     * Reads one record back, checking its signature. A record about an elder is personal
+     * data: the read is logged with `purpose` (the access log).
      */
-open func get(recordId: String)throws  -> StoredRecord  {
+open func get(recordId: String, purpose: AccessPurpose)throws  -> StoredRecord  {
     return try  FfiConverterTypeStoredRecord_lift(try rustCallWithError(FfiConverterTypeCareError_lift) {
         uniffiCallStatus in
     uniffi_carebank_ffi_fn_method_carestore_get(
             self.uniffiCloneHandle(),
-        FfiConverterString.lower(recordId),uniffiCallStatus
+        FfiConverterString.lower(recordId),
+        FfiConverterTypeAccessPurpose_lower(purpose),uniffiCallStatus
     )
 })
 }
@@ -1435,26 +1527,28 @@ open func mergeFrom(other: CareStore, listener: ProgressListener? = nil, cancel:
 }
     
     /**
-     * Follow-ups not yet done, earliest due first.
+     * Follow-ups not yet done, earliest due first (logged with `purpose`).
      */
-open func openFollowUps()throws  -> [OpenFollowUp]  {
+open func openFollowUps(purpose: AccessPurpose)throws  -> [OpenFollowUp]  {
     return try  FfiConverterSequenceTypeOpenFollowUp.lift(try rustCallWithError(FfiConverterTypeCareError_lift) {
         uniffiCallStatus in
     uniffi_carebank_ffi_fn_method_carestore_open_follow_ups(
-            self.uniffiCloneHandle(),uniffiCallStatus
+            self.uniffiCloneHandle(),
+        FfiConverterTypeAccessPurpose_lower(purpose),uniffiCallStatus
     )
 })
 }
     
     /**
-     * Elders overdue for a visit at `now_ms`, most overdue first.
+     * Elders overdue for a visit at `now_ms`, most overdue first (names: logged with `purpose`).
      */
-open func overdueVisits(nowMs: Int64)throws  -> [OverdueElder]  {
+open func overdueVisits(nowMs: Int64, purpose: AccessPurpose)throws  -> [OverdueElder]  {
     return try  FfiConverterSequenceTypeOverdueElder.lift(try rustCallWithError(FfiConverterTypeCareError_lift) {
         uniffiCallStatus in
     uniffi_carebank_ffi_fn_method_carestore_overdue_visits(
             self.uniffiCloneHandle(),
-        FfiConverterInt64.lower(nowMs),uniffiCallStatus
+        FfiConverterInt64.lower(nowMs),
+        FfiConverterTypeAccessPurpose_lower(purpose),uniffiCallStatus
     )
 })
 }
@@ -2390,6 +2484,224 @@ public func FfiConverterTypeSecureKeyStore_lower(_ value: SecureKeyStore) -> UIn
 
 
 /**
+ * One read of an elder's data, as the access log shows it.
+ */
+public struct AccessEntry: Equatable, Hashable {
+    /**
+     * The access-log record's id.
+     */
+    public var recordId: String
+    /**
+     * The device that read.
+     */
+    public var deviceKey: String
+    /**
+     * The member it belongs to, if known (none for the centre).
+     */
+    public var memberId: String?
+    /**
+     * `centre`, or the member's role, if known.
+     */
+    public var role: String?
+    /**
+     * Which call read.
+     */
+    public var call: AccessCall
+    /**
+     * Why.
+     */
+    public var purpose: AccessPurpose
+    /**
+     * When, by the reading device's clock (Unix ms).
+     */
+    public var atMs: Int64
+    /**
+     * How many elders that call read.
+     */
+    public var elderCount: UInt32
+    /**
+     * Whether the reading device was trusted then.
+     */
+    public var counted: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The access-log record's id.
+         */recordId: String, 
+        /**
+         * The device that read.
+         */deviceKey: String, 
+        /**
+         * The member it belongs to, if known (none for the centre).
+         */memberId: String?, 
+        /**
+         * `centre`, or the member's role, if known.
+         */role: String?, 
+        /**
+         * Which call read.
+         */call: AccessCall, 
+        /**
+         * Why.
+         */purpose: AccessPurpose, 
+        /**
+         * When, by the reading device's clock (Unix ms).
+         */atMs: Int64, 
+        /**
+         * How many elders that call read.
+         */elderCount: UInt32, 
+        /**
+         * Whether the reading device was trusted then.
+         */counted: Bool) {
+        self.recordId = recordId
+        self.deviceKey = deviceKey
+        self.memberId = memberId
+        self.role = role
+        self.call = call
+        self.purpose = purpose
+        self.atMs = atMs
+        self.elderCount = elderCount
+        self.counted = counted
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension AccessEntry: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAccessEntry: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AccessEntry {
+        return
+            try AccessEntry(
+                recordId: FfiConverterString.read(from: &buf), 
+                deviceKey: FfiConverterString.read(from: &buf), 
+                memberId: FfiConverterOptionString.read(from: &buf), 
+                role: FfiConverterOptionString.read(from: &buf), 
+                call: FfiConverterTypeAccessCall.read(from: &buf), 
+                purpose: FfiConverterTypeAccessPurpose.read(from: &buf), 
+                atMs: FfiConverterInt64.read(from: &buf), 
+                elderCount: FfiConverterUInt32.read(from: &buf), 
+                counted: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: AccessEntry, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.recordId, into: &buf)
+        FfiConverterString.write(value.deviceKey, into: &buf)
+        FfiConverterOptionString.write(value.memberId, into: &buf)
+        FfiConverterOptionString.write(value.role, into: &buf)
+        FfiConverterTypeAccessCall.write(value.call, into: &buf)
+        FfiConverterTypeAccessPurpose.write(value.purpose, into: &buf)
+        FfiConverterInt64.write(value.atMs, into: &buf)
+        FfiConverterUInt32.write(value.elderCount, into: &buf)
+        FfiConverterBool.write(value.counted, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAccessEntry_lift(_ buf: RustBuffer) throws -> AccessEntry {
+    return try FfiConverterTypeAccessEntry.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAccessEntry_lower(_ value: AccessEntry) -> RustBuffer {
+    return FfiConverterTypeAccessEntry.lower(value)
+}
+
+
+/**
+ * One access-log record's content: which call read which elders, and why.
+ */
+public struct AccessLog: Equatable, Hashable {
+    /**
+     * The call made.
+     */
+    public var call: AccessCall
+    /**
+     * Why.
+     */
+    public var purpose: AccessPurpose
+    /**
+     * The elders whose data it returned.
+     */
+    public var elderIds: [String]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The call made.
+         */call: AccessCall, 
+        /**
+         * Why.
+         */purpose: AccessPurpose, 
+        /**
+         * The elders whose data it returned.
+         */elderIds: [String]) {
+        self.call = call
+        self.purpose = purpose
+        self.elderIds = elderIds
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension AccessLog: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAccessLog: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AccessLog {
+        return
+            try AccessLog(
+                call: FfiConverterTypeAccessCall.read(from: &buf), 
+                purpose: FfiConverterTypeAccessPurpose.read(from: &buf), 
+                elderIds: FfiConverterSequenceString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: AccessLog, into buf: inout [UInt8]) {
+        FfiConverterTypeAccessCall.write(value.call, into: &buf)
+        FfiConverterTypeAccessPurpose.write(value.purpose, into: &buf)
+        FfiConverterSequenceString.write(value.elderIds, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAccessLog_lift(_ buf: RustBuffer) throws -> AccessLog {
+    return try FfiConverterTypeAccessLog.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAccessLog_lower(_ value: AccessLog) -> RustBuffer {
+    return FfiConverterTypeAccessLog.lower(value)
+}
+
+
+/**
  * A member's time-bank balance, in minutes.
  */
 public struct Balance: Equatable, Hashable {
@@ -2873,6 +3185,256 @@ public func FfiConverterTypeConsent_lift(_ buf: RustBuffer) throws -> Consent {
 #endif
 public func FfiConverterTypeConsent_lower(_ value: Consent) -> RustBuffer {
     return FfiConverterTypeConsent.lower(value)
+}
+
+
+/**
+ * An elder's consent for one purpose, withdrawn or given again (a coordinator records it).
+ */
+public struct ConsentChange: Equatable, Hashable {
+    /**
+     * The elder.
+     */
+    public var elderId: String
+    /**
+     * The purpose.
+     */
+    public var purpose: ConsentPurpose
+    /**
+     * Withdraw or give.
+     */
+    public var action: ConsentAction
+    /**
+     * From when (Unix ms).
+     */
+    public var atMs: Int64
+    /**
+     * The person who expressed it.
+     */
+    public var by: String
+    /**
+     * Their relation to the elder.
+     */
+    public var relation: ConsentRelation
+    /**
+     * Why, if said.
+     */
+    public var reason: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The elder.
+         */elderId: String, 
+        /**
+         * The purpose.
+         */purpose: ConsentPurpose, 
+        /**
+         * Withdraw or give.
+         */action: ConsentAction, 
+        /**
+         * From when (Unix ms).
+         */atMs: Int64, 
+        /**
+         * The person who expressed it.
+         */by: String, 
+        /**
+         * Their relation to the elder.
+         */relation: ConsentRelation, 
+        /**
+         * Why, if said.
+         */reason: String? = nil) {
+        self.elderId = elderId
+        self.purpose = purpose
+        self.action = action
+        self.atMs = atMs
+        self.by = by
+        self.relation = relation
+        self.reason = reason
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ConsentChange: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeConsentChange: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ConsentChange {
+        return
+            try ConsentChange(
+                elderId: FfiConverterString.read(from: &buf), 
+                purpose: FfiConverterTypeConsentPurpose.read(from: &buf), 
+                action: FfiConverterTypeConsentAction.read(from: &buf), 
+                atMs: FfiConverterInt64.read(from: &buf), 
+                by: FfiConverterString.read(from: &buf), 
+                relation: FfiConverterTypeConsentRelation.read(from: &buf), 
+                reason: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ConsentChange, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.elderId, into: &buf)
+        FfiConverterTypeConsentPurpose.write(value.purpose, into: &buf)
+        FfiConverterTypeConsentAction.write(value.action, into: &buf)
+        FfiConverterInt64.write(value.atMs, into: &buf)
+        FfiConverterString.write(value.by, into: &buf)
+        FfiConverterTypeConsentRelation.write(value.relation, into: &buf)
+        FfiConverterOptionString.write(value.reason, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConsentChange_lift(_ buf: RustBuffer) throws -> ConsentChange {
+    return try FfiConverterTypeConsentChange.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConsentChange_lower(_ value: ConsentChange) -> RustBuffer {
+    return FfiConverterTypeConsentChange.lower(value)
+}
+
+
+/**
+ * A visit or service that used a purpose the elder had withdrawn (or never given) when the
+ * data was collected: made offline in good faith, kept and counted, for the coordinator to
+ * void or leave.
+ */
+public struct ConsentConflict: Equatable, Hashable {
+    /**
+     * The record.
+     */
+    public var recordId: String
+    /**
+     * `visit` or `service`.
+     */
+    public var recordType: String
+    /**
+     * The elder.
+     */
+    public var elderId: String
+    /**
+     * The purpose used.
+     */
+    public var purpose: ConsentPurpose
+    /**
+     * The field that used it.
+     */
+    public var field: String
+    /**
+     * When the data was collected (Unix ms).
+     */
+    public var atMs: Int64
+    /**
+     * The device that signed it.
+     */
+    public var author: String
+    /**
+     * When consent was withdrawn (Unix ms); none if it was never given.
+     */
+    public var withdrawnAtMs: Int64?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The record.
+         */recordId: String, 
+        /**
+         * `visit` or `service`.
+         */recordType: String, 
+        /**
+         * The elder.
+         */elderId: String, 
+        /**
+         * The purpose used.
+         */purpose: ConsentPurpose, 
+        /**
+         * The field that used it.
+         */field: String, 
+        /**
+         * When the data was collected (Unix ms).
+         */atMs: Int64, 
+        /**
+         * The device that signed it.
+         */author: String, 
+        /**
+         * When consent was withdrawn (Unix ms); none if it was never given.
+         */withdrawnAtMs: Int64?) {
+        self.recordId = recordId
+        self.recordType = recordType
+        self.elderId = elderId
+        self.purpose = purpose
+        self.field = field
+        self.atMs = atMs
+        self.author = author
+        self.withdrawnAtMs = withdrawnAtMs
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ConsentConflict: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeConsentConflict: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ConsentConflict {
+        return
+            try ConsentConflict(
+                recordId: FfiConverterString.read(from: &buf), 
+                recordType: FfiConverterString.read(from: &buf), 
+                elderId: FfiConverterString.read(from: &buf), 
+                purpose: FfiConverterTypeConsentPurpose.read(from: &buf), 
+                field: FfiConverterString.read(from: &buf), 
+                atMs: FfiConverterInt64.read(from: &buf), 
+                author: FfiConverterString.read(from: &buf), 
+                withdrawnAtMs: FfiConverterOptionInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ConsentConflict, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.recordId, into: &buf)
+        FfiConverterString.write(value.recordType, into: &buf)
+        FfiConverterString.write(value.elderId, into: &buf)
+        FfiConverterTypeConsentPurpose.write(value.purpose, into: &buf)
+        FfiConverterString.write(value.field, into: &buf)
+        FfiConverterInt64.write(value.atMs, into: &buf)
+        FfiConverterString.write(value.author, into: &buf)
+        FfiConverterOptionInt64.write(value.withdrawnAtMs, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConsentConflict_lift(_ buf: RustBuffer) throws -> ConsentConflict {
+    return try FfiConverterTypeConsentConflict.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConsentConflict_lower(_ value: ConsentConflict) -> RustBuffer {
+    return FfiConverterTypeConsentConflict.lower(value)
 }
 
 
@@ -5646,6 +6208,227 @@ public func FfiConverterTypeVisitLine_lower(_ value: VisitLine) -> RustBuffer {
 
 
 /**
+ * Which read of the store was made.
+ */
+
+public enum AccessCall: Equatable, Hashable {
+    
+    /**
+     * Elders overdue for a visit.
+     */
+    case overdueVisits
+    /**
+     * Open follow-ups.
+     */
+    case openFollowUps
+    /**
+     * One elder's month.
+     */
+    case elderMonth
+    /**
+     * Entitlement use by elder.
+     */
+    case entitlementUse
+    /**
+     * The monthly report.
+     */
+    case monthlyReport
+    /**
+     * An elder's export.
+     */
+    case exportElder
+    /**
+     * One record read back.
+     */
+    case readRecord
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension AccessCall: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAccessCall: FfiConverterRustBuffer {
+    typealias SwiftType = AccessCall
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AccessCall {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .overdueVisits
+        
+        case 2: return .openFollowUps
+        
+        case 3: return .elderMonth
+        
+        case 4: return .entitlementUse
+        
+        case 5: return .monthlyReport
+        
+        case 6: return .exportElder
+        
+        case 7: return .readRecord
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: AccessCall, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .overdueVisits:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .openFollowUps:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .elderMonth:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .entitlementUse:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .monthlyReport:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .exportElder:
+            writeInt(&buf, Int32(6))
+        
+        
+        case .readRecord:
+            writeInt(&buf, Int32(7))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAccessCall_lift(_ buf: RustBuffer) throws -> AccessCall {
+    return try FfiConverterTypeAccessCall.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAccessCall_lower(_ value: AccessCall) -> RustBuffer {
+    return FfiConverterTypeAccessCall.lower(value)
+}
+
+
+
+/**
+ * Why personal data is read: every read of elders' data names one, and the access log
+ * keeps it (PIPL Art. 51).
+ */
+
+public enum AccessPurpose: Equatable, Hashable {
+    
+    /**
+     * Daily care work: whom to visit, what was promised, what an elder received.
+     */
+    case care
+    /**
+     * Preparing the monthly figures for the district.
+     */
+    case report
+    /**
+     * Giving an elder the copy of their data they asked for (PIPL Art. 45).
+     */
+    case export
+    /**
+     * Supervision: a complaint, a subsidy claim, a suspicious record.
+     */
+    case audit
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension AccessPurpose: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAccessPurpose: FfiConverterRustBuffer {
+    typealias SwiftType = AccessPurpose
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AccessPurpose {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .care
+        
+        case 2: return .report
+        
+        case 3: return .export
+        
+        case 4: return .audit
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: AccessPurpose, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .care:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .report:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .export:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .audit:
+            writeInt(&buf, Int32(4))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAccessPurpose_lift(_ buf: RustBuffer) throws -> AccessPurpose {
+    return try FfiConverterTypeAccessPurpose.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAccessPurpose_lower(_ value: AccessPurpose) -> RustBuffer {
+    return FfiConverterTypeAccessPurpose.lower(value)
+}
+
+
+
+/**
  * Safety checks done around a bath.
  */
 
@@ -6478,6 +7261,81 @@ public func FfiConverterTypeConflictKind_lift(_ buf: RustBuffer) throws -> Confl
 #endif
 public func FfiConverterTypeConflictKind_lower(_ value: ConflictKind) -> RustBuffer {
     return FfiConverterTypeConflictKind.lower(value)
+}
+
+
+
+/**
+ * Withdrawing or giving consent.
+ */
+
+public enum ConsentAction: Equatable, Hashable {
+    
+    /**
+     * From `at_ms`, no new record may use the purpose.
+     */
+    case withdraw
+    /**
+     * From `at_ms`, records may use the purpose again.
+     */
+    case give
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension ConsentAction: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeConsentAction: FfiConverterRustBuffer {
+    typealias SwiftType = ConsentAction
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ConsentAction {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .withdraw
+        
+        case 2: return .give
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ConsentAction, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .withdraw:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .give:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConsentAction_lift(_ buf: RustBuffer) throws -> ConsentAction {
+    return try FfiConverterTypeConsentAction.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConsentAction_lower(_ value: ConsentAction) -> RustBuffer {
+    return FfiConverterTypeConsentAction.lower(value)
 }
 
 
@@ -7582,6 +8440,40 @@ public enum RecordBody: Equatable, Hashable {
          */rules: LedgerRules
     )
     /**
+     * A new epoch key of the circle (the key itself travels wrapped; only the devices it was
+     * wrapped for are shown).
+     */
+    case epochKey(
+        /**
+         * The epoch's number.
+         */epoch: UInt32, 
+        /**
+         * The device keys it was wrapped for.
+         */devices: [String]
+    )
+    /**
+     * An existing epoch key given to devices that lacked it.
+     */
+    case keyGrant(
+        /**
+         * The epoch-key record whose key is granted.
+         */keyId: String, 
+        /**
+         * The device keys it was wrapped for.
+         */devices: [String]
+    )
+    /**
+     * A member's name (travels sealed; the enrolment carries none).
+     */
+    case memberProfile(
+        /**
+         * The member.
+         */memberId: String, 
+        /**
+         * The member's name.
+         */name: String
+    )
+    /**
      * A void or amendment of an earlier record.
      */
     case correction(
@@ -7594,6 +8486,22 @@ public enum RecordBody: Equatable, Hashable {
         /**
          * Why.
          */reason: String
+    )
+    /**
+     * A read of elders' data (the access log).
+     */
+    case accessLog(
+        /**
+         * Which call read which elders, and why.
+         */log: AccessLog
+    )
+    /**
+     * An elder's consent for one purpose withdrawn or given again.
+     */
+    case consent(
+        /**
+         * The change.
+         */change: ConsentChange
     )
 
 
@@ -7643,7 +8551,22 @@ public struct FfiConverterTypeRecordBody: FfiConverterRustBuffer {
         case 9: return .ledgerRules(rules: try FfiConverterTypeLedgerRules.read(from: &buf)
         )
         
-        case 10: return .correction(targetId: try FfiConverterString.read(from: &buf), action: try FfiConverterTypeCorrectionAction.read(from: &buf), reason: try FfiConverterString.read(from: &buf)
+        case 10: return .epochKey(epoch: try FfiConverterUInt32.read(from: &buf), devices: try FfiConverterSequenceString.read(from: &buf)
+        )
+        
+        case 11: return .keyGrant(keyId: try FfiConverterString.read(from: &buf), devices: try FfiConverterSequenceString.read(from: &buf)
+        )
+        
+        case 12: return .memberProfile(memberId: try FfiConverterString.read(from: &buf), name: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 13: return .correction(targetId: try FfiConverterString.read(from: &buf), action: try FfiConverterTypeCorrectionAction.read(from: &buf), reason: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 14: return .accessLog(log: try FfiConverterTypeAccessLog.read(from: &buf)
+        )
+        
+        case 15: return .consent(change: try FfiConverterTypeConsentChange.read(from: &buf)
         )
         
         default: throw UniffiInternalError.unexpectedEnumCase
@@ -7699,11 +8622,39 @@ public struct FfiConverterTypeRecordBody: FfiConverterRustBuffer {
             FfiConverterTypeLedgerRules.write(rules, into: &buf)
             
         
-        case let .correction(targetId,action,reason):
+        case let .epochKey(epoch,devices):
             writeInt(&buf, Int32(10))
+            FfiConverterUInt32.write(epoch, into: &buf)
+            FfiConverterSequenceString.write(devices, into: &buf)
+            
+        
+        case let .keyGrant(keyId,devices):
+            writeInt(&buf, Int32(11))
+            FfiConverterString.write(keyId, into: &buf)
+            FfiConverterSequenceString.write(devices, into: &buf)
+            
+        
+        case let .memberProfile(memberId,name):
+            writeInt(&buf, Int32(12))
+            FfiConverterString.write(memberId, into: &buf)
+            FfiConverterString.write(name, into: &buf)
+            
+        
+        case let .correction(targetId,action,reason):
+            writeInt(&buf, Int32(13))
             FfiConverterString.write(targetId, into: &buf)
             FfiConverterTypeCorrectionAction.write(action, into: &buf)
             FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .accessLog(log):
+            writeInt(&buf, Int32(14))
+            FfiConverterTypeAccessLog.write(log, into: &buf)
+            
+        
+        case let .consent(change):
+            writeInt(&buf, Int32(15))
+            FfiConverterTypeConsentChange.write(change, into: &buf)
             
         }
     }
@@ -8679,6 +9630,31 @@ fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeAccessEntry: FfiConverterRustBuffer {
+    typealias SwiftType = [AccessEntry]
+
+    public static func write(_ value: [AccessEntry], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeAccessEntry.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [AccessEntry] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [AccessEntry]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeAccessEntry.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeBalance: FfiConverterRustBuffer {
     typealias SwiftType = [Balance]
 
@@ -8721,6 +9697,31 @@ fileprivate struct FfiConverterSequenceTypeConflict: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeConflict.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeConsentConflict: FfiConverterRustBuffer {
+    typealias SwiftType = [ConsentConflict]
+
+    public static func write(_ value: [ConsentConflict], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeConsentConflict.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [ConsentConflict] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [ConsentConflict]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeConsentConflict.read(from: &buf))
         }
         return seq
     }
@@ -9136,6 +10137,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_carebank_ffi_checksum_method_securekeystore_save() != 60597) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_carebank_ffi_checksum_method_carestore_access_log() != 231) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_carebank_ffi_checksum_method_carestore_add_site() != 22262) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -9146,6 +10150,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_carebank_ffi_checksum_method_carestore_balances() != 23098) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_carebank_ffi_checksum_method_carestore_change_consent() != 5966) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_carebank_ffi_checksum_method_carestore_circle() != 18400) {
@@ -9160,6 +10167,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_carebank_ffi_checksum_method_carestore_conflict_queue() != 18816) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_carebank_ffi_checksum_method_carestore_consent_conflicts() != 12127) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_carebank_ffi_checksum_method_carestore_correct() != 15407) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -9169,7 +10179,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_carebank_ffi_checksum_method_carestore_device_key() != 6698) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_carebank_ffi_checksum_method_carestore_elder_month() != 37747) {
+    if (uniffi_carebank_ffi_checksum_method_carestore_elder_month() != 55015) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_carebank_ffi_checksum_method_carestore_enrol() != 4452) {
@@ -9178,10 +10188,13 @@ private let initializationResult: InitializationResult = {
     if (uniffi_carebank_ffi_checksum_method_carestore_enrol_elder() != 6355) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_carebank_ffi_checksum_method_carestore_entitlement_use() != 9171) {
+    if (uniffi_carebank_ffi_checksum_method_carestore_entitlement_use() != 500) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_carebank_ffi_checksum_method_carestore_export_bundle() != 9511) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_carebank_ffi_checksum_method_carestore_export_elder() != 45066) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_carebank_ffi_checksum_method_carestore_export_statement() != 38969) {
@@ -9190,7 +10203,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_carebank_ffi_checksum_method_carestore_follow_up_done() != 47672) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_carebank_ffi_checksum_method_carestore_get() != 65078) {
+    if (uniffi_carebank_ffi_checksum_method_carestore_get() != 7721) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_carebank_ffi_checksum_method_carestore_gift_hours() != 14444) {
@@ -9202,10 +10215,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_carebank_ffi_checksum_method_carestore_merge_from() != 2440) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_carebank_ffi_checksum_method_carestore_open_follow_ups() != 42852) {
+    if (uniffi_carebank_ffi_checksum_method_carestore_open_follow_ups() != 9269) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_carebank_ffi_checksum_method_carestore_overdue_visits() != 45841) {
+    if (uniffi_carebank_ffi_checksum_method_carestore_overdue_visits() != 28270) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_carebank_ffi_checksum_method_carestore_peer_name() != 34000) {

@@ -3,6 +3,7 @@ package org.carebank
 import java.time.Instant
 import java.time.YearMonth
 import java.time.ZoneId
+import org.carebank.ffi.AccessPurpose
 import org.carebank.ffi.CareStore
 import org.carebank.ffi.ElderMonth
 import org.carebank.ffi.EntitlementUse
@@ -18,14 +19,17 @@ fun monthOf(epochMs: Long): YearMonth = YearMonth.from(Instant.ofEpochMilli(epoc
 /** The month as carebank writes it, `YYYY-MM`. */
 fun YearMonth.toCarebank(): String = toString()
 
-/** Elders overdue for a visit at [now], most overdue first. */
-fun CareStore.overdueVisits(now: Instant): List<OverdueElder> = overdueVisits(now.toEpochMilli())
+/** Elders overdue for a visit at [now], most overdue first; the read is logged with [purpose]. */
+fun CareStore.overdueVisits(now: Instant, purpose: AccessPurpose): List<OverdueElder> =
+    overdueVisits(now.toEpochMilli(), purpose)
 
-/** An elder's visits and services in [month]. */
-fun CareStore.elderMonth(elderId: String, month: YearMonth): ElderMonth = elderMonth(elderId, month.toCarebank())
+/** An elder's visits and services in [month]; the read is logged with [purpose]. */
+fun CareStore.elderMonth(elderId: String, month: YearMonth, purpose: AccessPurpose): ElderMonth =
+    elderMonth(elderId, month.toCarebank(), purpose)
 
-/** Government-bought hours used by each entitled elder in [month]. */
-fun CareStore.entitlementUse(month: YearMonth): List<EntitlementUse> = entitlementUse(month.toCarebank())
+/** Government-bought hours used by each entitled elder in [month]; logged with [purpose]. */
+fun CareStore.entitlementUse(month: YearMonth, purpose: AccessPurpose): List<EntitlementUse> =
+    entitlementUse(month.toCarebank(), purpose)
 
 /** Person-times (人次) by service type in [month]. */
 fun CareStore.personTimes(month: YearMonth): PersonTimes = personTimes(month.toCarebank())

@@ -1,5 +1,6 @@
 package org.carebank
 
+import org.carebank.ffi.AccessPurpose
 import java.io.File
 import java.nio.file.Files
 import javax.crypto.KeyGenerator
@@ -44,7 +45,7 @@ class AtRestTest {
 
     /** The elder's name as the store reads it back (never visited, so overdue in a month). */
     private fun overdueNames(phone: CareStore, elder: String): List<String> =
-        phone.overdueVisits(System.currentTimeMillis() + 30 * DAY).filter { it.elderId == elder }.map { it.name }
+        phone.overdueVisits(System.currentTimeMillis() + 30 * DAY, AccessPurpose.CARE).filter { it.elderId == elder }.map { it.name }
 
     @Test
     fun aStoreIsEncryptedUnderAKeyFromTheKeyStoreAndReopensWithIt() {
@@ -52,6 +53,8 @@ class AtRestTest {
         val elder = village.elder(name)
         val keys = sealedKeys()
         CareStore.open(path, village.circle, keys, "device").use { phone ->
+            // Care records travel sealed for the circle's devices: the phone is enrolled first.
+            village.enrolPhone(phone, "王芳")
             phone.mergeFrom(village.coordinator.store)
             assertEquals(listOf(name), overdueNames(phone, elder))
             // Open, with the latest writes in the log: no file holds the name.

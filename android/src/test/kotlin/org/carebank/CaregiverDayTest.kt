@@ -1,5 +1,6 @@
 package org.carebank
 
+import org.carebank.ffi.AccessPurpose
 import java.time.Instant
 import org.carebank.ffi.BathCheck
 import org.carebank.ffi.BathPlace
@@ -67,28 +68,28 @@ class CaregiverDayTest {
         assertEquals(4uL, counts.total)
         assertEquals("助浴", counts.services.single { it.kind == ServiceKind.BATH }.labelZh)
 
-        val zhangMonth = phone.elderMonth(zhang, month)
+        val zhangMonth = phone.elderMonth(zhang, month, AccessPurpose.CARE)
         assertEquals(listOf(start), zhangMonth.visits.map { it.checkInMs })
         assertEquals(listOf(ServiceKind.MEAL), zhangMonth.services.map { it.kind })
         assertEquals(Funding.GOVERNMENT, zhangMonth.services.single().funding)
 
-        val use = phone.entitlementUse(month).single()
+        val use = phone.entitlementUse(month, AccessPurpose.REPORT).single()
         assertEquals(zhang, use.elderId)
         assertEquals(30L, use.usedMinutes)
         assertEquals(EntitlementStatus.UNDER_SERVED, use.status)
 
         // Five days on, only 刘爷爷 (every 3 days, never visited) is overdue, by two days.
-        val overdue = phone.overdueVisits(Instant.now().plusMillis(5 * DAY))
+        val overdue = phone.overdueVisits(Instant.now().plusMillis(5 * DAY), AccessPurpose.CARE)
         assertEquals(listOf("刘爷爷"), overdue.map { it.name })
         assertEquals(liu, overdue.single().elderId)
         assertEquals(2L, overdue.single().daysOverdue)
         assertEquals(null, overdue.single().lastVisitMs)
 
-        val open = phone.openFollowUps().single()
+        val open = phone.openFollowUps(AccessPurpose.CARE).single()
         assertEquals("送降压药", open.action)
         assertEquals(visitLi, open.visitId)
         phone.followUpDone(FollowUpDone(visitLi, 0u, start + 20 * HOUR, "已送到"))
-        assertTrue(phone.openFollowUps().isEmpty())
+        assertTrue(phone.openFollowUps(AccessPurpose.CARE).isEmpty())
     }
 
     @Test
@@ -106,15 +107,15 @@ class CaregiverDayTest {
 
         val counts = phone.personTimes(month)
         assertEquals(1uL, counts.services.single { it.kind == ServiceKind.MEAL }.count)
-        assertEquals(listOf(start + 40 * MINUTE), phone.elderMonth(zhang, month).visits.map { it.checkOutMs })
+        assertEquals(listOf(start + 40 * MINUTE), phone.elderMonth(zhang, month, AccessPurpose.CARE).visits.map { it.checkOutMs })
 
         // Nothing is erased (留迹留痕): the voided record and the void itself can be read back.
-        val original = phone.get(duplicate).body
+        val original = phone.get(duplicate, AccessPurpose.CARE).body
         assertTrue(original is RecordBody.Service)
-        val correction = phone.get(voidId).body as RecordBody.Correction
+        val correction = phone.get(voidId, AccessPurpose.CARE).body as RecordBody.Correction
         assertEquals(duplicate, correction.targetId)
         assertEquals(CorrectionAction.Void, correction.action)
         assertEquals("重复录入", correction.reason)
-        assertEquals(phone.deviceKey(), phone.get(voidId).author)
+        assertEquals(phone.deviceKey(), phone.get(voidId, AccessPurpose.CARE).author)
     }
 }

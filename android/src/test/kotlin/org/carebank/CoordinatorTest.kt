@@ -1,5 +1,6 @@
 package org.carebank
 
+import org.carebank.ffi.AccessPurpose
 import org.carebank.ffi.CareException
 import org.carebank.ffi.EntitlementStatus
 import org.carebank.ffi.Funding
@@ -43,11 +44,11 @@ class CoordinatorTest {
         a.store.recordService(cleaning(a, over, start + HOUR, 700))
 
         val coordinator = village.coordinator.store
-        assertTrue(coordinator.entitlementUse(month).all { it.usedMinutes == 0L })
+        assertTrue(coordinator.entitlementUse(month, AccessPurpose.REPORT).all { it.usedMinutes == 0L })
         coordinator.mergeFrom(a.store)
         coordinator.mergeFrom(b.store)
 
-        val use = coordinator.entitlementUse(month).associateBy { it.elderId }
+        val use = coordinator.entitlementUse(month, AccessPurpose.REPORT).associateBy { it.elderId }
         assertEquals(1000L, use.getValue(within).usedMinutes)
         assertEquals(EntitlementStatus.WITHIN_QUOTA, use.getValue(within).status)
         assertEquals(EntitlementStatus.UNDER_SERVED, use.getValue(under).status)

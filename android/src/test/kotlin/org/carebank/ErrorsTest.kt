@@ -1,5 +1,6 @@
 package org.carebank
 
+import org.carebank.ffi.AccessPurpose
 import org.carebank.ffi.CareException
 import org.carebank.ffi.CareLevel
 import org.carebank.ffi.Consent
@@ -41,7 +42,7 @@ class ErrorsTest {
             "check_out_ms" to { wang.store.recordVisit(visit(elder, wang).copy(checkOutMs = start - MINUTE)) },
             "check_in_ms" to { wang.store.recordVisit(visit(elder, wang).copy(checkInMs = -1)) },
             "month" to { wang.store.personTimes("2026-13") },
-            "now_ms" to { wang.store.overdueVisits(Long.MAX_VALUE) },
+            "now_ms" to { wang.store.overdueVisits(Long.MAX_VALUE, AccessPurpose.CARE) },
         )
         for ((field, call) in cases) {
             val e = assertThrows(CareException.InvalidInput::class.java) { call() }
@@ -57,7 +58,7 @@ class ErrorsTest {
         val e = assertThrows(CareException.NotFound::class.java) { wang.store.recordVisit(visit(unknown, wang)) }
         assertEquals("elder", e.what)
         assertEquals(unknown, e.id)
-        assertThrows(CareException.NotFound::class.java) { wang.store.get(newId()) }
+        assertThrows(CareException.NotFound::class.java) { wang.store.get(newId(), AccessPurpose.CARE) }
     }
 
     @Test

@@ -1,5 +1,6 @@
 package org.carebank
 
+import org.carebank.ffi.AccessPurpose
 import java.io.File
 import java.nio.file.Files
 import javax.crypto.KeyGenerator
@@ -57,9 +58,11 @@ class MergeTest {
         val seenByA = a.store.personTimes(month)
         assertEquals(seenByA, b.store.personTimes(month))
         assertEquals(3uL, seenByA.total)
-        assertEquals(a.store.elderMonth(elder, month), b.store.elderMonth(elder, month))
         // Merging again changes nothing.
         assertTrue(a.store.mergeFrom(b.store).added.isEmpty())
+        // Reading an elder's month is logged on each phone (an access-log record of its own).
+        assertEquals(a.store.elderMonth(elder, month, AccessPurpose.CARE), b.store.elderMonth(elder, month, AccessPurpose.CARE))
+        assertEquals(1, a.store.mergeFrom(b.store).added.size)
     }
 
     @Test
@@ -86,9 +89,12 @@ class MergeTest {
             phone.mergeFrom(coordinator, flag) { flag.cancel() }
         }
         assertFalse(phone.trustedKeys().none { it.role == "caregiver" })
-        // The next merge does the rest, if any.
+        // The next merge does the rest, if any: the phone now holds every record. Outside the
+        // circle's keys it reads none of the care records (they travel sealed).
         phone.mergeFrom(coordinator)
-        assertEquals(coordinator.personTimes(month), phone.personTimes(month))
+        assertTrue(phone.mergeFrom(coordinator).added.isEmpty())
+        assertEquals(0uL, phone.personTimes(month).total)
+        assertEquals(1uL, coordinator.personTimes(month).total)
     }
 
     @Test
@@ -108,7 +114,7 @@ class MergeTest {
 
             CareStore.open(path, village.circle, keys, "device").use { phone ->
                 assertEquals(deviceKey, phone.deviceKey())
-                assertTrue(phone.get(visitId).body is RecordBody.Visit)
+                assertTrue(phone.get(visitId, AccessPurpose.CARE).body is RecordBody.Visit)
                 assertEquals(1uL, phone.personTimes(month).visits)
             }
 

@@ -1,5 +1,6 @@
 package org.carebank
 
+import org.carebank.ffi.AccessPurpose
 import org.carebank.ffi.CareException
 import org.carebank.ffi.ConfirmMethod
 import org.carebank.ffi.Funding
@@ -49,7 +50,7 @@ class RelayTest {
 
         val received = caregiver.store.syncWithRelay(url)
         assertTrue(received.recordsReceived >= 2uL)
-        assertTrue(caregiver.store.get(claim).body is RecordBody.Ledger)
+        assertTrue(caregiver.store.get(claim, AccessPurpose.CARE).body is RecordBody.Ledger)
         caregiver.store.confirmClaim(claim, ConfirmMethod.PRINTED_CARD)
         caregiver.store.syncWithRelay(url)
 

@@ -1,5 +1,6 @@
 package org.carebank
 
+import org.carebank.ffi.AccessPurpose
 import java.io.File
 import java.nio.file.Files
 import org.carebank.ffi.CareException
@@ -57,7 +58,7 @@ class SyncTest {
             assertTrue(reply.length() < everything.size)
             wang.store.importBundle(reply.readBytes())
             assertEquals(coordinator.personTimes(month), wang.store.personTimes(month))
-            assertEquals(coordinator.elderMonth(elder, month), wang.store.elderMonth(elder, month))
+            assertEquals(coordinator.elderMonth(elder, month, AccessPurpose.CARE), wang.store.elderMonth(elder, month, AccessPurpose.CARE))
 
             // A file that is not a bundle of this circle is refused, naming the bundle.
             val e = assertThrows(CareException.InvalidInput::class.java) {

@@ -98,6 +98,11 @@ class TestVillage(circleId: String? = null, centreSecret: ByteArray? = null) : A
     /** A phone that is not enrolled (yet). */
     fun strangerPhone(): CareStore = open("stranger-${stores.size}")
 
+    /** Enrols a phone opened elsewhere as a caregiver's: its next merge brings it the circle's keys. */
+    fun enrolPhone(phone: CareStore, name: String) {
+        coordinator.store.enrol(Enrolment(newId(), name, Role.CAREGIVER, pointId, phone.deviceKey()))
+    }
+
     private fun open(keyName: String): CareStore = CareStore.openInMemory(circle, keys, keyName).also { stores += it }
 
     private fun enrol(by: CareStore, role: Role, name: String): Member {

@@ -1,5 +1,6 @@
 package org.carebank
 
+import org.carebank.ffi.AccessPurpose
 import org.carebank.ffi.CareException
 import org.carebank.ffi.ConfirmMethod
 import org.carebank.ffi.ConflictKind
@@ -56,7 +57,7 @@ class TimeBankTest {
 
         caregiver.store.mergeFrom(volunteer.store)
         val confirmation = caregiver.store.confirmClaim(claim, ConfirmMethod.IN_PERSON)
-        val read = caregiver.store.get(confirmation).body as RecordBody.Ledger
+        val read = caregiver.store.get(confirmation, AccessPurpose.CARE).body as RecordBody.Ledger
         assertEquals(LedgerEntryKind.Confirm(claim, ConfirmMethod.IN_PERSON), read.entry.kind)
         volunteer.store.mergeFrom(caregiver.store)
         volunteer.store.balance(volunteer.id).let {

@@ -783,6 +783,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_carebank_ffi_checksum_method_securekeystore_save(
     ): Int
+    external fun uniffi_carebank_ffi_checksum_method_carestore_access_log(
+    ): Int
     external fun uniffi_carebank_ffi_checksum_method_carestore_add_site(
     ): Int
     external fun uniffi_carebank_ffi_checksum_method_carestore_answer_sync(
@@ -791,6 +793,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_carebank_ffi_checksum_method_carestore_balances(
     ): Int
+    external fun uniffi_carebank_ffi_checksum_method_carestore_change_consent(
+    ): Int
     external fun uniffi_carebank_ffi_checksum_method_carestore_circle(
     ): Int
     external fun uniffi_carebank_ffi_checksum_method_carestore_claim_hours(
@@ -798,6 +802,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_carebank_ffi_checksum_method_carestore_confirm_claim(
     ): Int
     external fun uniffi_carebank_ffi_checksum_method_carestore_conflict_queue(
+    ): Int
+    external fun uniffi_carebank_ffi_checksum_method_carestore_consent_conflicts(
     ): Int
     external fun uniffi_carebank_ffi_checksum_method_carestore_correct(
     ): Int
@@ -814,6 +820,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_carebank_ffi_checksum_method_carestore_entitlement_use(
     ): Int
     external fun uniffi_carebank_ffi_checksum_method_carestore_export_bundle(
+    ): Int
+    external fun uniffi_carebank_ffi_checksum_method_carestore_export_elder(
     ): Int
     external fun uniffi_carebank_ffi_checksum_method_carestore_export_statement(
     ): Int
@@ -929,6 +937,8 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_carebank_ffi_fn_constructor_carestore_open_in_memory(`circle`: RustBuffer.ByValue,`keys`: Long,`keyName`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_carebank_ffi_fn_method_carestore_access_log(`ptr`: Long,`elderId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_add_site(`ptr`: Long,`site`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_answer_sync(`ptr`: Long,`frame`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -936,6 +946,8 @@ internal object UniffiLib {
     external fun uniffi_carebank_ffi_fn_method_carestore_balance(`ptr`: Long,`memberId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_balances(`ptr`: Long,`nowMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_carebank_ffi_fn_method_carestore_change_consent(`ptr`: Long,`change`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_circle(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -945,27 +957,31 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_conflict_queue(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_carebank_ffi_fn_method_carestore_consent_conflicts(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_correct(`ptr`: Long,`targetId`: RustBuffer.ByValue,`action`: RustBuffer.ByValue,`reason`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_decide(`ptr`: Long,`targetId`: RustBuffer.ByValue,`verdict`: RustBuffer.ByValue,`reason`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_device_key(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_carebank_ffi_fn_method_carestore_elder_month(`ptr`: Long,`elderId`: RustBuffer.ByValue,`month`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_carebank_ffi_fn_method_carestore_elder_month(`ptr`: Long,`elderId`: RustBuffer.ByValue,`month`: RustBuffer.ByValue,`purpose`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_enrol(`ptr`: Long,`enrolment`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_enrol_elder(`ptr`: Long,`elder`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_carebank_ffi_fn_method_carestore_entitlement_use(`ptr`: Long,`month`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_carebank_ffi_fn_method_carestore_entitlement_use(`ptr`: Long,`month`: RustBuffer.ByValue,`purpose`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_export_bundle(`ptr`: Long,`sincePeer`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_carebank_ffi_fn_method_carestore_export_elder(`ptr`: Long,`elderId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_export_statement(`ptr`: Long,`memberId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_follow_up_done(`ptr`: Long,`done`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_carebank_ffi_fn_method_carestore_get(`ptr`: Long,`recordId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_carebank_ffi_fn_method_carestore_get(`ptr`: Long,`recordId`: RustBuffer.ByValue,`purpose`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_gift_hours(`ptr`: Long,`toMemberId`: RustBuffer.ByValue,`minutes`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -973,9 +989,9 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_merge_from(`ptr`: Long,`other`: Long,`listener`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_carebank_ffi_fn_method_carestore_open_follow_ups(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_carebank_ffi_fn_method_carestore_open_follow_ups(`ptr`: Long,`purpose`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_carebank_ffi_fn_method_carestore_overdue_visits(`ptr`: Long,`nowMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_carebank_ffi_fn_method_carestore_overdue_visits(`ptr`: Long,`nowMs`: Long,`purpose`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_peer_name(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1149,6 +1165,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_carebank_ffi_checksum_method_securekeystore_save() and 0xFFFF) != 60597) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_carebank_ffi_checksum_method_carestore_access_log() and 0xFFFF) != 231) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_add_site() and 0xFFFF) != 22262) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1159,6 +1178,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_balances() and 0xFFFF) != 23098) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_carebank_ffi_checksum_method_carestore_change_consent() and 0xFFFF) != 5966) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_circle() and 0xFFFF) != 18400) {
@@ -1173,6 +1195,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_conflict_queue() and 0xFFFF) != 18816) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_carebank_ffi_checksum_method_carestore_consent_conflicts() and 0xFFFF) != 12127) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_correct() and 0xFFFF) != 15407) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1182,7 +1207,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_device_key() and 0xFFFF) != 6698) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_carebank_ffi_checksum_method_carestore_elder_month() and 0xFFFF) != 37747) {
+    if ((lib.uniffi_carebank_ffi_checksum_method_carestore_elder_month() and 0xFFFF) != 55015) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_enrol() and 0xFFFF) != 4452) {
@@ -1191,10 +1216,13 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_enrol_elder() and 0xFFFF) != 6355) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_carebank_ffi_checksum_method_carestore_entitlement_use() and 0xFFFF) != 9171) {
+    if ((lib.uniffi_carebank_ffi_checksum_method_carestore_entitlement_use() and 0xFFFF) != 500) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_export_bundle() and 0xFFFF) != 9511) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_carebank_ffi_checksum_method_carestore_export_elder() and 0xFFFF) != 45066) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_export_statement() and 0xFFFF) != 38969) {
@@ -1203,7 +1231,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_follow_up_done() and 0xFFFF) != 47672) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_carebank_ffi_checksum_method_carestore_get() and 0xFFFF) != 65078) {
+    if ((lib.uniffi_carebank_ffi_checksum_method_carestore_get() and 0xFFFF) != 7721) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_gift_hours() and 0xFFFF) != 14444) {
@@ -1215,10 +1243,10 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_merge_from() and 0xFFFF) != 2440) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_carebank_ffi_checksum_method_carestore_open_follow_ups() and 0xFFFF) != 42852) {
+    if ((lib.uniffi_carebank_ffi_checksum_method_carestore_open_follow_ups() and 0xFFFF) != 9269) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_carebank_ffi_checksum_method_carestore_overdue_visits() and 0xFFFF) != 45841) {
+    if ((lib.uniffi_carebank_ffi_checksum_method_carestore_overdue_visits() and 0xFFFF) != 28270) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_peer_name() and 0xFFFF) != 34000) {
@@ -2057,6 +2085,12 @@ public object FfiConverterTypeCancellationToken: FfiConverter<CancellationToken,
 public interface CareStoreInterface {
     
     /**
+     * Who read `elder_id`'s data, when and why, oldest first: every logged read this store
+     * holds (its own, and those synced from other phones).
+     */
+    fun `accessLog`(`elderId`: kotlin.String): List<AccessEntry>
+    
+    /**
      * Adds a centre, station or village point (the centre only); returns the record id.
      */
     fun `addSite`(`site`: Site): kotlin.String
@@ -2078,6 +2112,13 @@ public interface CareStoreInterface {
      * The balances at `now_ms` of every member with minutes or pending claims.
      */
     fun `balances`(`nowMs`: kotlin.Long): List<Balance>
+    
+    /**
+     * Withdraws or gives again an elder's consent for one purpose (centre or coordinator);
+     * returns the record id. After a withdrawal, records of that purpose dated from `at_ms`
+     * are refused with `ConsentMissing`; records made before stay.
+     */
+    fun `changeConsent`(`change`: ConsentChange): kotlin.String
     
     /**
      * The circle this store belongs to.
@@ -2102,6 +2143,12 @@ public interface CareStoreInterface {
     fun `conflictQueue`(): List<Conflict>
     
     /**
+     * Visits and services that used a purpose after the elder withdrew it (made offline
+     * before the withdrawal arrived): kept, listed here for the coordinator.
+     */
+    fun `consentConflicts`(): List<ConsentConflict>
+    
+    /**
      * Voids or amends the record `target_id`, with a reason (the author or a coordinator);
      * returns the correction's record id.
      */
@@ -2119,9 +2166,10 @@ public interface CareStoreInterface {
     fun `deviceKey`(): kotlin.String
     
     /**
-     * An elder's visits and services in `month` (`YYYY-MM`, China Standard Time).
+     * An elder's visits and services in `month` (`YYYY-MM`, China Standard Time); logged with
+     * `purpose`.
      */
-    fun `elderMonth`(`elderId`: kotlin.String, `month`: kotlin.String): ElderMonth
+    fun `elderMonth`(`elderId`: kotlin.String, `month`: kotlin.String, `purpose`: AccessPurpose): ElderMonth
     
     /**
      * Certifies a member's device key (the centre enrols coordinators, coordinators enrol
@@ -2135,15 +2183,23 @@ public interface CareStoreInterface {
     fun `enrolElder`(`elder`: Elder): kotlin.String
     
     /**
-     * Government-bought hours used by each entitled elder in `month` (`YYYY-MM`).
+     * Government-bought hours used by each entitled elder in `month` (`YYYY-MM`); logged with
+     * `purpose`.
      */
-    fun `entitlementUse`(`month`: kotlin.String): List<EntitlementUse>
+    fun `entitlementUse`(`month`: kotlin.String, `purpose`: AccessPurpose): List<EntitlementUse>
     
     /**
      * A bundle file of everything (no `since_peer`), or of what the device named `since_peer`
      * is not known to hold (from earlier syncs and imports): carry it by SD card or chat app.
      */
     fun `exportBundle`(`sincePeer`: kotlin.String? = null): kotlin.ByteArray
+    
+    /**
+     * Everything this store holds about `elder_id` as JSON (PIPL Art. 45: the elder's own
+     * copy): profile, consent, visits, services, follow-ups, corrections and the access log.
+     * The export is logged (purpose `export`) and shows itself.
+     */
+    fun `exportElder`(`elderId`: kotlin.String): kotlin.String
     
     /**
      * A member's statement as of now, signed by this device: a file anyone with the circle's
@@ -2157,9 +2213,10 @@ public interface CareStoreInterface {
     fun `followUpDone`(`done`: FollowUpDone): kotlin.String
     
     /**
-     * Reads one record back, checking its signature.
+     * Reads one record back, checking its signature. A record about an elder is personal
+     * data: the read is logged with `purpose` (the access log).
      */
-    fun `get`(`recordId`: kotlin.String): StoredRecord
+    fun `get`(`recordId`: kotlin.String, `purpose`: AccessPurpose): StoredRecord
     
     /**
      * Gives `minutes` to a relative who is a member; returns the entry's record id.
@@ -2180,14 +2237,14 @@ public interface CareStoreInterface {
     fun `mergeFrom`(`other`: CareStore, `listener`: ProgressListener? = null, `cancel`: CancellationToken? = null): MergeReport
     
     /**
-     * Follow-ups not yet done, earliest due first.
+     * Follow-ups not yet done, earliest due first (logged with `purpose`).
      */
-    fun `openFollowUps`(): List<OpenFollowUp>
+    fun `openFollowUps`(`purpose`: AccessPurpose): List<OpenFollowUp>
     
     /**
-     * Elders overdue for a visit at `now_ms`, most overdue first.
+     * Elders overdue for a visit at `now_ms`, most overdue first (names: logged with `purpose`).
      */
-    fun `overdueVisits`(`nowMs`: kotlin.Long): List<OverdueElder>
+    fun `overdueVisits`(`nowMs`: kotlin.Long, `purpose`: AccessPurpose): List<OverdueElder>
     
     /**
      * The name other devices remember this one under (pass it to `export_bundle`).
@@ -2379,6 +2436,25 @@ open class CareStore: Disposable, AutoCloseable, CareStoreInterface
 
     
     /**
+     * Who read `elder_id`'s data, when and why, oldest first: every logged read this store
+     * holds (its own, and those synced from other phones).
+     */
+    @Throws(CareException::class)override fun `accessLog`(`elderId`: kotlin.String): List<AccessEntry> {
+            return FfiConverterSequenceTypeAccessEntry.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CareException) { _status ->
+    UniffiLib.uniffi_carebank_ffi_fn_method_carestore_access_log(
+        it,
+        
+        FfiConverterString.lower(`elderId`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * Adds a centre, station or village point (the centre only); returns the record id.
      */
     @Throws(CareException::class)override fun `addSite`(`site`: Site): kotlin.String {
@@ -2446,6 +2522,26 @@ open class CareStore: Disposable, AutoCloseable, CareStoreInterface
         it,
         
         FfiConverterLong.lower(`nowMs`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Withdraws or gives again an elder's consent for one purpose (centre or coordinator);
+     * returns the record id. After a withdrawal, records of that purpose dated from `at_ms`
+     * are refused with `ConsentMissing`; records made before stay.
+     */
+    @Throws(CareException::class)override fun `changeConsent`(`change`: ConsentChange): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CareException) { _status ->
+    UniffiLib.uniffi_carebank_ffi_fn_method_carestore_change_consent(
+        it,
+        
+        FfiConverterTypeConsentChange.lower(`change`),_status)
 }
     }
     )
@@ -2528,6 +2624,24 @@ open class CareStore: Disposable, AutoCloseable, CareStoreInterface
 
     
     /**
+     * Visits and services that used a purpose after the elder withdrew it (made offline
+     * before the withdrawal arrived): kept, listed here for the coordinator.
+     */
+    @Throws(CareException::class)override fun `consentConflicts`(): List<ConsentConflict> {
+            return FfiConverterSequenceTypeConsentConflict.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CareException) { _status ->
+    UniffiLib.uniffi_carebank_ffi_fn_method_carestore_consent_conflicts(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * Voids or amends the record `target_id`, with a reason (the author or a coordinator);
      * returns the correction's record id.
      */
@@ -2587,9 +2701,10 @@ open class CareStore: Disposable, AutoCloseable, CareStoreInterface
 
     
     /**
-     * An elder's visits and services in `month` (`YYYY-MM`, China Standard Time).
+     * An elder's visits and services in `month` (`YYYY-MM`, China Standard Time); logged with
+     * `purpose`.
      */
-    @Throws(CareException::class)override fun `elderMonth`(`elderId`: kotlin.String, `month`: kotlin.String): ElderMonth {
+    @Throws(CareException::class)override fun `elderMonth`(`elderId`: kotlin.String, `month`: kotlin.String, `purpose`: AccessPurpose): ElderMonth {
             return FfiConverterTypeElderMonth.lift(
     callWithHandle {
     uniffiRustCallWithError(CareException) { _status ->
@@ -2597,7 +2712,8 @@ open class CareStore: Disposable, AutoCloseable, CareStoreInterface
         it,
         
         FfiConverterString.lower(`elderId`),
-        FfiConverterString.lower(`month`),_status)
+        FfiConverterString.lower(`month`),
+        FfiConverterTypeAccessPurpose.lower(`purpose`),_status)
 }
     }
     )
@@ -2643,16 +2759,18 @@ open class CareStore: Disposable, AutoCloseable, CareStoreInterface
 
     
     /**
-     * Government-bought hours used by each entitled elder in `month` (`YYYY-MM`).
+     * Government-bought hours used by each entitled elder in `month` (`YYYY-MM`); logged with
+     * `purpose`.
      */
-    @Throws(CareException::class)override fun `entitlementUse`(`month`: kotlin.String): List<EntitlementUse> {
+    @Throws(CareException::class)override fun `entitlementUse`(`month`: kotlin.String, `purpose`: AccessPurpose): List<EntitlementUse> {
             return FfiConverterSequenceTypeEntitlementUse.lift(
     callWithHandle {
     uniffiRustCallWithError(CareException) { _status ->
     UniffiLib.uniffi_carebank_ffi_fn_method_carestore_entitlement_use(
         it,
         
-        FfiConverterString.lower(`month`),_status)
+        FfiConverterString.lower(`month`),
+        FfiConverterTypeAccessPurpose.lower(`purpose`),_status)
 }
     }
     )
@@ -2672,6 +2790,26 @@ open class CareStore: Disposable, AutoCloseable, CareStoreInterface
         it,
         
         FfiConverterOptionalString.lower(`sincePeer`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Everything this store holds about `elder_id` as JSON (PIPL Art. 45: the elder's own
+     * copy): profile, consent, visits, services, follow-ups, corrections and the access log.
+     * The export is logged (purpose `export`) and shows itself.
+     */
+    @Throws(CareException::class)override fun `exportElder`(`elderId`: kotlin.String): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CareException) { _status ->
+    UniffiLib.uniffi_carebank_ffi_fn_method_carestore_export_elder(
+        it,
+        
+        FfiConverterString.lower(`elderId`),_status)
 }
     }
     )
@@ -2717,16 +2855,18 @@ open class CareStore: Disposable, AutoCloseable, CareStoreInterface
 
     
     /**
-     * Reads one record back, checking its signature.
+     * Reads one record back, checking its signature. A record about an elder is personal
+     * data: the read is logged with `purpose` (the access log).
      */
-    @Throws(CareException::class)override fun `get`(`recordId`: kotlin.String): StoredRecord {
+    @Throws(CareException::class)override fun `get`(`recordId`: kotlin.String, `purpose`: AccessPurpose): StoredRecord {
             return FfiConverterTypeStoredRecord.lift(
     callWithHandle {
     uniffiRustCallWithError(CareException) { _status ->
     UniffiLib.uniffi_carebank_ffi_fn_method_carestore_get(
         it,
         
-        FfiConverterString.lower(`recordId`),_status)
+        FfiConverterString.lower(`recordId`),
+        FfiConverterTypeAccessPurpose.lower(`purpose`),_status)
 }
     }
     )
@@ -2795,15 +2935,16 @@ open class CareStore: Disposable, AutoCloseable, CareStoreInterface
 
     
     /**
-     * Follow-ups not yet done, earliest due first.
+     * Follow-ups not yet done, earliest due first (logged with `purpose`).
      */
-    @Throws(CareException::class)override fun `openFollowUps`(): List<OpenFollowUp> {
+    @Throws(CareException::class)override fun `openFollowUps`(`purpose`: AccessPurpose): List<OpenFollowUp> {
             return FfiConverterSequenceTypeOpenFollowUp.lift(
     callWithHandle {
     uniffiRustCallWithError(CareException) { _status ->
     UniffiLib.uniffi_carebank_ffi_fn_method_carestore_open_follow_ups(
         it,
-        _status)
+        
+        FfiConverterTypeAccessPurpose.lower(`purpose`),_status)
 }
     }
     )
@@ -2812,16 +2953,17 @@ open class CareStore: Disposable, AutoCloseable, CareStoreInterface
 
     
     /**
-     * Elders overdue for a visit at `now_ms`, most overdue first.
+     * Elders overdue for a visit at `now_ms`, most overdue first (names: logged with `purpose`).
      */
-    @Throws(CareException::class)override fun `overdueVisits`(`nowMs`: kotlin.Long): List<OverdueElder> {
+    @Throws(CareException::class)override fun `overdueVisits`(`nowMs`: kotlin.Long, `purpose`: AccessPurpose): List<OverdueElder> {
             return FfiConverterSequenceTypeOverdueElder.lift(
     callWithHandle {
     uniffiRustCallWithError(CareException) { _status ->
     UniffiLib.uniffi_carebank_ffi_fn_method_carestore_overdue_visits(
         it,
         
-        FfiConverterLong.lower(`nowMs`),_status)
+        FfiConverterLong.lower(`nowMs`),
+        FfiConverterTypeAccessPurpose.lower(`purpose`),_status)
 }
     }
     )
@@ -4212,6 +4354,164 @@ public object FfiConverterTypeSecureKeyStore: FfiConverter<SecureKeyStore, Long>
 
 
 /**
+ * One read of an elder's data, as the access log shows it.
+ */
+data class AccessEntry (
+    /**
+     * The access-log record's id.
+     */
+    var `recordId`: kotlin.String
+    , 
+    /**
+     * The device that read.
+     */
+    var `deviceKey`: kotlin.String
+    , 
+    /**
+     * The member it belongs to, if known (none for the centre).
+     */
+    var `memberId`: kotlin.String?
+    , 
+    /**
+     * `centre`, or the member's role, if known.
+     */
+    var `role`: kotlin.String?
+    , 
+    /**
+     * Which call read.
+     */
+    var `call`: AccessCall
+    , 
+    /**
+     * Why.
+     */
+    var `purpose`: AccessPurpose
+    , 
+    /**
+     * When, by the reading device's clock (Unix ms).
+     */
+    var `atMs`: kotlin.Long
+    , 
+    /**
+     * How many elders that call read.
+     */
+    var `elderCount`: kotlin.UInt
+    , 
+    /**
+     * Whether the reading device was trusted then.
+     */
+    var `counted`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAccessEntry: FfiConverterRustBuffer<AccessEntry> {
+    override fun read(buf: ByteBuffer): AccessEntry {
+        return AccessEntry(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterTypeAccessCall.read(buf),
+            FfiConverterTypeAccessPurpose.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: AccessEntry) = (
+            FfiConverterString.allocationSize(value.`recordId`) +
+            FfiConverterString.allocationSize(value.`deviceKey`) +
+            FfiConverterOptionalString.allocationSize(value.`memberId`) +
+            FfiConverterOptionalString.allocationSize(value.`role`) +
+            FfiConverterTypeAccessCall.allocationSize(value.`call`) +
+            FfiConverterTypeAccessPurpose.allocationSize(value.`purpose`) +
+            FfiConverterLong.allocationSize(value.`atMs`) +
+            FfiConverterUInt.allocationSize(value.`elderCount`) +
+            FfiConverterBoolean.allocationSize(value.`counted`)
+    )
+
+    override fun write(value: AccessEntry, buf: ByteBuffer) {
+            FfiConverterString.write(value.`recordId`, buf)
+            FfiConverterString.write(value.`deviceKey`, buf)
+            FfiConverterOptionalString.write(value.`memberId`, buf)
+            FfiConverterOptionalString.write(value.`role`, buf)
+            FfiConverterTypeAccessCall.write(value.`call`, buf)
+            FfiConverterTypeAccessPurpose.write(value.`purpose`, buf)
+            FfiConverterLong.write(value.`atMs`, buf)
+            FfiConverterUInt.write(value.`elderCount`, buf)
+            FfiConverterBoolean.write(value.`counted`, buf)
+    }
+}
+
+
+
+/**
+ * One access-log record's content: which call read which elders, and why.
+ */
+data class AccessLog (
+    /**
+     * The call made.
+     */
+    var `call`: AccessCall
+    , 
+    /**
+     * Why.
+     */
+    var `purpose`: AccessPurpose
+    , 
+    /**
+     * The elders whose data it returned.
+     */
+    var `elderIds`: List<kotlin.String>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAccessLog: FfiConverterRustBuffer<AccessLog> {
+    override fun read(buf: ByteBuffer): AccessLog {
+        return AccessLog(
+            FfiConverterTypeAccessCall.read(buf),
+            FfiConverterTypeAccessPurpose.read(buf),
+            FfiConverterSequenceString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: AccessLog) = (
+            FfiConverterTypeAccessCall.allocationSize(value.`call`) +
+            FfiConverterTypeAccessPurpose.allocationSize(value.`purpose`) +
+            FfiConverterSequenceString.allocationSize(value.`elderIds`)
+    )
+
+    override fun write(value: AccessLog, buf: ByteBuffer) {
+            FfiConverterTypeAccessCall.write(value.`call`, buf)
+            FfiConverterTypeAccessPurpose.write(value.`purpose`, buf)
+            FfiConverterSequenceString.write(value.`elderIds`, buf)
+    }
+}
+
+
+
+/**
  * A member's time-bank balance, in minutes.
  */
 data class Balance (
@@ -4555,6 +4855,190 @@ public object FfiConverterTypeConsent: FfiConverterRustBuffer<Consent> {
             FfiConverterTypeConsentRelation.write(value.`relation`, buf)
             FfiConverterLong.write(value.`givenAtMs`, buf)
             FfiConverterSequenceTypeConsentPurpose.write(value.`purposes`, buf)
+    }
+}
+
+
+
+/**
+ * An elder's consent for one purpose, withdrawn or given again (a coordinator records it).
+ */
+data class ConsentChange (
+    /**
+     * The elder.
+     */
+    var `elderId`: kotlin.String
+    , 
+    /**
+     * The purpose.
+     */
+    var `purpose`: ConsentPurpose
+    , 
+    /**
+     * Withdraw or give.
+     */
+    var `action`: ConsentAction
+    , 
+    /**
+     * From when (Unix ms).
+     */
+    var `atMs`: kotlin.Long
+    , 
+    /**
+     * The person who expressed it.
+     */
+    var `by`: kotlin.String
+    , 
+    /**
+     * Their relation to the elder.
+     */
+    var `relation`: ConsentRelation
+    , 
+    /**
+     * Why, if said.
+     */
+    var `reason`: kotlin.String? = null 
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeConsentChange: FfiConverterRustBuffer<ConsentChange> {
+    override fun read(buf: ByteBuffer): ConsentChange {
+        return ConsentChange(
+            FfiConverterString.read(buf),
+            FfiConverterTypeConsentPurpose.read(buf),
+            FfiConverterTypeConsentAction.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterTypeConsentRelation.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ConsentChange) = (
+            FfiConverterString.allocationSize(value.`elderId`) +
+            FfiConverterTypeConsentPurpose.allocationSize(value.`purpose`) +
+            FfiConverterTypeConsentAction.allocationSize(value.`action`) +
+            FfiConverterLong.allocationSize(value.`atMs`) +
+            FfiConverterString.allocationSize(value.`by`) +
+            FfiConverterTypeConsentRelation.allocationSize(value.`relation`) +
+            FfiConverterOptionalString.allocationSize(value.`reason`)
+    )
+
+    override fun write(value: ConsentChange, buf: ByteBuffer) {
+            FfiConverterString.write(value.`elderId`, buf)
+            FfiConverterTypeConsentPurpose.write(value.`purpose`, buf)
+            FfiConverterTypeConsentAction.write(value.`action`, buf)
+            FfiConverterLong.write(value.`atMs`, buf)
+            FfiConverterString.write(value.`by`, buf)
+            FfiConverterTypeConsentRelation.write(value.`relation`, buf)
+            FfiConverterOptionalString.write(value.`reason`, buf)
+    }
+}
+
+
+
+/**
+ * A visit or service that used a purpose the elder had withdrawn (or never given) when the
+ * data was collected: made offline in good faith, kept and counted, for the coordinator to
+ * void or leave.
+ */
+data class ConsentConflict (
+    /**
+     * The record.
+     */
+    var `recordId`: kotlin.String
+    , 
+    /**
+     * `visit` or `service`.
+     */
+    var `recordType`: kotlin.String
+    , 
+    /**
+     * The elder.
+     */
+    var `elderId`: kotlin.String
+    , 
+    /**
+     * The purpose used.
+     */
+    var `purpose`: ConsentPurpose
+    , 
+    /**
+     * The field that used it.
+     */
+    var `field`: kotlin.String
+    , 
+    /**
+     * When the data was collected (Unix ms).
+     */
+    var `atMs`: kotlin.Long
+    , 
+    /**
+     * The device that signed it.
+     */
+    var `author`: kotlin.String
+    , 
+    /**
+     * When consent was withdrawn (Unix ms); none if it was never given.
+     */
+    var `withdrawnAtMs`: kotlin.Long?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeConsentConflict: FfiConverterRustBuffer<ConsentConflict> {
+    override fun read(buf: ByteBuffer): ConsentConflict {
+        return ConsentConflict(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterTypeConsentPurpose.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalLong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ConsentConflict) = (
+            FfiConverterString.allocationSize(value.`recordId`) +
+            FfiConverterString.allocationSize(value.`recordType`) +
+            FfiConverterString.allocationSize(value.`elderId`) +
+            FfiConverterTypeConsentPurpose.allocationSize(value.`purpose`) +
+            FfiConverterString.allocationSize(value.`field`) +
+            FfiConverterLong.allocationSize(value.`atMs`) +
+            FfiConverterString.allocationSize(value.`author`) +
+            FfiConverterOptionalLong.allocationSize(value.`withdrawnAtMs`)
+    )
+
+    override fun write(value: ConsentConflict, buf: ByteBuffer) {
+            FfiConverterString.write(value.`recordId`, buf)
+            FfiConverterString.write(value.`recordType`, buf)
+            FfiConverterString.write(value.`elderId`, buf)
+            FfiConverterTypeConsentPurpose.write(value.`purpose`, buf)
+            FfiConverterString.write(value.`field`, buf)
+            FfiConverterLong.write(value.`atMs`, buf)
+            FfiConverterString.write(value.`author`, buf)
+            FfiConverterOptionalLong.write(value.`withdrawnAtMs`, buf)
     }
 }
 
@@ -6538,6 +7022,121 @@ public object FfiConverterTypeVisitLine: FfiConverterRustBuffer<VisitLine> {
 
 
 /**
+ * Which read of the store was made.
+ */
+
+enum class AccessCall {
+    
+    /**
+     * Elders overdue for a visit.
+     */
+    OVERDUE_VISITS,
+    /**
+     * Open follow-ups.
+     */
+    OPEN_FOLLOW_UPS,
+    /**
+     * One elder's month.
+     */
+    ELDER_MONTH,
+    /**
+     * Entitlement use by elder.
+     */
+    ENTITLEMENT_USE,
+    /**
+     * The monthly report.
+     */
+    MONTHLY_REPORT,
+    /**
+     * An elder's export.
+     */
+    EXPORT_ELDER,
+    /**
+     * One record read back.
+     */
+    READ_RECORD;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAccessCall: FfiConverterRustBuffer<AccessCall> {
+    override fun read(buf: ByteBuffer) = try {
+        AccessCall.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: AccessCall) = 4UL
+
+    override fun write(value: AccessCall, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * Why personal data is read: every read of elders' data names one, and the access log
+ * keeps it (PIPL Art. 51).
+ */
+
+enum class AccessPurpose {
+    
+    /**
+     * Daily care work: whom to visit, what was promised, what an elder received.
+     */
+    CARE,
+    /**
+     * Preparing the monthly figures for the district.
+     */
+    REPORT,
+    /**
+     * Giving an elder the copy of their data they asked for (PIPL Art. 45).
+     */
+    EXPORT,
+    /**
+     * Supervision: a complaint, a subsidy claim, a suspicious record.
+     */
+    AUDIT;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAccessPurpose: FfiConverterRustBuffer<AccessPurpose> {
+    override fun read(buf: ByteBuffer) = try {
+        AccessPurpose.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: AccessPurpose) = 4UL
+
+    override fun write(value: AccessPurpose, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * Safety checks done around a bath.
  */
 
@@ -7174,6 +7773,49 @@ public object FfiConverterTypeConflictKind: FfiConverterRustBuffer<ConflictKind>
     override fun allocationSize(value: ConflictKind) = 4UL
 
     override fun write(value: ConflictKind, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * Withdrawing or giving consent.
+ */
+
+enum class ConsentAction {
+    
+    /**
+     * From `at_ms`, no new record may use the purpose.
+     */
+    WITHDRAW,
+    /**
+     * From `at_ms`, records may use the purpose again.
+     */
+    GIVE;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeConsentAction: FfiConverterRustBuffer<ConsentAction> {
+    override fun read(buf: ByteBuffer) = try {
+        ConsentAction.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: ConsentAction) = 4UL
+
+    override fun write(value: ConsentAction, buf: ByteBuffer) {
         buf.putInt(value.ordinal + 1)
     }
 }
@@ -8155,6 +8797,64 @@ sealed class RecordBody {
     }
     
     /**
+     * A new epoch key of the circle (the key itself travels wrapped; only the devices it was
+     * wrapped for are shown).
+     */
+    data class EpochKey(
+        /**
+         * The epoch's number.
+         */
+        val `epoch`: kotlin.UInt, 
+        /**
+         * The device keys it was wrapped for.
+         */
+        val `devices`: List<kotlin.String>) : RecordBody()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * An existing epoch key given to devices that lacked it.
+     */
+    data class KeyGrant(
+        /**
+         * The epoch-key record whose key is granted.
+         */
+        val `keyId`: kotlin.String, 
+        /**
+         * The device keys it was wrapped for.
+         */
+        val `devices`: List<kotlin.String>) : RecordBody()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * A member's name (travels sealed; the enrolment carries none).
+     */
+    data class MemberProfile(
+        /**
+         * The member.
+         */
+        val `memberId`: kotlin.String, 
+        /**
+         * The member's name.
+         */
+        val `name`: kotlin.String) : RecordBody()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
      * A void or amendment of an earlier record.
      */
     data class Correction(
@@ -8170,6 +8870,36 @@ sealed class RecordBody {
          * Why.
          */
         val `reason`: kotlin.String) : RecordBody()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * A read of elders' data (the access log).
+     */
+    data class AccessLog(
+        /**
+         * Which call read which elders, and why.
+         */
+        val `log`: org.carebank.ffi.AccessLog) : RecordBody()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * An elder's consent for one purpose withdrawn or given again.
+     */
+    data class Consent(
+        /**
+         * The change.
+         */
+        val `change`: org.carebank.ffi.ConsentChange) : RecordBody()
         
     {
         
@@ -8220,10 +8950,28 @@ public object FfiConverterTypeRecordBody : FfiConverterRustBuffer<RecordBody>{
             9 -> RecordBody.LedgerRules(
                 FfiConverterTypeLedgerRules.read(buf),
                 )
-            10 -> RecordBody.Correction(
+            10 -> RecordBody.EpochKey(
+                FfiConverterUInt.read(buf),
+                FfiConverterSequenceString.read(buf),
+                )
+            11 -> RecordBody.KeyGrant(
+                FfiConverterString.read(buf),
+                FfiConverterSequenceString.read(buf),
+                )
+            12 -> RecordBody.MemberProfile(
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                )
+            13 -> RecordBody.Correction(
                 FfiConverterString.read(buf),
                 FfiConverterTypeCorrectionAction.read(buf),
                 FfiConverterString.read(buf),
+                )
+            14 -> RecordBody.AccessLog(
+                FfiConverterTypeAccessLog.read(buf),
+                )
+            15 -> RecordBody.Consent(
+                FfiConverterTypeConsentChange.read(buf),
                 )
             else -> throw RuntimeException("invalid enum value, something is very wrong!!")
         }
@@ -8293,6 +9041,30 @@ public object FfiConverterTypeRecordBody : FfiConverterRustBuffer<RecordBody>{
                 + FfiConverterTypeLedgerRules.allocationSize(value.`rules`)
             )
         }
+        is RecordBody.EpochKey -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterUInt.allocationSize(value.`epoch`)
+                + FfiConverterSequenceString.allocationSize(value.`devices`)
+            )
+        }
+        is RecordBody.KeyGrant -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`keyId`)
+                + FfiConverterSequenceString.allocationSize(value.`devices`)
+            )
+        }
+        is RecordBody.MemberProfile -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`memberId`)
+                + FfiConverterString.allocationSize(value.`name`)
+            )
+        }
         is RecordBody.Correction -> {
             // Add the size for the Int that specifies the variant plus the size needed for all fields
             (
@@ -8300,6 +9072,20 @@ public object FfiConverterTypeRecordBody : FfiConverterRustBuffer<RecordBody>{
                 + FfiConverterString.allocationSize(value.`targetId`)
                 + FfiConverterTypeCorrectionAction.allocationSize(value.`action`)
                 + FfiConverterString.allocationSize(value.`reason`)
+            )
+        }
+        is RecordBody.AccessLog -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeAccessLog.allocationSize(value.`log`)
+            )
+        }
+        is RecordBody.Consent -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeConsentChange.allocationSize(value.`change`)
             )
         }
     }
@@ -8351,11 +9137,39 @@ public object FfiConverterTypeRecordBody : FfiConverterRustBuffer<RecordBody>{
                 FfiConverterTypeLedgerRules.write(value.`rules`, buf)
                 Unit
             }
-            is RecordBody.Correction -> {
+            is RecordBody.EpochKey -> {
                 buf.putInt(10)
+                FfiConverterUInt.write(value.`epoch`, buf)
+                FfiConverterSequenceString.write(value.`devices`, buf)
+                Unit
+            }
+            is RecordBody.KeyGrant -> {
+                buf.putInt(11)
+                FfiConverterString.write(value.`keyId`, buf)
+                FfiConverterSequenceString.write(value.`devices`, buf)
+                Unit
+            }
+            is RecordBody.MemberProfile -> {
+                buf.putInt(12)
+                FfiConverterString.write(value.`memberId`, buf)
+                FfiConverterString.write(value.`name`, buf)
+                Unit
+            }
+            is RecordBody.Correction -> {
+                buf.putInt(13)
                 FfiConverterString.write(value.`targetId`, buf)
                 FfiConverterTypeCorrectionAction.write(value.`action`, buf)
                 FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is RecordBody.AccessLog -> {
+                buf.putInt(14)
+                FfiConverterTypeAccessLog.write(value.`log`, buf)
+                Unit
+            }
+            is RecordBody.Consent -> {
+                buf.putInt(15)
+                FfiConverterTypeConsentChange.write(value.`change`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -9252,6 +10066,34 @@ public object FfiConverterSequenceString: FfiConverterRustBuffer<List<kotlin.Str
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeAccessEntry: FfiConverterRustBuffer<List<AccessEntry>> {
+    override fun read(buf: ByteBuffer): List<AccessEntry> {
+        val len = buf.getInt()
+        return List<AccessEntry>(len) {
+            FfiConverterTypeAccessEntry.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<AccessEntry>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeAccessEntry.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<AccessEntry>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeAccessEntry.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeBalance: FfiConverterRustBuffer<List<Balance>> {
     override fun read(buf: ByteBuffer): List<Balance> {
         val len = buf.getInt()
@@ -9298,6 +10140,34 @@ public object FfiConverterSequenceTypeConflict: FfiConverterRustBuffer<List<Conf
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeConflict.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeConsentConflict: FfiConverterRustBuffer<List<ConsentConflict>> {
+    override fun read(buf: ByteBuffer): List<ConsentConflict> {
+        val len = buf.getInt()
+        return List<ConsentConflict>(len) {
+            FfiConverterTypeConsentConflict.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<ConsentConflict>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeConsentConflict.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<ConsentConflict>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeConsentConflict.write(it, buf)
         }
     }
 }
