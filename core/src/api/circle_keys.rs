@@ -32,7 +32,7 @@ impl CareStore {
         }
         let epoch = match self.store.sealing_key()? {
             Some(epoch) => epoch,
-            None if self.coordinating()? => {
+            None if self.coordinating() => {
                 self.new_epoch()?;
                 self.store.sealing_key()?.ok_or_else(|| {
                     Error::Corrupt("a new epoch key is not held after it was made".into())
@@ -55,12 +55,13 @@ impl CareStore {
         )?)
     }
 
-    /// Whether this device is the centre or a coordinator's.
-    fn coordinating(&self) -> Result<bool> {
-        Ok(matches!(
+    /// Whether this device is the centre or a coordinator's (a device the store does not trust
+    /// is neither).
+    fn coordinating(&self) -> bool {
+        matches!(
             self.actor(),
             Ok(Actor::Centre | Actor::Member(Role::Coordinator, _))
-        ))
+        )
     }
 
     /// The devices that may read the circle's care records now: enrolled, not revoked, this one
@@ -109,7 +110,7 @@ impl CareStore {
     /// did not know of it): one grant per key. Only the centre and coordinators grant; for
     /// anyone else this does nothing. Returns the number of grants written.
     pub fn share_keys(&mut self) -> Result<usize> {
-        if !self.coordinating()? {
+        if !self.coordinating() {
             return Ok(0);
         }
         let readers = self.readers()?;

@@ -2,6 +2,8 @@
 //! (decision 0014). A key arrives in an epoch-key or grant record wrapped for this device; the
 //! store unwraps it as the record is indexed and then admits the records that waited for it.
 
+use std::collections::HashMap;
+
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::domain::{KeyWrap, RecordBody, Role};
@@ -9,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::identity::PublicKey;
 use crate::identity::wrap::Unwrapper;
 use crate::ids::Id;
-use crate::record::{EpochKeys, EpochSecret, SignedRecord};
+use crate::record::{EpochKeys, EpochSecret, NoKeys, SignedRecord};
 
 /// Prefixed to the circle's id to make the context an epoch key is wrapped under.
 pub const WRAP_CONTEXT: &[u8] = b"carebank/epoch/v1\0";
@@ -135,18 +137,23 @@ pub(crate) fn sealing_key(conn: &Connection, centre: PublicKey) -> Result<Option
         )?
         .collect::<std::result::Result<Vec<_>, _>>()?;
     for (id, secret) in rows {
-        let id: Id = id
-            .parse()
-            .map_err(|_| Error::Corrupt(format!("epoch key id {id:?}")))?;
-        if !super::index::counts(conn, id)? {
-            continue;
+        let epoch = epoch_secret(id, secret)?;
+        if super::index::counts(conn, epoch.id)? {
+            return Ok(Some(epoch));
         }
-        let key = secret
-            .try_into()
-            .map_err(|_| Error::Corrupt(format!("epoch key {id} is not 32 bytes")))?;
-        return Ok(Some(EpochSecret { id, key }));
     }
     Ok(None)
+}
+
+/// A row of `epoch_keys` as a key: its id and its 32 bytes.
+fn epoch_secret(id: String, secret: Vec<u8>) -> Result<EpochSecret> {
+    let id: Id = id
+        .parse()
+        .map_err(|_| Error::Corrupt(format!("epoch key id {id:?}")))?;
+    let key = secret
+        .try_into()
+        .map_err(|_| Error::Corrupt(format!("epoch key {id} is not 32 bytes")))?;
+    Ok(EpochSecret { id, key })
 }
 
 /// The epoch keys this device holds, with the devices each is already wrapped for (from the
@@ -160,43 +167,30 @@ pub(crate) fn held_keys(conn: &Connection) -> Result<Vec<(EpochSecret, Vec<Publi
             Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
         })?
         .collect::<std::result::Result<Vec<_>, _>>()?;
-    let mut out = Vec::with_capacity(keys.len());
-    for (id, secret) in keys {
-        let id: Id = id
-            .parse()
-            .map_err(|_| Error::Corrupt(format!("epoch key id {id:?}")))?;
-        let key = secret
-            .try_into()
-            .map_err(|_| Error::Corrupt(format!("epoch key {id} is not 32 bytes")))?;
-        out.push((EpochSecret { id, key }, wrapped_for(conn, id)?));
+    // Who each key was wrapped for, from its epoch-key record and every grant of it: the key
+    // records are read once for all the keys.
+    let mut wrapped: HashMap<Id, Vec<PublicKey>> = HashMap::new();
+    for bytes in key_records(conn)? {
+        let record = SignedRecord::decode_unverified(&bytes, &NoKeys)?;
+        let (key_id, wraps) = match record.body() {
+            RecordBody::EpochKey(e) => (record.id(), &e.wraps),
+            RecordBody::KeyGrant(g) => (g.key_id, &g.wraps),
+            _ => continue,
+        };
+        wrapped
+            .entry(key_id)
+            .or_default()
+            .extend(wraps.iter().map(|w| w.device));
     }
-    Ok(out)
-}
-
-/// The devices the key made by record `key_id` has been wrapped for, by its epoch-key record
-/// and every grant of it.
-fn wrapped_for(conn: &Connection, key_id: Id) -> Result<Vec<PublicKey>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT bytes FROM records WHERE id = ?1 OR type = 'key_grant'")?;
-    let rows = stmt
-        .query_map([key_id.to_string()], |r| r.get::<_, Vec<u8>>(0))?
-        .collect::<std::result::Result<Vec<_>, _>>()?;
-    let mut devices = Vec::new();
-    for bytes in rows {
-        let record = SignedRecord::decode_unverified(&bytes, &crate::record::NoKeys)?;
-        match record.body() {
-            RecordBody::EpochKey(e) if record.id() == key_id => {
-                devices.extend(e.wraps.iter().map(|w| w.device));
-            }
-            RecordBody::KeyGrant(g) if g.key_id == key_id => {
-                devices.extend(g.wraps.iter().map(|w| w.device));
-            }
-            _ => {}
-        }
-    }
-    devices.sort();
-    devices.dedup();
-    Ok(devices)
+    keys.into_iter()
+        .map(|(id, secret)| {
+            let epoch = epoch_secret(id, secret)?;
+            let mut devices = wrapped.remove(&epoch.id).unwrap_or_default();
+            devices.sort();
+            devices.dedup();
+            Ok((epoch, devices))
+        })
+        .collect()
 }
 
 /// Whether any epoch-key record of the circle is held (the circle seals its care records).
