@@ -56,6 +56,13 @@ enum Actor {
     Member(Role, Id),
 }
 
+impl Actor {
+    /// The centre or a coordinator: who enrols, revokes, gives out keys and records consent.
+    fn coordinates(self) -> bool {
+        matches!(self, Actor::Centre | Actor::Member(Role::Coordinator, _))
+    }
+}
+
 impl CareStore {
     /// Opens (or creates) the store at `path` for `circle`, encrypted under `store_key`, signing
     /// with `key`. A wrong `store_key` fails with [`crate::Error::WrongStoreKey`] and changes nothing.
@@ -326,7 +333,7 @@ impl CareStore {
 
     fn check_context(&self, body: &RecordBody) -> Result<()> {
         let actor = self.actor()?;
-        let coordinating = matches!(actor, Actor::Centre | Actor::Member(Role::Coordinator, _));
+        let coordinating = actor.coordinates();
         let deny = |what: &str| Err(Error::NotAuthorised(what.to_string()));
         match body {
             RecordBody::Ledger(_) | RecordBody::LedgerRules(_) => {

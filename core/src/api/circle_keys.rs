@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use super::{Actor, CareStore};
-use crate::domain::{EpochKey, KeyGrant, KeyWrap, RecordBody, Role, WRAPS_MAX};
+use crate::domain::{EpochKey, KeyGrant, KeyWrap, RecordBody, WRAPS_MAX};
 use crate::error::{Error, Result};
 use crate::identity::PublicKey;
 use crate::identity::wrap::{self, WrapError};
@@ -58,10 +58,7 @@ impl CareStore {
     /// Whether this device is the centre or a coordinator's (a device the store does not trust
     /// is neither).
     fn coordinating(&self) -> bool {
-        matches!(
-            self.actor(),
-            Ok(Actor::Centre | Actor::Member(Role::Coordinator, _))
-        )
+        self.actor().is_ok_and(Actor::coordinates)
     }
 
     /// The devices that may read the circle's care records now: enrolled, not revoked, this one

@@ -15,7 +15,7 @@ use serde::Serialize;
 use super::{Actor, CareStore};
 use crate::domain::{
     ACCESS_ELDERS_MAX, AccessCall, AccessLog, AccessPurpose, ConsentChange, ConsentState,
-    RecordBody, Role, purposes_used,
+    RecordBody, purposes_used,
 };
 use crate::error::{Error, Result};
 use crate::ids::Id;
@@ -242,7 +242,7 @@ impl CareStore {
     /// Checks a consent record's context: a coordinator (or the centre) records it, for an
     /// elder the store knows.
     pub(super) fn check_consent_change(&self, actor: Actor, change: &ConsentChange) -> Result<()> {
-        if !matches!(actor, Actor::Centre | Actor::Member(Role::Coordinator, _)) {
+        if !actor.coordinates() {
             return Err(Error::NotAuthorised(
                 "only the centre or a coordinator records consent withdrawn or given".into(),
             ));

@@ -5,6 +5,7 @@ use rusqlite::{Transaction, params};
 use serde::de::DeserializeOwned;
 
 use super::Store;
+use super::lookups::parse;
 use crate::domain::{AccessCall, AccessLog, AccessPurpose};
 use crate::error::{Error, Result};
 use crate::identity::PublicKey;
@@ -75,11 +76,6 @@ pub(crate) fn index(
 /// Reads a name stored by its serde form (`elder_month`, `care` …).
 pub(crate) fn by_name<T: DeserializeOwned>(text: &str, what: &str) -> Result<T> {
     serde_json::from_value(serde_json::Value::String(text.to_string()))
-        .map_err(|_| Error::Corrupt(format!("{what} {text:?} in an index")))
-}
-
-fn parse<T: std::str::FromStr>(text: &str, what: &str) -> Result<T> {
-    text.parse()
         .map_err(|_| Error::Corrupt(format!("{what} {text:?} in an index")))
 }
 

@@ -10,6 +10,7 @@ use rusqlite::{Transaction, params};
 
 use super::Store;
 use super::access_log::by_name;
+use super::lookups::parse;
 use crate::domain::{
     ConsentAction, ConsentChange, ConsentEvent, ConsentPurpose, ConsentState, RecordBody,
     consent_at, purposes_used,
@@ -93,11 +94,6 @@ pub(crate) fn index_purposes(
         ])?;
     }
     Ok(())
-}
-
-fn parse<T: std::str::FromStr>(text: &str, what: &str) -> Result<T> {
-    text.parse()
-        .map_err(|_| Error::Corrupt(format!("{what} {text:?} in an index")))
 }
 
 impl Store {

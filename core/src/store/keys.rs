@@ -147,9 +147,7 @@ pub(crate) fn sealing_key(conn: &Connection, centre: PublicKey) -> Result<Option
 
 /// A row of `epoch_keys` as a key: its id and its 32 bytes.
 fn epoch_secret(id: String, secret: Vec<u8>) -> Result<EpochSecret> {
-    let id: Id = id
-        .parse()
-        .map_err(|_| Error::Corrupt(format!("epoch key id {id:?}")))?;
+    let id: Id = super::lookups::parse(&id, "epoch key id")?;
     let key = secret
         .try_into()
         .map_err(|_| Error::Corrupt(format!("epoch key {id} is not 32 bytes")))?;

@@ -38,7 +38,8 @@ pub struct RecordFacts {
     pub author: PublicKey,
 }
 
-fn parse<T: std::str::FromStr>(text: &str, what: &str) -> Result<T> {
+/// Reads a value the index stores as text (an id, a key), as corrupt if it does not parse.
+pub(crate) fn parse<T: std::str::FromStr>(text: &str, what: &str) -> Result<T> {
     text.parse()
         .map_err(|_| Error::Corrupt(format!("{what} {text:?} in an index")))
 }
