@@ -166,8 +166,8 @@ impl SignedRecord {
     /// Decodes and verifies a record, opening a sealed body with `keys`. The signature is
     /// checked before anything is decrypted.
     pub fn open(bytes: &[u8], keys: &dyn EpochKeys) -> Result<SignedRecord, RecordError> {
-        let outer = OuterRecord::verify(bytes)?;
-        let record = SignedRecord::decode_with(bytes, outer, keys)?;
+        let (outer, v1) = OuterRecord::verify_parsed(bytes)?;
+        let record = SignedRecord::decode_with(bytes, outer, v1, keys)?;
         record.body().validate()?;
         Ok(record)
     }
@@ -181,26 +181,25 @@ impl SignedRecord {
         keys: &dyn EpochKeys,
     ) -> Result<SignedRecord, RecordError> {
         let outer = OuterRecord::decode(bytes)?;
-        let record = SignedRecord::decode_with(bytes, outer, keys)?;
+        let record = SignedRecord::decode_with(bytes, outer, None, keys)?;
         record.body().validate()?;
         Ok(record)
     }
 
-    /// The envelope from the outer record: the clear or opened body under its header.
+    /// The envelope from the outer record: the clear or opened body under its header, or the
+    /// version-1 envelope (`v1`, when the signature check already parsed it).
     fn decode_with(
         bytes: &[u8],
         outer: OuterRecord,
+        v1: Option<Envelope>,
         keys: &dyn EpochKeys,
     ) -> Result<SignedRecord, RecordError> {
         let payload = &bytes[64..];
         let envelope = match outer.header {
-            None => {
-                let envelope: Envelope = from_canonical(payload)?;
-                if envelope.v != V1 {
-                    return Err(RecordError::Version(envelope.v));
-                }
-                envelope
-            }
+            None => match v1 {
+                Some(envelope) => envelope,
+                None => v1_envelope(payload)?,
+            },
             Some(header) => {
                 let (head, body) = payload.split_at(header::HEADER_LEN);
                 match header.key_id {
@@ -308,16 +307,19 @@ impl OuterRecord {
     /// Size, header and signature. For a version-1 record the author is inside the payload,
     /// so the payload is decoded to find it.
     pub fn verify(bytes: &[u8]) -> Result<OuterRecord, RecordError> {
+        OuterRecord::verify_parsed(bytes).map(|(outer, _)| outer)
+    }
+
+    /// [`OuterRecord::verify`], and the version-1 envelope it parsed on the way, so that
+    /// opening the record does not parse it again.
+    fn verify_parsed(bytes: &[u8]) -> Result<(OuterRecord, Option<Envelope>), RecordError> {
         let outer = OuterRecord::decode(bytes)?;
         let payload = &bytes[64..];
-        let (version, author) = match outer.header {
-            Some(header) => (FORMAT_VERSION, header.author),
+        let (version, author, v1) = match outer.header {
+            Some(header) => (FORMAT_VERSION, header.author, None),
             None => {
-                let envelope: Envelope = from_canonical(payload)?;
-                if envelope.v != V1 {
-                    return Err(RecordError::Version(envelope.v));
-                }
-                (V1, envelope.author)
+                let envelope = v1_envelope(payload)?;
+                (V1, envelope.author, Some(envelope))
             }
         };
         let signature = bytes
@@ -326,8 +328,17 @@ impl OuterRecord {
         if !author.verify(&signing_message(version, payload), signature) {
             return Err(RecordError::BadSignature);
         }
-        Ok(outer)
+        Ok((outer, v1))
     }
+}
+
+/// Reads a version-1 payload: the canonical envelope, of version 1.
+fn v1_envelope(payload: &[u8]) -> Result<Envelope, RecordError> {
+    let envelope: Envelope = from_canonical(payload)?;
+    if envelope.v != V1 {
+        return Err(RecordError::Version(envelope.v));
+    }
+    Ok(envelope)
 }
 
 /// The id of the record whose payload is `payload`.

@@ -23,7 +23,9 @@ pub fn wrap_context(circle: Id) -> Vec<u8> {
     context
 }
 
-/// The keys held in the store's `epoch_keys` table.
+/// The keys held in the store's `epoch_keys` table. A lookup that fails reads as a key not
+/// held: the record waits rather than being refused, and is taken in when the store next opens
+/// ([`held_with_waiting`]).
 pub(crate) struct StoredKeys<'a>(pub &'a Connection);
 
 impl EpochKeys for StoredKeys<'_> {
@@ -119,6 +121,20 @@ pub(crate) fn take_waiting(
     Ok(waiting)
 }
 
+/// The keys this device holds that records still wait for (a lookup failed as they arrived).
+pub(crate) fn held_with_waiting(conn: &Connection) -> Result<Vec<Id>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT w.key_id FROM sealed_waiting w
+         JOIN epoch_keys k ON k.key_id = w.key_id WHERE k.secret IS NOT NULL",
+    )?;
+    let ids = stmt
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    ids.iter()
+        .map(|id| super::lookups::parse(id, "epoch key id"))
+        .collect()
+}
+
 /// The key this device seals its care records under: of the epoch keys it holds whose records
 /// count and were made by the centre or a coordinator, the highest epoch (then the latest).
 pub(crate) fn sealing_key(conn: &Connection, centre: PublicKey) -> Result<Option<EpochSecret>> {
@@ -207,4 +223,92 @@ pub(crate) fn key_records(conn: &Connection) -> Result<Vec<Vec<u8>>> {
         .query_map([], |r| r.get(0))?
         .collect::<std::result::Result<Vec<_>, _>>()?;
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{EpochKey, MemberProfile};
+    use crate::hlc::Hlc;
+    use crate::identity::DeviceKey;
+    use crate::identity::wrap::wrap;
+    use crate::record::{ChainLink, Envelope, FORMAT_VERSION};
+    use crate::store::Store;
+
+    const MS: u64 = 1_793_581_200_000;
+
+    fn envelope(key: &DeviceKey, circle: Id, link: ChainLink, body: RecordBody) -> Envelope {
+        Envelope {
+            v: FORMAT_VERSION,
+            circle,
+            author: key.public_key(),
+            hlc: Hlc {
+                ms: MS + link.seq,
+                counter: 0,
+            },
+            body,
+            link: Some(link),
+        }
+    }
+
+    #[test]
+    fn a_record_left_waiting_for_a_key_the_store_holds_is_taken_in_when_it_next_opens() {
+        let key = DeviceKey::from_seed([1; 32]);
+        let circle = Id::from_bytes([7; 16]);
+        let mut store = Store::open_in_memory(circle, key.public_key()).expect("store");
+        store.take_keys_for(Unwrapper::of(&key)).expect("keys");
+        let secret = [0x42; 32];
+        let wrapped = wrap(&secret, &key.public_key(), &wrap_context(circle)).expect("wrap");
+        let epoch = SignedRecord::sign(
+            envelope(
+                &key,
+                circle,
+                ChainLink::FIRST,
+                RecordBody::EpochKey(EpochKey {
+                    epoch: 1,
+                    wraps: vec![KeyWrap::new(key.public_key(), &wrapped)],
+                }),
+            ),
+            &key,
+        )
+        .expect("epoch");
+        store.append(&epoch).expect("append");
+        let profile = SignedRecord::sign_sealed(
+            envelope(
+                &key,
+                circle,
+                ChainLink::after(1, epoch.id()),
+                RecordBody::MemberProfile(MemberProfile {
+                    member_id: Id::from_bytes([3; 16]),
+                    name: "王芳".into(),
+                }),
+            ),
+            &key,
+            &EpochSecret {
+                id: epoch.id(),
+                key: secret,
+            },
+        )
+        .expect("sealed");
+        store.append(&profile).expect("append");
+        assert!(store.get(profile.id()).is_ok(), "opened with the key held");
+
+        // As if the key lookup had failed when the record arrived: it waits, its key held.
+        store
+            .conn()
+            .execute_batch(&format!(
+                "INSERT INTO sealed_waiting (record_id, key_id, doc_id, bytes)
+                   SELECT id, '{}', doc_id, bytes FROM records WHERE id = '{}';
+                 DELETE FROM records WHERE id = '{}';",
+                epoch.id(),
+                profile.id(),
+                profile.id()
+            ))
+            .expect("park");
+        assert!(store.get(profile.id()).is_err());
+        let report = store.take_keys_for(Unwrapper::of(&key)).expect("reopen");
+        assert_eq!(report.added, vec![profile.id()]);
+        assert_eq!(store.waiting_count().expect("waiting"), 0);
+        assert!(store.get(profile.id()).is_ok());
+    }
 }

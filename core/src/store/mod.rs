@@ -414,6 +414,7 @@ impl Store {
                 batch.new_keys.push(key_id);
             }
         }
+        batch.new_keys.extend(keys::held_with_waiting(&tx)?);
         let report = IngestReport {
             added: batch.finish(&tx, self.centre)?,
             ..IngestReport::default()
