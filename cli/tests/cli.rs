@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{enrol, fails, field, join, new_circle, ok, run};
+use common::{enrol, entitled_elder, fails, field, join, new_circle, ok, run};
 
 fn path(dir: &Path, name: &str) -> String {
     dir.join(name).display().to_string()
@@ -34,26 +34,13 @@ fn a_centre_sets_up_its_circle_and_reports_on_an_empty_month() {
         "--parent",
         &centre_site,
     ]);
-    let elder = ok(&[
-        "elder",
-        "--store",
+    let elder = entitled_elder(
         &centre,
-        "--name",
         "王奶奶",
-        "--site",
         point.trim(),
-        "--birth-year",
-        "1938",
-        "--cadence",
-        "7",
-        "--hours",
-        "30",
-        "--group",
-        "extreme_poverty",
-        "--consent-by",
-        "本人",
-    ]);
-    assert_eq!(elder.trim().len(), 32);
+        &["--birth-year", "1938", "--cadence", "7", "--hours", "30"],
+    );
+    assert_eq!(elder.len(), 32);
     let who = ok(&["whoami", "--store", &centre]);
     assert_eq!(field(&who, "role:"), "centre");
 
@@ -455,26 +442,20 @@ fn reads_are_logged_the_elder_gets_a_copy_and_consent_can_be_withdrawn() {
     let dir = tempfile::tempdir().expect("tempdir");
     let centre = path(dir.path(), "centre");
     let (_, _, centre_site) = new_circle(&centre, "龙泉镇养老服务中心");
-    let elder = ok(&[
-        "elder",
-        "--store",
+    let elder = entitled_elder(
         &centre,
-        "--name",
         "王奶奶",
-        "--site",
         &centre_site,
-        "--birth-year",
-        "1938",
-        "--hours",
-        "30",
-        "--group",
-        "extreme_poverty",
-        "--consent-by",
-        "本人",
-        "--consent",
-        "health_observations",
-    ]);
-    let elder = elder.trim();
+        &[
+            "--birth-year",
+            "1938",
+            "--hours",
+            "30",
+            "--consent",
+            "health_observations",
+        ],
+    );
+    let elder = elder.as_str();
     let log = ok(&["access-log", "--store", &centre, "--elder", elder]);
     assert!(log.starts_with("0 reads of elder"), "{log}");
 

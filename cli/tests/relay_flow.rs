@@ -11,7 +11,7 @@ use assert_cmd::cargo::CommandCargoExt;
 
 mod common;
 
-use common::{enrol, field, join, new_circle, ok, run};
+use common::{enrol, entitled_elder, field, join, new_circle, ok, run};
 
 /// A relay run by `carebank serve`, stopped when dropped.
 struct Relay {
@@ -97,28 +97,22 @@ fn init_record_sync_reconcile_report() {
     let volunteer_key = join(&volunteer, &circle, &centre_key);
     enrol(&coordinator, "王芳", "caregiver", point, &caregiver_key);
     let volunteer_id = enrol(&coordinator, "张志愿", "volunteer", point, &volunteer_key);
-    let elder = ok(&[
-        "elder",
-        "--store",
+    let elder = entitled_elder(
         &coordinator,
-        "--name",
         "刘奶奶",
-        "--site",
         point,
-        "--birth-year",
-        "1936",
-        "--cadence",
-        "7",
-        "--hours",
-        "2",
-        "--group",
-        "extreme_poverty",
-        "--consent-by",
-        "本人",
-        "--consent",
-        "health_observations",
-    ]);
-    let elder = elder.trim();
+        &[
+            "--birth-year",
+            "1936",
+            "--cadence",
+            "7",
+            "--hours",
+            "2",
+            "--consent",
+            "health_observations",
+        ],
+    );
+    let elder = elder.as_str();
     sync(&coordinator);
     sync(&caregiver);
     sync(&volunteer);

@@ -94,6 +94,27 @@ pub fn enrol(by: &str, name: &str, role: &str, site: &str, device_key: &str) -> 
     ])
 }
 
+/// Enrols, from the device folder `store`, an elder named `name` at `site` in the extreme-poverty
+/// group who consented herself, with the further flags in `more` (birth year, hours …);
+/// returns the elder's id.
+pub fn entitled_elder(store: &str, name: &str, site: &str, more: &[&str]) -> String {
+    let mut args = vec![
+        "elder",
+        "--store",
+        store,
+        "--name",
+        name,
+        "--site",
+        site,
+        "--group",
+        "extreme_poverty",
+        "--consent-by",
+        "本人",
+    ];
+    args.extend_from_slice(more);
+    ok(&args).trim().to_string()
+}
+
 /// The value after `label` on the line of `output` that starts with it.
 pub fn field(output: &str, label: &str) -> String {
     output
