@@ -456,7 +456,8 @@ fn reads_are_logged_the_elder_gets_a_copy_and_consent_can_be_withdrawn() {
         ],
     );
     let elder = elder.as_str();
-    let log = ok(&["access-log", "--store", &centre, "--elder", elder]);
+    let access_log = || ok(&["access-log", "--store", &centre, "--elder", elder]);
+    let log = access_log();
     assert!(log.starts_with("0 reads of elder"), "{log}");
 
     // A report with names, and a purpose nobody has: refused before anything is read.
@@ -473,7 +474,7 @@ fn reads_are_logged_the_elder_gets_a_copy_and_consent_can_be_withdrawn() {
         "2026-11-30T12:00",
     ]);
     assert!(report.contains("王奶奶"), "{report}");
-    let log = ok(&["access-log", "--store", &centre, "--elder", elder]);
+    let log = access_log();
     assert!(log.starts_with("1 reads of elder"), "{log}");
     assert!(
         log.contains("monthly_report") && log.contains("purpose report") && log.contains("centre"),
@@ -496,7 +497,7 @@ fn reads_are_logged_the_elder_gets_a_copy_and_consent_can_be_withdrawn() {
     assert_eq!(json["elder_id"], elder);
     assert_eq!(json["profile"][0]["body"]["name"], "王奶奶");
     assert_eq!(json["access_log"][1]["call"], "export_elder");
-    let log = ok(&["access-log", "--store", &centre, "--elder", elder]);
+    let log = access_log();
     assert!(
         log.starts_with("2 reads of elder") && log.contains("export_elder"),
         "{log}"
