@@ -164,7 +164,8 @@ impl SignedRecord {
     }
 
     /// Decodes and verifies a record, opening a sealed body with `keys`. The signature is
-    /// checked before anything is decrypted.
+    /// checked before anything is decrypted, so [`RecordError::Sealed`] means a well-signed
+    /// record whose key `keys` lacks.
     pub fn open(bytes: &[u8], keys: &dyn EpochKeys) -> Result<SignedRecord, RecordError> {
         let (outer, v1) = OuterRecord::verify_parsed(bytes)?;
         let record = SignedRecord::decode_with(bytes, outer, v1, keys)?;
