@@ -117,6 +117,7 @@ impl From<carebank_core::Error> for CareError {
         match e {
             E::Invalid(v) | E::Record(RecordError::Invalid(v)) => v.into(),
             E::UnknownElder(id) => not_found("elder", id.to_string()),
+            e @ E::ElderErased(_) => CareError::invalid("elder_id", e),
             E::UnknownMember(id) => not_found("member", id.to_string()),
             E::UnknownSite(id) => not_found("site", id.to_string()),
             E::NotFound { what, id } => not_found(what, id),

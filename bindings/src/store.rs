@@ -20,8 +20,8 @@ use crate::platform::{
 };
 use crate::records::{
     AccessEntry, AccessPurpose, CareCircle, ConfirmMethod, ConsentChange, ConsentConflict,
-    CorrectionAction, Elder, Enrolment, FollowUpDone, LedgerRules, Revocation, Service, Site,
-    StoredRecord, Verdict, Visit,
+    CorrectionAction, Elder, Enrolment, ErasureReason, FollowUpDone, LedgerRules, Revocation,
+    Service, Site, StoredRecord, Verdict, Visit,
 };
 use crate::reports::{
     ElderMonth, EntitlementUse, MergeReport, OpenFollowUp, OverdueElder, PersonTimes, Rejection,
@@ -208,6 +208,22 @@ impl CareStore {
     pub fn export_elder(&self, elder_id: String) -> Result<String> {
         let elder = convert::id("elder_id", &elder_id)?;
         self.with(|s| Ok(s.export_elder(elder)?.to_json()?))
+    }
+
+    /// Erases `elder_id`'s personal data (PIPL Art. 47; centre or coordinator): name, birth
+    /// year, notes, observations, location and consent details become unreadable on this phone
+    /// now, and on every phone and the relay as the erasure syncs; the signed facts of their
+    /// services keep counting. Returns the erasure record's id. Later records about the elder
+    /// are refused (`InvalidInput`, field `elder_id`).
+    pub fn erase_elder(&self, elder_id: String, reason: ErasureReason) -> Result<String> {
+        let elder = convert::id("elder_id", &elder_id)?;
+        self.with(|s| Ok(s.erase_elder(elder, reason.into())?.to_string()))
+    }
+
+    /// Whether `elder_id`'s personal data was erased (as far as this phone knows).
+    pub fn is_erased(&self, elder_id: String) -> Result<bool> {
+        let elder = convert::id("elder_id", &elder_id)?;
+        self.with(|s| Ok(s.is_erased(elder)?))
     }
 
     /// Withdraws or gives again an elder's consent for one purpose (centre or coordinator);

@@ -3,6 +3,7 @@
 //! elder consent), stamps it with the hybrid logical clock, signs it and stores it durably.
 
 mod circle_keys;
+mod erasure;
 mod ledger_ops;
 mod privacy;
 
@@ -139,6 +140,16 @@ impl CareStore {
         // Every device logs its own reads, enrolled or not: an access log needs no role.
         if !matches!(body, RecordBody::AccessLog(_)) {
             self.check_context(&body)?;
+        }
+        // Nothing more is recorded about an erased elder (nor is an elder erased twice).
+        let about = match &body {
+            RecordBody::Erasure(e) => Some(e.elder_id),
+            other => self.elder_of(other)?,
+        };
+        if let Some(elder) = about
+            && self.store.is_erased(elder)?
+        {
+            return Err(Error::ElderErased(elder));
         }
         let record = self.sign_next(body)?;
         self.store.append(&record)?;
@@ -439,6 +450,12 @@ impl CareStore {
                 }
             }
             RecordBody::Consent(change) => self.check_consent_change(actor, change)?,
+            RecordBody::Erasure(erasure) => {
+                if !coordinating {
+                    return deny("only the centre or a coordinator erases an elder's data");
+                }
+                self.elder(erasure.elder_id)?;
+            }
             // Written without this check (see `write`); here only if nested, which it cannot be.
             RecordBody::AccessLog(_) => {}
             RecordBody::FollowUpDone(done) => {

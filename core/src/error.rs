@@ -20,6 +20,9 @@ pub enum Error {
     /// The record refers to an elder the store does not know.
     #[error("unknown elder {0}")]
     UnknownElder(Id),
+    /// The elder's personal data was erased: nothing more is recorded about them.
+    #[error("elder {0}'s personal data was erased: nothing more can be recorded about them")]
+    ElderErased(Id),
     /// The record refers to a member the store does not know.
     #[error("unknown member {0}")]
     UnknownMember(Id),

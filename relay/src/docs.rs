@@ -2,18 +2,22 @@
 //! answering a sync round as a [`SyncReplica`], appending what devices push, and compacting a
 //! document's chunks once there are many.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use automerge::ChangeHash;
+use carebank_core::domain::{RecordBody, Role};
+use carebank_core::identity::PublicKey;
 use carebank_core::identity::trust::bears_on_trust;
 use carebank_core::ids::Id;
 use carebank_core::record::SignedRecord;
+use carebank_core::record::elder_key::ElderKeyEntry;
 use carebank_core::replica::{ChangeBatch, DocId, RecordDoc, session_actor};
 use carebank_core::sync::{DocHeads, SyncError, SyncReplica};
 
 use crate::RelayError;
-use crate::backend::TrustRecord;
+use crate::backend::{ElderKeyRow, TrustRecord};
 use crate::pool::Pool;
+use crate::trust::trusted_now;
 
 /// A document stored in more chunks than this is compacted into one.
 pub const COMPACT_AFTER_CHUNKS: i64 = 64;
@@ -126,6 +130,41 @@ impl CircleReplica<'_> {
             .or_insert_with(Loaded::empty)
     }
 
+    /// The verified erasure records of this circle among `added`: (record id, elder, author).
+    fn erasures(&self, added: &[(String, Vec<Vec<u8>>)]) -> Vec<(String, Id, PublicKey)> {
+        let mut found = Vec::new();
+        for bytes in added.iter().flat_map(|(_, values)| values) {
+            if !bytes.windows(9).any(|w| w == b"\"erasure\"") {
+                continue;
+            }
+            if let Ok(record) = SignedRecord::from_bytes(bytes)
+                && record.envelope().circle == self.circle
+                && let RecordBody::Erasure(erasure) = record.body()
+            {
+                found.push((record.id().to_string(), erasure.elder_id, record.author()));
+            }
+        }
+        found
+    }
+
+    /// Carries out the erasures signed by the centre or a coordinator the circle trusts: the
+    /// elder's keyring entries are deleted and refused from then on. An erasure by anyone else
+    /// changes nothing here (devices judge it the same way).
+    fn carry_out(&self, erasures: &[(String, Id, PublicKey)]) -> Result<(), RelayError> {
+        let Some((centre, keys)) = trusted_now(self.db, self.circle)? else {
+            return Ok(());
+        };
+        for (record_id, elder, author) in erasures {
+            let coordinator = keys
+                .get(&author.to_string())
+                .is_some_and(|t| t.revoked.is_none() && t.role == Role::Coordinator.as_str());
+            if *author == centre || coordinator {
+                self.db.get()?.erase_elder(self.circle, *elder, record_id)?;
+            }
+        }
+        Ok(())
+    }
+
     /// The verified enrolments and revocations of this circle among `added`.
     fn trust_records(&self, added: &[(String, Vec<Vec<u8>>)]) -> Vec<TrustRecord> {
         let mut trust = Vec::new();
@@ -203,6 +242,7 @@ impl SyncReplica for CircleReplica<'_> {
             return Ok(0);
         }
         let trust = self.trust_records(&added);
+        let erasures = self.erasures(&added);
         let (db, circle) = (self.db, self.circle);
         let appended = db
             .get()
@@ -221,6 +261,59 @@ impl SyncReplica for CircleReplica<'_> {
             loaded.seq = appended.seq;
         }
         compact_if_long(db, circle, doc, loaded, appended.chunks);
+        if !erasures.is_empty() {
+            self.carry_out(&erasures).map_err(store_error)?;
+        }
         Ok(added.len())
+    }
+
+    fn keyring_ids(&mut self) -> Result<Vec<Id>, SyncError> {
+        let rows = self
+            .db
+            .get()
+            .and_then(|mut b| b.elder_keys(self.circle))
+            .map_err(store_error)?;
+        Ok(rows.iter().filter_map(|(id, _)| id.parse().ok()).collect())
+    }
+
+    fn keyring_except(&mut self, have: &[Id]) -> Result<Vec<Vec<u8>>, SyncError> {
+        let have: HashSet<String> = have.iter().map(Id::to_string).collect();
+        let rows = self
+            .db
+            .get()
+            .and_then(|mut b| b.elder_keys(self.circle))
+            .map_err(store_error)?;
+        Ok(rows
+            .into_iter()
+            .filter(|(id, _)| !have.contains(id))
+            .map(|(_, entry)| entry)
+            .collect())
+    }
+
+    /// Keeps the entries that verify, belong to this circle and were made by a device the
+    /// circle enrolled (revoked since or not: its entries made before still open records);
+    /// entries of erased elders are refused by the backend.
+    fn take_keyring(&mut self, entries: &[Vec<u8>]) -> Result<usize, SyncError> {
+        if entries.is_empty() {
+            return Ok(0);
+        }
+        let Some((centre, keys)) = trusted_now(self.db, self.circle).map_err(store_error)? else {
+            return Ok(0);
+        };
+        let rows: Vec<ElderKeyRow> = entries
+            .iter()
+            .filter_map(|bytes| ElderKeyEntry::decode(bytes).ok())
+            .filter(|e| e.circle() == self.circle)
+            .filter(|e| e.author() == centre || keys.contains_key(&e.author().to_string()))
+            .map(|e| ElderKeyRow {
+                key_id: e.key_id().to_string(),
+                elder: e.elder().to_string(),
+                entry: e.as_bytes().to_vec(),
+            })
+            .collect();
+        self.db
+            .get()
+            .and_then(|mut b| b.add_elder_keys(self.circle, &rows))
+            .map_err(store_error)
     }
 }

@@ -68,6 +68,19 @@ impl TrustCache {
     }
 }
 
+/// The keys `circle` trusts now, from its stored trust records, and its centre key (none for
+/// a circle the relay does not serve).
+pub fn trusted_now(
+    db: &Pool,
+    circle: Id,
+) -> Result<Option<(PublicKey, HashMap<String, Trust>)>, RelayError> {
+    let Some(centre) = db.get()?.circle_centre(circle)? else {
+        return Ok(None);
+    };
+    let records = db.get()?.trust_records(circle)?;
+    Ok(Some((centre, derive(circle, centre, &records))))
+}
+
 /// The keys trusted under `centre`, from the circle's stored trust records (verified here:
 /// records that do not verify or belong to another circle are ignored).
 fn derive(circle: Id, centre: PublicKey, records: &[Vec<u8>]) -> HashMap<String, Trust> {

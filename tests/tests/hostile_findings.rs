@@ -57,6 +57,7 @@ fn a_request_recorded_on_the_way_to_one_phone_is_refused_by_another() {
     let push = Message::Push {
         docs: Vec::new(),
         reply_budget: 0,
+        keys: None,
     }
     .encode()
     .expect("push");

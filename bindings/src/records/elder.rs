@@ -42,6 +42,22 @@ mirror_enum! {
 }
 
 mirror_enum! {
+    /// Why an elder's personal data is erased (the grounds of PIPL Art. 47).
+    ErasureReason = d::ErasureReason {
+        /// The purpose is achieved or no longer needed.
+        PurposeEnded,
+        /// The service stopped (the elder moved away, or died).
+        ServiceEnded,
+        /// The elder or guardian withdrew consent.
+        ConsentWithdrawn,
+        /// The elder or guardian asked for deletion.
+        ElderRequest,
+        /// The agreed retention period ran out.
+        RetentionExpired,
+    }
+}
+
+mirror_enum! {
     /// Who gave consent on the elder's behalf.
     ConsentRelation = d::ConsentRelation {
         /// The elder themself.

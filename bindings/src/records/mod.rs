@@ -10,7 +10,9 @@ mod record;
 mod service;
 mod visit;
 
-pub use elder::{CareLevel, Consent, ConsentPurpose, ConsentRelation, Elder, EntitlementGroup};
+pub use elder::{
+    CareLevel, Consent, ConsentPurpose, ConsentRelation, Elder, EntitlementGroup, ErasureReason,
+};
 pub use ledger::{LedgerEntry, LedgerEntryKind, LedgerRules, Verdict};
 pub use network::{CareCircle, Enrolment, Revocation, Role, Site, SiteKind};
 pub use privacy::{

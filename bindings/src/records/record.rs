@@ -5,8 +5,8 @@ use carebank_core::domain as d;
 use carebank_core::record::SignedRecord;
 
 use super::{
-    AccessLog, ConsentChange, Elder, Enrolment, FollowUpDone, LedgerEntry, LedgerRules, Revocation,
-    Service, Site, Visit,
+    AccessLog, ConsentChange, Elder, Enrolment, ErasureReason, FollowUpDone, LedgerEntry,
+    LedgerRules, Revocation, Service, Site, Visit,
 };
 use crate::convert;
 use crate::error::{CareError, Result};
@@ -172,6 +172,13 @@ pub enum RecordBody {
         /// The change.
         change: ConsentChange,
     },
+    /// An elder's personal data erased.
+    Erasure {
+        /// The elder.
+        elder_id: String,
+        /// Why.
+        reason: ErasureReason,
+    },
 }
 
 impl TryFrom<d::RecordBody> for RecordBody {
@@ -215,6 +222,10 @@ impl TryFrom<d::RecordBody> for RecordBody {
             d::RecordBody::AccessLog(log) => RecordBody::AccessLog { log: log.into() },
             d::RecordBody::Consent(change) => RecordBody::Consent {
                 change: change.into(),
+            },
+            d::RecordBody::Erasure(e) => RecordBody::Erasure {
+                elder_id: e.elder_id.to_string(),
+                reason: e.reason.into(),
             },
         })
     }

@@ -5,12 +5,14 @@
 use std::collections::BTreeSet;
 
 use super::{Actor, CareStore};
+use crate::domain::CorrectionAction;
 use crate::domain::{EpochKey, KeyGrant, KeyWrap, RecordBody, WRAPS_MAX};
 use crate::error::{Error, Result};
 use crate::identity::PublicKey;
 use crate::identity::wrap::{self, WrapError};
 use crate::ids::Id;
-use crate::record::{RecordClass, SignedRecord};
+use crate::record::elder_key::ElderKeyEntry;
+use crate::record::{ElderSecret, EpochSecret, RecordClass, SignedRecord};
 use crate::store::wrap_context;
 
 impl From<WrapError> for Error {
@@ -48,11 +50,63 @@ impl CareStore {
             // A circle whose centre and coordinators run a build without sealed records.
             None => return Ok(SignedRecord::sign(self.next_envelope(body)?, &self.key)?),
         };
+        let elder = match self.elder_of(&body)? {
+            Some(elder) => Some(self.elder_secret(elder, &epoch)?),
+            None => None,
+        };
         Ok(SignedRecord::sign_sealed(
             self.next_envelope(body)?,
             &self.key,
             &epoch,
+            elder.as_ref(),
         )?)
+    }
+
+    /// The elder whose personal fields `body` carries, if any: the elder a record is about,
+    /// or the elder of the visit a follow-up closes, or of the record a correction amends.
+    pub(super) fn elder_of(&self, body: &RecordBody) -> Result<Option<Id>> {
+        Ok(match body {
+            RecordBody::Elder(e) => Some(e.elder_id),
+            RecordBody::Visit(v) => Some(v.elder_id),
+            RecordBody::Service(s) => Some(s.elder_id),
+            RecordBody::Consent(c) => Some(c.elder_id),
+            RecordBody::FollowUpDone(done) => self.elder_of_record(done.visit)?,
+            RecordBody::Correction(c) => match &c.action {
+                CorrectionAction::Amend { replacement } => self.elder_of(replacement)?,
+                CorrectionAction::Void {} => self.elder_of_record(c.target)?,
+            },
+            _ => None,
+        })
+    }
+
+    /// The elder the held record `id` is about, if it is about one.
+    fn elder_of_record(&self, id: Id) -> Result<Option<Id>> {
+        match self.store.get(id) {
+            Ok(record) if !matches!(record.body(), RecordBody::Correction(_)) => {
+                self.elder_of(record.body())
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The key this device seals `elder`'s personal fields under: one it holds, else a new one,
+    /// whose keyring entry (wrapped under `epoch`) sync then carries to the circle's devices.
+    fn elder_secret(&mut self, elder: Id, epoch: &EpochSecret) -> Result<ElderSecret> {
+        if self.store.is_erased(elder)? {
+            return Err(Error::ElderErased(elder));
+        }
+        if let Some(secret) = self.store.elder_secret(elder)? {
+            return Ok(secret);
+        }
+        let secret = ElderSecret {
+            elder,
+            key_id: Id::random(),
+            key: wrap::random_secret()?,
+        };
+        let entry = ElderKeyEntry::make(self.store.circle(), &self.key, &secret, epoch)
+            .map_err(|e| Error::Corrupt(e.to_string()))?;
+        self.store.keep_elder_key(&entry, &secret)?;
+        Ok(secret)
     }
 
     /// Whether this device is the centre or a coordinator's (a device the store does not trust

@@ -44,6 +44,7 @@ pub struct ConsentChange {
     /// From when (Unix ms): records of the purpose dated at or after it are governed by it.
     pub at_ms: u64,
     /// The person who expressed it.
+    #[serde(default)]
     pub by: String,
     /// Their relation to the elder.
     pub relation: ConsentRelation,

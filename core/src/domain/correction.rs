@@ -29,6 +29,7 @@ pub struct Correction {
     #[serde(flatten)]
     pub action: CorrectionAction,
     /// Why.
+    #[serde(default)]
     pub reason: String,
 }
 

@@ -71,6 +71,7 @@ pub enum ConsentPurpose {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Consent {
     /// The person who consented.
+    #[serde(default)]
     pub given_by: String,
     /// Their relation to the elder.
     pub relation: ConsentRelation,
@@ -88,8 +89,10 @@ pub struct Elder {
     /// The site that serves the elder.
     pub site_id: Id,
     /// The name the caregivers use.
+    #[serde(default)]
     pub name: String,
     /// Year of birth (for 高龄 and redemption age), not the full date.
+    #[serde(default)]
     pub birth_year: u32,
     /// The entitlement groups the elder belongs to, if any.
     pub groups: Vec<EntitlementGroup>,

@@ -6,6 +6,7 @@ mod access;
 mod consent;
 mod correction;
 mod elder;
+mod erasure;
 mod keys;
 mod ledger;
 mod member;
@@ -21,6 +22,7 @@ pub use consent::{
 };
 pub use correction::{Correction, CorrectionAction};
 pub use elder::{CareLevel, Consent, ConsentPurpose, ConsentRelation, Elder, EntitlementGroup};
+pub use erasure::{Erasure, ErasureReason};
 pub use keys::{EpochKey, KeyGrant, KeyWrap, MemberProfile, WRAPS_MAX};
 pub use ledger::{ENTRY_MINUTES_MAX, EntryHash, EntryKind, LedgerEntry, LedgerRules, Verdict};
 pub use member::{Enrolment, Revocation, Role};
@@ -68,6 +70,8 @@ pub enum RecordBody {
     AccessLog(AccessLog),
     /// An elder's consent for one purpose withdrawn or given again.
     Consent(ConsentChange),
+    /// An elder's personal data erased (a coordinator's).
+    Erasure(Erasure),
 }
 
 impl RecordBody {
@@ -89,6 +93,7 @@ impl RecordBody {
             RecordBody::MemberProfile(_) => "member_profile",
             RecordBody::AccessLog(_) => "access_log",
             RecordBody::Consent(_) => "consent",
+            RecordBody::Erasure(_) => "erasure",
         }
     }
 
@@ -122,6 +127,7 @@ impl RecordBody {
             RecordBody::MemberProfile(x) => x.validate(),
             RecordBody::AccessLog(x) => x.validate(),
             RecordBody::Consent(x) => x.validate(),
+            RecordBody::Erasure(x) => x.validate(),
         }
     }
 }

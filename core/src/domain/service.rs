@@ -167,11 +167,13 @@ pub enum ServiceDetail {
     /// 助急.
     Emergency {
         /// What happened.
+        #[serde(default)]
         description: String,
     },
     /// Anything else.
     Other {
         /// What was done.
+        #[serde(default)]
         description: String,
     },
 }

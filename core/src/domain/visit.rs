@@ -88,10 +88,13 @@ pub struct Visit {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<Location>,
     /// What was seen.
+    #[serde(default)]
     pub observations: Observations,
     /// Risks flagged.
+    #[serde(default)]
     pub risk_flags: Vec<RiskFlag>,
     /// What was promised.
+    #[serde(default)]
     pub follow_ups: Vec<FollowUp>,
 }
 

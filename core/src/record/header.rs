@@ -33,7 +33,8 @@ impl RecordClass {
             | RecordBody::Revocation(_)
             | RecordBody::LedgerRules(_)
             | RecordBody::EpochKey(_)
-            | RecordBody::KeyGrant(_) => RecordClass::Trust,
+            | RecordBody::KeyGrant(_)
+            | RecordBody::Erasure(_) => RecordClass::Trust,
             RecordBody::Elder(_)
             | RecordBody::Visit(_)
             | RecordBody::FollowUpDone(_)

@@ -9,7 +9,9 @@
 //! everything after the signature (the *payload*), and the record id is the first 16 bytes of
 //! SHA-256(payload).
 
+pub mod elder_key;
 pub mod header;
+pub mod personal;
 pub mod sealed;
 
 use serde::{Deserialize, Serialize};
@@ -21,6 +23,7 @@ use crate::hlc::Hlc;
 use crate::identity::{DeviceKey, PublicKey, SignatureBytes};
 use crate::ids::Id;
 pub use header::{ChainLink, Header, HeaderError, RecordClass};
+pub use personal::{ElderSecret, Personal};
 pub use sealed::{EpochKeys, EpochSecret, Keyring, NoKeys};
 
 /// The version of the envelope format written today.
@@ -80,6 +83,20 @@ pub enum RecordError {
     /// someone who did not hold that key.
     #[error("the record's sealed body does not open under key {0}")]
     Unopened(Id),
+    /// The body's personal fields are sealed under an elder key this device does not hold
+    /// (yet); the elder was not erased.
+    #[error(
+        "the record's personal fields are sealed under elder key {key_id}, which this device does not hold"
+    )]
+    PersonalSealed {
+        /// The elder.
+        elder: Id,
+        /// The elder key.
+        key_id: Id,
+    },
+    /// The body's sealed personal part is not as `record-format.md` describes it.
+    #[error("the record's personal part: {0}")]
+    PersonalMalformed(String),
     /// The body could not be compressed or decompressed.
     #[error("record body compression: {0}")]
     Compression(String),
@@ -102,6 +119,20 @@ pub struct SignedRecord {
     bytes: Vec<u8>,
     /// The epoch key the body is sealed under in `bytes` (the envelope holds it opened).
     key_id: Option<Id>,
+    /// Whether the body had personal fields sealed under an elder key, and what became of them.
+    personal: Option<Personal>,
+}
+
+/// How a care record is sealed: the epoch key, and the elder key for its personal fields when
+/// it is about an elder; each with its nonce.
+#[derive(Debug, Clone, Copy)]
+pub struct Sealing<'a> {
+    /// The circle's epoch key.
+    pub epoch: &'a EpochSecret,
+    /// The body's nonce.
+    pub nonce: [u8; sealed::NONCE_LEN],
+    /// The elder's key and the personal part's nonce.
+    pub personal: Option<(&'a ElderSecret, [u8; sealed::NONCE_LEN])>,
 }
 
 impl SignedRecord {
@@ -112,29 +143,39 @@ impl SignedRecord {
     }
 
     /// Like [`SignedRecord::sign`], with a care record's body sealed under the epoch key
-    /// `epoch` (a fresh random nonce). Only version-2 care records are sealed.
+    /// `epoch`, and its personal fields under the elder's key when given (fresh random nonces).
+    /// Only version-2 care records are sealed.
     pub fn sign_sealed(
         envelope: Envelope,
         key: &DeviceKey,
         epoch: &EpochSecret,
+        elder: Option<&ElderSecret>,
     ) -> Result<SignedRecord, RecordError> {
-        SignedRecord::sign_inner(envelope, key, Some((epoch, sealed::random_nonce()?)))
+        let personal = match elder {
+            Some(secret) => Some((secret, sealed::random_nonce()?)),
+            None => None,
+        };
+        let sealing = Sealing {
+            epoch,
+            nonce: sealed::random_nonce()?,
+            personal,
+        };
+        SignedRecord::sign_inner(envelope, key, Some(sealing))
     }
 
-    /// [`SignedRecord::sign_sealed`] with a given nonce (the published test vectors).
-    pub fn sign_sealed_with_nonce(
+    /// [`SignedRecord::sign_sealed`] with given nonces (the published test vectors).
+    pub fn sign_sealed_with(
         envelope: Envelope,
         key: &DeviceKey,
-        epoch: &EpochSecret,
-        nonce: [u8; sealed::NONCE_LEN],
+        sealing: Sealing<'_>,
     ) -> Result<SignedRecord, RecordError> {
-        SignedRecord::sign_inner(envelope, key, Some((epoch, nonce)))
+        SignedRecord::sign_inner(envelope, key, Some(sealing))
     }
 
     fn sign_inner(
         envelope: Envelope,
         key: &DeviceKey,
-        seal: Option<(&EpochSecret, [u8; sealed::NONCE_LEN])>,
+        seal: Option<Sealing<'_>>,
     ) -> Result<SignedRecord, RecordError> {
         if envelope.author != key.public_key() {
             return Err(RecordError::BadSignature);
@@ -152,7 +193,13 @@ impl SignedRecord {
             id: record_id(&payload),
             envelope,
             bytes,
-            key_id: seal.map(|(epoch, _)| epoch.id),
+            key_id: seal.map(|s| s.epoch.id),
+            personal: seal
+                .and_then(|s| s.personal)
+                .map(|(elder, _)| Personal::Opened {
+                    elder: elder.elder,
+                    key_id: elder.key_id,
+                }),
         })
     }
 
@@ -169,7 +216,7 @@ impl SignedRecord {
     pub fn open(bytes: &[u8], keys: &dyn EpochKeys) -> Result<SignedRecord, RecordError> {
         let (outer, v1) = OuterRecord::verify_parsed(bytes)?;
         let record = SignedRecord::decode_with(bytes, outer, v1, keys)?;
-        record.body().validate()?;
+        record.validate()?;
         Ok(record)
     }
 
@@ -183,8 +230,17 @@ impl SignedRecord {
     ) -> Result<SignedRecord, RecordError> {
         let outer = OuterRecord::decode(bytes)?;
         let record = SignedRecord::decode_with(bytes, outer, None, keys)?;
-        record.body().validate()?;
+        record.validate()?;
         Ok(record)
+    }
+
+    /// The body's own validation, except for a record of an erased elder: its personal fields
+    /// are gone for good, and what remains was validated by everyone who read it before.
+    fn validate(&self) -> Result<(), RecordError> {
+        if !matches!(self.personal, Some(Personal::Erased { .. })) {
+            self.body().validate()?;
+        }
+        Ok(())
     }
 
     /// The envelope from the outer record: the clear or opened body under its header, or the
@@ -196,18 +252,19 @@ impl SignedRecord {
         keys: &dyn EpochKeys,
     ) -> Result<SignedRecord, RecordError> {
         let payload = &bytes[64..];
-        let envelope = match outer.header {
+        let (envelope, personal) = match outer.header {
             None => match v1 {
-                Some(envelope) => envelope,
-                None => v1_envelope(payload)?,
+                Some(envelope) => (envelope, None),
+                None => (v1_envelope(payload)?, None),
             },
             Some(header) => {
                 let (head, body) = payload.split_at(header::HEADER_LEN);
                 match header.key_id {
-                    None => decode_v2(&header, body)?,
+                    None => (decode_v2(&header, body)?, None),
                     Some(key_id) => {
                         let key = keys.epoch_key(key_id).ok_or(RecordError::Sealed(key_id))?;
-                        decode_v2(&header, &sealed::open(head, body, key_id, &key)?)?
+                        let plain = sealed::open(head, body, key_id, &key)?;
+                        decode_v2_sealed(&header, &plain, keys)?
                     }
                 }
             }
@@ -217,12 +274,19 @@ impl SignedRecord {
             envelope,
             bytes: bytes.to_vec(),
             key_id: outer.header.and_then(|h| h.key_id),
+            personal,
         })
     }
 
     /// The epoch key the body travels sealed under, if it is sealed.
     pub fn key_id(&self) -> Option<Id> {
         self.key_id
+    }
+
+    /// Whether the body's personal fields were sealed under an elder key, and whether they were
+    /// opened or the elder was erased (none for a record without them).
+    pub fn personal(&self) -> Option<Personal> {
+        self.personal
     }
 
     /// The 64-byte ed25519 signature.
@@ -352,10 +416,7 @@ pub fn record_id(payload: &[u8]) -> Id {
 
 /// The payload of an envelope in the format of its version, its body sealed under `seal`'s
 /// key when given (version-2 care records only).
-fn encode_payload(
-    envelope: &Envelope,
-    seal: Option<(&EpochSecret, [u8; sealed::NONCE_LEN])>,
-) -> Result<Vec<u8>, RecordError> {
+fn encode_payload(envelope: &Envelope, seal: Option<Sealing<'_>>) -> Result<Vec<u8>, RecordError> {
     match (envelope.v, envelope.link) {
         (V1, None) if seal.is_none() => Ok(to_canonical(envelope)?),
         (V1, None) => Err(RecordError::Seal(
@@ -376,7 +437,12 @@ fn encode_payload(
                 key_id: None,
                 body_len: body_len(plain.len())?,
             };
-            let Some((epoch, nonce)) = seal else {
+            let Some(Sealing {
+                epoch,
+                nonce,
+                personal,
+            }) = seal
+            else {
                 let mut payload = header.encode();
                 payload.extend_from_slice(&plain);
                 return Ok(payload);
@@ -387,6 +453,15 @@ fn encode_payload(
                     envelope.body.type_name()
                 )));
             }
+            let plain = match personal {
+                None => plain,
+                Some((elder, nonce)) => {
+                    let mut tree: serde_json::Value = serde_json::from_slice(&plain)
+                        .map_err(|e| RecordError::Seal(e.to_string()))?;
+                    personal::seal(&mut tree, elder, nonce)?;
+                    to_canonical(&tree)?
+                }
+            };
             let compressed = sealed::compress(&plain)?;
             header.key_id = Some(epoch.id);
             header.body_len = body_len(compressed.len() + sealed::SEAL_OVERHEAD)?;
@@ -400,9 +475,30 @@ fn encode_payload(
     }
 }
 
-/// Reads a version-2 body in the clear (or opened) under its header.
+/// Reads a version-2 body in the clear under its header.
 fn decode_v2(header: &Header, body: &[u8]) -> Result<Envelope, RecordError> {
-    let body: RecordBody = from_canonical(body)?;
+    envelope_v2(header, from_canonical(body)?)
+}
+
+/// Reads an opened sealed body under its header, putting its personal fields back with the
+/// elder's key (or leaving them out for good when the elder was erased).
+fn decode_v2_sealed(
+    header: &Header,
+    plain: &[u8],
+    keys: &dyn EpochKeys,
+) -> Result<(Envelope, Option<Personal>), RecordError> {
+    let mut tree: serde_json::Value = from_canonical(plain)?;
+    let opened = personal::open(&mut tree, keys)?;
+    let body: RecordBody = match opened {
+        // Whole again: the body must be the one canonical encoding the author signed.
+        None | Some(Personal::Opened { .. }) => from_canonical(&to_canonical(&tree)?)?,
+        Some(Personal::Erased { .. }) => serde_json::from_value(tree)
+            .map_err(|e| RecordError::Encoding(CanonicalError::Shape(e.to_string())))?,
+    };
+    Ok((envelope_v2(header, body)?, opened))
+}
+
+fn envelope_v2(header: &Header, body: RecordBody) -> Result<Envelope, RecordError> {
     let class = RecordClass::of(&body);
     if class != header.class {
         return Err(RecordError::Class(body.type_name(), header.class));
@@ -488,9 +584,16 @@ mod tests {
     fn the_published_sealed_vector_holds() {
         let key = DeviceKey::from_seed(VECTOR_SEED);
         let (epoch, nonce) = vector_epoch();
-        let record =
-            SignedRecord::sign_sealed_with_nonce(vector_envelope_v2(), &key, &epoch, nonce)
-                .expect("sign");
+        let record = SignedRecord::sign_sealed_with(
+            vector_envelope_v2(),
+            &key,
+            Sealing {
+                epoch: &epoch,
+                nonce,
+                personal: None,
+            },
+        )
+        .expect("sign");
         assert_eq!(hex::encode(record.payload()), VECTOR_SEALED_PAYLOAD_HEX);
         assert_eq!(hex::encode(record.signature()), VECTOR_SEALED_SIGNATURE_HEX);
         let mut keys = Keyring::default();
@@ -523,7 +626,15 @@ mod tests {
         let key = DeviceKey::from_seed(VECTOR_SEED);
         let (epoch, nonce) = vector_epoch();
         assert!(matches!(
-            SignedRecord::sign_sealed_with_nonce(vector_envelope(), &key, &epoch, nonce),
+            SignedRecord::sign_sealed_with(
+                vector_envelope(),
+                &key,
+                Sealing {
+                    epoch: &epoch,
+                    nonce,
+                    personal: None
+                }
+            ),
             Err(RecordError::Seal(_))
         ));
         let site = Envelope {
@@ -536,7 +647,15 @@ mod tests {
             ..vector_envelope_v2()
         };
         assert!(matches!(
-            SignedRecord::sign_sealed_with_nonce(site, &key, &epoch, nonce),
+            SignedRecord::sign_sealed_with(
+                site,
+                &key,
+                Sealing {
+                    epoch: &epoch,
+                    nonce,
+                    personal: None
+                }
+            ),
             Err(RecordError::Seal(_))
         ));
     }

@@ -10,7 +10,7 @@
 //! the header, so a body cannot be moved under another author, position or clock; the record's
 //! signature covers the header and the body as sent, so anyone can check it without the key.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
@@ -25,10 +25,21 @@ pub const SEAL_OVERHEAD: usize = NONCE_LEN + 16;
 /// The zstd level bodies are compressed at (records are small; a higher level costs little).
 const LEVEL: i32 = 19;
 
-/// Where the epoch keys a device holds are looked up, by the id of the record that made them.
+/// Where the keys a device holds are looked up: epoch keys by the id of the record that made
+/// them, elder keys by their own id (`personal`).
 pub trait EpochKeys {
     /// The 32-byte key made by the epoch-key record `id`, if this device holds it.
     fn epoch_key(&self, id: Id) -> Option<[u8; 32]>;
+    /// The elder key `key_id`, if this device holds it.
+    fn elder_key(&self, key_id: Id) -> Option<[u8; 32]> {
+        let _ = key_id;
+        None
+    }
+    /// Whether the elder was erased (every key of theirs destroyed).
+    fn erased(&self, elder: Id) -> bool {
+        let _ = elder;
+        false
+    }
 }
 
 /// No keys: what the relay and any holder outside the circle have.
@@ -40,26 +51,53 @@ impl EpochKeys for NoKeys {
     }
 }
 
-/// Epoch keys held in memory.
+/// Keys held in memory: epoch keys, elder keys and the erased elders.
 #[derive(Default, Clone)]
-pub struct Keyring(HashMap<Id, [u8; 32]>);
+pub struct Keyring {
+    epochs: HashMap<Id, [u8; 32]>,
+    elders: HashMap<Id, [u8; 32]>,
+    erased: HashSet<Id>,
+}
 
 impl Keyring {
     /// Adds the key made by the epoch-key record `id`.
     pub fn insert(&mut self, id: Id, key: [u8; 32]) {
-        self.0.insert(id, key);
+        self.epochs.insert(id, key);
+    }
+
+    /// Adds an elder key.
+    pub fn insert_elder(&mut self, key_id: Id, key: [u8; 32]) {
+        self.elders.insert(key_id, key);
+    }
+
+    /// Marks an elder as erased.
+    pub fn erase(&mut self, elder: Id) {
+        self.erased.insert(elder);
     }
 }
 
 impl EpochKeys for Keyring {
     fn epoch_key(&self, id: Id) -> Option<[u8; 32]> {
-        self.0.get(&id).copied()
+        self.epochs.get(&id).copied()
+    }
+
+    fn elder_key(&self, key_id: Id) -> Option<[u8; 32]> {
+        self.elders.get(&key_id).copied()
+    }
+
+    fn erased(&self, elder: Id) -> bool {
+        self.erased.contains(&elder)
     }
 }
 
 impl std::fmt::Debug for Keyring {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Keyring({} keys)", self.0.len())
+        write!(
+            f,
+            "Keyring({} epoch keys, {} elder keys)",
+            self.epochs.len(),
+            self.elders.len()
+        )
     }
 }
 

@@ -58,9 +58,14 @@ pub(crate) struct Batch {
     pub targets: BTreeSet<String>,
     /// Opens epoch keys wrapped for this device (none: keys are noted, not taken).
     pub unwrapper: Option<Unwrapper>,
-    /// Epoch keys this device took in during the batch: the records that waited for them are
-    /// admitted before the batch finishes.
+    /// Epoch and elder keys this device took in during the batch: the records that waited for
+    /// them are admitted before the batch finishes.
     pub new_keys: Vec<Id>,
+    /// An erasure record arrived: erasures are carried out as the batch finishes.
+    pub erasures: bool,
+    /// The elders erased as the batch finished (the store then checkpoints its log, so that no
+    /// copy of their blanked rows stays in it).
+    pub erased: Vec<Id>,
 }
 
 impl Batch {
@@ -73,21 +78,18 @@ impl Batch {
     }
 
     /// Brings derived state up to date with the batch's records; returns the ids of the sealed
-    /// records that waited for a key taken in by the batch, now admitted.
-    pub fn finish(mut self, tx: &Transaction<'_>, centre: PublicKey) -> Result<Vec<Id>> {
+    /// records that waited for a key taken in by the batch (or for an elder erased by it), now
+    /// admitted.
+    pub fn finish(&mut self, tx: &Transaction<'_>, centre: PublicKey) -> Result<Vec<Id>> {
         let mut opened = Vec::new();
+        if !self.new_keys.is_empty() {
+            // Elder keys wrapped under an epoch key that just arrived open now.
+            let elder_keys = super::elder_keys::open_pending(tx)?;
+            self.new_keys.extend(elder_keys);
+        }
         while let Some(key_id) = self.new_keys.pop() {
-            for (id, doc_id, bytes) in keys::take_waiting(tx, key_id)? {
-                let doc = DocId::parse(&doc_id)
-                    .ok_or_else(|| Error::Corrupt(format!("document {doc_id:?}")))?;
-                let record = SignedRecord::decode_unverified(&bytes, &StoredKeys(tx))?;
-                if record.id().to_string() != id {
-                    return Err(Error::Corrupt(format!("waiting record {id}")));
-                }
-                if insert(tx, &record, &doc, &mut self)? {
-                    opened.push(record.id());
-                }
-            }
+            let waiting = keys::take_waiting(tx, key_id)?;
+            self.readmit(tx, waiting, &mut opened)?;
         }
         if self.trust_changed {
             // Trust decides which corrections apply, so every corrected record is redone.
@@ -98,10 +100,48 @@ impl Batch {
                 self.targets.insert(target?);
             }
         }
+        if self.erasures || self.trust_changed {
+            for elder in super::erasure::carry_out(tx, centre)? {
+                let waiting = keys::take_waiting_for_elder(tx, elder)?;
+                self.readmit(tx, waiting, &mut opened)?;
+                self.erased.push(elder);
+            }
+        }
         for target in &self.targets {
             refresh(tx, target)?;
         }
         Ok(opened)
+    }
+
+    /// Admits records that waited, now that they open.
+    fn readmit(
+        &mut self,
+        tx: &Transaction<'_>,
+        waiting: Vec<(String, String, Vec<u8>)>,
+        opened: &mut Vec<Id>,
+    ) -> Result<()> {
+        for (id, doc_id, bytes) in waiting {
+            let doc = DocId::parse(&doc_id)
+                .ok_or_else(|| Error::Corrupt(format!("document {doc_id:?}")))?;
+            let record = match SignedRecord::decode_unverified(&bytes, &StoredKeys(tx)) {
+                Ok(record) => record,
+                // Its body opened with the key that arrived, but its personal part waits for
+                // an elder key still (or the other way round): it waits on, for that one.
+                Err(RecordError::PersonalSealed { elder, key_id }) => {
+                    let id = super::lookups::parse(&id, "waiting record id")?;
+                    keys::park(tx, id, key_id, Some(elder), &doc_id, &bytes)?;
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            if record.id().to_string() != id {
+                return Err(Error::Corrupt(format!("waiting record {id}")));
+            }
+            if insert(tx, &record, &doc, self)? {
+                opened.push(record.id());
+            }
+        }
+        Ok(())
     }
 }
 
@@ -113,8 +153,11 @@ pub(crate) enum Admitted {
     Waiting {
         /// The record's id.
         id: Id,
-        /// The key it is sealed under.
+        /// The key it waits for: the epoch key its body is sealed under, or the elder key of
+        /// its personal fields.
         key_id: Id,
+        /// The elder whose key it waits for, if it waits for an elder key.
+        elder: Option<Id>,
         /// Its clock.
         hlc: crate::hlc::Hlc,
     },
@@ -139,21 +182,8 @@ pub(crate) fn admit(
             record.hlc(),
             Admitted::Record(Box::new(record)),
         ),
-        Err(RecordError::Sealed(key_id)) => {
-            // `open` checked the size, the header and the signature before it found the key
-            // missing: only the header is read again here.
-            let outer =
-                OuterRecord::decode(bytes).map_err(|e| Refusal::NotARecord(e.to_string()))?;
-            let header = outer
-                .header
-                .ok_or_else(|| Refusal::NotARecord("a sealed record without a header".into()))?;
-            let waiting = Admitted::Waiting {
-                id: outer.id,
-                key_id,
-                hlc: header.hlc,
-            };
-            (outer.id, header.circle, header.hlc, waiting)
-        }
+        Err(RecordError::Sealed(key_id)) => waiting(bytes, key_id, None)?,
+        Err(RecordError::PersonalSealed { elder, key_id }) => waiting(bytes, key_id, Some(elder))?,
         Err(e) => return Err(Refusal::NotARecord(e.to_string())),
     };
     if id.to_string() != key {
@@ -172,6 +202,26 @@ pub(crate) fn admit(
         });
     }
     Ok(admitted)
+}
+
+/// A well-signed record that waits for `key_id`: `open` checked its size, header and signature
+/// before it found the key missing, so only the header is read again here.
+fn waiting(
+    bytes: &[u8],
+    key_id: Id,
+    elder: Option<Id>,
+) -> std::result::Result<(Id, Id, crate::hlc::Hlc, Admitted), Refusal> {
+    let outer = OuterRecord::decode(bytes).map_err(|e| Refusal::NotARecord(e.to_string()))?;
+    let header = outer
+        .header
+        .ok_or_else(|| Refusal::NotARecord("a sealed record without a header".into()))?;
+    let admitted = Admitted::Waiting {
+        id: outer.id,
+        key_id,
+        elder,
+        hlc: header.hlc,
+    };
+    Ok((outer.id, header.circle, header.hlc, admitted))
 }
 
 /// Why a value found in a document is not admitted as a record.
@@ -340,6 +390,7 @@ pub(crate) fn insert(
                 batch.new_keys.push(key_id);
             }
         }
+        RecordBody::Erasure(_) => batch.erasures = true,
         RecordBody::MemberProfile(p) => {
             tx.prepare_cached(
                 "INSERT INTO member_profiles (member_id, record_id, name, author, hlc_ms)
@@ -633,7 +684,8 @@ fn write_rows(
         | RecordBody::KeyGrant(_)
         | RecordBody::MemberProfile(_)
         | RecordBody::AccessLog(_)
-        | RecordBody::Consent(_) => {}
+        | RecordBody::Consent(_)
+        | RecordBody::Erasure(_) => {}
     }
     Ok(())
 }

@@ -29,6 +29,14 @@ pub fn wrap_context(circle: Id) -> Vec<u8> {
 pub(crate) struct StoredKeys<'a>(pub &'a Connection);
 
 impl EpochKeys for StoredKeys<'_> {
+    fn elder_key(&self, key_id: Id) -> Option<[u8; 32]> {
+        super::elder_keys::secret(self.0, key_id)
+    }
+
+    fn erased(&self, elder: Id) -> bool {
+        super::elder_keys::erased(self.0, elder).unwrap_or(false)
+    }
+
     fn epoch_key(&self, id: Id) -> Option<[u8; 32]> {
         let secret: Option<Vec<u8>> = self
             .0
@@ -88,21 +96,47 @@ pub(crate) fn note(
     Ok((added > 0).then_some(key_id))
 }
 
-/// Keeps a sealed record whose key this device does not hold, until the key arrives.
+/// Keeps a sealed record whose key this device does not hold, until the key arrives: the epoch
+/// key of its body, or the elder key of its personal fields (`elder` given), or until that
+/// elder is erased.
 pub(crate) fn park(
     tx: &Transaction<'_>,
     id: Id,
     key_id: Id,
+    elder: Option<Id>,
     doc_id: &str,
     bytes: &[u8],
 ) -> Result<bool> {
     Ok(tx
         .prepare_cached(
-            "INSERT OR IGNORE INTO sealed_waiting (record_id, key_id, doc_id, bytes)
-             VALUES (?1, ?2, ?3, ?4)",
+            "INSERT OR IGNORE INTO sealed_waiting (record_id, key_id, doc_id, bytes, elder)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
         )?
-        .execute(params![id.to_string(), key_id.to_string(), doc_id, bytes])?
+        .execute(params![
+            id.to_string(),
+            key_id.to_string(),
+            doc_id,
+            bytes,
+            elder.map(|e| e.to_string())
+        ])?
         > 0)
+}
+
+/// Takes out the records that waited for a key of `elder`, who was erased: (id, document,
+/// bytes).
+pub(crate) fn take_waiting_for_elder(
+    tx: &Transaction<'_>,
+    elder: Id,
+) -> Result<Vec<(String, String, Vec<u8>)>> {
+    let waiting = tx
+        .prepare_cached(
+            "DELETE FROM sealed_waiting WHERE elder = ?1 RETURNING record_id, doc_id, bytes",
+        )?
+        .query_map([elder.to_string()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(waiting)
 }
 
 /// Takes out the records that waited for `key_id`: (id, document, bytes).
@@ -288,6 +322,7 @@ mod tests {
                 id: epoch.id(),
                 key: secret,
             },
+            None,
         )
         .expect("sealed");
         store.append(&profile).expect("append");

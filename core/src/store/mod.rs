@@ -6,6 +6,8 @@ mod access_log;
 mod at_rest;
 mod chains;
 mod consent;
+mod elder_keys;
+mod erasure;
 mod export;
 mod future;
 mod index;
@@ -20,6 +22,7 @@ pub use access_log::AccessEntry;
 pub use at_rest::{STORE_KEY_NAME, StoreKey};
 pub use chains::ChainProblem;
 pub use consent::ConsentConflict;
+pub use elder_keys::KeysTaken;
 pub use export::ElderRecordIds;
 pub use future::FutureRecord;
 pub(crate) use index::Refusal;
@@ -75,6 +78,8 @@ pub struct IngestReport {
     /// Signed records of the circle sealed under a key this device does not hold yet: kept,
     /// and admitted when the key arrives.
     pub waiting: Vec<Id>,
+    /// Elders whose erasure arrived and was carried out.
+    pub erased: Vec<Id>,
 }
 
 /// The persistent store of one device.
@@ -106,6 +111,9 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // What is deleted is overwritten with zeros: an erased elder's keys and blanked rows
+        // leave nothing in free pages.
+        conn.pragma_update(None, "secure_delete", "ON")?;
         // Temporary tables and sort files in memory: none is written to disk in plain text.
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         // A 16 MiB page cache (SQLite's default is 2 MiB), filled only as pages are read: with
@@ -245,6 +253,7 @@ impl Store {
         batch.finish(&tx, self.centre)?;
         observe_clock(&tx, record.hlc(), now_ms)?;
         tx.commit()?;
+        self.forget_erased(&batch.erased);
         self.compact_if_due(doc_id);
         Ok(())
     }
@@ -290,6 +299,8 @@ impl Store {
         admit_all(&tx, circle, doc_id, added, now_ms, &mut batch, &mut report)?;
         report.added.extend(batch.finish(&tx, self.centre)?);
         tx.commit()?;
+        self.forget_erased(&batch.erased);
+        report.erased = batch.erased;
         self.compact_if_due(doc_id);
         Ok(report)
     }
@@ -583,8 +594,13 @@ fn admit_all(
                         report.added.push(record.id());
                     }
                 }
-                Ok(index::Admitted::Waiting { id, key_id, hlc }) => {
-                    if keys::park(tx, id, key_id, doc_id.as_str(), &bytes)? {
+                Ok(index::Admitted::Waiting {
+                    id,
+                    key_id,
+                    elder,
+                    hlc,
+                }) => {
+                    if keys::park(tx, id, key_id, elder, doc_id.as_str(), &bytes)? {
                         observe_clock(tx, hlc, now_ms)?;
                         report.waiting.push(id);
                     }
@@ -722,6 +738,9 @@ mod tests {
                 .execute_batch(
                     "DROP TABLE epoch_keys;
                      DROP TABLE sealed_waiting;
+                     DROP TABLE elder_keys;
+                     DROP TABLE erased_elders;
+                     DROP TABLE peer_elder_keys;
                      DROP TABLE member_profiles;
                      DROP TABLE access_log;
                      DROP TABLE access_log_elders;

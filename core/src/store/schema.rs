@@ -255,6 +255,33 @@ const MIGRATIONS: &[&str] = &[
         SELECT record_id, 'care_records', elder_id, started_ms, 'service' FROM services
         WHERE kind <> 'emergency';
     "#,
+    // 7 (issue 12, item 3): elder keys (keyring entries, outside the documents so that they can
+    // be destroyed), the elders erased, which entries each peer is known to hold, and the elder
+    // a record waits for when its personal fields are sealed under a key not held yet.
+    r#"
+    CREATE TABLE elder_keys (
+        key_id TEXT PRIMARY KEY,
+        elder TEXT NOT NULL,
+        epoch_key_id TEXT NOT NULL,
+        author TEXT NOT NULL,
+        entry BLOB NOT NULL,
+        secret BLOB
+    ) WITHOUT ROWID;
+    CREATE INDEX elder_keys_elder ON elder_keys (elder);
+    CREATE TABLE erased_elders (
+        elder TEXT PRIMARY KEY,
+        record_id TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        hlc_ms INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE peer_elder_keys (
+        peer TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        PRIMARY KEY (peer, key_id)
+    ) WITHOUT ROWID;
+    ALTER TABLE sealed_waiting ADD COLUMN elder TEXT;
+    CREATE INDEX sealed_waiting_elder ON sealed_waiting (elder);
+    "#,
 ];
 
 /// The first schema version whose trust rows a store derives again when it opens an older
@@ -321,6 +348,7 @@ pub const INDEX_TABLES: &[&str] = &[
     "access_log_elders",
     "consent_changes",
     "record_purposes",
+    "erased_elders",
 ];
 
 #[cfg(test)]

@@ -245,6 +245,21 @@ impl SyncReplica for Store {
     fn apply_changes(&mut self, doc: &DocId, changes: &[u8]) -> Result<usize, SyncError> {
         Ok(Store::apply_changes(self, doc, changes)?.added.len())
     }
+
+    fn keyring_ids(&mut self) -> Result<Vec<Id>, SyncError> {
+        Ok(self.elder_key_ids()?)
+    }
+
+    fn keyring_except(&mut self, have: &[Id]) -> Result<Vec<Vec<u8>>, SyncError> {
+        Ok(self.elder_keys_except(have)?)
+    }
+
+    fn take_keyring(&mut self, entries: &[Vec<u8>]) -> Result<usize, SyncError> {
+        if entries.is_empty() {
+            return Ok(0);
+        }
+        Ok(self.take_elder_keys(entries)?.added)
+    }
 }
 
 impl SyncPeers for Store {
@@ -259,5 +274,18 @@ impl SyncPeers for Store {
         heads: &[ChangeHash],
     ) -> Result<(), SyncError> {
         Ok(self.set_peer_heads(peer, doc, heads)?)
+    }
+
+    fn keyring_unknown_to(&mut self, peer: &str) -> Result<Vec<Vec<u8>>, SyncError> {
+        Ok(self.elder_keys_unknown_to(peer)?)
+    }
+
+    fn note_peer_keyring(
+        &mut self,
+        peer: &str,
+        held: &[Id],
+        lacking: &[Id],
+    ) -> Result<(), SyncError> {
+        Ok(self.note_peer_elder_keys(peer, held, lacking)?)
     }
 }

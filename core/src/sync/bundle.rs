@@ -24,6 +24,7 @@ use crate::hlc::{Hlc, latest_now};
 use crate::identity::{DeviceKey, PublicKey, SignatureBytes};
 use crate::ids::Id;
 use crate::record::SignedRecord;
+use crate::record::elder_key::ElderKeyEntry;
 use crate::replica::DocId;
 use crate::store::{Refusal, Store};
 use crate::time::Month;
@@ -65,6 +66,9 @@ pub struct Bundle {
     pub circle: Id,
     /// The documents' changes.
     pub docs: Vec<DocChanges>,
+    /// Keyring entries (elder keys) the recipient may lack; written only when there are any,
+    /// so a bundle without them is byte for byte as before.
+    pub keys: Vec<Vec<u8>>,
 }
 
 /// Who wrote a decoded bundle.
@@ -109,6 +113,12 @@ impl Bundle {
         for d in &self.docs {
             write_doc_changes(&mut w, d);
         }
+        if !self.keys.is_empty() {
+            w.uint(self.keys.len() as u64);
+            for entry in &self.keys {
+                w.bytes(entry);
+            }
+        }
         let mut out = seal(BUNDLE_MAGIC, BUNDLE_VERSION, KIND_CHANGES, &w.into_bytes())?;
         out.extend_from_slice(key.public_key().as_bytes());
         let signature = key.sign(&signed_message(&out));
@@ -140,8 +150,9 @@ impl Bundle {
                 let mut r = Reader::new(&body);
                 let circle = r.id("circle")?;
                 let docs = read_docs(&mut r)?;
+                let keys = read_keys(&mut r)?;
                 r.finish()?;
-                Ok((Bundle { circle, docs }, Exporter::Signed(exporter)))
+                Ok((Bundle { circle, docs, keys }, Exporter::Signed(exporter)))
             }
             LEGACY_BUNDLE_VERSION => {
                 let body = open_body(bytes, LEGACY_BUNDLE_VERSION)?;
@@ -152,7 +163,8 @@ impl Bundle {
                     .to_string();
                 let docs = read_docs(&mut r)?;
                 r.finish()?;
-                Ok((Bundle { circle, docs }, Exporter::Claimed(name)))
+                let keys = Vec::new();
+                Ok((Bundle { circle, docs, keys }, Exporter::Claimed(name)))
             }
             other => Err(SyncError::Version(other)),
         }
@@ -211,6 +223,17 @@ fn read_docs(r: &mut Reader<'_>) -> Result<Vec<DocChanges>, SyncError> {
         .collect()
 }
 
+/// Reads the keyring entries that may end a bundle (none if it ends first).
+fn read_keys(r: &mut Reader<'_>) -> Result<Vec<Vec<u8>>, SyncError> {
+    if r.at_end() {
+        return Ok(Vec::new());
+    }
+    let n = r.count("keyring entries", 1)?;
+    (0..n)
+        .map(|_| r.bytes("keyring entry").map(<[u8]>::to_vec))
+        .collect()
+}
+
 /// Writes a bundle of `replica`'s changes selected by `since`, signed by the exporting
 /// device's `key`.
 pub fn export<R: SyncReplica + SyncPeers + ?Sized>(
@@ -241,9 +264,14 @@ pub fn export<R: SyncReplica + SyncPeers + ?Sized>(
             more: false,
         });
     }
+    let keys = match since {
+        Since::Peer(peer) => replica.keyring_unknown_to(peer)?,
+        Since::Everything | Since::Heads(_) => replica.keyring_except(&[])?,
+    };
     Bundle {
         circle: replica.circle(),
         docs,
+        keys,
     }
     .sign(key)
 }
@@ -302,6 +330,16 @@ pub(crate) fn import(
         if !d.heads.is_empty() && store.known(&d.doc, &d.heads)?.len() == d.heads.len() {
             store.set_shared_heads(&exporter, &d.doc, &d.heads)?;
         }
+    }
+    // After the documents, which may enrol the entries' makers.
+    if !bundle.keys.is_empty() {
+        store.take_keyring(&bundle.keys)?;
+        let sent: Vec<Id> = bundle
+            .keys
+            .iter()
+            .filter_map(|b| ElderKeyEntry::decode(b).ok().map(|e| e.key_id()))
+            .collect();
+        store.note_peer_keyring(&exporter, &sent, &[])?;
     }
     Ok(report)
 }
@@ -417,6 +455,7 @@ mod tests {
     fn signing_matches_the_documented_vector() {
         let key = rfc8032_key();
         let bundle = Bundle {
+            keys: Vec::new(),
             circle: Id::from_bytes([0x11; 16]),
             docs: Vec::new(),
         };
@@ -431,6 +470,7 @@ mod tests {
     #[test]
     fn any_changed_byte_breaks_the_signature_or_the_frame() {
         let signed = Bundle {
+            keys: Vec::new(),
             circle: Id::from_bytes([0x11; 16]),
             docs: Vec::new(),
         }

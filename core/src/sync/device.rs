@@ -202,6 +202,15 @@ impl SyncReplica for CareStore {
     fn apply_changes(&mut self, doc: &DocId, changes: &[u8]) -> Result<usize, SyncError> {
         SyncReplica::apply_changes(self.sync_parts().0, doc, changes)
     }
+    fn keyring_ids(&mut self) -> Result<Vec<Id>, SyncError> {
+        self.sync_parts().0.keyring_ids()
+    }
+    fn keyring_except(&mut self, have: &[Id]) -> Result<Vec<Vec<u8>>, SyncError> {
+        self.sync_parts().0.keyring_except(have)
+    }
+    fn take_keyring(&mut self, entries: &[Vec<u8>]) -> Result<usize, SyncError> {
+        self.sync_parts().0.take_keyring(entries)
+    }
 }
 
 impl SyncPeers for CareStore {
@@ -215,5 +224,16 @@ impl SyncPeers for CareStore {
         heads: &[ChangeHash],
     ) -> Result<(), SyncError> {
         self.sync_parts().0.set_shared_heads(peer, doc, heads)
+    }
+    fn keyring_unknown_to(&mut self, peer: &str) -> Result<Vec<Vec<u8>>, SyncError> {
+        self.sync_parts().0.keyring_unknown_to(peer)
+    }
+    fn note_peer_keyring(
+        &mut self,
+        peer: &str,
+        held: &[Id],
+        lacking: &[Id],
+    ) -> Result<(), SyncError> {
+        self.sync_parts().0.note_peer_keyring(peer, held, lacking)
     }
 }

@@ -39,6 +39,19 @@ pub struct DocChanges {
     pub more: bool,
 }
 
+/// Keyring entries carried beside the documents (elder keys, `record::elder_key`; see
+/// `docs/sync-protocol.md` "Keyring"). They are not in any document, so that an erasure can
+/// destroy them; the first push of a session and its reply carry them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyringPart {
+    /// In a push: the id of every entry the initiator holds. In a reply: those of them the
+    /// responder does not hold (and did not receive in the push), which the initiator pushes
+    /// on a later sync.
+    pub ids: Vec<Id>,
+    /// Entries the receiver is not known to hold (235 bytes each).
+    pub entries: Vec<Vec<u8>>,
+}
+
 /// A sync message. The initiator sends `Hello`, then `Push`es; the responder answers `Hello`
 /// with `UpToDate` or `Heads`, each `Push` with `Changes`, and anything it refuses with `Refused`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,11 +78,15 @@ pub enum Message {
         /// Given, a responder splits a document's changes to keep within it (`more`); not given,
         /// it sends each document's changes whole, as before the field existed.
         reply_budget: u64,
+        /// The initiator's keyring: on the first push of a session.
+        keys: Option<KeyringPart>,
     },
     /// What the initiator lacks, for the documents it pushed.
     Changes {
         /// One entry per pushed document.
         docs: Vec<DocChanges>,
+        /// The responder's part of the keyring exchange, when the push had one.
+        keys: Option<KeyringPart>,
     },
     /// The responder will not go on.
     Refused {
@@ -116,16 +133,27 @@ impl Message {
                 }
                 HEADS
             }
-            Message::Push { docs, reply_budget } => {
+            Message::Push {
+                docs,
+                reply_budget,
+                keys,
+            } => {
                 write_docs(&mut w, docs);
-                // Written only when given, so a push without it is byte for byte as before.
-                if *reply_budget > 0 {
+                // Written only when given (or when a keyring follows), so a push without them
+                // is byte for byte as before.
+                if *reply_budget > 0 || keys.is_some() {
                     w.uint(*reply_budget);
+                }
+                if let Some(keys) = keys {
+                    write_keyring(&mut w, keys);
                 }
                 PUSH
             }
-            Message::Changes { docs } => {
+            Message::Changes { docs, keys } => {
                 write_docs(&mut w, docs);
+                if let Some(keys) = keys {
+                    write_keyring(&mut w, keys);
+                }
                 CHANGES
             }
             Message::Refused { reason } => {
@@ -171,9 +199,15 @@ impl Message {
                     } else {
                         r.uint("reply budget")?
                     };
-                    Message::Push { docs, reply_budget }
+                    let keys = read_keyring(&mut r)?;
+                    Message::Push {
+                        docs,
+                        reply_budget,
+                        keys,
+                    }
                 } else {
-                    Message::Changes { docs }
+                    let keys = read_keyring(&mut r)?;
+                    Message::Changes { docs, keys }
                 }
             }
             REFUSED => {
@@ -189,6 +223,33 @@ impl Message {
         r.finish()?;
         Ok(message)
     }
+}
+
+fn write_keyring(w: &mut Writer, keys: &KeyringPart) {
+    w.uint(keys.ids.len() as u64);
+    for id in &keys.ids {
+        w.id(*id);
+    }
+    w.uint(keys.entries.len() as u64);
+    for entry in &keys.entries {
+        w.bytes(entry);
+    }
+}
+
+/// Reads the keyring part that may end a push or a reply (none if the message ends first).
+fn read_keyring(r: &mut Reader<'_>) -> Result<Option<KeyringPart>, SyncError> {
+    if r.at_end() {
+        return Ok(None);
+    }
+    let n = r.count("keyring ids", 16)?;
+    let ids = (0..n)
+        .map(|_| r.id("keyring id"))
+        .collect::<Result<_, SyncError>>()?;
+    let n = r.count("keyring entries", 1)?;
+    let entries = (0..n)
+        .map(|_| r.bytes("keyring entry").map(<[u8]>::to_vec))
+        .collect::<Result<_, SyncError>>()?;
+    Ok(Some(KeyringPart { ids, entries }))
 }
 
 fn write_docs(w: &mut Writer, docs: &[DocChanges]) {
@@ -293,6 +354,15 @@ mod tests {
                     more: false,
                 }],
                 reply_budget: 0,
+                keys: None,
+            },
+            Message::Push {
+                docs: Vec::new(),
+                reply_budget: 0,
+                keys: Some(KeyringPart {
+                    ids: vec![Id::from_bytes([4; 16]), Id::from_bytes([5; 16])],
+                    entries: vec![vec![7; 235]],
+                }),
             },
             Message::Push {
                 docs: vec![DocChanges {
@@ -303,6 +373,7 @@ mod tests {
                     more: true,
                 }],
                 reply_budget: 65_536,
+                keys: None,
             },
             Message::Changes {
                 docs: vec![
@@ -321,6 +392,14 @@ mod tests {
                         more: true,
                     },
                 ],
+                keys: None,
+            },
+            Message::Changes {
+                docs: Vec::new(),
+                keys: Some(KeyringPart {
+                    ids: Vec::new(),
+                    entries: vec![vec![8; 235], vec![9; 235]],
+                }),
             },
             Message::Refused {
                 reason: "不行".into(),

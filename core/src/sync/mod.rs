@@ -28,7 +28,7 @@ pub mod wire;
 
 pub use auth::{AUTH_HEADER, REQUEST_CONTEXT, RequestAuth};
 pub use error::SyncError;
-pub use message::{DocChanges, DocHeads, MAGIC, Message, PROTOCOL_VERSION, digest};
+pub use message::{DocChanges, DocHeads, KeyringPart, MAGIC, Message, PROTOCOL_VERSION, digest};
 pub use replica::{SyncPeers, SyncReplica, check_changes};
 pub use responder::{Limits, respond, respond_bytes};
 pub use session::{Initiator, Progress, Step};

@@ -26,6 +26,22 @@ pub trait SyncReplica {
     /// Applies changes from a peer (already checked with [`check_changes`]); returns how many
     /// records were new.
     fn apply_changes(&mut self, doc: &DocId, changes: &[u8]) -> Result<usize, SyncError>;
+    /// The ids of the keyring entries held (elder keys, carried beside the documents). A
+    /// replica without a keyring holds none.
+    fn keyring_ids(&mut self) -> Result<Vec<Id>, SyncError> {
+        Ok(Vec::new())
+    }
+    /// The keyring entries held whose ids are not in `have`.
+    fn keyring_except(&mut self, have: &[Id]) -> Result<Vec<Vec<u8>>, SyncError> {
+        let _ = have;
+        Ok(Vec::new())
+    }
+    /// Takes keyring entries from a peer (each verified; those of erased elders, of another
+    /// circle or by a device the circle never enrolled are left out); returns how many were new.
+    fn take_keyring(&mut self, entries: &[Vec<u8>]) -> Result<usize, SyncError> {
+        let _ = entries;
+        Ok(0)
+    }
 }
 
 /// What an initiator remembers about each peer: the heads of each document the peer is known
@@ -40,6 +56,21 @@ pub trait SyncPeers {
         doc: &DocId,
         heads: &[ChangeHash],
     ) -> Result<(), SyncError>;
+    /// The keyring entries `peer` is not known to hold (all of them, if nothing is remembered).
+    fn keyring_unknown_to(&mut self, peer: &str) -> Result<Vec<Vec<u8>>, SyncError> {
+        let _ = peer;
+        Ok(Vec::new())
+    }
+    /// Remembers that `peer` holds the entries `held` and lacks `lacking`.
+    fn note_peer_keyring(
+        &mut self,
+        peer: &str,
+        held: &[Id],
+        lacking: &[Id],
+    ) -> Result<(), SyncError> {
+        let _ = (peer, held, lacking);
+        Ok(())
+    }
 }
 
 /// Checks that bytes are well-formed Automerge changes by loading them into a scratch document,

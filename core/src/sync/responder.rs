@@ -1,8 +1,9 @@
 //! The answering side of a sync: stateless, so that any relay instance can answer any round.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use super::{DocChanges, Message, SyncError, SyncReplica, check_changes, digest};
+use super::{DocChanges, KeyringPart, Message, SyncError, SyncReplica, check_changes, digest};
+use crate::ids::Id;
 use crate::replica::ChangeBatch;
 
 /// Bounds on what one reply carries.
@@ -47,13 +48,22 @@ pub fn respond<R: SyncReplica + ?Sized>(
                 Ok(Message::Heads { docs })
             }
         }
-        Message::Push { docs, reply_budget } => {
+        Message::Push {
+            docs,
+            reply_budget,
+            keys,
+        } => {
             for d in docs {
                 check_changes(&d.doc, &d.changes)?;
             }
             for d in docs.iter().filter(|d| !d.changes.is_empty()) {
                 replica.apply_changes(&d.doc, &d.changes)?;
             }
+            // After the documents, which may enrol the entries' makers.
+            let keys = match keys {
+                Some(theirs) => Some(keyring_reply(replica, theirs)?),
+                None => None,
+            };
             let heads: BTreeMap<_, _> = replica
                 .doc_heads()?
                 .into_iter()
@@ -91,13 +101,32 @@ pub fn respond<R: SyncReplica + ?Sized>(
                     deferred,
                 });
             }
-            Ok(Message::Changes { docs: reply })
+            Ok(Message::Changes { docs: reply, keys })
         }
         other => Err(SyncError::Unexpected {
             got: other.name(),
             state: "waiting for a hello or a push",
         }),
     }
+}
+
+/// Takes the initiator's keyring entries and answers with the entries it lacks and the ids of
+/// its own entries this side still lacks.
+fn keyring_reply<R: SyncReplica + ?Sized>(
+    replica: &mut R,
+    theirs: &KeyringPart,
+) -> Result<KeyringPart, SyncError> {
+    replica.take_keyring(&theirs.entries)?;
+    let held: BTreeSet<Id> = replica.keyring_ids()?.into_iter().collect();
+    Ok(KeyringPart {
+        ids: theirs
+            .ids
+            .iter()
+            .filter(|id| !held.contains(id))
+            .copied()
+            .collect(),
+        entries: replica.keyring_except(&theirs.ids)?,
+    })
 }
 
 /// Answers one encoded request with an encoded reply, turning any failure into a `Refused`

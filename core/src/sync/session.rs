@@ -17,9 +17,11 @@ use std::time::Duration;
 
 use automerge::ChangeHash;
 
+use super::message::KeyringPart;
 use super::{
     DocChanges, DocHeads, Message, SyncError, SyncPeers, SyncReplica, check_changes, digest,
 };
+use crate::ids::Id;
 use crate::replica::DocId;
 
 /// How far a sync has got.
@@ -145,6 +147,11 @@ pub struct Initiator {
     round_elapsed: Option<Duration>,
     /// The encoded size of the request in flight.
     request_bytes: usize,
+    /// Whether the push in flight carries the keyring (the first push of a session, or the
+    /// retry of it).
+    keys_in_flight: bool,
+    /// Whether the keyring exchange is done.
+    keys_done: bool,
     progress: Progress,
 }
 
@@ -165,6 +172,8 @@ impl Initiator {
             push_bytes: 0,
             round_elapsed: None,
             request_bytes: 0,
+            keys_in_flight: false,
+            keys_done: false,
             progress: Progress::default(),
         }
     }
@@ -273,12 +282,13 @@ impl Initiator {
                 self.plan(replica, docs)?;
                 self.next(replica)
             }
-            (State::AwaitChanges, Message::Changes { docs }) => {
+            (State::AwaitChanges, Message::Changes { docs, keys }) => {
                 let received: usize = docs.iter().map(|d| d.changes.len()).sum();
                 if let Some(elapsed) = self.round_elapsed.take() {
                     self.sizer.observe(self.push_bytes + received, elapsed);
                 }
                 self.absorb(replica, docs)?;
+                self.absorb_keys(replica, keys)?;
                 self.next(replica)
             }
             (state, other) => Err(SyncError::Unexpected {
@@ -411,6 +421,35 @@ impl Initiator {
         Ok(())
     }
 
+    /// Takes the responder's keyring entries (after the documents, which may enrol their
+    /// makers), and remembers which entries the responder holds.
+    fn absorb_keys<R: SyncReplica + SyncPeers + ?Sized>(
+        &mut self,
+        replica: &mut R,
+        keys: Option<KeyringPart>,
+    ) -> Result<(), SyncError> {
+        if !std::mem::take(&mut self.keys_in_flight) {
+            return Ok(());
+        }
+        let Some(keys) = keys else {
+            // A responder that does not speak keyrings: nothing is known to be held there.
+            self.keys_done = true;
+            return Ok(());
+        };
+        replica.take_keyring(&keys.entries)?;
+        let lacking: BTreeSet<Id> = keys.ids.iter().copied().collect();
+        // The responder holds what it had (all of it sent here, unless offered) and what was
+        // pushed to it, except what it says it lacks.
+        let held: Vec<Id> = replica
+            .keyring_ids()?
+            .into_iter()
+            .filter(|id| !lacking.contains(id))
+            .collect();
+        replica.note_peer_keyring(&self.peer, &held, &keys.ids)?;
+        self.keys_done = true;
+        Ok(())
+    }
+
     /// The next push, or the end when nothing is left.
     fn next<R: SyncReplica + SyncPeers + ?Sized>(
         &mut self,
@@ -467,9 +506,19 @@ impl Initiator {
         let reply_budget = budget.saturating_sub(used).max(budget / 2);
         self.push_bytes = used;
         self.progress.round_budget = budget;
+        let keys = if self.keys_done {
+            None
+        } else {
+            self.keys_in_flight = true;
+            Some(KeyringPart {
+                ids: replica.keyring_ids()?,
+                entries: replica.keyring_unknown_to(&self.peer)?,
+            })
+        };
         let bytes = Message::Push {
             docs,
             reply_budget: reply_budget as u64,
+            keys,
         }
         .encode()?;
         self.state = State::AwaitChanges;

@@ -32,6 +32,16 @@ pub struct TrustRecord {
     pub bytes: Vec<u8>,
 }
 
+/// A keyring entry to keep, verified by the caller.
+pub struct ElderKeyRow {
+    /// The elder key's id (hex).
+    pub key_id: String,
+    /// The elder's id (hex).
+    pub elder: String,
+    /// The entry's bytes.
+    pub entry: Vec<u8>,
+}
+
 /// Where an appended chunk went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Appended {
@@ -93,6 +103,13 @@ pub trait Backend: Send {
         time_ms: i64,
         forget_before_ms: i64,
     ) -> Result<bool, RelayError>;
+    /// The circle's keyring entries: (key id, entry).
+    fn elder_keys(&mut self, circle: Id) -> Result<Vec<(String, Vec<u8>)>, RelayError>;
+    /// Keeps keyring entries, except those of elders erased; returns how many were new.
+    fn add_elder_keys(&mut self, circle: Id, entries: &[ElderKeyRow]) -> Result<usize, RelayError>;
+    /// Erases an elder: deletes their entries (zeroed in the file), and refuses any later one.
+    /// Returns false if the elder was erased already.
+    fn erase_elder(&mut self, circle: Id, elder: Id, record_id: &str) -> Result<bool, RelayError>;
     /// Whether the database answers.
     fn health(&mut self) -> Result<(), RelayError>;
 }

@@ -7,7 +7,7 @@ use carebank_core::identity::PublicKey;
 use carebank_core::ids::Id;
 use postgres::{Client, NoTls, Transaction};
 
-use super::{Appended, Backend, TrustRecord, parse_key};
+use super::{Appended, Backend, ElderKeyRow, TrustRecord, parse_key};
 use crate::RelayError;
 
 /// The migrations, in order; the one row of `schema_version` is the number applied. Never edit
@@ -30,6 +30,19 @@ CREATE TABLE IF NOT EXISTS nonces (
     PRIMARY KEY (key, nonce)
 );
 CREATE INDEX IF NOT EXISTS nonces_time ON nonces (time_ms);
+"#,
+    // 2: the circles' keyring entries (elder keys, sealed for the circle's devices) and the
+    // elders erased, whose entries are deleted and refused from then on.
+    r#"
+CREATE TABLE elder_keys (
+    circle TEXT NOT NULL, key_id TEXT NOT NULL, elder TEXT NOT NULL, entry BYTEA NOT NULL,
+    PRIMARY KEY (circle, key_id)
+);
+CREATE INDEX elder_keys_elder ON elder_keys (circle, elder);
+CREATE TABLE erased_elders (
+    circle TEXT NOT NULL, elder TEXT NOT NULL, record_id TEXT NOT NULL,
+    PRIMARY KEY (circle, elder)
+);
 "#,
 ];
 
@@ -236,6 +249,47 @@ impl Backend for PostgresBackend {
             &[&circle.to_string()],
         )?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    fn elder_keys(&mut self, circle: Id) -> Result<Vec<(String, Vec<u8>)>, RelayError> {
+        let rows = self.client()?.query(
+            "SELECT key_id, entry FROM elder_keys WHERE circle = $1 ORDER BY key_id",
+            &[&circle.to_string()],
+        )?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    fn add_elder_keys(&mut self, circle: Id, entries: &[ElderKeyRow]) -> Result<usize, RelayError> {
+        let circle = circle.to_string();
+        let mut tx = self.client()?.transaction()?;
+        let mut added = 0;
+        for e in entries {
+            added += tx.execute(
+                "INSERT INTO elder_keys (circle, key_id, elder, entry)
+                 SELECT $1, $2, $3, $4 WHERE NOT EXISTS
+                   (SELECT 1 FROM erased_elders WHERE circle = $1 AND elder = $3)
+                 ON CONFLICT DO NOTHING",
+                &[&circle, &e.key_id, &e.elder, &e.entry],
+            )?;
+        }
+        tx.commit()?;
+        Ok(usize::try_from(added).unwrap_or(usize::MAX))
+    }
+
+    fn erase_elder(&mut self, circle: Id, elder: Id, record_id: &str) -> Result<bool, RelayError> {
+        let (circle, elder) = (circle.to_string(), elder.to_string());
+        let mut tx = self.client()?.transaction()?;
+        let first = tx.execute(
+            "INSERT INTO erased_elders (circle, elder, record_id) VALUES ($1, $2, $3)
+             ON CONFLICT DO NOTHING",
+            &[&circle, &elder, &record_id],
+        )?;
+        tx.execute(
+            "DELETE FROM elder_keys WHERE circle = $1 AND elder = $2",
+            &[&circle, &elder],
+        )?;
+        tx.commit()?;
+        Ok(first > 0)
     }
 
     fn trust_version(&mut self, circle: Id) -> Result<i64, RelayError> {

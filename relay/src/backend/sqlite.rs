@@ -7,7 +7,7 @@ use carebank_core::identity::PublicKey;
 use carebank_core::ids::Id;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::{Appended, Backend, TrustRecord, parse_key};
+use super::{Appended, Backend, ElderKeyRow, TrustRecord, parse_key};
 use crate::RelayError;
 
 /// The migrations, in order; the database's `user_version` is the number applied. Never edit
@@ -30,6 +30,19 @@ CREATE TABLE IF NOT EXISTS nonces (
     PRIMARY KEY (key, nonce)
 );
 CREATE INDEX IF NOT EXISTS nonces_time ON nonces (time_ms);
+"#,
+    // 2: the circles' keyring entries (elder keys, sealed for the circle's devices) and the
+    // elders erased, whose entries are deleted and refused from then on.
+    r#"
+CREATE TABLE elder_keys (
+    circle TEXT NOT NULL, key_id TEXT NOT NULL, elder TEXT NOT NULL, entry BLOB NOT NULL,
+    PRIMARY KEY (circle, key_id)
+);
+CREATE INDEX elder_keys_elder ON elder_keys (circle, elder);
+CREATE TABLE erased_elders (
+    circle TEXT NOT NULL, elder TEXT NOT NULL, record_id TEXT NOT NULL,
+    PRIMARY KEY (circle, elder)
+);
 "#,
 ];
 
@@ -265,6 +278,58 @@ impl Backend for SqliteBackend {
         )?;
         tx.commit()?;
         Ok(inserted == 1)
+    }
+
+    fn elder_keys(&mut self, circle: Id) -> Result<Vec<(String, Vec<u8>)>, RelayError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT key_id, entry FROM elder_keys WHERE circle = ?1 ORDER BY key_id",
+        )?;
+        let rows = stmt
+            .query_map([circle.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    fn add_elder_keys(&mut self, circle: Id, entries: &[ElderKeyRow]) -> Result<usize, RelayError> {
+        let circle = circle.to_string();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut added = 0;
+        for e in entries {
+            added += tx.execute(
+                "INSERT OR IGNORE INTO elder_keys (circle, key_id, elder, entry)
+                 SELECT ?1, ?2, ?3, ?4 WHERE NOT EXISTS
+                   (SELECT 1 FROM erased_elders WHERE circle = ?1 AND elder = ?3)",
+                params![circle, e.key_id, e.elder, e.entry],
+            )?;
+        }
+        tx.commit()?;
+        Ok(added)
+    }
+
+    fn erase_elder(&mut self, circle: Id, elder: Id, record_id: &str) -> Result<bool, RelayError> {
+        let circle = circle.to_string();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let first = tx.execute(
+            "INSERT OR IGNORE INTO erased_elders (circle, elder, record_id) VALUES (?1, ?2, ?3)",
+            params![circle, elder.to_string(), record_id],
+        )?;
+        tx.execute(
+            "DELETE FROM elder_keys WHERE circle = ?1 AND elder = ?2",
+            params![circle, elder.to_string()],
+        )?;
+        tx.commit()?;
+        // The deleted entries were zeroed in the file (secure_delete); the log's copies go too.
+        if let Err(e) = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        {
+            tracing::warn!(error = %e, "checkpoint after an erasure failed");
+        }
+        Ok(first > 0)
     }
 
     fn health(&mut self) -> Result<(), RelayError> {

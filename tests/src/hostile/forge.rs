@@ -70,7 +70,7 @@ impl Hostility {
     /// before slipped into the changes of one of its documents; None when it carries no
     /// document, or no record seen belongs in one.
     pub fn forge(&mut self, message: &[u8]) -> Option<Vec<u8>> {
-        let Ok(Message::Changes { mut docs }) = Message::decode(message) else {
+        let Ok(Message::Changes { mut docs, keys }) = Message::decode(message) else {
             return None;
         };
         let fitting: Vec<(usize, Vec<u8>)> = self
@@ -99,7 +99,7 @@ impl Hostility {
         self.forged.push(altered.1.clone());
         docs[at].changes.extend(document(&[altered]).ok()?);
         self.counts.forged += 1;
-        Message::Changes { docs }.encode().ok()
+        Message::Changes { docs, keys }.encode().ok()
     }
 
     /// A copy of `record` with one bit changed, and the key it is filed under: a bit of the

@@ -243,7 +243,7 @@ fn acknowledged(body: &[u8]) -> Option<Vec<u8>> {
             more: false,
         })
         .collect();
-    Message::Changes { docs }.encode().ok()
+    Message::Changes { docs, keys: None }.encode().ok()
 }
 
 fn invalid(what: &str) -> std::io::Error {
