@@ -37,8 +37,9 @@ HEADER_FIELDS = (
 )
 ZERO_ID = bytes(16)
 CLASS_OF_TYPE = {
-    "site": 0, "enrolment": 0, "revocation": 0, "ledger_rules": 0,
+    "site": 0, "enrolment": 0, "revocation": 0, "ledger_rules": 0, "epoch_key": 0, "key_grant": 0,
     "elder": 1, "visit": 1, "follow_up_done": 1, "service": 1, "correction": 1, "ledger": 1,
+    "member_profile": 1, "access_log": 1, "consent": 1,
 }
 CLASS_NAMES = {0: "trust", 1: "care"}
 
@@ -112,8 +113,8 @@ def is_v2(payload: bytes) -> bool:
 
 def parse_header(payload: bytes) -> dict:
     """The version-2 header at the start of `payload` (which starts with "CB" 0x02), checked in
-    the documented order: short header, unknown class, integer range, chain position, body
-    length."""
+    the documented order: short header, unknown class, integer range, chain position, sealed
+    outside care, body length."""
     if len(payload) < HEADER_LEN:
         raise Refused("short header", f"{len(payload)} bytes")
     header = dict(zip(HEADER_FIELDS, HEADER.unpack_from(payload)))
@@ -127,6 +128,8 @@ def parse_header(payload: bytes) -> dict:
     seq, prev = header["seq"], header["prev"]
     if seq < 1 or (seq == 1) != (prev == ZERO_ID):
         raise Refused("chain position", f"seq {seq}, prev {'none' if prev == ZERO_ID else prev.hex()}")
+    if header["key_id"] != ZERO_ID and header["class"] != 1:
+        raise Refused("sealed outside care", f"a class {header['class']} header names key {header['key_id'].hex()}")
     if header["body_len"] != len(payload) - HEADER_LEN:
         raise Refused("body length", f"header says {header['body_len']}, found {len(payload) - HEADER_LEN}")
     return header
@@ -321,6 +324,8 @@ def check_v2(doc: str, v1_record: bytes):
         ("class byte 0 (trust) on a service", signed(with_header(**{"class": 0})), "class mismatch"),
         ("class byte 2", signed(with_header(**{"class": 2})), "unknown class"),
         ("key_id set", signed(with_header(key_id=bytes([9] * 16))), "sealed body"),
+        ("key_id set on a trust record", signed(with_header(**{"class": 0, "key_id": bytes([9] * 16)})),
+         "sealed outside care"),
         ("seq 0", signed(with_header(seq=0)), "chain position"),
         ("seq 2^53", signed(with_header(seq=2**53)), "integer range"),
         ("hlc_ms 2^53", signed(with_header(hlc_ms=2**53)), "integer range"),

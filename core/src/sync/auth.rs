@@ -134,4 +134,51 @@ mod tests {
         assert!(RequestAuth::parse_header("Bearer x").is_err());
         assert!(RequestAuth::parse_header("Carebank a.b.c").is_err());
     }
+
+    /// The vector in `docs/sync-protocol.md` ("Over HTTP"): the RFC 8032 test-1 key signs the
+    /// documented `Hello` message to the relay, with the nonce 16 × `0x22`.
+    #[test]
+    fn the_header_matches_the_documented_vector() {
+        let key = DeviceKey::from_seed(
+            hex::decode("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
+                .expect("hex")
+                .try_into()
+                .expect("32 bytes"),
+        );
+        let path = "/v1/circles/11111111111111111111111111111111/sync";
+        let body = hex::decode(VECTOR_BODY).expect("hex");
+        let (time_ms, nonce) = (1_793_577_600_000, [0x22; 16]);
+        let text = signed_text("POST", path, &body, time_ms, &nonce);
+        let auth = RequestAuth {
+            key: key.public_key(),
+            time_ms,
+            nonce,
+            signature: key.sign(&text),
+        };
+        assert_eq!(text, VECTOR_SIGNED_TEXT.as_bytes());
+        assert_eq!(hex::encode(auth.signature), VECTOR_SIGNATURE);
+        assert_eq!(
+            format!("{AUTH_HEADER}: {}", auth.header_value()),
+            VECTOR_HEADER
+        );
+        let parsed = RequestAuth::parse_header(&auth.header_value()).expect("parse");
+        assert_eq!(parsed, auth);
+        assert!(parsed.verify("POST", path, &body));
+        // The nonce's last character with a non-zero unused bit is not base64url as written.
+        let loose = auth
+            .header_value()
+            .replace(".IiIiIiIiIiIiIiIiIiIiIg.", ".IiIiIiIiIiIiIiIiIiIiIh.");
+        assert!(RequestAuth::parse_header(&loose).is_err());
+    }
+
+    /// The `Hello` vector of `sync::message` (circle 16 × `0x11`).
+    const VECTOR_BODY: &str =
+        "434253010128b52ffd0460c5000090011125c933cb8aad28dd8b8339b799793a7701001dc002e2457cd5";
+    const VECTOR_SIGNED_TEXT: &str = "carebank/request/v1\0POST\n\
+        /v1/circles/11111111111111111111111111111111/sync\n\
+        6642e7e3df76364a5bf1130be3fab79b9b6e5b3ac02d5d81e6e0bf9f99015c48\n\
+        1793577600000\n\
+        22222222222222222222222222222222";
+    const VECTOR_SIGNATURE: &str = "f6a2ab084e3a9749549d50a280e7263b63841a3ab7f4094fa11d1e9270cce2a513fafbeee13459e7ccb3016b0caf4e352197115edf37ba4cc3bb7acdc88f1407";
+    const VECTOR_HEADER: &str = "authorization: Carebank 11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo.1793577600000.IiIiIiIiIiIiIiIiIiIiIg.9qKrCE46l0lUnVCigOcmO2OEGjq39AlPoR0eknDM4qUT-vvu4TRZ58yzAWsMr041IZcRXt83ukzDu3rNyI8UBw";
 }

@@ -237,3 +237,41 @@ impl SyncPeers for CareStore {
         self.sync_parts().0.note_peer_keyring(peer, held, lacking)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::Circle;
+    use crate::identity::DeviceKey;
+
+    /// The recipients a sealed bundle names (`docs/sync-protocol.md`, "Sealed bundles").
+    fn recipients(sealed: &[u8]) -> Vec<PublicKey> {
+        let n = usize::from(u16::from_be_bytes([sealed[36], sealed[37]]));
+        (0..n)
+            .map(|i| {
+                let at = 38 + 80 * i;
+                PublicKey::from_bytes(sealed[at..at + 32].try_into().expect("32 bytes"))
+            })
+            .collect()
+    }
+
+    /// The centre's key is always among a sealed bundle's recipients (the store trusts it
+    /// from the start, and it cannot be revoked), and so is the exporter's own key, enrolled
+    /// or not.
+    #[test]
+    fn a_bundle_is_sealed_for_the_centre_and_the_exporter() {
+        let centre = DeviceKey::from_seed([1; 32]);
+        let phone = DeviceKey::from_seed([2; 32]);
+        let circle = Circle {
+            circle_id: Id::from_bytes([0x11; 16]),
+            centre_key: centre.public_key(),
+        };
+        let phone_key = phone.public_key();
+        let mut store = CareStore::open_in_memory(circle, phone).expect("store");
+        let sealed = store.export_bundle(&Since::Everything).expect("export");
+        let mut expected = vec![centre.public_key(), phone_key];
+        expected.sort();
+        assert_eq!(recipients(&sealed), expected);
+        assert!(seal::open_sealed(&sealed, &centre).is_ok());
+    }
+}

@@ -469,6 +469,164 @@ mod tests {
         assert_ne!(digest(std::slice::from_ref(&a)), digest(&[a, b]));
     }
 
+    /// The documents of the published vectors (`docs/sync-protocol.md`, "Test vectors of the
+    /// messages"): heads of 32 equal bytes, the first document's given out of order, and a
+    /// document without heads, which the digest leaves out.
+    fn vector_docs() -> Vec<DocHeads> {
+        vec![
+            DocHeads {
+                doc: doc("records/2026-11"),
+                heads: vec![ChangeHash([2; 32]), ChangeHash([1; 32])],
+            },
+            DocHeads {
+                doc: doc("records/2026-12"),
+                heads: vec![ChangeHash([3; 32])],
+            },
+            DocHeads {
+                doc: doc("records/2027-01"),
+                heads: vec![],
+            },
+        ]
+    }
+
+    /// The published messages, each with the content of its zstd frame (the kind, then the
+    /// body) and the whole message, in hex.
+    fn vector_messages() -> Vec<(Message, &'static str, &'static str)> {
+        let sorted = || vec![ChangeHash([1; 32]), ChangeHash([2; 32])];
+        let november = |changes: &[u8], more: bool| DocChanges {
+            doc: doc("records/2026-11"),
+            heads: sorted(),
+            changes: changes.to_vec(),
+            deferred: false,
+            more,
+        };
+        vec![
+            (
+                Message::Hello {
+                    circle: Id::from_bytes([0x11; 16]),
+                    digest: digest(&vector_docs()),
+                },
+                HELLO_CONTENT,
+                HELLO_VECTOR,
+            ),
+            (Message::UpToDate, UP_TO_DATE_CONTENT, UP_TO_DATE_VECTOR),
+            (
+                Message::Heads {
+                    docs: vec![
+                        DocHeads {
+                            doc: doc("records/2026-11"),
+                            heads: sorted(),
+                        },
+                        DocHeads {
+                            doc: doc("records/2026-12"),
+                            heads: vec![ChangeHash([3; 32])],
+                        },
+                    ],
+                },
+                HEADS_CONTENT,
+                HEADS_VECTOR,
+            ),
+            (
+                Message::Push {
+                    docs: vec![november(&[0x0a, 0x0b, 0x0c, 0x0d, 0x0e], false)],
+                    reply_budget: 0,
+                },
+                PUSH_CONTENT,
+                PUSH_VECTOR,
+            ),
+            (
+                Message::Push {
+                    docs: vec![november(&[0x0a, 0x0b, 0x0c], true)],
+                    reply_budget: 65_536,
+                },
+                PUSH_PART_CONTENT,
+                PUSH_PART_VECTOR,
+            ),
+            (
+                Message::Changes {
+                    docs: vec![
+                        DocChanges {
+                            doc: doc("records/2026-12"),
+                            heads: vec![ChangeHash([3; 32])],
+                            changes: Vec::new(),
+                            deferred: true,
+                            more: false,
+                        },
+                        november(&[0x0f, 0x10], false),
+                    ],
+                },
+                CHANGES_CONTENT,
+                CHANGES_VECTOR,
+            ),
+            (
+                Message::Refused {
+                    reason: "wrong circle".into(),
+                },
+                REFUSED_CONTENT,
+                REFUSED_VECTOR,
+            ),
+        ]
+    }
+
+    /// The digest vector: what is hashed, and the digest.
+    #[test]
+    fn the_digest_matches_the_documented_vector() {
+        let mut hashed = Vec::new();
+        for (name, heads) in [
+            ("records/2026-11", &[1u8, 2][..]),
+            ("records/2026-12", &[3]),
+        ] {
+            hashed.extend_from_slice(name.as_bytes());
+            hashed.push(0);
+            hashed.extend_from_slice(&(heads.len() as u32).to_be_bytes());
+            for h in heads {
+                hashed.extend_from_slice(&[*h; 32]);
+            }
+        }
+        assert_eq!(hex::encode(&hashed), DIGEST_INPUT);
+        assert_eq!(hex::encode(digest(&vector_docs())), DIGEST_VECTOR);
+        assert_eq!(
+            hex::encode(&Sha256::digest(&hashed)[..16]),
+            DIGEST_VECTOR,
+            "the digest is the first 16 bytes of SHA-256 of the input shown"
+        );
+    }
+
+    /// The message vectors: each encodes to the published bytes, its frame holds the published
+    /// content, and the published bytes decode to the message.
+    #[test]
+    fn messages_match_the_documented_vectors() {
+        for (message, content, vector) in vector_messages() {
+            let bytes = message.encode().expect("encode");
+            let (kind, body) = open(&bytes, MAGIC, PROTOCOL_VERSION).expect("open");
+            let mut framed = vec![kind];
+            framed.extend_from_slice(&body);
+            assert_eq!(hex::encode(&framed), content, "{} content", message.name());
+            assert_eq!(hex::encode(&bytes), vector, "{} message", message.name());
+            let published = hex::decode(vector).expect("hex");
+            assert_eq!(Message::decode(&published).expect("decode"), message);
+        }
+    }
+
+    const DIGEST_INPUT: &str = "7265636f7264732f323032362d31310000000002010101010101010101010101010101010101010101010101010101010101010102020202020202020202020202020202020202020202020202020202020202027265636f7264732f323032362d313200000000010303030303030303030303030303030303030303030303030303030303030303";
+    const DIGEST_VECTOR: &str = "25c933cb8aad28dd8b8339b799793a77";
+    const HELLO_CONTENT: &str =
+        "011111111111111111111111111111111125c933cb8aad28dd8b8339b799793a77";
+    const HELLO_VECTOR: &str =
+        "434253010128b52ffd0460c5000090011125c933cb8aad28dd8b8339b799793a7701001dc002e2457cd5";
+    const UP_TO_DATE_CONTENT: &str = "02";
+    const UP_TO_DATE_VECTOR: &str = "434253010228b52ffd046009000002e7b03257";
+    const HEADS_CONTENT: &str = "03020f7265636f7264732f323032362d313102010101010101010101010101010101010101010101010101010101010101010102020202020202020202020202020202020202020202020202020202020202020f7265636f7264732f323032362d3132010303030303030303030303030303030303030303030303030303030303030303";
+    const HEADS_VECTOR: &str = "434253010328b52ffd0460250100c003020f7265636f7264732f323032362d31310201023201030400783354e80034570398e842e274";
+    const PUSH_CONTENT: &str = "04010f7265636f7264732f323032362d3131020101010101010101010101010101010101010101010101010101010101010101020202020202020202020202020202020202020202020202020202020202020200050a0b0c0d0e";
+    const PUSH_VECTOR: &str = "434253010428b52ffd0460250100e004010f7265636f7264732f323032362d313102010200050a0b0c0d0e0200a0111ac0046d83bf33";
+    const PUSH_PART_CONTENT: &str = "04010f7265636f7264732f323032362d3131020101010101010101010101010101010101010101010101010101010101010101020202020202020202020202020202020202020202020202020202020202020202030a0b0c808004";
+    const PUSH_PART_VECTOR: &str = "434253010428b52ffd0460250100e004010f7265636f7264732f323032362d3131020102030a0b0c808004020000171ac0048faef866";
+    const CHANGES_CONTENT: &str = "05020f7265636f7264732f323032362d313201030303030303030303030303030303030303030303030303030303030303030301000f7265636f7264732f323032362d3131020101010101010101010101010101010101010101010101010101010101010101020202020202020202020202020202020202020202020202020202020202020200020f10";
+    const CHANGES_VECTOR: &str = "434253010528b52ffd04605d0100f005020f7265636f7264732f323032362d3132010301003102010200020f100400a011b86658d5610d600255e3fb2b";
+    const REFUSED_CONTENT: &str = "060c77726f6e6720636972636c65";
+    const REFUSED_VECTOR: &str = "434253010628b52ffd0460710000060c77726f6e6720636972636c65a5b0352d";
+
     proptest! {
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
