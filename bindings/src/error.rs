@@ -1,6 +1,6 @@
 //! The error a UI can act on. The core's detailed error ([`carebank_core::Error`]) is folded into
 //! a few variants, each telling the app what to do next: fix a form field, look again, ask a
-//! coordinator, get consent, retry later, or report a bug.
+//! coordinator, offer fewer minutes, get consent, retry later, free space, or report a bug.
 
 use carebank_core::domain::ValidationError;
 use carebank_core::sync::SyncError;
@@ -38,13 +38,31 @@ pub enum CareError {
         /// The purpose that needs consent.
         purpose: String,
     },
-    /// Records disagree in a way only a coordinator can settle (time-bank forks and overdrafts;
-    /// produced by the ledger and sync calls).
+    /// The time bank would hold this entry for a coordinator's decision (an unenrolled or
+    /// revoked key, a claim its service does not support, a broken rule): show `reason` and
+    /// send the member to their coordinator.
     #[error("needs a coordinator: {reason}")]
     NeedsCoordinator {
-        /// What the coordinator must decide.
+        /// Why it would be held, in words for a dialog.
         reason: String,
     },
+    /// The time bank refuses a debit (a redemption or a gift) that would take the member's
+    /// balance below zero: show the balance it would leave, and offer fewer minutes.
+    #[error("the member's balance would be {balance_after_minutes} minutes")]
+    Overdraft {
+        /// The balance just after the debit, in minutes (negative).
+        balance_after_minutes: i64,
+    },
+    /// The store is busy (another connection holds it, or another entry of the member's chain
+    /// was written first): nothing was written; retry in a moment.
+    #[error("busy, retry later: {reason}")]
+    RetryLater {
+        /// What was busy.
+        reason: String,
+    },
+    /// The phone's storage is full: nothing was written; ask the user to free space, then retry.
+    #[error("the phone's storage is full")]
+    StorageFull,
     /// The phone's storage failed or holds data this build cannot read: retry, free space, or
     /// report.
     #[error("storage: {reason}")]
@@ -109,6 +127,7 @@ impl From<ValidationError> for CareError {
 impl From<carebank_core::Error> for CareError {
     fn from(e: carebank_core::Error) -> CareError {
         use carebank_core::Error as E;
+        use carebank_core::error::Refusal;
         use carebank_core::record::RecordError;
         let not_found = |what: &str, id: String| CareError::NotFound {
             what: what.to_string(),
@@ -116,11 +135,8 @@ impl From<carebank_core::Error> for CareError {
         };
         match e {
             E::Invalid(v) | E::Record(RecordError::Invalid(v)) => v.into(),
-            E::UnknownElder(id) => not_found("elder", id.to_string()),
+            E::NotFound { kind, id } => not_found(kind.as_str(), id),
             e @ E::ElderErased(_) => CareError::invalid("elder_id", e),
-            E::UnknownMember(id) => not_found("member", id.to_string()),
-            E::UnknownSite(id) => not_found("site", id.to_string()),
-            E::NotFound { what, id } => not_found(what, id),
             E::NotAuthorised(reason) => CareError::NotAuthorised { reason },
             E::NoConsent(purpose) => CareError::ConsentMissing {
                 purpose: purpose.to_string(),
@@ -133,7 +149,21 @@ impl From<carebank_core::Error> for CareError {
                 purpose: format!("{purpose} (withdrawn from {at_ms}; field {field})"),
             },
             e @ E::WrongCircle { .. } => CareError::invalid("circle_id", e),
-            E::LedgerRefused(reason) => CareError::NeedsCoordinator { reason },
+            E::LedgerRefused(Refusal::Held(hold)) => CareError::NeedsCoordinator {
+                reason: hold.to_string(),
+            },
+            E::LedgerRefused(Refusal::Overdraft {
+                balance_after_minutes,
+            }) => CareError::Overdraft {
+                balance_after_minutes,
+            },
+            e @ E::LedgerRefused(Refusal::NotNextLink) => CareError::RetryLater {
+                reason: e.to_string(),
+            },
+            ref e if e.is_busy() => CareError::RetryLater {
+                reason: e.to_string(),
+            },
+            ref e if e.is_disk_full() => CareError::StorageFull,
             E::Statement(e) => CareError::invalid("statement", e),
             e @ (E::Secrets(_) | E::WrongStoreKey(_)) => CareError::KeyStorage {
                 reason: e.to_string(),
@@ -159,6 +189,7 @@ pub(crate) fn sync_error(e: SyncError) -> CareError {
         SyncError::Cancelled => CareError::Cancelled,
         SyncError::NotAuthorised(reason) => CareError::NotAuthorised { reason },
         SyncError::Internal(reason) => CareError::Internal { reason },
+        e @ SyncError::BadUrl(_) => CareError::invalid("url", e),
         e => CareError::Network {
             reason: e.to_string(),
         },
@@ -188,5 +219,63 @@ pub(crate) fn bundle_error(e: SyncError) -> CareError {
         | SyncError::UnfitBundle(_)
         | SyncError::Unexpected { .. }) => CareError::invalid("bundle", e),
         e => sync_error(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use carebank_core::Error as E;
+    use carebank_core::error::{Kind, Refusal};
+
+    fn sqlite(code: std::ffi::c_int) -> E {
+        E::Storage(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(code),
+            None,
+        ))
+    }
+
+    #[test]
+    fn a_busy_store_is_retried_later_and_a_full_disk_asks_for_space() {
+        assert!(matches!(
+            CareError::from(sqlite(rusqlite::ffi::SQLITE_BUSY)),
+            CareError::RetryLater { .. }
+        ));
+        assert!(matches!(
+            CareError::from(sqlite(rusqlite::ffi::SQLITE_LOCKED)),
+            CareError::RetryLater { .. }
+        ));
+        assert_eq!(
+            CareError::from(sqlite(rusqlite::ffi::SQLITE_FULL)),
+            CareError::StorageFull
+        );
+        assert!(matches!(
+            CareError::from(sqlite(rusqlite::ffi::SQLITE_CORRUPT)),
+            CareError::Storage { .. }
+        ));
+    }
+
+    #[test]
+    fn refusals_and_unknown_things_are_typed_and_say_no_debug_text() {
+        assert_eq!(
+            CareError::from(E::not_found(Kind::FollowUp, "v#2")),
+            CareError::NotFound {
+                what: "follow-up".into(),
+                id: "v#2".into()
+            }
+        );
+        assert!(matches!(
+            CareError::from(E::LedgerRefused(Refusal::NotNextLink)),
+            CareError::RetryLater { .. }
+        ));
+        let held = CareError::from(E::LedgerRefused(Refusal::Held(
+            carebank_core::ledger::Hold::Duplicate,
+        )));
+        assert_eq!(
+            held,
+            CareError::NeedsCoordinator {
+                reason: "another claim for the same service came first".into()
+            }
+        );
     }
 }

@@ -3,6 +3,7 @@
 //! `i64`, instants as Unix ms.
 
 use carebank_core::ids::Id;
+use carebank_core::lang::Lang;
 use carebank_core::ledger as l;
 use carebank_core::sync::Progress;
 use carebank_core::sync::bundle::ImportReport as CoreImport;
@@ -79,7 +80,8 @@ pub struct Conflict {
     pub member_id: String,
     /// What was found.
     pub kind: ConflictKind,
-    /// The particulars, in English for the log or a dialog.
+    /// The particulars, in an English sentence about "the member" for the log or a dialog
+    /// (sequence number, the balance left in hours, service, key, rule).
     pub description: String,
     /// The signed records that show it (read each with `get`).
     pub evidence_ids: Vec<String>,
@@ -94,39 +96,17 @@ fn ids(ids: &[Id]) -> Vec<String> {
 impl From<l::Conflict> for Conflict {
     fn from(c: l::Conflict) -> Self {
         use l::ConflictKind as K;
-        let (kind, description) = match &c.kind {
-            K::Fork { seq } => (
-                ConflictKind::Fork,
-                format!("several entries share sequence number {seq}"),
-            ),
-            K::BrokenLink { seq } => (
-                ConflictKind::BrokenLink,
-                format!("entry {seq} does not follow the entry before it"),
-            ),
-            K::Overdraft {
-                balance_after_minutes,
-            } => (
-                ConflictKind::Overdraft,
-                format!("the balance went to {balance_after_minutes} minutes"),
-            ),
-            K::ClaimService { service, problem } => (
-                ConflictKind::ClaimService,
-                format!("service {service}: {problem:?}"),
-            ),
-            K::DuplicateClaim { service } => (
-                ConflictKind::DuplicateClaim,
-                format!("service {service} is claimed twice"),
-            ),
-            K::UntrustedKey { key, problem } => (
-                ConflictKind::UntrustedKey,
-                format!("key {key}: {problem:?}"),
-            ),
-            K::RuleBroken { rule } => (ConflictKind::RuleBroken, format!("rule {rule:?}")),
-            K::AwaitingApproval => (
-                ConflictKind::AwaitingApproval,
-                "a confirmed claim awaits approval".to_string(),
-            ),
+        let kind = match &c.kind {
+            K::Fork { .. } => ConflictKind::Fork,
+            K::BrokenLink { .. } => ConflictKind::BrokenLink,
+            K::Overdraft { .. } => ConflictKind::Overdraft,
+            K::ClaimService { .. } => ConflictKind::ClaimService,
+            K::DuplicateClaim { .. } => ConflictKind::DuplicateClaim,
+            K::UntrustedKey { .. } => ConflictKind::UntrustedKey,
+            K::RuleBroken { .. } => ConflictKind::RuleBroken,
+            K::AwaitingApproval => ConflictKind::AwaitingApproval,
         };
+        let description = l::words::conflict(&c.kind, "the member", Lang::En);
         Conflict {
             member_id: c.member.to_string(),
             kind,

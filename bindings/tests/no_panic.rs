@@ -799,11 +799,28 @@ fn ledger_calls_refuse_what_the_time_bank_does_not_allow() {
             .confirm_claim(new_id(), ConfirmMethod::PhoneCall)
     });
     fails("redeem_hours", || v.caregiver.redeem_hours(i64::MAX, None));
+    // An overdraft says the balance it would leave; an entry the coordinator would have to
+    // settle says why, in words.
     let e = fails("redeem_hours", || v.caregiver.redeem_hours(60, None));
-    assert!(matches!(e, CareError::NeedsCoordinator { .. }), "{e:?}");
-    fails("gift_hours", || {
+    assert_eq!(
+        e,
+        CareError::Overdraft {
+            balance_after_minutes: -60
+        }
+    );
+    let e = fails("gift_hours", || {
         v.caregiver.gift_hours(v.caregiver_id.clone(), 30)
     });
+    assert_eq!(field_of(&e), "", "{e:?}");
+    let e = fails("gift_hours", || {
+        v.coordinator.gift_hours(v.caregiver_id.clone(), 30)
+    });
+    assert_eq!(
+        e,
+        CareError::NeedsCoordinator {
+            reason: "hours may be given only to a member of the same household".into()
+        }
+    );
     fails("gift_hours", || v.caregiver.gift_hours(new_id(), 0));
     fails("decide", || {
         v.caregiver.decide(new_id(), Verdict::Approve, "ok".into())
@@ -865,12 +882,18 @@ fn sync_calls_fail_cleanly() {
         s.sync_with_phone(Arc::new(GarbageChannel), None, Some(Arc::new(Cancelled)))
     });
     assert_eq!(e, CareError::Cancelled);
-    for url in ["not a url", "http://127.0.0.1:1", ""] {
+    // An address that is not a URL is the form's mistake; one that does not answer is the
+    // network's.
+    for url in ["not a url", "", "relay.example:8443"] {
         let e = fails("sync_with_relay", || {
             s.sync_with_relay(url.into(), None, None, None)
         });
-        assert!(matches!(e, CareError::Network { .. }), "{url}: {e:?}");
+        assert_eq!(field_of(&e), "url", "{url}: {e:?}");
     }
+    let e = fails("sync_with_relay", || {
+        s.sync_with_relay("http://127.0.0.1:1".into(), None, None, None)
+    });
+    assert!(matches!(e, CareError::Network { .. }), "{e:?}");
     let e = fails("sync_with_relay", || {
         s.sync_with_relay(
             "https://127.0.0.1:1".into(),

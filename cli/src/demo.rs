@@ -6,6 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::device_dir::DeviceDir;
+use crate::words::{Names, balance_line, conflict_lines};
 use anyhow::{Context, Result};
 use carebank_core::CareStore;
 use carebank_core::domain::{LedgerRules, Verdict};
@@ -20,10 +22,6 @@ use carebank_core::time::Month;
 use carebank_relay::RelayConfig;
 use carebank_scenarios::workload::{Workload, WorkloadSpec};
 use carebank_scenarios::{DAY, Played, START_MS, Village};
-use indicatif::{ProgressBar, ProgressStyle};
-
-use crate::commands::timebank::{balance_line, conflict_lines};
-use crate::device_dir::DeviceDir;
 
 /// `carebank demo`.
 #[derive(clap::Args)]
@@ -157,12 +155,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
     let mut clone: Option<CareStore> = None;
     let mut played = Played::default();
 
-    let bar = ProgressBar::new(a.days);
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} day {pos}/{len} [{bar:30}] {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
+    let bar = crate::progress::bar(a.days, "day");
     for day in 0..a.days {
         let today = fixture(v.play(plan.day(day)))?;
         // Volunteers claim the hours of the time-bank services they gave today; five spend an
@@ -295,6 +288,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
             .len()
     );
 
+    let names = Names::of(coordinator, false)?;
     let mut balances = coordinator.balances_at(now)?;
     println!(
         "\nTime-bank balances (top 5 of {} members with hours)",
@@ -302,7 +296,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
     );
     balances.sort_by_key(|b| -b.available_minutes);
     for b in balances.iter().take(5) {
-        println!("  {}", balance_line(b));
+        println!("  {}", balance_line(b, &names));
     }
 
     let queue = coordinator.conflict_queue()?;
@@ -311,7 +305,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
         queue.len()
     );
     for c in &queue {
-        println!("  {}", conflict_lines(c));
+        println!("  {}", conflict_lines(c, &names, Lang::En));
     }
     // The coordinator resolves them. A restored backup signs with the same key as the phone
     // it came from, so the entries are told apart by their clocks: of a fork, the earliest
@@ -350,10 +344,13 @@ pub fn run(a: DemoArgs) -> Result<()> {
         coordinator.conflict_queue()?.len()
     );
     if let Some(b) = balances.iter().find(|b| b.member == members[CLONED]) {
-        println!("  the restored phone's owner, before: {}", balance_line(b));
+        println!(
+            "  the restored phone's owner, before: {}",
+            balance_line(b, &names)
+        );
         println!(
             "  and after the decisions:           {}",
-            balance_line(&coordinator.balance_at(members[CLONED], now)?)
+            balance_line(&coordinator.balance_at(members[CLONED], now)?, &names)
         );
     }
     sync(coordinator, &client, &mut tally)?;

@@ -6,6 +6,9 @@ mod clock;
 mod commands;
 mod demo;
 mod device_dir;
+mod errors;
+mod progress;
+mod words;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -88,7 +91,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Err(e) = clock::init() {
-        eprintln!("error: {e:#}");
+        eprintln!("error: {}", errors::say(&e));
         return ExitCode::FAILURE;
     }
     let result = match cli.command {
@@ -124,7 +127,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", errors::say(&e));
             ExitCode::FAILURE
         }
     }

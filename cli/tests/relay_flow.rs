@@ -3,59 +3,10 @@
 //! records, time-bank hours, syncs through the relay, reconciliation and the monthly report,
 //! whose numbers are checked against what was recorded.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command as Process, Stdio};
-
-use assert_cmd::cargo::CommandCargoExt;
-
 mod common;
 
+use common::relay::Relay;
 use common::{enrol, entitled_elder, field, join, new_circle, ok, run};
-
-/// A relay run by `carebank serve`, stopped when dropped.
-struct Relay {
-    child: Child,
-    url: String,
-}
-
-impl Relay {
-    fn start(data: &Path, circle: &str, centre_key: &str) -> Relay {
-        let mut child = Process::cargo_bin("carebank")
-            .expect("binary")
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--data",
-                &data.display().to_string(),
-                "--circle",
-                &format!("{circle}:{centre_key}"),
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("serve");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("start-up line");
-        let url = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .expect("url in the start-up line")
-            .to_string();
-        assert!(line.contains("database: SQLite"), "{line}");
-        Relay { child, url }
-    }
-}
-
-impl Drop for Relay {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 #[test]
 fn init_record_sync_reconcile_report() {

@@ -5,6 +5,7 @@
 mod circle_keys;
 mod erasure;
 mod ledger_ops;
+mod names;
 mod privacy;
 
 pub use privacy::{EXPORT_FORMAT, ElderExport, ExportedRecord};
@@ -16,7 +17,7 @@ use crate::domain::{
     ConfirmedBy, Correction, CorrectionAction, Elder, Enrolment, FollowUpDone, MemberProfile,
     RecordBody, Revocation, Role, Service, Site, SiteKind, ValidationError, Visit,
 };
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use crate::hlc::{Hlc, SharedClock};
 use crate::identity::wrap::Unwrapper;
 use crate::identity::{DeviceKey, PublicKey};
@@ -333,7 +334,7 @@ impl CareStore {
                 let facts = self
                     .store
                     .member_facts(member)?
-                    .ok_or(Error::UnknownMember(member))?;
+                    .ok_or_else(|| Error::not_found(Kind::Member, member))?;
                 Ok(Actor::Member(facts.role, member))
             }
             _ => Err(Error::NotAuthorised(
@@ -357,7 +358,7 @@ impl CareStore {
                 if let Some(parent) = site.parent
                     && !self.store.site_exists(parent)?
                 {
-                    return Err(Error::UnknownSite(parent));
+                    return Err(Error::not_found(Kind::Site, parent));
                 }
                 if site.kind == SiteKind::Centre && self.store.site_exists(site.site_id)? {
                     return Err(Error::Invalid(ValidationError::Inconsistent(
@@ -376,7 +377,7 @@ impl CareStore {
                     }
                 }
                 if !self.store.site_exists(e.site_id)? {
-                    return Err(Error::UnknownSite(e.site_id));
+                    return Err(Error::not_found(Kind::Site, e.site_id));
                 }
                 if let Some(elder) = e.family_of {
                     self.elder(elder)?;
@@ -403,7 +404,7 @@ impl CareStore {
                     return deny("only the centre or a coordinator enrols elders");
                 }
                 if !self.store.site_exists(elder.site_id)? {
-                    return Err(Error::UnknownSite(elder.site_id));
+                    return Err(Error::not_found(Kind::Site, elder.site_id));
                 }
                 if let Some(member) = elder.responsible_member {
                     self.member(member)?;
@@ -462,25 +463,19 @@ impl CareStore {
                 let count = self
                     .store
                     .visit_follow_up_count(done.visit)?
-                    .ok_or_else(|| Error::NotFound {
-                        what: "visit",
-                        id: done.visit.to_string(),
-                    })?;
+                    .ok_or_else(|| Error::not_found(Kind::Visit, done.visit))?;
                 if done.index >= count {
-                    return Err(Error::NotFound {
-                        what: "follow-up",
-                        id: format!("{}#{}", done.visit, done.index),
-                    });
+                    return Err(Error::not_found(
+                        Kind::FollowUp,
+                        format!("{}#{}", done.visit, done.index),
+                    ));
                 }
             }
             RecordBody::Correction(c) => {
                 let target = self
                     .store
                     .record_facts(c.target)?
-                    .ok_or_else(|| Error::NotFound {
-                        what: "record",
-                        id: c.target.to_string(),
-                    })?;
+                    .ok_or_else(|| Error::not_found(Kind::Record, c.target))?;
                 if !matches!(
                     target.type_name.as_str(),
                     "site" | "elder" | "visit" | "service"
@@ -536,12 +531,12 @@ impl CareStore {
     fn elder(&self, elder_id: Id) -> Result<crate::store::ElderFacts> {
         self.store
             .elder_facts(elder_id)?
-            .ok_or(Error::UnknownElder(elder_id))
+            .ok_or_else(|| Error::not_found(Kind::Elder, elder_id))
     }
 
     fn member(&self, member_id: Id) -> Result<crate::store::MemberFacts> {
         self.store
             .member_facts(member_id)?
-            .ok_or(Error::UnknownMember(member_id))
+            .ok_or_else(|| Error::not_found(Kind::Member, member_id))
     }
 }

@@ -3,7 +3,8 @@
 use crate::domain::ValidationError;
 use crate::identity::SecretStoreError;
 use crate::ids::Id;
-use crate::ledger::StatementError;
+use crate::lang::Lang;
+use crate::ledger::{Hold, StatementError, words};
 use crate::record::RecordError;
 use crate::replica::ReplicaError;
 use crate::store::schema::SchemaError;
@@ -17,24 +18,16 @@ pub enum Error {
     /// Bytes are not a valid signed record.
     #[error("bad record: {0}")]
     Record(#[from] RecordError),
-    /// The record refers to an elder the store does not know.
-    #[error("unknown elder {0}")]
-    UnknownElder(Id),
     /// The elder's personal data was erased: nothing more is recorded about them.
     #[error("elder {0}'s personal data was erased: nothing more can be recorded about them")]
     ElderErased(Id),
-    /// The record refers to a member the store does not know.
-    #[error("unknown member {0}")]
-    UnknownMember(Id),
-    /// The record refers to a site the store does not know.
-    #[error("unknown site {0}")]
-    UnknownSite(Id),
-    /// Something looked up by id is not there.
-    #[error("{what} {id} not found")]
+    /// An elder, member, site, service, visit, follow-up or record the store does not know
+    /// (yet: it may arrive with the next sync).
+    #[error("unknown {kind} {id}")]
     NotFound {
         /// What kind of thing.
-        what: &'static str,
-        /// Its id.
+        kind: Kind,
+        /// Its id (a follow-up: the visit's id, `#`, its index).
         id: String,
     },
     /// This device may not do this.
@@ -78,7 +71,7 @@ pub enum Error {
     /// The time bank refuses a new entry: it would be held for the coordinator, or overdraw
     /// the member. Offline, the same entry written elsewhere is flagged, not refused.
     #[error("the time bank refuses this entry: {0}")]
-    LedgerRefused(String),
+    LedgerRefused(Refusal),
     /// A member statement does not verify.
     #[error("statement: {0}")]
     Statement(#[from] StatementError),
@@ -92,6 +85,111 @@ pub enum Error {
     /// Stored data is not what this build wrote.
     #[error("corrupt store: {0}")]
     Corrupt(String),
+}
+
+/// What kind of thing was not found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// An elder (服务对象).
+    Elder,
+    /// A member of the circle.
+    Member,
+    /// A centre, station or village point.
+    Site,
+    /// A service record.
+    Service,
+    /// A visit record.
+    Visit,
+    /// One follow-up of a visit.
+    FollowUp,
+    /// Any stored record.
+    Record,
+}
+
+impl Kind {
+    /// The word used in messages and in the bindings' `NotFound.what`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Elder => "elder",
+            Kind::Member => "member",
+            Kind::Site => "site",
+            Kind::Service => "service",
+            Kind::Visit => "visit",
+            Kind::FollowUp => "follow-up",
+            Kind::Record => "record",
+        }
+    }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Error {
+    /// Something of `kind` with the id `id` is not known here.
+    pub fn not_found(kind: Kind, id: impl ToString) -> Error {
+        Error::NotFound {
+            kind,
+            id: id.to_string(),
+        }
+    }
+
+    /// SQLite could not get the database because another connection holds it: retry later.
+    pub fn is_busy(&self) -> bool {
+        self.sqlite_code().is_some_and(|code| {
+            matches!(
+                code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            )
+        })
+    }
+
+    /// The disk is full: free space, then retry.
+    pub fn is_disk_full(&self) -> bool {
+        self.sqlite_code() == Some(rusqlite::ErrorCode::DiskFull)
+    }
+
+    fn sqlite_code(&self) -> Option<rusqlite::ErrorCode> {
+        match self {
+            Error::Storage(e) => e.sqlite_error_code(),
+            Error::Schema(SchemaError::Sqlite(e)) => e.sqlite_error_code(),
+            _ => None,
+        }
+    }
+}
+
+/// Why the time bank refuses a new entry, typed so that an app can say what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// It would be held for the coordinator's decision (a key, service or rule problem).
+    Held(Hold),
+    /// It would take the member's balance below zero.
+    Overdraft {
+        /// The balance just after the entry, in minutes (negative).
+        balance_after_minutes: i64,
+    },
+    /// Another entry of the member's chain was written since this one was prepared: try again.
+    NotNextLink,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::Held(hold) => write!(f, "it would be held for the coordinator: {hold}"),
+            Refusal::Overdraft {
+                balance_after_minutes,
+            } => write!(
+                f,
+                "it would leave the member's balance at {}",
+                words::hours(*balance_after_minutes, Lang::En)
+            ),
+            Refusal::NotNextLink => {
+                f.write_str("another entry of the member's chain was written first; try again")
+            }
+        }
+    }
 }
 
 /// The core's result type.

@@ -17,6 +17,7 @@ pub mod error;
 pub mod hlc;
 pub mod identity;
 pub mod ids;
+pub mod lang;
 pub mod ledger;
 pub mod record;
 pub mod replica;

@@ -7,17 +7,10 @@ use serde::Serialize;
 use crate::api::CareStore;
 use crate::domain::{AccessCall, AccessPurpose, Funding, ServiceKind};
 use crate::error::Result;
-use crate::store::EntitlementStatus;
-use crate::time::Month;
+use crate::store::{EntitlementStatus, UNDER_SERVED_PERCENT};
+use crate::time::{Month, cst_day};
 
-/// Column headers and labels in English or Chinese.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    /// English headers, English item names.
-    En,
-    /// Chinese headers and item names (for the district's forms).
-    Zh,
-}
+pub use crate::lang::Lang;
 
 /// One line of the report: the unit of the CSV and JSON forms.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -47,8 +40,39 @@ pub struct ReportRow {
 pub struct MonthlyReport {
     /// The month, YYYY-MM (CST).
     pub month: String,
+    /// Where the report is made before the month is over: how far into it (entitlement
+    /// statuses are then judged against the share of each quota due so far).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub month_to_date: Option<MonthToDate>,
     /// Every line, in section order.
     pub rows: Vec<ReportRow>,
+}
+
+/// How far into its month a report was made: through `day` of `days` (CST calendar days).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct MonthToDate {
+    /// The day of the month the report was made on (1-based, counted whole).
+    pub day: i64,
+    /// The days in the month.
+    pub days: i64,
+}
+
+impl MonthToDate {
+    /// How far into `month` the instant `now_ms` is, or `None` once the month's last day has
+    /// begun (or the month has not started).
+    pub fn at(month: Month, now_ms: i64) -> Option<MonthToDate> {
+        let first = cst_day(month.start_ms());
+        let days = cst_day(month.end_ms()) - first;
+        let day = cst_day(now_ms) - first + 1;
+        (1..days)
+            .contains(&day)
+            .then_some(MonthToDate { day, days })
+    }
+
+    /// The share of a monthly quota due by this day (whole days, rounded down).
+    pub fn due(self, quota_minutes: i64) -> i64 {
+        quota_minutes * self.day / self.days
+    }
 }
 
 fn status_name(status: EntitlementStatus) -> &'static str {
@@ -127,16 +151,24 @@ impl MonthlyReport {
             rows.push(item("time_bank", key, en, zh, minutes, "minutes"));
         }
         let mut elders = Vec::new();
+        let month_to_date = MonthToDate::at(month, now_ms);
         for u in store.store().entitlement_use(month)? {
             elders.push(u.elder_id);
+            let quota = i64::from(u.entitled_hours) * 60;
+            let status = match month_to_date {
+                Some(to_date) => {
+                    EntitlementStatus::judge(u.used_minutes, quota, to_date.due(quota))
+                }
+                None => u.status,
+            };
             let name = if with_names {
                 u.name.clone()
             } else {
                 String::new()
             };
             rows.push(ReportRow {
-                quota: Some(i64::from(u.entitled_hours) * 60),
-                status: Some(status_name(u.status)),
+                quota: Some(quota),
+                status: Some(status_name(status)),
                 ..item(
                     "entitlement",
                     &u.elder_id.to_string(),
@@ -166,6 +198,7 @@ impl MonthlyReport {
         store.log_access(AccessCall::MonthlyReport, AccessPurpose::Report, elders)?;
         Ok(MonthlyReport {
             month: month.to_string(),
+            month_to_date,
             rows,
         })
     }
@@ -268,13 +301,33 @@ impl MonthlyReport {
             "Entitlement use (government-bought hours)",
             "政府购买服务额度使用",
         );
-        out += &format!(
-            "  {} entitled elders: {} under-served (<80% of quota), {} within quota, {} over quota\n",
-            ent.len(),
+        if let Some(t) = self.month_to_date {
+            out += &match lang {
+                Lang::En => format!(
+                    "  month to date: day {} of {}; each quota is pro-rated to the days gone\n",
+                    t.day, t.days
+                ),
+                Lang::Zh => format!(
+                    "  本月截至第 {} 天（共 {} 天），额度按已过天数折算\n",
+                    t.day, t.days
+                ),
+            };
+        }
+        let (under, within, over) = (
             count("under_served"),
             count("within_quota"),
-            count("over_quota")
+            count("over_quota"),
         );
+        out += &match lang {
+            Lang::En => format!(
+                "  {} entitled elders: {under} under-served (<{UNDER_SERVED_PERCENT}% of quota), {within} within quota, {over} over quota\n",
+                ent.len(),
+            ),
+            Lang::Zh => format!(
+                "  {} 位享受额度的老人：{under} 位未用足（不到额度的 {UNDER_SERVED_PERCENT}%），{within} 位在额度内，{over} 位超额\n",
+                ent.len(),
+            ),
+        };
         for r in ent
             .iter()
             .filter(|r| r.status != Some("within_quota"))
@@ -282,12 +335,18 @@ impl MonthlyReport {
         {
             let quota = r.quota.unwrap_or(0);
             let label = if r.name.is_empty() { &r.key } else { &r.name };
+            let status = match (lang, r.status) {
+                (Lang::Zh, Some("under_served")) => "未用足".to_string(),
+                (Lang::Zh, Some("over_quota")) => "超额".to_string(),
+                (_, status) => status.unwrap_or_default().replace('_', " "),
+            };
             out += &format!(
-                "  {:<34} {:>6.1} h of {:>4} h  {}\n",
+                "  {:<34} {:>6.1} {} {:>4} {}  {status}\n",
                 label,
                 r.value as f64 / 60.0,
+                lang.pick("h of", "小时 / 额度"),
                 quota / 60,
-                r.status.unwrap_or_default().replace('_', " ")
+                lang.pick("h", "小时"),
             );
         }
         let overdue: Vec<_> = self
@@ -296,10 +355,18 @@ impl MonthlyReport {
             .filter(|r| r.section == "overdue_visit")
             .collect();
         out += &title("Visits overdue", "逾期未探访");
-        out += &format!("  {} elders overdue for a visit\n", overdue.len());
+        out += &match lang {
+            Lang::En => format!("  {} elders overdue for a visit\n", overdue.len()),
+            Lang::Zh => format!("  {} 位老人逾期未探访\n", overdue.len()),
+        };
         for r in overdue.iter().take(10) {
             let label = if r.name.is_empty() { &r.key } else { &r.name };
-            out += &format!("  {:<34} {:>3} days overdue\n", label, r.value);
+            out += &format!(
+                "  {:<34} {:>3} {}\n",
+                label,
+                r.value,
+                lang.pick("days overdue", "天")
+            );
         }
         out
     }
@@ -316,6 +383,28 @@ fn csv_field(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_report_part_way_through_a_month_is_month_to_date_and_pro_rates_the_quota() {
+        let month: Month = "2026-11".parse().expect("month");
+        let fourteenth = month.start_ms() + 13 * crate::time::DAY_MS + 3_600_000;
+        let to_date = MonthToDate::at(month, fourteenth).expect("part-way");
+        assert_eq!((to_date.day, to_date.days), (14, 30));
+        assert_eq!(to_date.due(40 * 60), 40 * 60 * 14 / 30);
+        // 15 of 40 hours on the 14th: under-served against the whole month, not against the
+        // share due so far.
+        let (used, quota) = (15 * 60, 40 * 60);
+        assert_eq!(
+            EntitlementStatus::judge(used, quota, quota),
+            EntitlementStatus::UnderServed
+        );
+        assert_eq!(
+            EntitlementStatus::judge(used, quota, to_date.due(quota)),
+            EntitlementStatus::WithinQuota
+        );
+        assert_eq!(MonthToDate::at(month, month.end_ms() - 1), None);
+        assert_eq!(MonthToDate::at(month, month.end_ms() + 1), None);
+    }
 
     #[test]
     fn csv_fields_are_quoted_only_when_needed() {

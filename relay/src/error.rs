@@ -28,9 +28,16 @@ pub enum RelayError {
     /// The relay is handling as many requests as it may; the client should retry later.
     #[error("{0}")]
     Busy(String),
-    /// The database failed.
+    /// The database holds something this relay cannot use (a schema from a newer relay, a
+    /// stored value that does not parse).
     #[error("database: {0}")]
     Database(String),
+    /// SQLite failed (the driver's error kept as the source, for the log).
+    #[error("database (SQLite): {0}")]
+    Sqlite(#[source] rusqlite::Error),
+    /// PostgreSQL failed (the driver's error kept as the source, for the log).
+    #[error("database (PostgreSQL): {0}")]
+    Postgres(#[source] postgres::Error),
     /// The configuration is unusable.
     #[error("configuration: {0}")]
     Config(String),
@@ -41,13 +48,13 @@ pub enum RelayError {
 
 impl From<rusqlite::Error> for RelayError {
     fn from(e: rusqlite::Error) -> RelayError {
-        RelayError::Database(e.to_string())
+        RelayError::Sqlite(e)
     }
 }
 
 impl From<postgres::Error> for RelayError {
     fn from(e: postgres::Error) -> RelayError {
-        RelayError::Database(e.to_string())
+        RelayError::Postgres(e)
     }
 }
 
@@ -74,9 +81,11 @@ impl RelayError {
             RelayError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             RelayError::Timeout(_) => (StatusCode::REQUEST_TIMEOUT, "timeout"),
             RelayError::Busy(_) => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
-            RelayError::Database(_) | RelayError::Config(_) | RelayError::Internal(_) => {
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal")
-            }
+            RelayError::Database(_)
+            | RelayError::Sqlite(_)
+            | RelayError::Postgres(_)
+            | RelayError::Config(_)
+            | RelayError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
 }
@@ -100,5 +109,19 @@ impl IntoResponse for RelayError {
             );
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn a_database_driver_error_is_kept_as_the_source() {
+        let e = RelayError::from(rusqlite::Error::InvalidQuery);
+        assert!(matches!(e, RelayError::Sqlite(_)));
+        assert!(e.source().is_some());
+        assert_eq!(e.status_and_code().1, "internal");
     }
 }

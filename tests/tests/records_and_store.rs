@@ -5,6 +5,7 @@ use carebank_core::domain::{
     AccessPurpose, FollowUp, Funding, Level, Observations, RecordBody, ServiceDetail, ServiceKind,
     ValidationError, parse_id,
 };
+use carebank_core::error::Kind;
 use carebank_core::identity::DeviceKey;
 use carebank_core::ids::{Id, IdError};
 use carebank_core::record::{Envelope, RecordError, SignedRecord, V1};
@@ -70,7 +71,7 @@ fn bad_input_gets_a_clear_error_and_writes_nothing() {
 
     let stranger = fixed_id(0xdead);
     assert!(
-        matches!(store.record_visit(visit(stranger, cg, START_MS)), Err(Error::UnknownElder(id)) if id == stranger)
+        matches!(store.record_visit(visit(stranger, cg, START_MS)), Err(Error::NotFound { kind: Kind::Elder, id }) if id == stranger.to_string())
     );
 
     assert_eq!(

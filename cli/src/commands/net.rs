@@ -83,7 +83,15 @@ pub fn sync(a: SyncArgs) -> Result<()> {
             None => RelayClient::new(url)?,
         }
         .with_retries(3, Duration::from_millis(500));
-        let progress = store.sync_with_relay(&client, &CancelToken::new(), &mut |_| {}).map_err(|e| {
+        let syncing = crate::progress::spinner(format!("syncing with {url}"));
+        let synced = store.sync_with_relay(&client, &CancelToken::new(), &mut |p| {
+            syncing.set_message(format!(
+                "syncing with {url}: {} of {} documents, {} round trips",
+                p.docs_synced, p.docs_to_sync, p.round_trips
+            ));
+        });
+        syncing.finish_and_clear();
+        let progress = synced.map_err(|e| {
             anyhow::anyhow!("sync with {url} failed: {e}. Nothing recorded here is lost: it stays on this device and goes with the next sync")
         })?;
         println!(
@@ -100,18 +108,24 @@ pub fn sync(a: SyncArgs) -> Result<()> {
             Some(peer) => Since::Peer(peer.clone()),
             None => Since::Everything,
         };
-        let bytes = store.export_bundle(&since)?;
+        let writing = crate::progress::spinner(format!("writing {}", file.display()));
+        let bytes = store.export_bundle(&since);
+        writing.finish_and_clear();
+        let bytes = bytes?;
         std::fs::write(file, &bytes).with_context(|| format!("writing {}", file.display()))?;
         println!("wrote {} ({} bytes)", file.display(), bytes.len());
         return Ok(());
     }
     if let Some(file) = &a.import_bundle {
         let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+        let importing = crate::progress::spinner(format!("importing {}", file.display()));
         let report = if a.allow_plain_bundle {
-            store.import_bundle_allowing_plain(&bytes)?
+            store.import_bundle_allowing_plain(&bytes)
         } else {
-            store.import_bundle(&bytes)?
+            store.import_bundle(&bytes)
         };
+        importing.finish_and_clear();
+        let report = report?;
         println!(
             "imported {}: {} documents, {} new records",
             file.display(),

@@ -4,13 +4,12 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use carebank_core::CareStore;
 use carebank_core::domain::{ConfirmMethod, Verdict};
-use carebank_core::ledger::{Balance, Conflict};
 
 use crate::StoreOpt;
 use crate::args::id;
 use crate::commands::care::me;
+use crate::words::{IdsOpt, LangOpt, Names, balance_line, conflict_lines, queue_heading};
 
 /// `carebank claim`.
 #[derive(clap::Args)]
@@ -117,32 +116,17 @@ pub struct BalanceArgs {
     /// Every member with minutes or pending claims.
     #[arg(long, conflicts_with = "member")]
     all: bool,
-}
-
-/// Prints the hours shown in a balance line.
-pub fn balance_line(b: &Balance) -> String {
-    format!(
-        "{}  {:>7.1} h available  (earned {:.1}, received {:.1}, redeemed {:.1}, given {:.1}, pending {:.1})",
-        b.member,
-        hours(b.available_minutes),
-        hours(b.earned_minutes),
-        hours(b.received_minutes),
-        hours(b.redeemed_minutes),
-        hours(b.given_minutes),
-        hours(b.pending_minutes)
-    )
-}
-
-fn hours(minutes: i64) -> f64 {
-    minutes as f64 / 60.0
+    #[command(flatten)]
+    ids: IdsOpt,
 }
 
 /// Prints balances.
 pub fn balance(a: BalanceArgs) -> Result<()> {
     let store = a.store.open()?;
+    let names = Names::of(&store, a.ids.ids)?;
     if a.all {
         for b in store.balances_at(crate::clock::now_ms())? {
-            println!("{}", balance_line(&b));
+            println!("{}", balance_line(&b, &names));
         }
         return Ok(());
     }
@@ -150,7 +134,7 @@ pub fn balance(a: BalanceArgs) -> Result<()> {
         Some(m) => id("--member", m)?,
         None => me(&store)?,
     };
-    println!("{}", balance_line(&store.balance(member)?));
+    println!("{}", balance_line(&store.balance(member)?, &names));
     Ok(())
 }
 
@@ -171,21 +155,15 @@ pub struct ReconcileArgs {
     /// Why (kept with the decision).
     #[arg(long)]
     reason: Option<String>,
-}
-
-/// One queue item, for people.
-pub fn conflict_lines(c: &Conflict) -> String {
-    let awaiting: Vec<String> = c.awaiting.iter().map(|a| a.to_string()).collect();
-    format!(
-        "member {}: {:?}\n    awaiting a decision on: {}",
-        c.member,
-        c.kind,
-        awaiting.join(", ")
-    )
+    #[command(flatten)]
+    ids: IdsOpt,
+    #[command(flatten)]
+    lang: LangOpt,
 }
 
 /// Lists the coordinator's queue, or records a decision.
 pub fn reconcile(a: ReconcileArgs) -> Result<()> {
+    let lang = a.lang.parse()?;
     let mut store = a.store.open()?;
     if let Some(entry) = &a.decide {
         let verdict = match (a.approve, a.reject) {
@@ -197,15 +175,14 @@ pub fn reconcile(a: ReconcileArgs) -> Result<()> {
         println!("{}", store.decide(id("--decide", entry)?, verdict, reason)?);
         return Ok(());
     }
-    print_queue(&store)
-}
-
-/// Prints the conflict queue.
-pub fn print_queue(store: &CareStore) -> Result<()> {
-    let queue = store.conflict_queue()?;
-    println!("{} items need a coordinator's decision", queue.len());
+    let names = Names::of(&store, a.ids.ids)?;
+    let reconciling = crate::progress::spinner("reconciling the time bank");
+    let queue = store.conflict_queue();
+    reconciling.finish_and_clear();
+    let queue = queue?;
+    println!("{}", queue_heading(queue.len(), lang));
     for c in &queue {
-        println!("  {}", conflict_lines(c));
+        println!("  {}", conflict_lines(c, &names, lang));
     }
     Ok(())
 }
@@ -232,8 +209,12 @@ pub fn statement(a: StatementArgs) -> Result<()> {
     if let Some(file) = &a.verify {
         let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
         let verified = store.verify_statement(&bytes)?;
-        println!("statement verified: member {}", verified.member);
-        println!("  {}", balance_line(&verified.balance));
+        let names = Names::of(&store, false)?;
+        println!(
+            "statement verified: member {}",
+            names.member(verified.member)
+        );
+        println!("  {}", balance_line(&verified.balance, &names));
         println!(
             "  {} entries, {} conflicts, exported by {}",
             verified.entries.len(),

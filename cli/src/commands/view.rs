@@ -1,13 +1,14 @@
 //! Looking: who is overdue, what is promised, who am I, the monthly report.
 
-use anyhow::{Context, Result, bail};
-use carebank_core::report::{Lang, MonthlyReport};
+use anyhow::{Context, Result};
+use carebank_core::report::MonthlyReport;
 use carebank_core::store::ChainProblem;
 use carebank_core::time::Month;
 
 use crate::StoreOpt;
 use crate::args::parse_time;
 use crate::commands::privacy::PurposeOpt;
+use crate::words::{IdsOpt, LangOpt, Names};
 
 /// Just the store.
 #[derive(clap::Args)]
@@ -30,6 +31,8 @@ pub struct FollowUpsArgs {
     store: StoreOpt,
     #[command(flatten)]
     purpose: PurposeOpt,
+    #[command(flatten)]
+    ids: IdsOpt,
 }
 
 /// `carebank overdue`.
@@ -79,12 +82,16 @@ pub fn overdue(a: OverdueArgs) -> Result<()> {
 /// Lists open follow-ups.
 pub fn follow_ups(a: FollowUpsArgs) -> Result<()> {
     let mut store = a.store.open()?;
+    let names = Names::of(&store, a.ids.ids)?;
     let list = store.open_follow_ups(a.purpose.parse()?)?;
     println!("{} follow-ups open", list.len());
     for f in list {
         println!(
             "  visit {} #{}  elder {}  {}",
-            f.visit_id, f.index, f.elder_id, f.action
+            f.visit_id,
+            f.index,
+            names.elder(f.elder_id, &f.elder_name),
+            f.action
         );
     }
     Ok(())
@@ -157,12 +164,14 @@ pub struct ReportArgs {
     /// JSON.
     #[arg(long)]
     json: bool,
-    /// en or zh (headers and item names).
-    #[arg(long, default_value = "en")]
-    lang: String,
-    /// Include elders' names (personal data: only where the district needs them).
+    #[command(flatten)]
+    lang: LangOpt,
+    /// Include elders' names in CSV and JSON (personal data: only where the district needs
+    /// them). The table shows them on the centre's and coordinators' devices unless --ids.
     #[arg(long)]
     names: bool,
+    #[command(flatten)]
+    ids: IdsOpt,
     /// Overdue visits as of this time (default: the end of the month, or now if sooner).
     #[arg(long)]
     at: Option<String>,
@@ -171,17 +180,15 @@ pub struct ReportArgs {
 /// Prints the monthly report.
 pub fn report(a: ReportArgs) -> Result<()> {
     let month: Month = a.month.parse().context("--month")?;
-    let lang = match a.lang.as_str() {
-        "en" => Lang::En,
-        "zh" => Lang::Zh,
-        other => bail!("--lang must be en or zh, not {other:?}"),
-    };
+    let lang = a.lang.parse()?;
     let mut store = a.store.open()?;
+    let table = !(a.csv || a.json);
+    let with_names = a.names || (table && Names::of(&store, a.ids.ids)?.shown());
     let now = match &a.at {
         Some(t) => parse_time(t)? as i64,
         None => (month.end_ms() - 1).min(parse_time("now")? as i64),
     };
-    let report = MonthlyReport::build(&mut store, month, now, a.names)?;
+    let report = MonthlyReport::build(&mut store, month, now, with_names)?;
     if a.csv {
         print!("{}", report.to_csv(lang));
     } else if a.json {

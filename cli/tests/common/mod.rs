@@ -4,6 +4,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use assert_cmd::Command;
 
+#[allow(dead_code)] // Not every test file syncs through a relay.
+pub mod relay;
+
 /// The morning the tests' clock starts (`CAREBANK_NOW`, China Standard Time): the tests never
 /// read the machine's date, so they pass on any day.
 const TEST_DAY: &str = "2026-11-05";

@@ -11,7 +11,7 @@ use std::collections::HashSet;
 
 use super::{Actor, CareStore, Circle};
 use crate::domain::{ConfirmMethod, EntryKind, LedgerEntry, LedgerRules, RecordBody, Verdict};
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Refusal, Result};
 use crate::ids::Id;
 use crate::ledger::{
     Balance, Conflict, ConflictKind, Ledger, MonthTotals, Reconciliation, ServiceView, Standing,
@@ -79,10 +79,7 @@ impl CareStore {
             .service_facts([service])?
             .remove(&service)
             .map(|s| s.elder_id)
-            .ok_or_else(|| Error::NotFound {
-                what: "service",
-                id: service.to_string(),
-            })?;
+            .ok_or_else(|| Error::not_found(Kind::Service, service))?;
         self.append_entry(EntryKind::Claim {
             service,
             elder_id,
@@ -223,9 +220,7 @@ impl CareStore {
             ));
         }
         if (entry.seq, entry.prev) != self.next_link(entry.member_id)? {
-            return Err(Error::LedgerRefused(
-                "not the next link of the member's chain".into(),
-            ));
+            return Err(Error::LedgerRefused(Refusal::NotNextLink));
         }
         // Reconcile as if the entry were written, and refuse what would be held.
         let trial = SignedRecord::sign(self.next_envelope(body.clone())?, &self.key)?;
@@ -238,7 +233,7 @@ impl CareStore {
         ledger.insert_verified([trial]);
         let reconciled = ledger.reconcile(&cache.services);
         if let Some(Standing::Held(hold)) = reconciled.standing(id) {
-            return Err(Error::LedgerRefused(format!("it would be held: {hold:?}")));
+            return Err(Error::LedgerRefused(Refusal::Held(hold)));
         }
         for conflict in reconciled.conflicts() {
             if let ConflictKind::Overdraft {
@@ -246,9 +241,9 @@ impl CareStore {
             } = conflict.kind
                 && conflict.awaiting.contains(&id)
             {
-                return Err(Error::LedgerRefused(format!(
-                    "it would overdraw the member's balance to {balance_after_minutes} minutes"
-                )));
+                return Err(Error::LedgerRefused(Refusal::Overdraft {
+                    balance_after_minutes,
+                }));
             }
         }
         Ok(())

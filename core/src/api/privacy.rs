@@ -17,7 +17,7 @@ use crate::domain::{
     ACCESS_ELDERS_MAX, AccessCall, AccessLog, AccessPurpose, ConsentChange, ConsentState,
     RecordBody, purposes_used,
 };
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use crate::ids::Id;
 use crate::record::SignedRecord;
 use crate::store::{
@@ -198,7 +198,7 @@ impl CareStore {
     pub fn export_elder(&mut self, elder_id: Id) -> Result<ElderExport> {
         let ids = self.store.elder_record_ids(elder_id)?;
         if ids.profile.is_empty() {
-            return Err(Error::UnknownElder(elder_id));
+            return Err(Error::not_found(Kind::Elder, elder_id));
         }
         self.log_access(
             AccessCall::ExportElder,

@@ -17,6 +17,7 @@ mod services;
 mod standing;
 mod statement;
 mod verify;
+pub mod words;
 
 pub use balance::{Balance, Movement, MovementKind};
 pub use book::{Ledger, LedgerIngest};

@@ -14,6 +14,7 @@ mod index;
 mod keys;
 mod ledger_source;
 mod lookups;
+mod names;
 mod queries;
 pub mod schema;
 mod sync_state;
@@ -42,7 +43,7 @@ use std::sync::Arc;
 use automerge::ActorId;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use crate::hlc::{Hlc, SharedClock, wall_clock_ms};
 use crate::identity::PublicKey;
 use crate::identity::wrap::Unwrapper;
@@ -343,10 +344,7 @@ impl Store {
                 |r| r.get(0),
             )
             .optional()?;
-        let bytes = bytes.ok_or_else(|| Error::NotFound {
-            what: "record",
-            id: id.to_string(),
-        })?;
+        let bytes = bytes.ok_or_else(|| Error::not_found(Kind::Record, id))?;
         let record = SignedRecord::open(&bytes, &keys::StoredKeys(&self.conn))?;
         if record.id() != id {
             return Err(Error::Corrupt(format!(

@@ -35,6 +35,8 @@ pub struct OpenFollowUp {
     pub index: u32,
     /// The elder.
     pub elder_id: Id,
+    /// The elder's name (empty if the enrolment is not held here).
+    pub elder_name: String,
     /// What was promised.
     pub action: String,
     /// By when, if agreed.
@@ -96,6 +98,21 @@ pub enum EntitlementStatus {
     WithinQuota,
     /// Used more than the quota.
     OverQuota,
+}
+
+impl EntitlementStatus {
+    /// Judges `used_minutes` against a monthly `quota_minutes`, of which `due_minutes` were due
+    /// by now (the whole quota once the month is over; a pro-rated share part-way through it):
+    /// over the quota is over whenever it happens, under-served is measured against what was due.
+    pub fn judge(used_minutes: i64, quota_minutes: i64, due_minutes: i64) -> EntitlementStatus {
+        if used_minutes > quota_minutes {
+            EntitlementStatus::OverQuota
+        } else if used_minutes * 100 < due_minutes * UNDER_SERVED_PERCENT {
+            EntitlementStatus::UnderServed
+        } else {
+            EntitlementStatus::WithinQuota
+        }
+    }
 }
 
 /// Government-bought hours used by one entitled elder in one month.
@@ -196,8 +213,9 @@ impl Store {
     /// Follow-ups from counted visits that no counted record marks done, earliest due first.
     pub fn open_follow_ups(&self) -> Result<Vec<OpenFollowUp>> {
         let mut stmt = self.conn().prepare_cached(
-            "SELECT f.visit_id, f.idx, f.elder_id, f.action, f.due_ms, v.check_in_ms
+            "SELECT f.visit_id, f.idx, f.elder_id, f.action, f.due_ms, v.check_in_ms, coalesce(e.name, '')
              FROM follow_ups f JOIN visits v ON v.record_id = f.visit_id AND v.counted = 1 AND v.voided = 0
+             LEFT JOIN elders e ON e.elder_id = f.elder_id
              WHERE NOT EXISTS (SELECT 1 FROM follow_ups_done d
                                WHERE d.visit_id = f.visit_id AND d.idx = f.idx AND d.counted = 1)
              ORDER BY coalesce(f.due_ms, v.check_in_ms), f.visit_id, f.idx",
@@ -210,15 +228,17 @@ impl Store {
                 r.get::<_, String>(3)?,
                 r.get::<_, Option<i64>>(4)?,
                 r.get::<_, i64>(5)?,
+                r.get::<_, String>(6)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (visit_id, index, elder_id, action, due, visit_ms) = row?;
+            let (visit_id, index, elder_id, action, due, visit_ms, elder_name) = row?;
             out.push(OpenFollowUp {
                 visit_id: id(visit_id)?,
                 index,
                 elder_id: id(elder_id)?,
+                elder_name,
                 action,
                 due_ms: due.map(|d| d as u64),
                 visit_ms: visit_ms as u64,
@@ -309,13 +329,7 @@ impl Store {
         for row in rows {
             let (elder_id, name, entitled_hours, used_minutes) = row?;
             let quota = i64::from(entitled_hours) * 60;
-            let status = if used_minutes > quota {
-                EntitlementStatus::OverQuota
-            } else if used_minutes * 100 < quota * UNDER_SERVED_PERCENT {
-                EntitlementStatus::UnderServed
-            } else {
-                EntitlementStatus::WithinQuota
-            };
+            let status = EntitlementStatus::judge(used_minutes, quota, quota);
             out.push(EntitlementUse {
                 elder_id: id(elder_id)?,
                 name,

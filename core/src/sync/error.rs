@@ -59,6 +59,9 @@ pub enum SyncError {
     /// The local store failed.
     #[error("store: {0}")]
     Store(#[from] Box<crate::Error>),
+    /// The relay's address is not an `http://` or `https://` URL; nothing was sent.
+    #[error("not a relay URL (expected https://host:port, or http:// on a trusted network): {0:?}")]
+    BadUrl(String),
     /// Something that should not happen (a compressor failure).
     #[error("internal: {0}")]
     Internal(String),

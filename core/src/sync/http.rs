@@ -22,7 +22,8 @@ impl RelayClient {
     /// connect timeout, a 120 s request timeout and 4 attempts per request. HTTPS certificates
     /// are checked by the platform's verifier against the system's trusted roots (on Android the
     /// app must first initialise `rustls-platform-verifier`; see `android/README.md`, or use
-    /// [`RelayClient::with_ca`]).
+    /// [`RelayClient::with_ca`]). An address that is not an `http://` or `https://` URL is
+    /// [`SyncError::BadUrl`], before anything is sent.
     pub fn new(base_url: &str) -> Result<RelayClient, SyncError> {
         Self::build(base_url, None)
     }
@@ -45,6 +46,12 @@ impl RelayClient {
         base_url: &str,
         roots: Option<Vec<reqwest::Certificate>>,
     ) -> Result<RelayClient, SyncError> {
+        let parsed = reqwest::Url::parse(base_url)
+            .ok()
+            .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some());
+        if parsed.is_none() {
+            return Err(SyncError::BadUrl(base_url.to_string()));
+        }
         // Several clients may race to install it; any one installed is fine.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let mut builder = reqwest::blocking::Client::builder()
@@ -187,5 +194,22 @@ impl Transport for HttpTransport<'_> {
             }
         }
         Err(last)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_that_is_not_an_http_url_is_refused_before_anything_is_sent() {
+        for bad in ["relay.example:8443", "ftp://relay.example", "", "https://"] {
+            assert!(
+                matches!(RelayClient::new(bad), Err(SyncError::BadUrl(_))),
+                "{bad}"
+            );
+        }
+        assert!(RelayClient::new("https://relay.example:8443/").is_ok());
+        assert!(RelayClient::new("http://127.0.0.1:8080").is_ok());
     }
 }

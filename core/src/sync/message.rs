@@ -530,6 +530,7 @@ mod tests {
                 Message::Push {
                     docs: vec![november(&[0x0a, 0x0b, 0x0c, 0x0d, 0x0e], false)],
                     reply_budget: 0,
+                    keys: None,
                 },
                 PUSH_CONTENT,
                 PUSH_VECTOR,
@@ -538,6 +539,7 @@ mod tests {
                 Message::Push {
                     docs: vec![november(&[0x0a, 0x0b, 0x0c], true)],
                     reply_budget: 65_536,
+                    keys: None,
                 },
                 PUSH_PART_CONTENT,
                 PUSH_PART_VECTOR,
@@ -554,6 +556,7 @@ mod tests {
                         },
                         november(&[0x0f, 0x10], false),
                     ],
+                    keys: None,
                 },
                 CHANGES_CONTENT,
                 CHANGES_VECTOR,

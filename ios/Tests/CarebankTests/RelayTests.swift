@@ -53,6 +53,10 @@ final class RelayTests: XCTestCase {
         assertCareError(try phone.syncWithRelay(url: "http://127.0.0.1:1")) {
             if case .Network = $0 { return true } else { return false }
         }
+        // An address that is not a URL is the form's mistake, not the network's.
+        assertCareError(try phone.syncWithRelay(url: "relay.example:8443")) {
+            if case .InvalidInput(let field, _) = $0 { return field == "url" } else { return false }
+        }
         let flag = CancellationFlag()
         flag.cancel()
         assertCareError(try phone.syncWithRelay(url, cancel: flag) { _ in }) {

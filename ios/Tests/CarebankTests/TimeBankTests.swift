@@ -51,8 +51,9 @@ final class TimeBankTests: XCTestCase {
         balance = try volunteer.store.balance(memberId: volunteer.id)
         XCTAssertEqual(balance.availableMinutes, 20)
         XCTAssertEqual(balance.redeemedMinutes, 40)
+        // Spending more than is held is refused on the phone, saying the balance it would leave.
         assertCareError(try volunteer.store.redeemHours(minutes: 30)) {
-            if case .NeedsCoordinator = $0 { return true } else { return false }
+            if case .Overdraft(let balanceAfterMinutes) = $0 { return balanceAfterMinutes == -10 } else { return false }
         }
         _ = try village.coordinator.store.mergeFrom(other: volunteer.store)
         let all = try village.coordinator.store.balances(nowMs: Date().carebankMs)
@@ -80,6 +81,7 @@ final class TimeBankTests: XCTestCase {
         XCTAssertEqual(Set(forks.first?.evidenceIds ?? []), [first, second])
         let overdrafts = queue.filter { $0.kind == .overdraft }
         XCTAssertEqual(overdrafts.first?.awaitingIds, [second])
+        XCTAssertTrue(overdrafts.first?.description.contains("−50 min") ?? false)
         XCTAssertEqual(try coordinator.balance(memberId: volunteer.id).availableMinutes, -50)
 
         _ = try coordinator.decide(targetId: second, verdict: .reject, reason: "重复兑换")

@@ -3013,7 +3013,8 @@ public struct Conflict: Equatable, Hashable {
      */
     public var kind: ConflictKind
     /**
-     * The particulars, in English for the log or a dialog.
+     * The particulars, in an English sentence about "the member" for the log or a dialog
+     * (sequence number, the balance left in hours, service, key, rule).
      */
     public var description: String
     /**
@@ -3035,7 +3036,8 @@ public struct Conflict: Equatable, Hashable {
          * What was found.
          */kind: ConflictKind, 
         /**
-         * The particulars, in English for the log or a dialog.
+         * The particulars, in an English sentence about "the member" for the log or a dialog
+         * (sequence number, the balance left in hours, service, key, rule).
          */description: String, 
         /**
          * The signed records that show it (read each with `get`).
@@ -6657,14 +6659,37 @@ enum CareError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
          */purpose: String
     )
     /**
-     * Records disagree in a way only a coordinator can settle (time-bank forks and overdrafts;
-     * produced by the ledger and sync calls).
+     * The time bank would hold this entry for a coordinator's decision (an unenrolled or
+     * revoked key, a claim its service does not support, a broken rule): show `reason` and
+     * send the member to their coordinator.
      */
     case NeedsCoordinator(
         /**
-         * What the coordinator must decide.
+         * Why it would be held, in words for a dialog.
          */reason: String
     )
+    /**
+     * The time bank refuses a debit (a redemption or a gift) that would take the member's
+     * balance below zero: show the balance it would leave, and offer fewer minutes.
+     */
+    case Overdraft(
+        /**
+         * The balance just after the debit, in minutes (negative).
+         */balanceAfterMinutes: Int64
+    )
+    /**
+     * The store is busy (another connection holds it, or another entry of the member's chain
+     * was written first): nothing was written; retry in a moment.
+     */
+    case RetryLater(
+        /**
+         * What was busy.
+         */reason: String
+    )
+    /**
+     * The phone's storage is full: nothing was written; ask the user to free space, then retry.
+     */
+    case StorageFull
     /**
      * The phone's storage failed or holds data this build cannot read: retry, free space, or
      * report.
@@ -6749,17 +6774,24 @@ public struct FfiConverterTypeCareError: FfiConverterRustBuffer {
         case 5: return .NeedsCoordinator(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 6: return .Storage(
+        case 6: return .Overdraft(
+            balanceAfterMinutes: try FfiConverterInt64.read(from: &buf)
+            )
+        case 7: return .RetryLater(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 7: return .KeyStorage(
+        case 8: return .StorageFull
+        case 9: return .Storage(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 8: return .Network(
+        case 10: return .KeyStorage(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 9: return .Cancelled
-        case 10: return .Internal(
+        case 11: return .Network(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 12: return .Cancelled
+        case 13: return .Internal(
             reason: try FfiConverterString.read(from: &buf)
             )
 
@@ -6801,27 +6833,41 @@ public struct FfiConverterTypeCareError: FfiConverterRustBuffer {
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .Storage(reason):
+        case let .Overdraft(balanceAfterMinutes):
             writeInt(&buf, Int32(6))
-            FfiConverterString.write(reason, into: &buf)
+            FfiConverterInt64.write(balanceAfterMinutes, into: &buf)
             
         
-        case let .KeyStorage(reason):
+        case let .RetryLater(reason):
             writeInt(&buf, Int32(7))
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .Network(reason):
+        case .StorageFull:
             writeInt(&buf, Int32(8))
+        
+        
+        case let .Storage(reason):
+            writeInt(&buf, Int32(9))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .KeyStorage(reason):
+            writeInt(&buf, Int32(10))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .Network(reason):
+            writeInt(&buf, Int32(11))
             FfiConverterString.write(reason, into: &buf)
             
         
         case .Cancelled:
-            writeInt(&buf, Int32(9))
+            writeInt(&buf, Int32(12))
         
         
         case let .Internal(reason):
-            writeInt(&buf, Int32(10))
+            writeInt(&buf, Int32(13))
             FfiConverterString.write(reason, into: &buf)
             
         }

@@ -64,6 +64,9 @@ class RelayTest {
     fun anUnreachableRelayIsANetworkErrorAndACancelledSyncStops() {
         val phone = village.coordinator.store
         assertThrows(CareException.Network::class.java) { phone.syncWithRelay("http://127.0.0.1:1") }
+        // An address that is not a URL is the form's mistake, not the network's.
+        val bad = assertThrows(CareException.InvalidInput::class.java) { phone.syncWithRelay("relay.example:8443") }
+        assertEquals("url", bad.field)
         val flag = CancellationFlag().apply { cancel() }
         assertThrows(CareException.Cancelled::class.java) { phone.syncWithRelay(url, flag) {} }
     }

@@ -71,8 +71,9 @@ class TimeBankTest {
             assertEquals(20L, it.availableMinutes)
             assertEquals(40L, it.redeemedMinutes)
         }
-        // Spending more than is held is refused on the phone: only a coordinator could allow it.
-        assertThrows(CareException.NeedsCoordinator::class.java) { volunteer.store.redeemHours(30) }
+        // Spending more than is held is refused on the phone, saying the balance it would leave.
+        val overdraft = assertThrows(CareException.Overdraft::class.java) { volunteer.store.redeemHours(30) }
+        assertEquals(-10L, overdraft.balanceAfterMinutes)
         village.coordinator.store.mergeFrom(volunteer.store)
         assertEquals(
             listOf(volunteer.id to 20L),
@@ -101,7 +102,7 @@ class TimeBankTest {
         assertEquals(setOf(first, second), fork.evidenceIds.toSet())
         val overdraft = queue.single { it.kind == ConflictKind.OVERDRAFT }
         assertEquals(listOf(second), overdraft.awaitingIds)
-        assertTrue(overdraft.description, overdraft.description.contains("-50"))
+        assertTrue(overdraft.description, overdraft.description.contains("−50 min"))
         assertEquals(-50L, coordinator.balance(volunteer.id).availableMinutes)
 
         coordinator.decide(second, Verdict.REJECT, "重复兑换")

@@ -4741,7 +4741,8 @@ data class Conflict (
     var `kind`: ConflictKind
     , 
     /**
-     * The particulars, in English for the log or a dialog.
+     * The particulars, in an English sentence about "the member" for the log or a dialog
+     * (sequence number, the balance left in hours, service, key, rule).
      */
     var `description`: kotlin.String
     , 
@@ -7310,18 +7311,58 @@ sealed class CareException: kotlin.Exception() {
     }
     
     /**
-     * Records disagree in a way only a coordinator can settle (time-bank forks and overdrafts;
-     * produced by the ledger and sync calls).
+     * The time bank would hold this entry for a coordinator's decision (an unenrolled or
+     * revoked key, a claim its service does not support, a broken rule): show `reason` and
+     * send the member to their coordinator.
      */
     class NeedsCoordinator(
         
         /**
-         * What the coordinator must decide.
+         * Why it would be held, in words for a dialog.
          */
         val `reason`: kotlin.String
         ) : CareException() {
         override val message
             get() = "reason=${ `reason` }"
+    }
+    
+    /**
+     * The time bank refuses a debit (a redemption or a gift) that would take the member's
+     * balance below zero: show the balance it would leave, and offer fewer minutes.
+     */
+    class Overdraft(
+        
+        /**
+         * The balance just after the debit, in minutes (negative).
+         */
+        val `balanceAfterMinutes`: kotlin.Long
+        ) : CareException() {
+        override val message
+            get() = "balanceAfterMinutes=${ `balanceAfterMinutes` }"
+    }
+    
+    /**
+     * The store is busy (another connection holds it, or another entry of the member's chain
+     * was written first): nothing was written; retry in a moment.
+     */
+    class RetryLater(
+        
+        /**
+         * What was busy.
+         */
+        val `reason`: kotlin.String
+        ) : CareException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+    /**
+     * The phone's storage is full: nothing was written; ask the user to free space, then retry.
+     */
+    class StorageFull(
+        ) : CareException() {
+        override val message
+            get() = ""
     }
     
     /**
@@ -7427,17 +7468,24 @@ public object FfiConverterTypeCareError : FfiConverterRustBuffer<CareException> 
             5 -> CareException.NeedsCoordinator(
                 FfiConverterString.read(buf),
                 )
-            6 -> CareException.Storage(
+            6 -> CareException.Overdraft(
+                FfiConverterLong.read(buf),
+                )
+            7 -> CareException.RetryLater(
                 FfiConverterString.read(buf),
                 )
-            7 -> CareException.KeyStorage(
+            8 -> CareException.StorageFull()
+            9 -> CareException.Storage(
                 FfiConverterString.read(buf),
                 )
-            8 -> CareException.Network(
+            10 -> CareException.KeyStorage(
                 FfiConverterString.read(buf),
                 )
-            9 -> CareException.Cancelled()
-            10 -> CareException.Internal(
+            11 -> CareException.Network(
+                FfiConverterString.read(buf),
+                )
+            12 -> CareException.Cancelled()
+            13 -> CareException.Internal(
                 FfiConverterString.read(buf),
                 )
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
@@ -7472,6 +7520,20 @@ public object FfiConverterTypeCareError : FfiConverterRustBuffer<CareException> 
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
                 + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is CareException.Overdraft -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterLong.allocationSize(value.`balanceAfterMinutes`)
+            )
+            is CareException.RetryLater -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is CareException.StorageFull -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
             )
             is CareException.Storage -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
@@ -7529,27 +7591,41 @@ public object FfiConverterTypeCareError : FfiConverterRustBuffer<CareException> 
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
-            is CareException.Storage -> {
+            is CareException.Overdraft -> {
                 buf.putInt(6)
-                FfiConverterString.write(value.`reason`, buf)
+                FfiConverterLong.write(value.`balanceAfterMinutes`, buf)
                 Unit
             }
-            is CareException.KeyStorage -> {
+            is CareException.RetryLater -> {
                 buf.putInt(7)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
-            is CareException.Network -> {
+            is CareException.StorageFull -> {
                 buf.putInt(8)
+                Unit
+            }
+            is CareException.Storage -> {
+                buf.putInt(9)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is CareException.KeyStorage -> {
+                buf.putInt(10)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is CareException.Network -> {
+                buf.putInt(11)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
             is CareException.Cancelled -> {
-                buf.putInt(9)
+                buf.putInt(12)
                 Unit
             }
             is CareException.Internal -> {
-                buf.putInt(10)
+                buf.putInt(13)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
