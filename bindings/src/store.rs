@@ -294,6 +294,12 @@ impl CareStore {
             report.extend(self.with(|s| Ok(s.merge_doc(doc_id, &bytes)?.into()))?);
             task.step("merge", done + 1, docs.len())?;
         }
+        // The elder keys after the documents that enrol their makers.
+        let keys = other.with(|s| Ok(s.keyring()?))?;
+        let taken = self.with(|s| Ok(s.take_keyring(&keys)?))?;
+        report
+            .added
+            .extend(taken.admitted.iter().map(ToString::to_string));
         Ok(report)
     }
 

@@ -9,9 +9,9 @@ use std::sync::{Arc, Mutex};
 
 use carebank_ffi::records::{
     AccessPurpose, CareCircle, CareLevel, ConfirmMethod, Consent, ConsentAction, ConsentChange,
-    ConsentPurpose, ConsentRelation, CorrectionAction, Elder, Enrolment, FollowUp, FollowUpDone,
-    Funding, LedgerRules, Level, MealMode, Observations, Revocation, Role, Service, ServiceDetail,
-    Site, SiteKind, Verdict, Visit,
+    ConsentPurpose, ConsentRelation, CorrectionAction, Elder, Enrolment, ErasureReason, FollowUp,
+    FollowUpDone, Funding, LedgerRules, Level, MealMode, Observations, Revocation, Role, Service,
+    ServiceDetail, Site, SiteKind, Verdict, Visit,
 };
 use carebank_ffi::{
     CancellationToken, CareError, CareStore, PhoneChannel, PlatformError, ProgressListener,
@@ -672,6 +672,47 @@ fn privacy_calls_refuse_bad_ids_unknown_elders_and_wrong_roles() {
         v.coordinator
             .change_consent(change(v.elder_id.clone(), T0, "张大爷"))
     });
+    // Erasure: bad ids, unknown elders and a caregiver are refused; once erased, an elder is
+    // erased for good and nothing more is recorded about them.
+    for bad in ["", "not hex"] {
+        let e = fails("erase_elder", || {
+            v.coordinator
+                .erase_elder(bad.into(), ErasureReason::ElderRequest)
+        });
+        assert_eq!(field_of(&e), "elder_id");
+        let e = fails("is_erased", || v.coordinator.is_erased(bad.into()));
+        assert_eq!(field_of(&e), "elder_id");
+    }
+    let e = fails("erase_elder", || {
+        v.coordinator
+            .erase_elder(new_id(), ErasureReason::ElderRequest)
+    });
+    assert!(matches!(e, CareError::NotFound { .. }), "{e:?}");
+    let e = fails("erase_elder", || {
+        v.caregiver
+            .erase_elder(v.elder_id.clone(), ErasureReason::ElderRequest)
+    });
+    assert!(matches!(e, CareError::NotAuthorised { .. }), "{e:?}");
+    assert!(!works("is_erased", || v
+        .coordinator
+        .is_erased(v.elder_id.clone())));
+    works("erase_elder", || {
+        v.coordinator
+            .erase_elder(v.elder_id.clone(), ErasureReason::ServiceEnded)
+    });
+    assert!(works("is_erased", || v
+        .coordinator
+        .is_erased(v.elder_id.clone())));
+    let e = fails("erase_elder", || {
+        v.coordinator
+            .erase_elder(v.elder_id.clone(), ErasureReason::ServiceEnded)
+    });
+    assert_eq!(field_of(&e), "elder_id", "{e:?}");
+    let e = fails("change_consent", || {
+        v.coordinator
+            .change_consent(change(v.elder_id.clone(), T0, "张大爷"))
+    });
+    assert_eq!(field_of(&e), "elder_id", "{e:?}");
 }
 
 #[test]

@@ -84,6 +84,8 @@ enum Command {
     ExportElder(commands::privacy::ExportElderArgs),
     /// Withdraw (--withdraw) or give again an elder's consent for one purpose (a coordinator).
     Consent(commands::privacy::ConsentArgs),
+    /// Erase an elder's personal data on every phone and the relay (a coordinator; PIPL Art. 47).
+    Erase(commands::privacy::EraseArgs),
     /// Records made after the elder withdrew consent for what they hold (kept, for review).
     ConsentConflicts(commands::view::StoreArg),
 }
@@ -121,6 +123,7 @@ fn main() -> ExitCode {
         Command::Report(a) => commands::view::report(a),
         Command::AccessLog(a) => commands::privacy::access_log(a),
         Command::ExportElder(a) => commands::privacy::export_elder(a),
+        Command::Erase(a) => commands::privacy::erase(a),
         Command::Consent(a) => commands::privacy::consent(a),
         Command::ConsentConflicts(a) => commands::privacy::consent_conflicts(a),
     };

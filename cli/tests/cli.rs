@@ -554,4 +554,46 @@ fn reads_are_logged_the_elder_gets_a_copy_and_consent_can_be_withdrawn() {
     assert!(err.contains("unknown consent purpose"), "{err}");
     let conflicts = ok(&["consent-conflicts", "--store", &centre]);
     assert!(conflicts.starts_with("0 records"), "{conflicts}");
+    // Erased (PIPL Art. 47): a reason from the list, once; the name is gone from reports and
+    // from the elder's copy, and nothing more is recorded about them.
+    let err = fails(&[
+        "erase", "--store", &centre, "--elder", elder, "--reason", "because",
+    ]);
+    assert!(
+        err.contains("--reason") && err.contains("service_ended"),
+        "{err}"
+    );
+    let erased = ok(&[
+        "erase",
+        "--store",
+        &centre,
+        "--elder",
+        elder,
+        "--reason",
+        "service-ended",
+    ]);
+    assert!(erased.contains("erased elder"), "{erased}");
+    let err = fails(&[
+        "erase",
+        "--store",
+        &centre,
+        "--elder",
+        elder,
+        "--reason",
+        "service-ended",
+    ]);
+    assert!(err.contains("was erased"), "{err}");
+    let report = ok(&[
+        "report",
+        "--store",
+        &centre,
+        "--month",
+        "2026-11",
+        "--names",
+        "--at",
+        "2026-11-30T12:00",
+    ]);
+    assert!(!report.contains("王奶奶"), "{report}");
+    let copy = ok(&["export-elder", "--store", &centre, "--elder", elder]);
+    assert!(!copy.contains("王奶奶") && !copy.contains("1938"), "{copy}");
 }

@@ -25,8 +25,8 @@ use crate::ids::Id;
 use crate::record::{Envelope, FORMAT_VERSION, SignedRecord};
 use crate::replica::DocId;
 use crate::store::{
-    ChainProblem, Durability, FutureRecord, IngestReport, PersonTimes, Rejection, Store, StoreKey,
-    TrustedKey,
+    ChainProblem, Durability, FutureRecord, IngestReport, KeysTaken, PersonTimes, Rejection, Store,
+    StoreKey, TrustedKey,
 };
 use crate::sync::peer::SeenNonces;
 use crate::time::Month;
@@ -257,10 +257,25 @@ impl CareStore {
         self.store.get(id)
     }
 
-    /// Pulls every document of another store into this one (an in-process merge: the same
-    /// path that bundle files and sync use once they have the bytes).
+    /// Pulls every document of another store into this one, and its keyring entries (an
+    /// in-process merge: the same path that bundle files and sync use once they have the bytes).
     pub fn merge_from(&mut self, other: &CareStore) -> Result<IngestReport> {
-        self.merge_docs(other.documents()?)
+        let mut report = self.merge_docs(other.documents()?)?;
+        report
+            .added
+            .extend(self.take_keyring(&other.keyring()?)?.admitted);
+        Ok(report)
+    }
+
+    /// Every keyring entry this store holds (elder keys, sealed for the circle's devices).
+    pub fn keyring(&self) -> Result<Vec<Vec<u8>>> {
+        self.store.elder_keys_except(&[])
+    }
+
+    /// Takes keyring entries from elsewhere (after the documents that enrol their makers): see
+    /// [`Store::take_elder_keys`](crate::store::Store::take_elder_keys).
+    pub fn take_keyring(&mut self, entries: &[Vec<u8>]) -> Result<KeysTaken> {
+        self.store.take_elder_keys(entries)
     }
 
     /// Every document this store holds, with its saved bytes.

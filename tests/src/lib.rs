@@ -480,10 +480,16 @@ impl Village {
         }
     }
 
-    /// Device `into` pulls every document device `from` holds.
+    /// Device `into` pulls every document device `from` holds, and its keyring.
     pub fn merge(&mut self, into: usize, from: usize) -> Result<IngestReport> {
-        let docs = self.device(from).store.documents()?;
-        Ok(self.device_mut(into).store.merge_docs(docs)?)
+        let (docs, keys) = {
+            let from = &self.device(from).store;
+            (from.documents()?, from.keyring()?)
+        };
+        let into = &mut self.device_mut(into).store;
+        let mut report = into.merge_docs(docs)?;
+        report.added.extend(into.take_keyring(&keys)?.admitted);
+        Ok(report)
     }
 }
 

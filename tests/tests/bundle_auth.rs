@@ -76,6 +76,8 @@ struct Parts {
     /// Version 1 only: the exporter's name in the body.
     exporter_name: Option<Vec<u8>>,
     docs: Vec<Doc>,
+    /// Version 2: the keyring entries after the documents (elder keys), if any.
+    keys: Vec<Vec<u8>>,
     /// Version 2: the exporter's key and signature.
     trailer: Vec<u8>,
 }
@@ -109,12 +111,20 @@ fn take_apart(plain: &[u8]) -> Parts {
             }
         })
         .collect();
+    let keys = if r.at_end() {
+        Vec::new()
+    } else {
+        (0..r.uint("keys").expect("keys"))
+            .map(|_| r.bytes("entry").expect("entry").to_vec())
+            .collect()
+    };
     r.finish().expect("nothing left over");
     Parts {
         version,
         circle,
         exporter_name,
         docs,
+        keys,
         trailer: trailer.to_vec(),
     }
 }
@@ -135,6 +145,12 @@ fn put_together(p: &Parts) -> Vec<u8> {
         }
         w.uint(d.deferred);
         w.bytes(&d.changes);
+    }
+    if !p.keys.is_empty() {
+        w.uint(p.keys.len() as u64);
+        for entry in &p.keys {
+            w.bytes(entry);
+        }
     }
     let mut out = wire::seal(BUNDLE_MAGIC, p.version, 1, &w.into_bytes()).expect("frame");
     out.extend_from_slice(&p.trailer);
@@ -435,6 +451,8 @@ fn a_version_1_bundle_is_read_only_with_the_allowance_and_judged_the_same() {
     let mut parts = take_apart(&plain);
     parts.version = 1;
     parts.trailer.clear();
+    // Version 1 carried no keyring.
+    parts.keys.clear();
     let legacy = signed_by(&parts, &v.device_key(EXPORTER));
     let sealed = sealed_for(&v, IMPORTER, &legacy);
     for bytes in [&legacy, &sealed] {

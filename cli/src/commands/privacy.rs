@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use carebank_core::domain::{
     AccessPurpose, ConsentAction, ConsentChange, ConsentPurpose, ConsentRelation, ConsentState,
+    ErasureReason,
 };
 
 use crate::StoreOpt;
@@ -103,6 +104,37 @@ pub fn export_elder(a: ExportElderArgs) -> Result<()> {
         }
         None => println!("{json}"),
     }
+    Ok(())
+}
+
+/// `carebank erase`.
+#[derive(clap::Args)]
+pub struct EraseArgs {
+    #[command(flatten)]
+    store: StoreOpt,
+    /// The elder whose personal data is erased.
+    #[arg(long)]
+    elder: String,
+    /// Why (PIPL Art. 47): purpose-ended, service-ended, consent-withdrawn, elder-request or
+    /// retention-expired.
+    #[arg(long)]
+    reason: String,
+}
+
+/// Erases an elder's personal data here now, and on every phone and the relay as it syncs (a
+/// coordinator).
+pub fn erase(a: EraseArgs) -> Result<()> {
+    let mut store = a.store.open()?;
+    let elder = id("--elder", &a.elder)?;
+    let reason: ErasureReason = a
+        .reason
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!("--reason {:?}: {e}", a.reason))?;
+    let record = store.erase_elder(elder, reason)?;
+    println!(
+        "erased elder {elder}'s personal data on this device (record {record}); every phone and \
+         the relay destroy it as they sync. Their services still count, as an erased elder's."
+    );
     Ok(())
 }
 

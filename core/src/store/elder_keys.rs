@@ -20,11 +20,15 @@ pub struct KeysTaken {
     pub refused: usize,
     /// Elder keys this device can now open (their records waiting are admitted).
     pub opened: Vec<Id>,
+    /// The records that waited for those keys, now admitted.
+    pub admitted: Vec<Id>,
 }
 
 /// Stores verified entries of `circle`: each new one is kept, and opened if the epoch key it is
-/// wrapped under is held. Entries of erased elders, and entries made by a device the circle
-/// never enrolled, are left out.
+/// wrapped under is held. Entries of erased elders are left out. An entry's maker is not
+/// judged here (its enrolment may arrive later in the same sync): entries come only from
+/// devices the circle trusts (the relay, a phone, a bundle's exporter are all checked), and
+/// this device seals new records only under keys made by devices it trusts ([`secret_for`]).
 pub(crate) fn take(
     tx: &Transaction<'_>,
     circle: Id,
@@ -32,10 +36,7 @@ pub(crate) fn take(
 ) -> Result<KeysTaken> {
     let mut taken = KeysTaken::default();
     for entry in entries {
-        let enrolled = tx
-            .prepare_cached("SELECT 1 FROM members WHERE device_key = ?1 UNION SELECT 1 FROM trusted_keys WHERE device_key = ?1")?
-            .exists([entry.author().to_string()])?;
-        if entry.circle() != circle || !enrolled || erased(tx, entry.elder())? {
+        if entry.circle() != circle || erased(tx, entry.elder())? {
             taken.refused += 1;
             continue;
         }
@@ -255,7 +256,7 @@ impl super::Store {
         taken.refused += malformed;
         let mut batch = super::index::Batch::new(self.unwrapper.clone());
         batch.new_keys = taken.opened.clone();
-        batch.finish(&tx, self.centre)?;
+        taken.admitted = batch.finish(&tx, self.centre)?;
         tx.commit()?;
         self.forget_erased(&batch.erased);
         Ok(taken)

@@ -167,14 +167,15 @@ impl Store {
     /// Elders whose next visit was due before today (CST), most overdue first. A visit dated
     /// after now (beyond the clock bound: a wrong clock or a mistyped date) is not a visit made,
     /// so it never hides an overdue elder ([`Store::future_dated`] lists it). An elder never
-    /// visited is due `cadence` days after enrolment.
+    /// visited is due `cadence` days after enrolment. An erased elder is no longer visited.
     pub fn overdue_visits(&self, now_ms: i64) -> Result<Vec<OverdueElder>> {
         let mut stmt = self.conn().prepare_cached(
             "SELECT e.elder_id, e.name, e.cadence_days, e.enrolled_ms, e.responsible,
                (SELECT max(v.check_in_ms) FROM visits v
                  WHERE v.elder_id = e.elder_id AND v.counted = 1 AND v.voided = 0
                    AND v.check_in_ms <= ?1)
-             FROM elders e WHERE e.counted = 1 AND e.voided = 0",
+             FROM elders e WHERE e.counted = 1 AND e.voided = 0
+               AND NOT EXISTS (SELECT 1 FROM erased_elders x WHERE x.elder = e.elder_id)",
         )?;
         let rows = stmt.query_map([super::future::latest_now(now_ms)], |r| {
             Ok((

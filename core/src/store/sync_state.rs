@@ -258,7 +258,7 @@ impl SyncReplica for Store {
         if entries.is_empty() {
             return Ok(0);
         }
-        Ok(self.take_elder_keys(entries)?.added)
+        Ok(self.take_elder_keys(entries)?.admitted.len())
     }
 }
 

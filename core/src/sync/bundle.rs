@@ -333,7 +333,7 @@ pub(crate) fn import(
     }
     // After the documents, which may enrol the entries' makers.
     if !bundle.keys.is_empty() {
-        store.take_keyring(&bundle.keys)?;
+        report.records_added += store.take_keyring(&bundle.keys)?;
         let sent: Vec<Id> = bundle
             .keys
             .iter()

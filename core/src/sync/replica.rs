@@ -36,8 +36,8 @@ pub trait SyncReplica {
         let _ = have;
         Ok(Vec::new())
     }
-    /// Takes keyring entries from a peer (each verified; those of erased elders, of another
-    /// circle or by a device the circle never enrolled are left out); returns how many were new.
+    /// Takes keyring entries from a peer (each verified; those of erased elders or of another
+    /// circle are left out); returns how many records that waited for them were admitted.
     fn take_keyring(&mut self, entries: &[Vec<u8>]) -> Result<usize, SyncError> {
         let _ = entries;
         Ok(0)

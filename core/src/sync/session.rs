@@ -436,7 +436,7 @@ impl Initiator {
             self.keys_done = true;
             return Ok(());
         };
-        replica.take_keyring(&keys.entries)?;
+        self.progress.records_received += replica.take_keyring(&keys.entries)?;
         let lacking: BTreeSet<Id> = keys.ids.iter().copied().collect();
         // The responder holds what it had (all of it sent here, unless offered) and what was
         // pushed to it, except what it says it lacks.
