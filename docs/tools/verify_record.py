@@ -39,7 +39,7 @@ ZERO_ID = bytes(16)
 CLASS_OF_TYPE = {
     "site": 0, "enrolment": 0, "revocation": 0, "ledger_rules": 0, "epoch_key": 0, "key_grant": 0,
     "elder": 1, "visit": 1, "follow_up_done": 1, "service": 1, "correction": 1, "ledger": 1,
-    "member_profile": 1, "access_log": 1, "consent": 1,
+    "member_profile": 1, "access_log": 1, "consent": 1, "erasure": 0,
 }
 CLASS_NAMES = {0: "trust", 1: "care"}
 
@@ -433,6 +433,107 @@ def check_sealed(doc: str, v2: dict):
           "version-2 body, and does not open under another key, header or ciphertext")
 
 
+def xchacha_open(key: bytes, nonce: bytes, sealed: bytes, aad: bytes) -> bytes:
+    """XChaCha20-Poly1305 decryption with this file's HChaCha20 (raises Refused("unopened"))."""
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+
+    try:
+        return ChaCha20Poly1305(hchacha20(key, nonce[:16])).decrypt(b"\0\0\0\0" + nonce[16:], sealed, aad)
+    except InvalidTag as e:
+        raise Refused("unopened") from e
+
+
+PERSONAL_CONTEXT = b"carebank/personal/v1\x00"
+ELDER_KEY_CONTEXT = b"carebank/elder-key/v1\x00"
+PERSONAL_PATHS = {
+    "elder": ["name", "birth_year", "consent.given_by"],
+    "visit": ["location", "observations", "risk_flags", "follow_ups"],
+    "follow_up_done": ["note"],
+    "service": ["detail.diet_notes", "detail.skin_condition", "detail.destination", "detail.description"],
+    "correction": ["reason"],
+    "consent": ["by", "reason"],
+}
+
+
+def open_entry(entry: bytes, circle: bytes, epoch_key: bytes) -> dict:
+    """A keyring entry ("Elder keys"): checks its layout and signature, opens the elder key."""
+    require(len(entry) == 235, "an entry is 235 bytes")
+    signature, body = entry[:64], entry[64:]
+    require(body[:3] == b"CK\x01", "entry magic and version")
+    fields = {
+        "circle": body[3:19], "author": body[19:51], "elder": body[51:67],
+        "key_id": body[67:83], "epoch_key_id": body[83:99], "nonce": body[99:123], "wrapped": body[123:],
+    }
+    require(fields["circle"] == circle, "the entry's circle")
+    check_signature(fields["author"], signature, ELDER_KEY_CONTEXT + body)
+    fields["key"] = xchacha_open(epoch_key, fields["nonce"], fields["wrapped"],
+                                 ELDER_KEY_CONTEXT + circle + fields["elder"] + fields["key_id"])
+    return fields
+
+
+def put_back(body: dict, personal: dict) -> dict:
+    """Puts opened personal fields back at their dotted paths, refusing any that is not personal."""
+    allowed = PERSONAL_PATHS.get(body["type"], [])
+    for path, value in personal.items():
+        require(path in allowed, f"{path} is a personal field of a {body['type']}")
+        *parents, last = path.split(".")
+        node = body
+        for name in parents:
+            node = node[name]
+        require(last not in node, f"{path} is not both sealed and in the clear")
+        node[last] = value
+    return body
+
+
+def check_personal(doc: str, v2: dict):
+    start = doc.index("\n### Test vectors (personal fields, keyring entry)\n")
+    vector = doc[start:]
+    blocks = re.findall(r"```\n(.*?)\n```", vector, re.S)
+    payload = bytes.fromhex("".join(blocks[0].split()))
+    entry = bytes.fromhex("".join(blocks[1].split()))
+    signature = bytes.fromhex(one(r"Signature over [^\n]*\n`([0-9a-f]{128})`", vector, "personal signature"))
+    epoch_key = bytes([0x42] * 32)
+    header = parse_header(payload)
+    check_signature(header["author"], signature, CONTEXT_V2 + payload)
+    fields = open_entry(entry, header["circle"], epoch_key)
+    require(fields["epoch_key_id"] == header["key_id"], "the entry is wrapped under the record's epoch key")
+    require(fields["key"] == bytes([0x51] * 32), "the entry carries the documented elder key")
+    plain = open_sealed(payload, epoch_key)
+    body = canonical_json(plain)
+    part = body.pop("personal")
+    require(sorted(part) == ["elder", "key", "sealed"], "the personal member's fields")
+    require(bytes.fromhex(part["key"]) == fields["key_id"] and bytes.fromhex(part["elder"]) == fields["elder"],
+            "the personal part names the entry's key and elder")
+    import base64
+    boxed = base64.urlsafe_b64decode(part["sealed"] + "=" * (-len(part["sealed"]) % 4))
+    aad = PERSONAL_CONTEXT + fields["elder"] + fields["key_id"]
+    personal = canonical_json(xchacha_open(fields["key"], boxed[:24], boxed[24:], aad))
+    whole = put_back(body, personal)
+    require(canonical(whole) == v2["body"], "opened twice, the personal vector is the version-2 body")
+    # Erased: without the elder key the body reads without its diet notes, nothing else lost.
+    erased = canonical_json(plain)
+    erased.pop("personal")
+    require("diet_notes" not in erased["detail"] and erased["duration_minutes"] == 45,
+            "erased, the service keeps its facts and loses its notes")
+    for name, (k, a) in {"another elder key": (bytes([0x52] * 32), aad),
+                         "another elder": (fields["key"], PERSONAL_CONTEXT + bytes(16) + fields["key_id"])}.items():
+        try:
+            xchacha_open(k, boxed[:24], boxed[24:], a)
+        except Refused:
+            continue
+        require(False, f"the personal part opened under {name}")
+    altered = entry[:-1] + bytes([entry[-1] ^ 1])
+    try:
+        open_entry(altered, header["circle"], epoch_key)
+    except Refused:
+        pass
+    else:
+        require(False, "an altered entry was accepted")
+    print("verify_record.py: the personal vector opens with the epoch key and the elder key from the "
+          "keyring entry to the version-2 body; erased, it keeps its facts; the entry's signature checks")
+
+
 def main():
     if len(sys.argv) > 1:
         print(verify(bytes.fromhex(sys.argv[1])))
@@ -441,6 +542,7 @@ def main():
     v1_record = check_v1(doc)
     check_v2(doc, v1_record)
     check_sealed(doc, vector_v2_from_doc(doc))
+    check_personal(doc, vector_v2_from_doc(doc))
 
 
 if __name__ == "__main__":

@@ -255,6 +255,9 @@ def check_messages(text: str, the_digest: bytes) -> bytes:
         "changes": bytes([5]) + uint(2) + doc_changes("records/2026-12", [H3], 1, b"")
         + doc_changes(*nov, 0, bytes([0x0F, 0x10])),
         "refused": bytes([6]) + lbytes("wrong circle".encode()),
+        "keys_push": bytes([4]) + uint(0) + uint(0) + uint(2) + bytes([4] * 16) + bytes([5] * 16)
+        + uint(1) + lbytes(bytes([0x0E] * 4)),
+        "keys_reply": bytes([5]) + uint(0) + uint(1) + bytes([5] * 16) + uint(0),
     }
     assert uint(65536) == bytes([0x80, 0x80, 0x04])
     vectors = labelled_block(text, "(`messages_match_the_documented_vectors`):", expected)

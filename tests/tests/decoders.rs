@@ -131,6 +131,9 @@ fn feed(bytes: &[u8]) {
     let _ = Message::decode(bytes);
     let _ = RequestFrame::decode(bytes);
     let _ = ReplyFrame::decode(bytes);
+    if let Ok(entry) = carebank_core::record::elder_key::ElderKeyEntry::decode(bytes) {
+        let _ = entry.open(&[0x42; 32]);
+    }
     if let Ok(text) = std::str::from_utf8(bytes) {
         let _ = RequestAuth::parse_header(text);
     }
@@ -139,6 +142,7 @@ fn feed(bytes: &[u8]) {
     let before = record_ids(phone);
     let _ = phone.answer_sync(bytes);
     let _ = phone.import_bundle(bytes);
+    let _ = phone.take_keyring(&[bytes.to_vec()]);
     assert_eq!(record_ids(phone), before, "bad bytes changed the store");
 }
 

@@ -191,6 +191,9 @@ fn an_erased_elder_leaves_nothing_readable_on_any_replica_and_the_figures_still_
             "the other elder's notes stay: {json}"
         );
     }
+    // A rebuild of the index from the documents finds the erasure again.
+    v.caregivers[0].store.rebuild_indexes().expect("rebuild");
+    check_erased(&v.caregivers[0].store, erased, &erased_records);
     let after = v.coordinator.store.person_times(month).expect("figures");
     assert_eq!(
         after.total(),

@@ -621,6 +621,78 @@ mod tests {
         );
     }
 
+    /// The personal vector's elder key and the nonce of its personal part.
+    fn vector_elder() -> (ElderSecret, [u8; sealed::NONCE_LEN]) {
+        let secret = ElderSecret {
+            elder: "4c1d0e2f9a8b7c6d5e4f3a2b1c0d9e8f".parse().expect("id"),
+            key_id: "f0e1d2c3b4a5968778695a4b3c2d1e0f".parse().expect("id"),
+            key: [0x51; 32],
+        };
+        (secret, [0x35; sealed::NONCE_LEN])
+    }
+
+    #[test]
+    fn the_published_personal_vector_holds() {
+        let key = DeviceKey::from_seed(VECTOR_SEED);
+        let (epoch, nonce) = vector_epoch();
+        let (elder, personal_nonce) = vector_elder();
+        let record = SignedRecord::sign_sealed_with(
+            vector_envelope_v2(),
+            &key,
+            Sealing {
+                epoch: &epoch,
+                nonce,
+                personal: Some((&elder, personal_nonce)),
+            },
+        )
+        .expect("sign");
+        let entry = elder_key::ElderKeyEntry::make_with_nonce(
+            vector_envelope_v2().circle,
+            &key,
+            &elder,
+            &epoch,
+            [0x46; sealed::NONCE_LEN],
+        )
+        .expect("entry");
+        assert_eq!(hex::encode(record.payload()), VECTOR_PERSONAL_PAYLOAD_HEX);
+        assert_eq!(
+            hex::encode(record.signature()),
+            VECTOR_PERSONAL_SIGNATURE_HEX
+        );
+        assert_eq!(hex::encode(entry.as_bytes()), VECTOR_ELDER_KEY_ENTRY_HEX);
+        // With the epoch key and the entry (opened by the epoch key), the record is whole.
+        let mut keys = Keyring::default();
+        keys.insert(epoch.id, epoch.key);
+        assert!(matches!(
+            SignedRecord::open(record.as_bytes(), &keys),
+            Err(RecordError::PersonalSealed { elder: e, key_id: k }) if e == elder.elder && k == elder.key_id
+        ));
+        let opened_key = elder_key::ElderKeyEntry::decode(entry.as_bytes())
+            .expect("entry verifies")
+            .open(&epoch.key)
+            .expect("entry opens");
+        keys.insert_elder(opened_key.key_id, opened_key.key);
+        let opened = SignedRecord::open(record.as_bytes(), &keys).expect("opens");
+        assert_eq!(opened.envelope(), &vector_envelope_v2());
+        // Erased: the record verifies and opens without its diet notes, and nothing else lost.
+        let mut erased = Keyring::default();
+        erased.insert(epoch.id, epoch.key);
+        erased.erase(elder.elder);
+        let opened = SignedRecord::open(record.as_bytes(), &erased).expect("opens erased");
+        let RecordBody::Service(service) = opened.body() else {
+            panic!("a service");
+        };
+        assert_eq!(
+            service.detail,
+            ServiceDetail::Meal {
+                mode: MealMode::Delivered,
+                portions: 1,
+                diet_notes: None
+            }
+        );
+        assert_eq!(service.duration_minutes, 45);
+    }
+
     #[test]
     fn only_version_2_care_records_are_sealed() {
         let key = DeviceKey::from_seed(VECTOR_SEED);
@@ -675,6 +747,9 @@ mod tests {
     const VECTOR_V2_PAYLOAD_HEX: &str = "434202010123456789abcdef0123456789abcdefd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a000000000000000300112233445566778899aabbccddeeff000001a199c532800000000000000000000000000000000000000000000001087b2264657461696c223a7b22646965745f6e6f746573223a22e4bd8ee79b90222c226b696e64223a226d65616c222c226d6f6465223a2264656c697665726564222c22706f7274696f6e73223a317d2c226475726174696f6e5f6d696e75746573223a34352c22656c6465725f6964223a223463316430653266396138623763366435653466336132623163306439653866222c2266756e64696e67223a22676f7665726e6d656e74222c2270726f76696465725f6964223a226131623263336434653566363037313832393361346235633664376538663930222c22737461727465645f6d73223a313739333538303030303030302c2274797065223a2273657276696365227d";
     const VECTOR_SEALED_PAYLOAD_HEX: &str = "434202010123456789abcdef0123456789abcdefd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a000000000000000300112233445566778899aabbccddeeff000001a199c53280000000008899aabbccddeeff0011223344556677000000f92424242424242424242424242424242424242424242424248debf8980e2c4c9ba42fbd742297ad613159f1e669f4f10564f79db336a71e72b1272572c465a46343d41951ba0a73de9dfb5b06a9e27adb32ff19cf1eddc9955246eda56213a6b0ed1de8b676067a3bbf83c3a8243f4788421b2794f8f5defe734bd18c2e74faa2ab63992e6e4e690d946a312cadfa30b87090393be1f7a3648679b0547593f6aec4788b3c5e28575f6de8bcd41f491b5dec17f26dfd443c47f9aea15a3b2670eeb5ca40982f1843b8e13120a748ba376ea7477d75eef02e23a6f05ab00fb41fbaf175384e499a6437c4b5b3cb5fedc63828483cdc85adb72ed5";
     const VECTOR_SEALED_SIGNATURE_HEX: &str = "afd440cc5b87e6f6364e7f7ee597d241047042f7b9eb369aaf2a6b174a0b660f9bff8fc162c2e60081fec9deaf2791d487ece5f0593e28198e95b1008d01b70b";
+    const VECTOR_PERSONAL_PAYLOAD_HEX: &str = "434202010123456789abcdef0123456789abcdefd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a000000000000000300112233445566778899aabbccddeeff000001a199c53280000000008899aabbccddeeff0011223344556677000001602424242424242424242424242424242424242424242424248debf8980e994cd3ab2f992e4ca82d7b2ceaf21310f8594ccfc5c1b43da5f1c3cf5268ad0f84650925b4bdbb25d71d8c614d11fe34b40fa1296b151eeca1e863a3bc8c5c3d2ae39b770ca066eefe33854206b51eddced532b66c2b0d3b7f829140bdfbba4e1c49a85bc6b278b6e5ad61a99a09f914045cee0dd2e0557eadcdc1ccdf998914d13664d98afdba8ce77e07e8ad15946429f406ae4b4cf3fba8a1dd681fcf61c9505041412b8c84cbe9052440bb12e5cfb9fe3dcec15343ce96e17d8f8a2bb5e3c9276b6c37a30eff664ca3bb329bab765d96121db8f1d51644bb379360adebabbe0dc44cb97df41db84a13eef29534d472456db464a733f1adf37bca66d85dab5a4d29e9943e1365e8186152a719cf0204cad320ffd793c8c32d170ecf7b2dc0fcc59f21803553134a9cbe2bfa0093dda398cb04c9b5fa3eef91a6c33bcd07ddf44314";
+    const VECTOR_PERSONAL_SIGNATURE_HEX: &str = "4d38408b9d217c4b73f66b56f8eb56ff736f787642c859bced4a5a3bf9e68954101ecefafce15d0156143408f435d8d62759ef4174e37898ff74403104d8a90f";
+    const VECTOR_ELDER_KEY_ENTRY_HEX: &str = "74340a999614a8c5274301b8c97a98a00409aa3d9f9f3e13934ba287fd75c19b77009dfec194839e30de4269297f6dfe0fb543a2820d69b7b39d6142ba495e06434b010123456789abcdef0123456789abcdefd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a4c1d0e2f9a8b7c6d5e4f3a2b1c0d9e8ff0e1d2c3b4a5968778695a4b3c2d1e0f8899aabbccddeeff00112233445566774646464646464646464646464646464646464646464646468a216013ab446bc3587d6dd7d1164e539bd1f81344d29c5a20da0d3675bf390d19a9af9dc8cc61187be4520a8effb38e";
     const VECTOR_V2_ID: &str = "29b64cb5febdc2ece304f47fd0001248";
     const VECTOR_V2_SIGNATURE: &str = "90bc2d714703264f365481fe589c85cc8a8b2a5e411d1730b6aa25905562427d36f350ed9befeca395e36e360bdcf465875f2d722fc0899a1997e53d4bb6f104";
 

@@ -568,6 +568,29 @@ mod tests {
                 REFUSED_CONTENT,
                 REFUSED_VECTOR,
             ),
+            (
+                Message::Push {
+                    docs: Vec::new(),
+                    reply_budget: 0,
+                    keys: Some(KeyringPart {
+                        ids: vec![Id::from_bytes([4; 16]), Id::from_bytes([5; 16])],
+                        entries: vec![vec![0x0e; 4]],
+                    }),
+                },
+                KEYS_PUSH_CONTENT,
+                KEYS_PUSH_VECTOR,
+            ),
+            (
+                Message::Changes {
+                    docs: Vec::new(),
+                    keys: Some(KeyringPart {
+                        ids: vec![Id::from_bytes([5; 16])],
+                        entries: Vec::new(),
+                    }),
+                },
+                KEYS_REPLY_CONTENT,
+                KEYS_REPLY_VECTOR,
+            ),
         ]
     }
 
@@ -612,6 +635,12 @@ mod tests {
     }
 
     const DIGEST_INPUT: &str = "7265636f7264732f323032362d31310000000002010101010101010101010101010101010101010101010101010101010101010102020202020202020202020202020202020202020202020202020202020202027265636f7264732f323032362d313200000000010303030303030303030303030303030303030303030303030303030303030303";
+    const KEYS_PUSH_CONTENT: &str =
+        "04000002040404040404040404040404040404040505050505050505050505050505050501040e0e0e0e";
+    const KEYS_PUSH_VECTOR: &str =
+        "434253010428b52ffd0460a500006004000002040501040e0e0e0e0200a0131dd0029d56b4f4";
+    const KEYS_REPLY_CONTENT: &str = "0500010505050505050505050505050505050500";
+    const KEYS_REPLY_VECTOR: &str = "434253010528b52ffd04605d000028050001050001001d2002febf83ec";
     const DIGEST_VECTOR: &str = "25c933cb8aad28dd8b8339b799793a77";
     const HELLO_CONTENT: &str =
         "011111111111111111111111111111111125c933cb8aad28dd8b8339b799793a77";

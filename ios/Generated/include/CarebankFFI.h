@@ -510,6 +510,11 @@ RustBuffer uniffi_carebank_ffi_fn_method_carestore_enrol_elder(uint64_t ptr, Rus
 RustBuffer uniffi_carebank_ffi_fn_method_carestore_entitlement_use(uint64_t ptr, RustBuffer month, RustBuffer purpose, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_ERASE_ELDER
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_ERASE_ELDER
+RustBuffer uniffi_carebank_ffi_fn_method_carestore_erase_elder(uint64_t ptr, RustBuffer elder_id, RustBuffer reason, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_EXPORT_BUNDLE
 #define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_EXPORT_BUNDLE
 RustBuffer uniffi_carebank_ffi_fn_method_carestore_export_bundle(uint64_t ptr, RustBuffer since_peer, RustCallStatus *_Nonnull out_status
@@ -543,6 +548,11 @@ RustBuffer uniffi_carebank_ffi_fn_method_carestore_gift_hours(uint64_t ptr, Rust
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_IMPORT_BUNDLE
 #define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_IMPORT_BUNDLE
 RustBuffer uniffi_carebank_ffi_fn_method_carestore_import_bundle(uint64_t ptr, RustBuffer bundle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_IS_ERASED
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_IS_ERASED
+int8_t uniffi_carebank_ffi_fn_method_carestore_is_erased(uint64_t ptr, RustBuffer elder_id, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_MERGE_FROM
@@ -1051,6 +1061,12 @@ uint16_t uniffi_carebank_ffi_checksum_method_carestore_entitlement_use(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_ERASE_ELDER
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_ERASE_ELDER
+uint16_t uniffi_carebank_ffi_checksum_method_carestore_erase_elder(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_EXPORT_BUNDLE
 #define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_EXPORT_BUNDLE
 uint16_t uniffi_carebank_ffi_checksum_method_carestore_export_bundle(void
@@ -1090,6 +1106,12 @@ uint16_t uniffi_carebank_ffi_checksum_method_carestore_gift_hours(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_IMPORT_BUNDLE
 #define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_IMPORT_BUNDLE
 uint16_t uniffi_carebank_ffi_checksum_method_carestore_import_bundle(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_IS_ERASED
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_IS_ERASED
+uint16_t uniffi_carebank_ffi_checksum_method_carestore_is_erased(void
     
 );
 #endif

@@ -928,6 +928,15 @@ public protocol CareStoreProtocol: AnyObject, Sendable {
     func entitlementUse(month: String, purpose: AccessPurpose) throws  -> [EntitlementUse]
     
     /**
+     * Erases `elder_id`'s personal data (PIPL Art. 47; centre or coordinator): name, birth
+     * year, notes, observations, location and consent details become unreadable on this phone
+     * now, and on every phone and the relay as the erasure syncs; the signed facts of their
+     * services keep counting. Returns the erasure record's id. Later records about the elder
+     * are refused (`InvalidInput`, field `elder_id`).
+     */
+    func eraseElder(elderId: String, reason: ErasureReason) throws  -> String
+    
+    /**
      * A bundle file of everything (no `since_peer`), or of what the device named `since_peer`
      * is not known to hold (from earlier syncs and imports): carry it by SD card or chat app.
      */
@@ -966,6 +975,11 @@ public protocol CareStoreProtocol: AnyObject, Sendable {
      * Reads a bundle file; importing the same file again changes nothing.
      */
     func importBundle(bundle: Data) throws  -> ImportReport
+    
+    /**
+     * Whether `elder_id`'s personal data was erased (as far as this phone knows).
+     */
+    func isErased(elderId: String) throws  -> Bool
     
     /**
      * Pulls every record `other` holds into this store, one document at a time, reporting to
@@ -1411,6 +1425,24 @@ open func entitlementUse(month: String, purpose: AccessPurpose)throws  -> [Entit
 }
     
     /**
+     * Erases `elder_id`'s personal data (PIPL Art. 47; centre or coordinator): name, birth
+     * year, notes, observations, location and consent details become unreadable on this phone
+     * now, and on every phone and the relay as the erasure syncs; the signed facts of their
+     * services keep counting. Returns the erasure record's id. Later records about the elder
+     * are refused (`InvalidInput`, field `elder_id`).
+     */
+open func eraseElder(elderId: String, reason: ErasureReason)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeCareError_lift) {
+        uniffiCallStatus in
+    uniffi_carebank_ffi_fn_method_carestore_erase_elder(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(elderId),
+        FfiConverterTypeErasureReason_lower(reason),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * A bundle file of everything (no `since_peer`), or of what the device named `since_peer`
      * is not known to hold (from earlier syncs and imports): carry it by SD card or chat app.
      */
@@ -1504,6 +1536,19 @@ open func importBundle(bundle: Data)throws  -> ImportReport  {
     uniffi_carebank_ffi_fn_method_carestore_import_bundle(
             self.uniffiCloneHandle(),
         FfiConverterData.lower(bundle),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Whether `elder_id`'s personal data was erased (as far as this phone knows).
+     */
+open func isErased(elderId: String)throws  -> Bool  {
+    return try  FfiConverterBool.lift(try rustCallWithError(FfiConverterTypeCareError_lift) {
+        uniffiCallStatus in
+    uniffi_carebank_ffi_fn_method_carestore_is_erased(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(elderId),uniffiCallStatus
     )
 })
 }
@@ -7906,6 +7951,111 @@ public func FfiConverterTypeEntitlementStatus_lower(_ value: EntitlementStatus) 
 
 
 /**
+ * Why an elder's personal data is erased (the grounds of PIPL Art. 47).
+ */
+
+public enum ErasureReason: Equatable, Hashable {
+    
+    /**
+     * The purpose is achieved or no longer needed.
+     */
+    case purposeEnded
+    /**
+     * The service stopped (the elder moved away, or died).
+     */
+    case serviceEnded
+    /**
+     * The elder or guardian withdrew consent.
+     */
+    case consentWithdrawn
+    /**
+     * The elder or guardian asked for deletion.
+     */
+    case elderRequest
+    /**
+     * The agreed retention period ran out.
+     */
+    case retentionExpired
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension ErasureReason: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeErasureReason: FfiConverterRustBuffer {
+    typealias SwiftType = ErasureReason
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ErasureReason {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .purposeEnded
+        
+        case 2: return .serviceEnded
+        
+        case 3: return .consentWithdrawn
+        
+        case 4: return .elderRequest
+        
+        case 5: return .retentionExpired
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ErasureReason, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .purposeEnded:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .serviceEnded:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .consentWithdrawn:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .elderRequest:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .retentionExpired:
+            writeInt(&buf, Int32(5))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeErasureReason_lift(_ buf: RustBuffer) throws -> ErasureReason {
+    return try FfiConverterTypeErasureReason.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeErasureReason_lower(_ value: ErasureReason) -> RustBuffer {
+    return FfiConverterTypeErasureReason.lower(value)
+}
+
+
+
+/**
  * Who pays for a service.
  */
 
@@ -8549,6 +8699,17 @@ public enum RecordBody: Equatable, Hashable {
          * The change.
          */change: ConsentChange
     )
+    /**
+     * An elder's personal data erased.
+     */
+    case erasure(
+        /**
+         * The elder.
+         */elderId: String, 
+        /**
+         * Why.
+         */reason: ErasureReason
+    )
 
 
 
@@ -8613,6 +8774,9 @@ public struct FfiConverterTypeRecordBody: FfiConverterRustBuffer {
         )
         
         case 15: return .consent(change: try FfiConverterTypeConsentChange.read(from: &buf)
+        )
+        
+        case 16: return .erasure(elderId: try FfiConverterString.read(from: &buf), reason: try FfiConverterTypeErasureReason.read(from: &buf)
         )
         
         default: throw UniffiInternalError.unexpectedEnumCase
@@ -8701,6 +8865,12 @@ public struct FfiConverterTypeRecordBody: FfiConverterRustBuffer {
         case let .consent(change):
             writeInt(&buf, Int32(15))
             FfiConverterTypeConsentChange.write(change, into: &buf)
+            
+        
+        case let .erasure(elderId,reason):
+            writeInt(&buf, Int32(16))
+            FfiConverterString.write(elderId, into: &buf)
+            FfiConverterTypeErasureReason.write(reason, into: &buf)
             
         }
     }
@@ -10237,6 +10407,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_carebank_ffi_checksum_method_carestore_entitlement_use() != 500) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_carebank_ffi_checksum_method_carestore_erase_elder() != 63282) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_carebank_ffi_checksum_method_carestore_export_bundle() != 9511) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -10256,6 +10429,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_carebank_ffi_checksum_method_carestore_import_bundle() != 17292) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_carebank_ffi_checksum_method_carestore_is_erased() != 45950) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_carebank_ffi_checksum_method_carestore_merge_from() != 2440) {

@@ -819,6 +819,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_carebank_ffi_checksum_method_carestore_entitlement_use(
     ): Int
+    external fun uniffi_carebank_ffi_checksum_method_carestore_erase_elder(
+    ): Int
     external fun uniffi_carebank_ffi_checksum_method_carestore_export_bundle(
     ): Int
     external fun uniffi_carebank_ffi_checksum_method_carestore_export_elder(
@@ -832,6 +834,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_carebank_ffi_checksum_method_carestore_gift_hours(
     ): Int
     external fun uniffi_carebank_ffi_checksum_method_carestore_import_bundle(
+    ): Int
+    external fun uniffi_carebank_ffi_checksum_method_carestore_is_erased(
     ): Int
     external fun uniffi_carebank_ffi_checksum_method_carestore_merge_from(
     ): Int
@@ -973,6 +977,8 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_entitlement_use(`ptr`: Long,`month`: RustBuffer.ByValue,`purpose`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_carebank_ffi_fn_method_carestore_erase_elder(`ptr`: Long,`elderId`: RustBuffer.ByValue,`reason`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_export_bundle(`ptr`: Long,`sincePeer`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_export_elder(`ptr`: Long,`elderId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -987,6 +993,8 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_import_bundle(`ptr`: Long,`bundle`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_carebank_ffi_fn_method_carestore_is_erased(`ptr`: Long,`elderId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
     external fun uniffi_carebank_ffi_fn_method_carestore_merge_from(`ptr`: Long,`other`: Long,`listener`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_open_follow_ups(`ptr`: Long,`purpose`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1219,6 +1227,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_entitlement_use() and 0xFFFF) != 500) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_carebank_ffi_checksum_method_carestore_erase_elder() and 0xFFFF) != 63282) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_export_bundle() and 0xFFFF) != 9511) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1238,6 +1249,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_import_bundle() and 0xFFFF) != 17292) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_carebank_ffi_checksum_method_carestore_is_erased() and 0xFFFF) != 45950) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_merge_from() and 0xFFFF) != 2440) {
@@ -2189,6 +2203,15 @@ public interface CareStoreInterface {
     fun `entitlementUse`(`month`: kotlin.String, `purpose`: AccessPurpose): List<EntitlementUse>
     
     /**
+     * Erases `elder_id`'s personal data (PIPL Art. 47; centre or coordinator): name, birth
+     * year, notes, observations, location and consent details become unreadable on this phone
+     * now, and on every phone and the relay as the erasure syncs; the signed facts of their
+     * services keep counting. Returns the erasure record's id. Later records about the elder
+     * are refused (`InvalidInput`, field `elder_id`).
+     */
+    fun `eraseElder`(`elderId`: kotlin.String, `reason`: ErasureReason): kotlin.String
+    
+    /**
      * A bundle file of everything (no `since_peer`), or of what the device named `since_peer`
      * is not known to hold (from earlier syncs and imports): carry it by SD card or chat app.
      */
@@ -2227,6 +2250,11 @@ public interface CareStoreInterface {
      * Reads a bundle file; importing the same file again changes nothing.
      */
     fun `importBundle`(`bundle`: kotlin.ByteArray): ImportReport
+    
+    /**
+     * Whether `elder_id`'s personal data was erased (as far as this phone knows).
+     */
+    fun `isErased`(`elderId`: kotlin.String): kotlin.Boolean
     
     /**
      * Pulls every record `other` holds into this store, one document at a time, reporting to
@@ -2779,6 +2807,29 @@ open class CareStore: Disposable, AutoCloseable, CareStoreInterface
 
     
     /**
+     * Erases `elder_id`'s personal data (PIPL Art. 47; centre or coordinator): name, birth
+     * year, notes, observations, location and consent details become unreadable on this phone
+     * now, and on every phone and the relay as the erasure syncs; the signed facts of their
+     * services keep counting. Returns the erasure record's id. Later records about the elder
+     * are refused (`InvalidInput`, field `elder_id`).
+     */
+    @Throws(CareException::class)override fun `eraseElder`(`elderId`: kotlin.String, `reason`: ErasureReason): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CareException) { _status ->
+    UniffiLib.uniffi_carebank_ffi_fn_method_carestore_erase_elder(
+        it,
+        
+        FfiConverterString.lower(`elderId`),
+        FfiConverterTypeErasureReason.lower(`reason`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * A bundle file of everything (no `since_peer`), or of what the device named `since_peer`
      * is not known to hold (from earlier syncs and imports): carry it by SD card or chat app.
      */
@@ -2904,6 +2955,24 @@ open class CareStore: Disposable, AutoCloseable, CareStoreInterface
         it,
         
         FfiConverterByteArray.lower(`bundle`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Whether `elder_id`'s personal data was erased (as far as this phone knows).
+     */
+    @Throws(CareException::class)override fun `isErased`(`elderId`: kotlin.String): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CareException) { _status ->
+    UniffiLib.uniffi_carebank_ffi_fn_method_carestore_is_erased(
+        it,
+        
+        FfiConverterString.lower(`elderId`),_status)
 }
     }
     )
@@ -8284,6 +8353,61 @@ public object FfiConverterTypeEntitlementStatus: FfiConverterRustBuffer<Entitlem
 
 
 /**
+ * Why an elder's personal data is erased (the grounds of PIPL Art. 47).
+ */
+
+enum class ErasureReason {
+    
+    /**
+     * The purpose is achieved or no longer needed.
+     */
+    PURPOSE_ENDED,
+    /**
+     * The service stopped (the elder moved away, or died).
+     */
+    SERVICE_ENDED,
+    /**
+     * The elder or guardian withdrew consent.
+     */
+    CONSENT_WITHDRAWN,
+    /**
+     * The elder or guardian asked for deletion.
+     */
+    ELDER_REQUEST,
+    /**
+     * The agreed retention period ran out.
+     */
+    RETENTION_EXPIRED;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeErasureReason: FfiConverterRustBuffer<ErasureReason> {
+    override fun read(buf: ByteBuffer) = try {
+        ErasureReason.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: ErasureReason) = 4UL
+
+    override fun write(value: ErasureReason, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * Who pays for a service.
  */
 
@@ -8983,6 +9107,25 @@ sealed class RecordBody {
         companion object
     }
     
+    /**
+     * An elder's personal data erased.
+     */
+    data class Erasure(
+        /**
+         * The elder.
+         */
+        val `elderId`: kotlin.String, 
+        /**
+         * Why.
+         */
+        val `reason`: org.carebank.ffi.ErasureReason) : RecordBody()
+        
+    {
+        
+
+        companion object
+    }
+    
 
     
 
@@ -9048,6 +9191,10 @@ public object FfiConverterTypeRecordBody : FfiConverterRustBuffer<RecordBody>{
                 )
             15 -> RecordBody.Consent(
                 FfiConverterTypeConsentChange.read(buf),
+                )
+            16 -> RecordBody.Erasure(
+                FfiConverterString.read(buf),
+                FfiConverterTypeErasureReason.read(buf),
                 )
             else -> throw RuntimeException("invalid enum value, something is very wrong!!")
         }
@@ -9164,6 +9311,14 @@ public object FfiConverterTypeRecordBody : FfiConverterRustBuffer<RecordBody>{
                 + FfiConverterTypeConsentChange.allocationSize(value.`change`)
             )
         }
+        is RecordBody.Erasure -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`elderId`)
+                + FfiConverterTypeErasureReason.allocationSize(value.`reason`)
+            )
+        }
     }
 
     override fun write(value: RecordBody, buf: ByteBuffer) {
@@ -9246,6 +9401,12 @@ public object FfiConverterTypeRecordBody : FfiConverterRustBuffer<RecordBody>{
             is RecordBody.Consent -> {
                 buf.putInt(15)
                 FfiConverterTypeConsentChange.write(value.`change`, buf)
+                Unit
+            }
+            is RecordBody.Erasure -> {
+                buf.putInt(16)
+                FfiConverterString.write(value.`elderId`, buf)
+                FfiConverterTypeErasureReason.write(value.`reason`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
