@@ -68,12 +68,12 @@ impl TrustCache {
     }
 }
 
+/// A circle's centre key and the keys it trusts (by their text), with their standing.
+pub type CircleTrust = (PublicKey, HashMap<String, Trust>);
+
 /// The keys `circle` trusts now, from its stored trust records, and its centre key (none for
 /// a circle the relay does not serve).
-pub fn trusted_now(
-    db: &Pool,
-    circle: Id,
-) -> Result<Option<(PublicKey, HashMap<String, Trust>)>, RelayError> {
+pub fn trusted_now(db: &Pool, circle: Id) -> Result<Option<CircleTrust>, RelayError> {
     let Some(centre) = db.get()?.circle_centre(circle)? else {
         return Ok(None);
     };

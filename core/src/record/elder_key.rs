@@ -240,11 +240,11 @@ mod tests {
     fn an_entry_verifies_and_opens_under_its_epoch_key_only() {
         let (key, secret, epoch) = parts();
         let circle = Id::from_bytes([6; 16]);
-        let entry = ElderKeyEntry::make(circle, &key, &secret, &epoch).unwrap();
+        let entry = ElderKeyEntry::make(circle, &key, &secret, &epoch).expect("test");
         assert_eq!(entry.as_bytes().len(), ENTRY_LEN);
-        let read = ElderKeyEntry::decode(entry.as_bytes()).unwrap();
+        let read = ElderKeyEntry::decode(entry.as_bytes()).expect("test");
         assert_eq!(read, entry);
-        assert_eq!(read.open(&epoch.key).unwrap(), secret);
+        assert_eq!(read.open(&epoch.key).expect("test"), secret);
         assert_eq!(read.elder(), secret.elder);
         assert_eq!(read.epoch_key_id(), epoch.id);
         assert_eq!(
@@ -256,7 +256,8 @@ mod tests {
     #[test]
     fn any_changed_byte_is_refused() {
         let (key, secret, epoch) = parts();
-        let entry = ElderKeyEntry::make(Id::from_bytes([6; 16]), &key, &secret, &epoch).unwrap();
+        let entry =
+            ElderKeyEntry::make(Id::from_bytes([6; 16]), &key, &secret, &epoch).expect("test");
         for at in 0..ENTRY_LEN {
             let mut bytes = entry.as_bytes().to_vec();
             bytes[at] ^= 1;

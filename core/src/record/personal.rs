@@ -309,13 +309,13 @@ mod tests {
     #[test]
     fn personal_fields_leave_the_body_and_come_back_whole() {
         let mut body = meal();
-        seal(&mut body, &secret(), [9; NONCE_LEN]).unwrap();
+        seal(&mut body, &secret(), [9; NONCE_LEN]).expect("test");
         assert!(lookup(&body, "detail.diet_notes").is_none());
         assert!(!body.to_string().contains("少盐"));
         assert_eq!(lookup(&body, "duration_minutes"), Some(&Value::from(30)));
         let mut held = Held::default();
         held.keys.insert(secret().key_id, secret().key);
-        let opened = open(&mut body, &held).unwrap();
+        let opened = open(&mut body, &held).expect("test");
         assert_eq!(body, meal());
         assert!(matches!(opened, Some(Personal::Opened { .. })));
     }
@@ -323,7 +323,7 @@ mod tests {
     #[test]
     fn without_the_key_a_body_waits_and_after_erasure_it_stays_without_them() {
         let mut body = meal();
-        seal(&mut body, &secret(), [9; NONCE_LEN]).unwrap();
+        seal(&mut body, &secret(), [9; NONCE_LEN]).expect("test");
         let mut waiting = body.clone();
         assert!(matches!(
             open(&mut waiting, &Held::default()),
@@ -332,7 +332,7 @@ mod tests {
         let mut held = Held::default();
         held.erased.insert(secret().elder);
         assert_eq!(
-            open(&mut body, &held).unwrap(),
+            open(&mut body, &held).expect("test"),
             Some(Personal::Erased {
                 elder: secret().elder
             })
@@ -346,7 +346,7 @@ mod tests {
         let mut body = meal();
         let mut forged = Map::new();
         forged.insert("duration_minutes".into(), Value::from(600));
-        let plain = crate::canonical::to_canonical(&Value::Object(forged)).unwrap();
+        let plain = crate::canonical::to_canonical(&Value::Object(forged)).expect("test");
         let s = secret();
         let mut boxed = vec![9; NONCE_LEN];
         boxed.extend(
@@ -358,9 +358,9 @@ mod tests {
                         aad: &aad(s.elder, s.key_id),
                     },
                 )
-                .unwrap(),
+                .expect("test"),
         );
-        body.as_object_mut().unwrap().insert(
+        body.as_object_mut().expect("test").insert(
             MEMBER.into(),
             serde_json::json!({"elder": s.elder.to_string(), "key": s.key_id.to_string(),
                                "sealed": URL_SAFE_NO_PAD.encode(boxed)}),
@@ -381,13 +381,13 @@ mod tests {
                             "consent": {"given_by": "王奶奶", "purposes": []}},
         });
         let original = body.clone();
-        seal(&mut body, &secret(), [9; NONCE_LEN]).unwrap();
+        seal(&mut body, &secret(), [9; NONCE_LEN]).expect("test");
         let text = body.to_string();
         assert!(!text.contains("王奶奶") && !text.contains("写错"));
         assert!(!text.contains("1940"));
         let mut held = Held::default();
         held.keys.insert(secret().key_id, secret().key);
-        open(&mut body, &held).unwrap();
+        open(&mut body, &held).expect("test");
         assert_eq!(body, original);
     }
 }
