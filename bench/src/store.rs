@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use carebank_core::identity::DeviceKey;
 use carebank_core::ledger::verify_signatures;
+use carebank_core::record::elder_key::ENTRY_LEN;
 use carebank_core::record::{OuterRecord, SignedRecord};
 use carebank_core::replica::DocId;
 use carebank_core::store::{Durability, StoreKey};
@@ -92,6 +93,9 @@ pub fn circle_from(id: &str, centre: &str) -> Circle {
 /// coordinator's new phone would, a device of the circle that holds its epoch keys and so opens
 /// its sealed records.
 const READER_SEED: u64 = 2;
+/// The file beside the saved documents that holds the village's keyring entries, one after
+/// another.
+const KEYRING_FILE: &str = "keyring";
 
 /// In a child process: imports every document saved under `dir/docs` into a new store at
 /// the store file of `at_rest`, as a new phone's first sync or a bundle of a year does, every
@@ -110,6 +114,10 @@ pub fn child_import(dir: &Path, circle: Circle, at_rest: AtRest) -> ChildReport 
         carebank_scenarios::key(READER_SEED),
         &at_rest.key(),
     );
+    // The keys first, as a sync takes them, so that each record opens as it arrives.
+    let keyring = std::fs::read(dir.join(KEYRING_FILE)).expect("keyring file");
+    let entries: Vec<Vec<u8>> = keyring.chunks(ENTRY_LEN).map(<[u8]>::to_vec).collect();
+    store.take_keyring(&entries).expect("keyring");
     let mut count = 0;
     for file in files {
         let name = std::fs::read_to_string(file.with_extension("name")).expect("name");
@@ -208,6 +216,9 @@ pub fn measure(
         std::fs::write(&file, bytes).expect("document file");
         std::fs::write(file.with_extension("name"), doc.as_str()).expect("name file");
     }
+    // The elder keys travel beside the documents, as in a sync or a bundle.
+    let keyring = v.coordinator.store.keyring().expect("keyring");
+    std::fs::write(dir.path().join(KEYRING_FILE), keyring.concat()).expect("keyring file");
 
     // Verifying the same signatures alone: strict one by one, and in batches.
     let bytes: Vec<&[u8]> = records.iter().map(SignedRecord::as_bytes).collect();

@@ -260,10 +260,10 @@ impl CareStore {
     /// Pulls every document of another store into this one, and its keyring entries (an
     /// in-process merge: the same path that bundle files and sync use once they have the bytes).
     pub fn merge_from(&mut self, other: &CareStore) -> Result<IngestReport> {
+        // The keys first, so that the records about elders open as they arrive.
+        let admitted = self.take_keyring(&other.keyring()?)?.admitted;
         let mut report = self.merge_docs(other.documents()?)?;
-        report
-            .added
-            .extend(self.take_keyring(&other.keyring()?)?.admitted);
+        report.added.extend(admitted);
         Ok(report)
     }
 
@@ -272,7 +272,7 @@ impl CareStore {
         self.store.elder_keys_except(&[])
     }
 
-    /// Takes keyring entries from elsewhere (after the documents that enrol their makers): see
+    /// Takes keyring entries from elsewhere (before or after the documents): see
     /// [`Store::take_elder_keys`](crate::store::Store::take_elder_keys).
     pub fn take_keyring(&mut self, entries: &[Vec<u8>]) -> Result<KeysTaken> {
         self.store.take_elder_keys(entries)

@@ -28,6 +28,8 @@ use crate::ids::Id;
 pub const PERSONAL_CONTEXT: &[u8] = b"carebank/personal/v1\0";
 /// The member of the body that carries the sealed personal fields.
 pub const MEMBER: &str = "personal";
+/// [`MEMBER`] as it appears in canonical JSON: a body without these bytes has no personal part.
+pub const MEMBER_QUOTED: &[u8] = b"\"personal\"";
 
 /// An elder's key: what seals the personal fields of every record about the elder.
 #[derive(Clone, PartialEq, Eq)]

@@ -599,6 +599,12 @@ fn write_rows(
             )?;
         }
         RecordBody::Elder(e) => {
+            // An erased elder's fields stay blank, whatever a record made before elder keys says.
+            let (name, birth_year) = if super::elder_keys::erased(tx, e.elder_id)? {
+                ("", 0)
+            } else {
+                (e.name.as_str(), e.birth_year)
+            };
             tx.prepare_cached("INSERT INTO elders (elder_id, record_id, site_id, name, birth_year, groups, care_level, cadence_days,
                    entitled_hours, responsible, consent, enrolled_ms, author, hlc_ms, voided, counted)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
@@ -612,8 +618,8 @@ fn write_rows(
                     e.elder_id.to_string(),
                     record_id,
                     e.site_id.to_string(),
-                    e.name,
-                    e.birth_year,
+                    name,
+                    birth_year,
                     serde_json::to_string(&e.groups).map_err(|x| Error::Corrupt(x.to_string()))?,
                     json_name(&e.care_level)?,
                     e.visit_cadence_days,
@@ -631,6 +637,12 @@ fn write_rows(
         RecordBody::Visit(v) => {
             tx.prepare_cached("DELETE FROM follow_ups WHERE visit_id = ?1")?
                 .execute([record_id])?;
+            let erased = super::elder_keys::erased(tx, v.elder_id)?;
+            let (risk_flags, follow_ups) = if erased {
+                (&[][..], &[][..])
+            } else {
+                (&v.risk_flags[..], &v.follow_ups[..])
+            };
             tx.prepare_cached("INSERT OR REPLACE INTO visits (record_id, elder_id, caregiver_id, check_in_ms, check_out_ms, month,
                    risk_flags, author, hlc_ms, voided, counted)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")?.execute(params![
@@ -640,14 +652,14 @@ fn write_rows(
                     v.check_in_ms as i64,
                     v.check_out_ms as i64,
                     Month::of_instant(v.check_in_ms as i64).to_string(),
-                    serde_json::to_string(&v.risk_flags).map_err(|x| Error::Corrupt(x.to_string()))?,
+                    serde_json::to_string(risk_flags).map_err(|x| Error::Corrupt(x.to_string()))?,
                     author,
                     hlc_ms,
                     voided,
                     counted
                 ],
             )?;
-            for (idx, f) in v.follow_ups.iter().enumerate() {
+            for (idx, f) in follow_ups.iter().enumerate() {
                 tx.prepare_cached("INSERT INTO follow_ups (visit_id, idx, elder_id, action, due_ms) VALUES (?1, ?2, ?3, ?4, ?5)")?.execute(params![record_id, idx as i64, v.elder_id.to_string(), f.action, f.due_ms.map(|d| d as i64)],
                 )?;
             }

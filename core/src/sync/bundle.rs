@@ -324,14 +324,7 @@ pub(crate) fn import(
         records_added: 0,
         values_rejected: judged.not_records,
     };
-    for d in &bundle.docs {
-        report.records_added += SyncReplica::apply_changes(store, &d.doc, &d.changes)?;
-        // The exporter holds at least what it sent: the next bundle for it can start there.
-        if !d.heads.is_empty() && store.known(&d.doc, &d.heads)?.len() == d.heads.len() {
-            store.set_shared_heads(&exporter, &d.doc, &d.heads)?;
-        }
-    }
-    // After the documents, which may enrol the entries' makers.
+    // The keys first, so that the records about elders open as they arrive.
     if !bundle.keys.is_empty() {
         report.records_added += store.take_keyring(&bundle.keys)?;
         let sent: Vec<Id> = bundle
@@ -340,6 +333,13 @@ pub(crate) fn import(
             .filter_map(|b| ElderKeyEntry::decode(b).ok().map(|e| e.key_id()))
             .collect();
         store.note_peer_keyring(&exporter, &sent, &[])?;
+    }
+    for d in &bundle.docs {
+        report.records_added += SyncReplica::apply_changes(store, &d.doc, &d.changes)?;
+        // The exporter holds at least what it sent: the next bundle for it can start there.
+        if !d.heads.is_empty() && store.known(&d.doc, &d.heads)?.len() == d.heads.len() {
+            store.set_shared_heads(&exporter, &d.doc, &d.heads)?;
+        }
     }
     Ok(report)
 }

@@ -287,8 +287,9 @@ impl Initiator {
                 if let Some(elapsed) = self.round_elapsed.take() {
                     self.sizer.observe(self.push_bytes + received, elapsed);
                 }
-                self.absorb(replica, docs)?;
+                // The keys first, so that the records about elders open as they arrive.
                 self.absorb_keys(replica, keys)?;
+                self.absorb(replica, docs)?;
                 self.next(replica)
             }
             (state, other) => Err(SyncError::Unexpected {
@@ -421,8 +422,9 @@ impl Initiator {
         Ok(())
     }
 
-    /// Takes the responder's keyring entries (after the documents, which may enrol their
-    /// makers), and remembers which entries the responder holds.
+    /// Takes the responder's keyring entries (before the documents: a device keeps entries
+    /// whatever their maker, see `store::elder_keys`), and remembers which entries the
+    /// responder holds.
     fn absorb_keys<R: SyncReplica + SyncPeers + ?Sized>(
         &mut self,
         replica: &mut R,
