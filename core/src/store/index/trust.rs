@@ -11,6 +11,7 @@ use crate::identity::PublicKey;
 use crate::identity::trust::{EnrolmentFact, RevocationFact, derive_trust};
 use crate::ids::Id;
 use crate::store::chains::forked_sql;
+use crate::store::schema::INDEX_TABLES;
 
 /// A key the circle trusts now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,15 +89,7 @@ pub(crate) fn recompute_trust(tx: &Transaction<'_>, centre: PublicKey) -> Result
             ],
         )?;
     }
-    for table in [
-        "sites",
-        "elders",
-        "visits",
-        "services",
-        "follow_ups_done",
-        "access_log",
-        "consent_changes",
-    ] {
+    for table in INDEX_TABLES.iter().filter(|t| t.counted).map(|t| t.name) {
         tx.execute(
             &format!(
                 "UPDATE {table} SET counted = EXISTS (SELECT 1 FROM trusted_keys t WHERE t.device_key = {table}.author
