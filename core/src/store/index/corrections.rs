@@ -78,6 +78,7 @@ pub(super) fn refresh(tx: &Transaction<'_>, target: &str) -> Result<()> {
     write_rows(tx, target, &original, &effective, voided, counted)
 }
 
+/// The stored record `id`, opened.
 fn load(conn: &Connection, id: &str) -> Result<SignedRecord> {
     let bytes: Vec<u8> = conn.query_row("SELECT bytes FROM records WHERE id = ?1", [id], |r| {
         r.get(0)
@@ -85,6 +86,7 @@ fn load(conn: &Connection, id: &str) -> Result<SignedRecord> {
     Ok(SignedRecord::open(&bytes, &StoredKeys(conn))?)
 }
 
+/// The member a trusted key belongs to (none for the centre or an untrusted key).
 fn member_of(conn: &Connection, key: &str) -> Result<Option<String>> {
     Ok(conn
         .query_row(
@@ -96,6 +98,7 @@ fn member_of(conn: &Connection, key: &str) -> Result<Option<String>> {
         .flatten())
 }
 
+/// The role of a trusted key (`centre`, or its member's role); none if not trusted.
 fn role_of(conn: &Connection, key: &str) -> Result<Option<String>> {
     Ok(conn
         .query_row(

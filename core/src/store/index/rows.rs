@@ -143,6 +143,7 @@ pub(super) fn write_rows(
     Ok(())
 }
 
+/// The serde name of a unit enum value (a site's kind, a care level).
 fn json_name<T: serde::Serialize>(value: &T) -> Result<String> {
     match serde_json::to_value(value) {
         Ok(serde_json::Value::String(s)) => Ok(s),
