@@ -58,6 +58,11 @@ enum Actor {
     Member(Role, Id),
 }
 
+/// Refuses an action this device may not take.
+fn deny(what: &str) -> Result<()> {
+    Err(Error::NotAuthorised(what.to_string()))
+}
+
 impl Actor {
     /// The centre or a coordinator: who enrols, revokes, gives out keys and records consent.
     fn coordinates(self) -> bool {
@@ -358,46 +363,17 @@ impl CareStore {
         }
     }
 
+    /// Checks that this device may write `body` now and that what it names exists: the rules
+    /// of who writes what, per record type.
     fn check_context(&self, body: &RecordBody) -> Result<()> {
         let actor = self.actor()?;
         let coordinating = actor.coordinates();
-        let deny = |what: &str| Err(Error::NotAuthorised(what.to_string()));
         match body {
             RecordBody::Ledger(_) | RecordBody::LedgerRules(_) => {
                 self.check_ledger_context(actor, body)?;
             }
-            RecordBody::Site(site) => {
-                if actor != Actor::Centre {
-                    return deny("only the centre adds sites");
-                }
-                if let Some(parent) = site.parent
-                    && !self.store.site_exists(parent)?
-                {
-                    return Err(Error::not_found(Kind::Site, parent));
-                }
-                if site.kind == SiteKind::Centre && self.store.site_exists(site.site_id)? {
-                    return Err(Error::Invalid(ValidationError::Inconsistent(
-                        "that site already exists",
-                    )));
-                }
-            }
-            RecordBody::Enrolment(e) => {
-                match actor {
-                    Actor::Centre => {}
-                    Actor::Member(Role::Coordinator, _) if e.role != Role::Coordinator => {}
-                    _ => {
-                        return deny(
-                            "only the centre enrols coordinators, and only coordinators enrol members",
-                        );
-                    }
-                }
-                if !self.store.site_exists(e.site_id)? {
-                    return Err(Error::not_found(Kind::Site, e.site_id));
-                }
-                if let Some(elder) = e.family_of {
-                    self.elder(elder)?;
-                }
-            }
+            RecordBody::Site(site) => self.check_site(actor, site)?,
+            RecordBody::Enrolment(e) => self.check_enrolment(actor, e)?,
             RecordBody::Revocation(_) => {
                 if !coordinating {
                     return deny("only the centre or a coordinator revokes keys");
@@ -414,17 +390,7 @@ impl CareStore {
                 }
                 self.member(p.member_id)?;
             }
-            RecordBody::Elder(elder) => {
-                if !coordinating {
-                    return deny("only the centre or a coordinator enrols elders");
-                }
-                if !self.store.site_exists(elder.site_id)? {
-                    return Err(Error::not_found(Kind::Site, elder.site_id));
-                }
-                if let Some(member) = elder.responsible_member {
-                    self.member(member)?;
-                }
-            }
+            RecordBody::Elder(elder) => self.check_elder(coordinating, elder)?,
             RecordBody::Visit(visit) => {
                 self.acting_for(
                     actor,
@@ -433,38 +399,7 @@ impl CareStore {
                 )?;
                 self.check_purposes(body)?;
             }
-            RecordBody::Service(service) => {
-                self.acting_for(
-                    actor,
-                    service.provider_id,
-                    &[Role::Caregiver, Role::Volunteer, Role::Coordinator],
-                )?;
-                let elder = self.elder(service.elder_id)?;
-                self.check_purposes(body)?;
-                if service.funding == crate::domain::Funding::Government
-                    && elder.entitled_hours == 0
-                {
-                    return Err(Error::Invalid(ValidationError::Inconsistent(
-                        "government-bought services are only for entitled elders",
-                    )));
-                }
-                if let Some(c) = &service.confirmation
-                    && let Some(member) = c.member_id
-                {
-                    let facts = self.member(member)?;
-                    let fits = match c.by {
-                        ConfirmedBy::Family => facts.family_of == Some(service.elder_id),
-                        ConfirmedBy::Caregiver => facts.role == Role::Caregiver,
-                        ConfirmedBy::Coordinator => facts.role == Role::Coordinator,
-                        ConfirmedBy::Elder => false,
-                    };
-                    if !fits || member == service.provider_id {
-                        return deny(
-                            "the confirmation must come from the recipient side, not the provider",
-                        );
-                    }
-                }
-            }
+            RecordBody::Service(service) => self.check_service(actor, body, service)?,
             RecordBody::Consent(change) => self.check_consent_change(actor, change)?,
             RecordBody::Erasure(erasure) => {
                 if !coordinating {
@@ -474,53 +409,153 @@ impl CareStore {
             }
             // Written without this check (see `write`); here only if nested, which it cannot be.
             RecordBody::AccessLog(_) => {}
-            RecordBody::FollowUpDone(done) => {
-                let count = self
-                    .store
-                    .visit_follow_up_count(done.visit)?
-                    .ok_or_else(|| Error::not_found(Kind::Visit, done.visit))?;
-                if done.index >= count {
-                    return Err(Error::not_found(
-                        Kind::FollowUp,
-                        format!("{}#{}", done.visit, done.index),
-                    ));
-                }
+            RecordBody::FollowUpDone(done) => self.check_follow_up_done(done)?,
+            RecordBody::Correction(c) => self.check_correction(actor, c)?,
+        }
+        Ok(())
+    }
+
+    /// Only the centre adds sites, under a parent that exists, and a centre site once.
+    fn check_site(&self, actor: Actor, site: &Site) -> Result<()> {
+        if actor != Actor::Centre {
+            return deny("only the centre adds sites");
+        }
+        if let Some(parent) = site.parent
+            && !self.store.site_exists(parent)?
+        {
+            return Err(Error::not_found(Kind::Site, parent));
+        }
+        if site.kind == SiteKind::Centre && self.store.site_exists(site.site_id)? {
+            return Err(Error::Invalid(ValidationError::Inconsistent(
+                "that site already exists",
+            )));
+        }
+        Ok(())
+    }
+
+    /// The centre enrols coordinators and coordinators enrol the other members, at a site that
+    /// exists (and, for family, for an elder that exists).
+    fn check_enrolment(&self, actor: Actor, e: &Enrolment) -> Result<()> {
+        match actor {
+            Actor::Centre => {}
+            Actor::Member(Role::Coordinator, _) if e.role != Role::Coordinator => {}
+            _ => {
+                return deny(
+                    "only the centre enrols coordinators, and only coordinators enrol members",
+                );
             }
-            RecordBody::Correction(c) => {
-                let target = self
-                    .store
-                    .record_facts(c.target)?
-                    .ok_or_else(|| Error::not_found(Kind::Record, c.target))?;
-                if !matches!(
-                    target.type_name.as_str(),
-                    "site" | "elder" | "visit" | "service"
-                ) {
-                    return Err(Error::Invalid(ValidationError::Inconsistent(
-                        "only sites, elders, visits and services can be corrected",
-                    )));
-                }
-                let own = match (actor, self.store.key_trust(target.author)?) {
-                    (Actor::Member(_, me), Some((_, Some(them)))) => me == them,
-                    _ => target.author == self.key.public_key(),
-                };
-                if !own && !coordinating {
-                    return deny("only the record's author or a coordinator may correct it");
-                }
-                if let CorrectionAction::Amend { replacement } = &c.action {
-                    if replacement.type_name() != target.type_name {
-                        return Err(Error::Invalid(ValidationError::Inconsistent(
-                            "an amendment must be of the same type as the original",
-                        )));
-                    }
-                    if !self.store.get(c.target)?.body().same_entity(replacement) {
-                        return Err(Error::Invalid(ValidationError::Inconsistent(
-                            "an amendment cannot change which elder or site a record is",
-                        )));
-                    }
-                    if !matches!(replacement.as_ref(), RecordBody::Site(_)) {
-                        self.check_context(replacement)?;
-                    }
-                }
+        }
+        if !self.store.site_exists(e.site_id)? {
+            return Err(Error::not_found(Kind::Site, e.site_id));
+        }
+        if let Some(elder) = e.family_of {
+            self.elder(elder)?;
+        }
+        Ok(())
+    }
+
+    /// The centre or a coordinator enrols elders, at a site that exists, with a responsible
+    /// member that exists.
+    fn check_elder(&self, coordinating: bool, elder: &Elder) -> Result<()> {
+        if !coordinating {
+            return deny("only the centre or a coordinator enrols elders");
+        }
+        if !self.store.site_exists(elder.site_id)? {
+            return Err(Error::not_found(Kind::Site, elder.site_id));
+        }
+        if let Some(member) = elder.responsible_member {
+            self.member(member)?;
+        }
+        Ok(())
+    }
+
+    /// A service is given by a caregiver, volunteer or coordinator acting for itself, for an
+    /// elder that exists (government-bought only for entitled elders), with purposes the elder
+    /// consents to and a confirmation from the recipient side.
+    fn check_service(&self, actor: Actor, body: &RecordBody, service: &Service) -> Result<()> {
+        self.acting_for(
+            actor,
+            service.provider_id,
+            &[Role::Caregiver, Role::Volunteer, Role::Coordinator],
+        )?;
+        let elder = self.elder(service.elder_id)?;
+        self.check_purposes(body)?;
+        if service.funding == crate::domain::Funding::Government && elder.entitled_hours == 0 {
+            return Err(Error::Invalid(ValidationError::Inconsistent(
+                "government-bought services are only for entitled elders",
+            )));
+        }
+        if let Some(c) = &service.confirmation
+            && let Some(member) = c.member_id
+        {
+            let facts = self.member(member)?;
+            let fits = match c.by {
+                ConfirmedBy::Family => facts.family_of == Some(service.elder_id),
+                ConfirmedBy::Caregiver => facts.role == Role::Caregiver,
+                ConfirmedBy::Coordinator => facts.role == Role::Coordinator,
+                ConfirmedBy::Elder => false,
+            };
+            if !fits || member == service.provider_id {
+                return deny(
+                    "the confirmation must come from the recipient side, not the provider",
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// A follow-up marked done is one the visit has.
+    fn check_follow_up_done(&self, done: &FollowUpDone) -> Result<()> {
+        let count = self
+            .store
+            .visit_follow_up_count(done.visit)?
+            .ok_or_else(|| Error::not_found(Kind::Visit, done.visit))?;
+        if done.index >= count {
+            return Err(Error::not_found(
+                Kind::FollowUp,
+                format!("{}#{}", done.visit, done.index),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A correction targets a site, elder, visit or service, by its author's member or a
+    /// coordinator; an amendment keeps the type and the entity, and its replacement is checked
+    /// as a record of its own would be.
+    fn check_correction(&self, actor: Actor, c: &Correction) -> Result<()> {
+        let coordinating = actor.coordinates();
+        let target = self
+            .store
+            .record_facts(c.target)?
+            .ok_or_else(|| Error::not_found(Kind::Record, c.target))?;
+        if !matches!(
+            target.type_name.as_str(),
+            "site" | "elder" | "visit" | "service"
+        ) {
+            return Err(Error::Invalid(ValidationError::Inconsistent(
+                "only sites, elders, visits and services can be corrected",
+            )));
+        }
+        let own = match (actor, self.store.key_trust(target.author)?) {
+            (Actor::Member(_, me), Some((_, Some(them)))) => me == them,
+            _ => target.author == self.key.public_key(),
+        };
+        if !own && !coordinating {
+            return deny("only the record's author or a coordinator may correct it");
+        }
+        if let CorrectionAction::Amend { replacement } = &c.action {
+            if replacement.type_name() != target.type_name {
+                return Err(Error::Invalid(ValidationError::Inconsistent(
+                    "an amendment must be of the same type as the original",
+                )));
+            }
+            if !self.store.get(c.target)?.body().same_entity(replacement) {
+                return Err(Error::Invalid(ValidationError::Inconsistent(
+                    "an amendment cannot change which elder or site a record is",
+                )));
+            }
+            if !matches!(replacement.as_ref(), RecordBody::Site(_)) {
+                self.check_context(replacement)?;
             }
         }
         Ok(())

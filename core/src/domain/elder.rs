@@ -142,9 +142,4 @@ impl Elder {
         }
         Ok(())
     }
-
-    /// Whether the consent on file covers `purpose`.
-    pub fn consents_to(&self, purpose: ConsentPurpose) -> bool {
-        self.consent.purposes.contains(&purpose)
-    }
 }

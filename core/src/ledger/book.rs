@@ -284,23 +284,6 @@ impl Ledger {
             .unwrap_or_default()
     }
 
-    /// The ids of the service records that claims name.
-    pub fn claimed_services(&self) -> Vec<Id> {
-        self.entries
-            .keys()
-            .filter_map(|id| match self.entry(*id) {
-                Some((
-                    LedgerEntry {
-                        kind: EntryKind::Claim { service, .. },
-                        ..
-                    },
-                    _,
-                )) => Some(*service),
-                _ => None,
-            })
-            .collect()
-    }
-
     /// Computes standings, balances and the conflict queue from the held records.
     pub fn reconcile(&self, services: &ServiceView) -> Reconciliation {
         reconcile(self, services)

@@ -80,9 +80,42 @@ struct Item<'a> {
     signer: Option<(Role, Option<Id>)>,
 }
 
+/// What a decision on an entry made it: the latest counted decision by (clock, id) on each
+/// entry, with that decision's clock and id.
+type Verdicts = IdMap<(Hlc, Id, Verdict)>;
+
+/// Reconciles the held entries, step by step (the numbers are the order the rules apply in).
 pub(super) fn reconcile(ledger: &Ledger, services: &ServiceView) -> Reconciliation {
-    let trust = ledger.trust();
     let rules = ledger.rules();
+    let items = items_of(ledger);
+    let mut standings: IdMap<Standing> =
+        IdMap::with_capacity_and_hasher(items.len(), Default::default());
+
+    // 1. Decisions: they stand on their author alone (a decision is never decided on).
+    let verdicts = stand_decisions(&items, &mut standings);
+    // 2. Confirmations: they stand on their author and the claim they name.
+    let confirmed = stand_confirmations(&items, &verdicts, &mut standings);
+    // 3. Claims, redemptions and gifts, before the rules that look across entries.
+    let by_service = stand_entries(ledger, services, &rules, &items, &verdicts, &mut standings);
+    let keeper_of = keep_one_claim_per_service(by_service, &confirmed, &rules, &mut standings);
+    apply_gift_cap(&rules, &items, &mut standings);
+    // 4. Movements, pending minutes and the queue.
+    let (movements, pending) = movements_of(&items, &standings);
+    let conflicts = conflicts_of(
+        ledger, &rules, &items, &standings, &verdicts, &keeper_of, &movements,
+    );
+    Reconciliation {
+        rules,
+        standings,
+        movements,
+        pending,
+        conflicts,
+    }
+}
+
+/// Every held entry as reconciliation sees it, with its key's problem and its signer's role.
+fn items_of(ledger: &Ledger) -> IdMap<Item<'_>> {
+    let trust = ledger.trust();
     let mut items: IdMap<Item<'_>> =
         IdMap::with_capacity_and_hasher(ledger.entry_ids().count(), Default::default());
     for id in ledger.entry_ids() {
@@ -108,11 +141,12 @@ pub(super) fn reconcile(ledger: &Ledger, services: &ServiceView) -> Reconciliati
         );
     }
 
-    let mut standings: IdMap<Standing> =
-        IdMap::with_capacity_and_hasher(items.len(), Default::default());
+    items
+}
 
-    // 1. Decisions: they stand on their author alone (a decision is never decided on).
-    let mut verdicts: IdMap<(Hlc, Id, Verdict)> = IdMap::default();
+/// Decides where each decision stands; returns the verdicts of the counted ones.
+fn stand_decisions(items: &IdMap<Item<'_>>, standings: &mut IdMap<Standing>) -> Verdicts {
+    let mut verdicts: Verdicts = IdMap::default();
     for item in items.values() {
         let EntryKind::Decide {
             target, verdict, ..
@@ -142,19 +176,28 @@ pub(super) fn reconcile(ledger: &Ledger, services: &ServiceView) -> Reconciliati
         }
         standings.insert(item.id, standing);
     }
-    let decided = |id: Id| {
-        verdicts.get(&id).map(|(_, _, v)| match v {
-            Verdict::Approve => Standing::Approved,
-            Verdict::Reject => Standing::Rejected,
-        })
-    };
+    verdicts
+}
 
-    // 2. Confirmations: they stand on their author and the claim they name.
+/// What a counted decision made of entry `id`, if any.
+fn decided(verdicts: &Verdicts, id: Id) -> Option<Standing> {
+    verdicts.get(&id).map(|(_, _, v)| match v {
+        Verdict::Approve => Standing::Approved,
+        Verdict::Reject => Standing::Rejected,
+    })
+}
+
+/// Decides where each confirmation stands; returns the claims a counted confirmation names.
+fn stand_confirmations(
+    items: &IdMap<Item<'_>>,
+    verdicts: &Verdicts,
+    standings: &mut IdMap<Standing>,
+) -> IdSet {
     for item in items.values() {
         let EntryKind::Confirm { claim, .. } = &item.entry.kind else {
             continue;
         };
-        let standing = decided(item.id).unwrap_or_else(|| {
+        let standing = decided(verdicts, item.id).unwrap_or_else(|| {
             if let Some(p) = item.key_problem {
                 return Standing::Held(Hold::Key(p));
             }
@@ -175,7 +218,7 @@ pub(super) fn reconcile(ledger: &Ledger, services: &ServiceView) -> Reconciliati
         });
         standings.insert(item.id, standing);
     }
-    let confirmed: IdSet = items
+    items
         .values()
         .filter_map(|item| match item.entry.kind {
             EntryKind::Confirm { claim, .. }
@@ -185,13 +228,25 @@ pub(super) fn reconcile(ledger: &Ledger, services: &ServiceView) -> Reconciliati
             }
             _ => None,
         })
-        .collect();
+        .collect()
+}
 
-    // 3. Claims, redemptions and gifts, before the rules that look across entries.
+/// Decides where claims, redemptions and gifts stand on their own (a decision, the key, the
+/// service, the rules of one entry); returns, by service, the claims that still take it (with
+/// their clocks, not yet sorted).
+fn stand_entries(
+    ledger: &Ledger,
+    services: &ServiceView,
+    rules: &LedgerRules,
+    items: &IdMap<Item<'_>>,
+    verdicts: &Verdicts,
+    standings: &mut IdMap<Standing>,
+) -> BTreeMap<Id, Vec<(Hlc, Id)>> {
+    let trust = ledger.trust();
     let mut by_service: BTreeMap<Id, Vec<(Hlc, Id)>> = BTreeMap::new();
     for item in items.values() {
-        let standing =
-            decided(item.id).or_else(|| item.key_problem.map(|p| Standing::Held(Hold::Key(p))));
+        let standing = decided(verdicts, item.id)
+            .or_else(|| item.key_problem.map(|p| Standing::Held(Hold::Key(p))));
         match &item.entry.kind {
             EntryKind::Claim {
                 service,
@@ -226,7 +281,7 @@ pub(super) fn reconcile(ledger: &Ledger, services: &ServiceView) -> Reconciliati
             }
             EntryKind::Redeem { .. } => {
                 let standing = standing.unwrap_or_else(|| {
-                    if redemption_age_ok(&rules, ledger, item) {
+                    if redemption_age_ok(rules, ledger, item) {
                         Standing::Counted
                     } else {
                         Standing::Held(Hold::Rule(Rule::RedemptionAge))
@@ -247,7 +302,17 @@ pub(super) fn reconcile(ledger: &Ledger, services: &ServiceView) -> Reconciliati
             EntryKind::Confirm { .. } | EntryKind::Decide { .. } => {}
         }
     }
-    // A service is claimed once: the earliest claim in good standing keeps it.
+    by_service
+}
+
+/// A service is claimed once: the earliest claim in good standing keeps it, the later ones
+/// are held as duplicates. Returns the claim that keeps each service.
+fn keep_one_claim_per_service(
+    by_service: BTreeMap<Id, Vec<(Hlc, Id)>>,
+    confirmed: &IdSet,
+    rules: &LedgerRules,
+    standings: &mut IdMap<Standing>,
+) -> IdMap<Id> {
     let mut keeper_of: IdMap<Id> = IdMap::default();
     for (service, mut claims) in by_service {
         claims.sort();
@@ -270,9 +335,14 @@ pub(super) fn reconcile(ledger: &Ledger, services: &ServiceView) -> Reconciliati
             standings.insert(*claim, standing);
         }
     }
-    apply_gift_cap(&rules, &items, &mut standings);
+    keeper_of
+}
 
-    // 4. Movements, pending minutes and the queue.
+/// Each member's counted movements, in replay order, and pending minutes.
+fn movements_of(
+    items: &IdMap<Item<'_>>,
+    standings: &IdMap<Standing>,
+) -> (BTreeMap<Id, Vec<Movement>>, BTreeMap<Id, i64>) {
     let mut movements: BTreeMap<Id, Vec<Movement>> = BTreeMap::new();
     let mut pending: BTreeMap<Id, i64> = BTreeMap::new();
     for item in items.values() {
@@ -309,15 +379,28 @@ pub(super) fn reconcile(ledger: &Ledger, services: &ServiceView) -> Reconciliati
         list.sort_by_key(|m| (m.at, m.entry, m.kind.rank()));
     }
 
+    (movements, pending)
+}
+
+/// The coordinator's queue: held entries, chain conflicts and overdrafts, sorted.
+fn conflicts_of(
+    ledger: &Ledger,
+    rules: &LedgerRules,
+    items: &IdMap<Item<'_>>,
+    standings: &IdMap<Standing>,
+    verdicts: &Verdicts,
+    keeper_of: &IdMap<Id>,
+    movements: &BTreeMap<Id, Vec<Movement>>,
+) -> Vec<Conflict> {
     let mut conflicts = Vec::new();
     for item in items.values() {
-        if let Some(c) = conflict_of(item, &standings, &keeper_of, ledger) {
+        if let Some(c) = conflict_of(item, standings, keeper_of, ledger) {
             conflicts.push(c);
         }
     }
-    chain_conflicts(ledger, &items, &verdicts, &mut conflicts);
-    for (member, list) in &movements {
-        replay(*member, list, &rules, None, |entry, after| {
+    chain_conflicts(ledger, items, verdicts, &mut conflicts);
+    for (member, list) in movements {
+        replay(*member, list, rules, None, |entry, after| {
             if !verdicts.contains_key(&entry) {
                 conflicts.push(Conflict {
                     member: *member,
@@ -331,13 +414,7 @@ pub(super) fn reconcile(ledger: &Ledger, services: &ServiceView) -> Reconciliati
         });
     }
     conflicts.sort();
-    Reconciliation {
-        rules,
-        standings,
-        movements,
-        pending,
-        conflicts,
-    }
+    conflicts
 }
 
 impl MovementKind {
@@ -455,7 +532,7 @@ fn conflict_of(
 fn chain_conflicts(
     ledger: &Ledger,
     items: &IdMap<Item<'_>>,
-    verdicts: &IdMap<(Hlc, Id, Verdict)>,
+    verdicts: &Verdicts,
     conflicts: &mut Vec<Conflict>,
 ) {
     let in_chain = |id: &Id| {

@@ -7,6 +7,7 @@ use rusqlite::{Transaction, params};
 
 use super::index;
 use super::lookups::parse;
+use super::schema::{INDEX_TABLES, OnErasure};
 use crate::domain::{RecordBody, Role};
 use crate::error::Result;
 use crate::identity::PublicKey;
@@ -63,16 +64,19 @@ fn may_erase(tx: &Transaction<'_>, author: PublicKey, centre: PublicKey) -> Resu
         .exists(params![author.to_string(), Role::Coordinator.as_str()])?)
 }
 
-/// Destroys the elder's keys and blanks the elder's personal fields in the index.
+/// Destroys the elder's keys and blanks the elder's personal fields in the index (as
+/// [`INDEX_TABLES`] says of each table).
 fn blank(tx: &Transaction<'_>, elder: Id) -> Result<()> {
     let elder = elder.to_string();
-    for sql in [
-        "DELETE FROM elder_keys WHERE elder = ?1",
-        "UPDATE elders SET name = '', birth_year = 0 WHERE elder_id = ?1",
-        "UPDATE visits SET risk_flags = '[]' WHERE elder_id = ?1",
-        "DELETE FROM follow_ups WHERE elder_id = ?1",
-    ] {
-        tx.prepare_cached(sql)?.execute([&elder])?;
+    tx.prepare_cached("DELETE FROM elder_keys WHERE elder = ?1")?
+        .execute([&elder])?;
+    for table in INDEX_TABLES {
+        let sql = match table.on_erasure {
+            OnErasure::Keep => continue,
+            OnErasure::Blank(set) => format!("UPDATE {} SET {set} WHERE elder_id = ?1", table.name),
+            OnErasure::Delete => format!("DELETE FROM {} WHERE elder_id = ?1", table.name),
+        };
+        tx.prepare_cached(&sql)?.execute([&elder])?;
     }
     Ok(())
 }

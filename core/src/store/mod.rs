@@ -388,7 +388,7 @@ impl Store {
         tx.prepare_cached("DELETE FROM records")?.execute([])?;
         tx.prepare_cached("DELETE FROM rejected")?.execute([])?;
         for table in schema::INDEX_TABLES {
-            tx.execute(&format!("DELETE FROM {table}"), [])?;
+            tx.execute(&format!("DELETE FROM {}", table.name), [])?;
         }
         let mut report = IngestReport::default();
         let mut batch = index::Batch::new(self.unwrapper.clone());

@@ -1,6 +1,7 @@
 //! The SQLite schema and its migrations. Each migration is one numbered SQL script; the
-//! database's `user_version` is the number of scripts applied. Tables below `-- indexes` are
-//! materialised from the records and can be rebuilt at any time.
+//! database's `user_version` is the number of scripts applied. The tables of [`INDEX_TABLES`]
+//! are materialised from the records and can be rebuilt at any time; the others hold what
+//! cannot be derived again.
 
 use rusqlite::Connection;
 
@@ -330,26 +331,63 @@ pub(crate) fn migrate_to(conn: &mut Connection, target: usize) -> Result<usize, 
     Ok(current)
 }
 
-/// The names of the materialised index tables, which a rebuild empties and refills.
-pub const INDEX_TABLES: &[&str] = &[
-    "trusted_keys",
-    "sites",
-    "members",
-    "revocations",
-    "elders",
-    "visits",
-    "follow_ups",
-    "follow_ups_done",
-    "services",
-    "corrections",
-    "sealed_waiting",
-    "member_profiles",
-    "access_log",
-    "access_log_elders",
-    "consent_changes",
-    "record_purposes",
-    "erased_elders",
+/// A materialised index table: derived from the records, so a rebuild empties and refills it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexTable {
+    /// The table's name.
+    pub name: &'static str,
+    /// Whether its rows carry a `counted` flag, which trust sets again from each row's
+    /// `author`, `hlc_ms` and `record_id` whenever the trusted keys change.
+    pub counted: bool,
+    /// What erasing an elder does to the elder's rows (those whose `elder_id` is the elder).
+    pub on_erasure: OnErasure,
+}
+
+/// What erasing an elder does to the elder's rows of one index table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnErasure {
+    /// Nothing: the table holds no personal field.
+    Keep,
+    /// The personal columns are blanked: an SQL `SET` list.
+    Blank(&'static str),
+    /// The rows are deleted.
+    Delete,
+}
+
+/// The one list of the materialised index tables. A rebuild empties each, trust recomputes the
+/// `counted` flags it names, and an erasure blanks what it says; the tests check it against
+/// the schema after every migration.
+pub const INDEX_TABLES: &[IndexTable] = &[
+    index_table("trusted_keys", false, OnErasure::Keep),
+    index_table("sites", true, OnErasure::Keep),
+    index_table("members", false, OnErasure::Keep),
+    index_table("revocations", false, OnErasure::Keep),
+    index_table(
+        "elders",
+        true,
+        OnErasure::Blank("name = '', birth_year = 0"),
+    ),
+    index_table("visits", true, OnErasure::Blank("risk_flags = '[]'")),
+    index_table("follow_ups", false, OnErasure::Delete),
+    index_table("follow_ups_done", true, OnErasure::Keep),
+    index_table("services", true, OnErasure::Keep),
+    index_table("corrections", false, OnErasure::Keep),
+    index_table("sealed_waiting", false, OnErasure::Keep),
+    index_table("member_profiles", false, OnErasure::Keep),
+    index_table("access_log", true, OnErasure::Keep),
+    index_table("access_log_elders", false, OnErasure::Keep),
+    index_table("consent_changes", true, OnErasure::Keep),
+    index_table("record_purposes", false, OnErasure::Keep),
+    index_table("erased_elders", false, OnErasure::Keep),
 ];
+
+const fn index_table(name: &'static str, counted: bool, on_erasure: OnErasure) -> IndexTable {
+    IndexTable {
+        name,
+        counted,
+        on_erasure,
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -396,15 +434,98 @@ mod tests {
         ));
     }
 
+    /// The tables that hold what cannot be derived again from the records (or the records
+    /// themselves): everything else in the schema is an index table.
+    const KEPT_TABLES: &[&str] = &[
+        "meta",
+        "doc_chunks",
+        "records",
+        "rejected",
+        "doc_heads",
+        "sync_peers",
+        "epoch_keys",
+        "elder_keys",
+        "peer_elder_keys",
+    ];
+
+    fn tables_of(conn: &Connection) -> Vec<String> {
+        let mut stmt = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .expect("prepare");
+        stmt.query_map([], |r| r.get(0))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    }
+
+    fn columns_of(conn: &Connection, table: &str) -> Vec<String> {
+        let mut stmt = conn
+            .prepare("SELECT name FROM pragma_table_info(?1)")
+            .expect("prepare");
+        stmt.query_map([table], |r| r.get(0))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    }
+
     #[test]
     fn every_index_table_exists() {
         let mut conn = Connection::open_in_memory().expect("open");
         migrate(&mut conn).expect("migrate");
         for table in INDEX_TABLES {
-            conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| {
+            conn.query_row(&format!("SELECT count(*) FROM {}", table.name), [], |r| {
                 r.get::<_, i64>(0)
             })
-            .expect(table);
+            .expect(table.name);
+        }
+    }
+
+    /// A table added by a migration is either kept or listed in `INDEX_TABLES` (so that a
+    /// rebuild empties it), and listed once.
+    #[test]
+    fn every_table_of_the_schema_is_kept_or_an_index_table() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        migrate(&mut conn).expect("migrate");
+        let mut expected: Vec<String> = INDEX_TABLES
+            .iter()
+            .map(|t| t.name)
+            .chain(KEPT_TABLES.iter().copied())
+            .map(str::to_string)
+            .collect();
+        expected.sort();
+        let mut unique = expected.clone();
+        unique.dedup();
+        assert_eq!(unique, expected, "a table listed twice");
+        assert_eq!(tables_of(&conn), expected);
+    }
+
+    /// The flags of the list agree with the tables' columns: a table is marked `counted`
+    /// exactly when it has a `counted` column (and then has what trust reads to set it), every
+    /// table whose rows follow corrections (`voided`) is counted, and a table an erasure
+    /// touches finds the elder's rows by `elder_id`.
+    #[test]
+    fn the_index_list_agrees_with_the_columns() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        migrate(&mut conn).expect("migrate");
+        for table in INDEX_TABLES {
+            let columns = columns_of(&conn, table.name);
+            let has = |column: &str| columns.iter().any(|c| c == column);
+            assert_eq!(table.counted, has("counted"), "{}", table.name);
+            if table.counted {
+                for column in ["author", "hlc_ms", "record_id"] {
+                    assert!(has(column), "{} has no {column}", table.name);
+                }
+            }
+            if has("voided") {
+                assert!(
+                    table.counted,
+                    "{} has voided rows but is not counted",
+                    table.name
+                );
+            }
+            if table.on_erasure != OnErasure::Keep {
+                assert!(has("elder_id"), "{} has no elder_id", table.name);
+            }
         }
     }
 }

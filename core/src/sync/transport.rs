@@ -116,12 +116,6 @@ impl<'a, R: SyncReplica + ?Sized> MemoryTransport<'a, R> {
         }
     }
 
-    /// Sets the responder's limits.
-    pub fn with_limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
-        self
-    }
-
     /// Loses the reply to request number `n` (1-based), as a link that drops mid-round.
     pub fn losing_reply_to(mut self, n: u32) -> Self {
         self.lose_reply_to = Some(n);

@@ -1,0 +1,110 @@
+//! Deciding a record's effective content: the original, or the replacement of its latest
+//! applicable amendment, or voided. A correction applies when it counts and its author is the
+//! original author (or the same member), a coordinator or the centre.
+
+use rusqlite::{Connection, OptionalExtension, Transaction};
+
+use super::counted::is_counted;
+use super::rows::write_rows;
+use crate::domain::{CorrectionAction, RecordBody};
+use crate::error::Result;
+use crate::record::SignedRecord;
+use crate::store::keys::StoredKeys;
+
+/// Recomputes the effective index rows of one original record from it and its corrections.
+pub(super) fn refresh(tx: &Transaction<'_>, target: &str) -> Result<()> {
+    let original: Option<Vec<u8>> = tx
+        .query_row("SELECT bytes FROM records WHERE id = ?1", [target], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    let Some(bytes) = original else {
+        return Ok(()); // The original has not arrived yet; it refreshes itself when it does.
+    };
+    let original = SignedRecord::open(&bytes, &StoredKeys(tx))?;
+    let author = original.author().to_string();
+    let hlc_ms = original.hlc().ms as i64;
+    let seq = original.link().map(|l| l.seq as i64);
+    let counted = is_counted(tx, &author, hlc_ms, seq, target)?;
+    let original_member = member_of(tx, &author)?;
+
+    // Applicable corrections, latest first.
+    let mut stmt = tx.prepare_cached(
+        "SELECT c.record_id, c.author FROM corrections c
+         WHERE c.target = ?1 ORDER BY c.hlc_ms DESC, c.hlc_counter DESC, c.record_id DESC",
+    )?;
+    let candidates = stmt
+        .query_map([target], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut effective = original.body().clone();
+    let mut voided = false;
+    for (correction_id, correction_author) in candidates {
+        let correction = load(tx, &correction_id)?;
+        let correction_seq = correction.link().map(|l| l.seq as i64);
+        if !is_counted(
+            tx,
+            &correction_author,
+            correction.hlc().ms as i64,
+            correction_seq,
+            &correction_id,
+        )? {
+            continue;
+        }
+        let role = role_of(tx, &correction_author)?;
+        let same_member =
+            original_member.is_some() && member_of(tx, &correction_author)? == original_member;
+        let allowed = same_member
+            || correction_author == author
+            || matches!(role.as_deref(), Some("centre") | Some("coordinator"));
+        if !allowed {
+            continue;
+        }
+        let RecordBody::Correction(c) = correction.body() else {
+            continue;
+        };
+        match &c.action {
+            CorrectionAction::Void {} => voided = true,
+            CorrectionAction::Amend { replacement } => {
+                if !original.body().same_entity(replacement) {
+                    continue;
+                }
+                effective = replacement.as_ref().clone();
+            }
+        }
+        break;
+    }
+    write_rows(tx, target, &original, &effective, voided, counted)
+}
+
+/// The stored record `id`, opened.
+fn load(conn: &Connection, id: &str) -> Result<SignedRecord> {
+    let bytes: Vec<u8> = conn.query_row("SELECT bytes FROM records WHERE id = ?1", [id], |r| {
+        r.get(0)
+    })?;
+    Ok(SignedRecord::open(&bytes, &StoredKeys(conn))?)
+}
+
+/// The member a trusted key belongs to (none for the centre or an untrusted key).
+fn member_of(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn
+        .query_row(
+            "SELECT member_id FROM trusted_keys WHERE device_key = ?1",
+            [key],
+            |r| r.get::<_, Option<String>>(0),
+        )
+        .optional()?
+        .flatten())
+}
+
+/// The role of a trusted key (`centre`, or its member's role); none if not trusted.
+fn role_of(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn
+        .query_row(
+            "SELECT role FROM trusted_keys WHERE device_key = ?1",
+            [key],
+            |r| r.get(0),
+        )
+        .optional()?)
+}

@@ -1,0 +1,158 @@
+//! Storing a record as it arrives: its row in `records`, the index rows that follow from it
+//! alone (enrolments, revocations, corrections, profiles, follow-ups done, the access log,
+//! consent changes), and what it leaves the batch to do.
+
+use rusqlite::{Transaction, params};
+
+use super::batch::Batch;
+use super::counted::is_counted;
+use crate::domain::{CorrectionAction, RecordBody};
+use crate::error::Result;
+use crate::record::SignedRecord;
+use crate::replica::DocId;
+use crate::store::chains::forked_sql;
+use crate::store::keys;
+
+/// Stores a verified record and its index rows. Returns false if the store already had it.
+pub(crate) fn insert(
+    tx: &Transaction<'_>,
+    record: &SignedRecord,
+    doc_id: &DocId,
+    batch: &mut Batch,
+) -> Result<bool> {
+    let id = record.id().to_string();
+    let inserted = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO records (id, type, author, hlc_ms, hlc_counter, doc_id, bytes, seq, prev)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?
+        .execute(params![
+            id,
+            record.body().type_name(),
+            record.author().to_string(),
+            record.hlc().ms as i64,
+            record.hlc().counter,
+            doc_id.as_str(),
+            record.as_bytes(),
+            record.link().map(|l| l.seq as i64),
+            record.link().and_then(|l| l.prev).map(|p| p.to_string())
+        ])?;
+    if inserted == 0 {
+        return Ok(false);
+    }
+    if let Some(link) = record.link() {
+        // A second record at a held position may stop either counting (see `counted_at`).
+        let forked: bool = tx
+            .prepare_cached(&format!("SELECT {}", forked_sql("?1", "?2", "?3")))?
+            .query_row(
+                params![record.author().to_string(), link.seq as i64, id],
+                |r| r.get(0),
+            )?;
+        batch.trust_changed |= forked;
+    }
+    let author = record.author().to_string();
+    let hlc_ms = record.hlc().ms as i64;
+    let seq = record.link().map(|l| l.seq as i64);
+    match record.body() {
+        RecordBody::Enrolment(e) => {
+            tx.prepare_cached("INSERT INTO members (device_key, record_id, member_id, name, role, site_id, family_of, issuer, hlc_ms,
+                   valid_from_ms, valid_until_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                 ON CONFLICT(device_key) DO UPDATE SET record_id = excluded.record_id, member_id = excluded.member_id,
+                   name = excluded.name, role = excluded.role, site_id = excluded.site_id,
+                   family_of = excluded.family_of, issuer = excluded.issuer, hlc_ms = excluded.hlc_ms,
+                   valid_from_ms = excluded.valid_from_ms, valid_until_ms = excluded.valid_until_ms
+                 WHERE (excluded.hlc_ms, excluded.record_id) < (members.hlc_ms, members.record_id)")?.execute(params![
+                    e.device_key.to_string(),
+                    id,
+                    e.member_id.to_string(),
+                    e.name,
+                    e.role.as_str(),
+                    e.site_id.to_string(),
+                    e.family_of.map(|x| x.to_string()),
+                    author,
+                    hlc_ms,
+                    e.valid_from_ms.map(|ms| ms as i64),
+                    e.valid_until_ms.map(|ms| ms as i64)
+                ],
+            )?;
+            batch.trust_changed = true;
+        }
+        RecordBody::Revocation(r) => {
+            tx.prepare_cached(
+                "INSERT INTO revocations (record_id, device_key, effective_ms, issuer, last_seq, last_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(
+                params![
+                    id,
+                    r.device_key.to_string(),
+                    r.effective_ms as i64,
+                    author,
+                    r.last_seq.map(|s| s as i64),
+                    r.last_id.map(|i| i.to_string())
+                ],
+            )?;
+            batch.trust_changed = true;
+        }
+        RecordBody::FollowUpDone(f) => {
+            tx.prepare_cached("INSERT INTO follow_ups_done (record_id, visit_id, idx, done_at_ms, author, hlc_ms, counted)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?.execute(params![id, f.visit.to_string(), f.index, f.done_at_ms as i64, author, hlc_ms, is_counted(tx, &author, hlc_ms, seq, &id)?],
+            )?;
+        }
+        RecordBody::Correction(c) => {
+            let action = match c.action {
+                CorrectionAction::Void {} => "void",
+                CorrectionAction::Amend { .. } => "amend",
+            };
+            tx.prepare_cached(
+                "INSERT INTO corrections (record_id, target, action, author, hlc_ms, hlc_counter)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                id,
+                c.target.to_string(),
+                action,
+                author,
+                hlc_ms,
+                record.hlc().counter
+            ])?;
+            batch.targets.insert(c.target.to_string());
+        }
+        RecordBody::Site(_)
+        | RecordBody::Elder(_)
+        | RecordBody::Visit(_)
+        | RecordBody::Service(_) => {
+            batch.targets.insert(id);
+        }
+        RecordBody::EpochKey(_) | RecordBody::KeyGrant(_) => {
+            if let Some(key_id) = keys::note(tx, record, batch.unwrapper.as_ref())? {
+                batch.new_keys.push(key_id);
+            }
+        }
+        RecordBody::Erasure(_) => batch.erasures = true,
+        RecordBody::MemberProfile(p) => {
+            tx.prepare_cached(
+                "INSERT INTO member_profiles (member_id, record_id, name, author, hlc_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(member_id) DO UPDATE SET record_id = excluded.record_id,
+                   name = excluded.name, author = excluded.author, hlc_ms = excluded.hlc_ms
+                 WHERE (excluded.hlc_ms, excluded.record_id) > (member_profiles.hlc_ms, member_profiles.record_id)",
+            )?
+            .execute(params![p.member_id.to_string(), id, p.name, author, hlc_ms])?;
+        }
+        RecordBody::AccessLog(log) => {
+            let counted = is_counted(tx, &author, hlc_ms, seq, &id)?;
+            let hlc = (hlc_ms, record.hlc().counter);
+            crate::store::access_log::index(tx, &id, &author, hlc, log, counted)?;
+        }
+        RecordBody::Consent(change) => {
+            let counted = is_counted(tx, &author, hlc_ms, seq, &id)?;
+            let hlc = (hlc_ms, record.hlc().counter);
+            crate::store::consent::index_change(tx, &id, &author, hlc, change, counted)?;
+        }
+        // The time bank is computed in memory from the records table (`crate::ledger`).
+        RecordBody::Ledger(_) | RecordBody::LedgerRules(_) => {}
+    }
+    Ok(true)
+}
