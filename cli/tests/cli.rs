@@ -556,32 +556,25 @@ fn reads_are_logged_the_elder_gets_a_copy_and_consent_can_be_withdrawn() {
     assert!(conflicts.starts_with("0 records"), "{conflicts}");
     // Erased (PIPL Art. 47): a reason from the list, once; the name is gone from reports and
     // from the elder's copy, and nothing more is recorded about them.
-    let err = fails(&[
-        "erase", "--store", &centre, "--elder", elder, "--reason", "because",
-    ]);
+    let erase = |reason: &'static str| {
+        [
+            "erase",
+            "--store",
+            centre.as_str(),
+            "--elder",
+            elder,
+            "--reason",
+            reason,
+        ]
+    };
+    let err = fails(&erase("because"));
     assert!(
         err.contains("--reason") && err.contains("service_ended"),
         "{err}"
     );
-    let erased = ok(&[
-        "erase",
-        "--store",
-        &centre,
-        "--elder",
-        elder,
-        "--reason",
-        "service-ended",
-    ]);
+    let erased = ok(&erase("service-ended"));
     assert!(erased.contains("erased elder"), "{erased}");
-    let err = fails(&[
-        "erase",
-        "--store",
-        &centre,
-        "--elder",
-        elder,
-        "--reason",
-        "service-ended",
-    ]);
+    let err = fails(&erase("service-ended"));
     assert!(err.contains("was erased"), "{err}");
     let report = ok(&[
         "report",

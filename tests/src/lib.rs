@@ -122,6 +122,14 @@ pub struct ElderSpec {
     pub entitled_hours: u32,
 }
 
+impl ElderSpec {
+    /// An elder visited weekly (a left-behind elder living alone) with 10 entitled hours a month.
+    pub const WEEKLY: ElderSpec = ElderSpec {
+        cadence_days: 7,
+        entitled_hours: 10,
+    };
+}
+
 /// The fixture device key made from `seed` (the centre is 1, the coordinator 2, caregivers
 /// 100.., volunteers 200..).
 pub fn key(seed: u64) -> DeviceKey {
@@ -224,6 +232,28 @@ impl Village {
             volunteers,
             elders,
         )
+    }
+
+    /// A village whose phones keep their stores in files under `dir` (`NAME.db`), the n-th
+    /// store opened (from 1) with the key `store_key(n)`.
+    pub fn on_disk(
+        dir: &std::path::Path,
+        store_key: impl Fn(u8) -> carebank_core::store::StoreKey,
+        caregivers: usize,
+        volunteers: usize,
+        elders: &[ElderSpec],
+    ) -> Result<Village> {
+        let mut n = 0u8;
+        let mut opener = |name: &str, circle, key| {
+            n += 1;
+            Ok(CareStore::open(
+                &dir.join(format!("{name}.db")),
+                &store_key(n),
+                circle,
+                key,
+            )?)
+        };
+        Village::build_with(&mut opener, caregivers, volunteers, elders)
     }
 
     /// As [`Village::build`], opening each device's store with `opener`.

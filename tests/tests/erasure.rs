@@ -31,24 +31,10 @@ const ERASED_FOLLOW_UP: &str = "联系村医上门看诊";
 const KEPT_NAME: &str = "老人002";
 const KEPT_NOTE: &str = "精神很好，能自己做饭";
 
-fn spec() -> ElderSpec {
-    ElderSpec {
-        cadence_days: 7,
-        entitled_hours: 10,
-    }
-}
-
 /// A village whose phones keep plain stores in `dir`.
 fn village_on_disk(dir: &Path) -> Village {
-    let mut opener = |name: &str, circle, key| {
-        Ok(CareStore::open(
-            &dir.join(format!("{name}.db")),
-            &StoreKey::Plain,
-            circle,
-            key,
-        )?)
-    };
-    Village::build_with(&mut opener, 2, 0, &[spec(), spec()]).expect("village")
+    let weekly = [ElderSpec::WEEKLY, ElderSpec::WEEKLY];
+    Village::on_disk(dir, |_| StoreKey::Plain, 2, 0, &weekly).expect("village")
 }
 
 /// A visit by caregiver `caregiver` to elder `elder` with a note and, for the erased elder, a

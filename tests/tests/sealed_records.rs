@@ -4,10 +4,10 @@
 
 use std::path::Path;
 
+use carebank_core::Error;
 use carebank_core::domain::{AccessPurpose, FollowUp, Level, Observations, Revocation, RiskFlag};
 use carebank_core::store::StoreKey;
 use carebank_core::sync::bundle::Since;
-use carebank_core::{CareStore, Error};
 use carebank_scenarios::net::{bootstrap, client, start_relay, sync};
 use carebank_scenarios::raw_files::{files_holding, files_under};
 use carebank_scenarios::{ElderSpec, START_MS, Village, visit};
@@ -16,27 +16,10 @@ use carebank_scenarios::{ElderSpec, START_MS, Village, visit};
 const FOLLOW_UP: &str = "联系村医上门看诊";
 const NOTE: &str = "右腿浮肿，夜里咳嗽";
 
-fn spec() -> ElderSpec {
-    ElderSpec {
-        cadence_days: 7,
-        entitled_hours: 10,
-    }
-}
-
 /// A village whose phones keep encrypted stores in `dir`, each under its own key.
 fn village_on_disk(dir: &Path) -> Village {
-    let mut n = 0u8;
-    let mut opener = |name: &str, circle, key| {
-        n += 1;
-        let store_key = StoreKey::Raw([n; 32]);
-        Ok(CareStore::open(
-            &dir.join(format!("{name}.db")),
-            &store_key,
-            circle,
-            key,
-        )?)
-    };
-    Village::build_with(&mut opener, 2, 1, &[spec(), spec(), spec()]).expect("village")
+    let spec = ElderSpec::WEEKLY;
+    Village::on_disk(dir, |n| StoreKey::Raw([n; 32]), 2, 1, &[spec, spec, spec]).expect("village")
 }
 
 /// A caregiver's visit with health observations, a risk flag and a follow-up.
@@ -176,7 +159,7 @@ fn no_file_of_a_phone_or_the_relay_or_a_bundle_holds_personal_data() {
 /// for the other devices only. The phone still holds the records, and cannot open them.
 #[test]
 fn a_revoked_phone_cannot_open_what_is_recorded_after_its_revocation() {
-    let mut v = Village::build(2, 0, &[spec()]).expect("village");
+    let mut v = Village::build(2, 0, &[ElderSpec::WEEKLY]).expect("village");
     let before = observed_visit(&mut v, 1, 0, START_MS);
     v.coordinator
         .store

@@ -128,15 +128,7 @@ pub(crate) fn take_waiting_for_elder(
     tx: &Transaction<'_>,
     elder: Id,
 ) -> Result<Vec<(String, String, Vec<u8>)>> {
-    let waiting = tx
-        .prepare_cached(
-            "DELETE FROM sealed_waiting WHERE elder = ?1 RETURNING record_id, doc_id, bytes",
-        )?
-        .query_map([elder.to_string()], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })?
-        .collect::<std::result::Result<Vec<_>, _>>()?;
-    Ok(waiting)
+    take_waiting_where(tx, "elder", elder)
 }
 
 /// Takes out the records that waited for `key_id`: (id, document, bytes).
@@ -144,11 +136,20 @@ pub(crate) fn take_waiting(
     tx: &Transaction<'_>,
     key_id: Id,
 ) -> Result<Vec<(String, String, Vec<u8>)>> {
+    take_waiting_where(tx, "key_id", key_id)
+}
+
+/// Takes out the waiting records whose `column` (`key_id` or `elder`) is `value`.
+fn take_waiting_where(
+    tx: &Transaction<'_>,
+    column: &'static str,
+    value: Id,
+) -> Result<Vec<(String, String, Vec<u8>)>> {
     let waiting = tx
-        .prepare_cached(
-            "DELETE FROM sealed_waiting WHERE key_id = ?1 RETURNING record_id, doc_id, bytes",
-        )?
-        .query_map([key_id.to_string()], |r| {
+        .prepare_cached(&format!(
+            "DELETE FROM sealed_waiting WHERE {column} = ?1 RETURNING record_id, doc_id, bytes"
+        ))?
+        .query_map([value.to_string()], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })?
         .collect::<std::result::Result<Vec<_>, _>>()?;
