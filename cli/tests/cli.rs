@@ -461,18 +461,21 @@ fn reads_are_logged_the_elder_gets_a_copy_and_consent_can_be_withdrawn() {
     assert!(log.starts_with("0 reads of elder"), "{log}");
 
     // A report with names, and a purpose nobody has: refused before anything is read.
+    let report_with_names = || {
+        ok(&[
+            "report",
+            "--store",
+            &centre,
+            "--month",
+            "2026-11",
+            "--names",
+            "--at",
+            "2026-11-30T12:00",
+        ])
+    };
     let err = fails(&["follow-ups", "--store", &centre, "--purpose", "curiosity"]);
     assert!(err.contains("--purpose"), "{err}");
-    let report = ok(&[
-        "report",
-        "--store",
-        &centre,
-        "--month",
-        "2026-11",
-        "--names",
-        "--at",
-        "2026-11-30T12:00",
-    ]);
+    let report = report_with_names();
     assert!(report.contains("王奶奶"), "{report}");
     let log = access_log();
     assert!(log.starts_with("1 reads of elder"), "{log}");
@@ -576,16 +579,7 @@ fn reads_are_logged_the_elder_gets_a_copy_and_consent_can_be_withdrawn() {
     assert!(erased.contains("erased elder"), "{erased}");
     let err = fails(&erase("service-ended"));
     assert!(err.contains("was erased"), "{err}");
-    let report = ok(&[
-        "report",
-        "--store",
-        &centre,
-        "--month",
-        "2026-11",
-        "--names",
-        "--at",
-        "2026-11-30T12:00",
-    ]);
+    let report = report_with_names();
     assert!(!report.contains("王奶奶"), "{report}");
     let copy = ok(&["export-elder", "--store", &centre, "--elder", elder]);
     assert!(!copy.contains("王奶奶") && !copy.contains("1938"), "{copy}");

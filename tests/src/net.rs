@@ -18,6 +18,48 @@ use carebank_relay::{RelayConfig, RelayHandle};
 
 use crate::{SimClock, Village, enrolment, fixed_id, full_consent};
 
+/// A village and a relay on disk (see [`village_and_relay_on_disk`]).
+pub struct OnDisk {
+    /// The village, its phones' stores in files under `phones`, enrolled with the relay.
+    pub village: Village,
+    /// The relay, its data under `relay_dir`.
+    pub relay: RelayHandle,
+    /// A client of the relay.
+    pub http: RelayClient,
+    /// Where the phones' stores are.
+    pub phones: std::path::PathBuf,
+    /// Where the relay keeps its data.
+    pub relay_dir: std::path::PathBuf,
+}
+
+/// A village whose phones keep their stores under `dir/phones` (the n-th opened with
+/// `store_key(n)`), one elder per spec, and a relay on loopback keeping its data under
+/// `dir/relay`, the phones bootstrapped with it: what a raw-file scan of every replica reads.
+pub fn village_and_relay_on_disk(
+    dir: &Path,
+    store_key: impl Fn(u8) -> carebank_core::store::StoreKey,
+    caregivers: usize,
+    volunteers: usize,
+    elders: &[crate::ElderSpec],
+) -> OnDisk {
+    let phones = dir.join("phones");
+    let relay_dir = dir.join("relay");
+    std::fs::create_dir_all(&phones).expect("phones");
+    std::fs::create_dir_all(&relay_dir).expect("relay");
+    let mut village =
+        Village::on_disk(&phones, store_key, caregivers, volunteers, elders).expect("village");
+    let relay = start_relay(&relay_dir, village.circle, None, None);
+    let http = client(&relay);
+    bootstrap(&mut village, &http);
+    OnDisk {
+        village,
+        relay,
+        http,
+        phones,
+        relay_dir,
+    }
+}
+
 /// A relay configuration for `circle` on a free loopback port (or `addr`), data in `dir`.
 pub fn relay_config(
     dir: &Path,

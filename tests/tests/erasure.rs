@@ -9,15 +9,13 @@
 //! reading the decrypted database, its free pages and its log, as a thief who has the store's
 //! key would.
 
-use std::path::Path;
-
 use carebank_core::domain::{ErasureReason, Funding, Observations, ServiceDetail, Visit};
 use carebank_core::ids::Id;
 use carebank_core::record::Personal;
 use carebank_core::store::StoreKey;
 use carebank_core::time::Month;
 use carebank_core::{CareStore, Error};
-use carebank_scenarios::net::{bootstrap, client, start_relay, sync};
+use carebank_scenarios::net::{OnDisk, sync, village_and_relay_on_disk};
 use carebank_scenarios::raw_files::{files_holding, files_under};
 use carebank_scenarios::{ElderSpec, START_MS, Village, record_ids, service, visit};
 
@@ -30,12 +28,6 @@ const ERASED_FOLLOW_UP: &str = "联系村医上门看诊";
 /// What is recorded about another elder, who is not erased: it stays readable on the phones.
 const KEPT_NAME: &str = "老人002";
 const KEPT_NOTE: &str = "精神很好，能自己做饭";
-
-/// A village whose phones keep plain stores in `dir`.
-fn village_on_disk(dir: &Path) -> Village {
-    let weekly = [ElderSpec::WEEKLY, ElderSpec::WEEKLY];
-    Village::on_disk(dir, |_| StoreKey::Plain, 2, 0, &weekly).expect("village")
-}
 
 /// A visit by caregiver `caregiver` to elder `elder` with a note and, for the erased elder, a
 /// follow-up.
@@ -92,14 +84,14 @@ fn sync_all(v: &mut Village, http: &carebank_core::sync::http::RelayClient, skip
 #[test]
 fn an_erased_elder_leaves_nothing_readable_on_any_replica_and_the_figures_still_count() {
     let dir = tempfile::tempdir().expect("dir");
-    let phones = dir.path().join("phones");
-    let relay_dir = dir.path().join("relay");
-    std::fs::create_dir_all(&phones).expect("phones");
-    std::fs::create_dir_all(&relay_dir).expect("relay");
-    let mut v = village_on_disk(&phones);
-    let relay = start_relay(&relay_dir, v.circle, None, None);
-    let http = client(&relay);
-    bootstrap(&mut v, &http);
+    let weekly = [ElderSpec::WEEKLY, ElderSpec::WEEKLY];
+    let OnDisk {
+        village: mut v,
+        relay,
+        http,
+        phones,
+        relay_dir,
+    } = village_and_relay_on_disk(dir.path(), |_| StoreKey::Plain, 2, 0, &weekly);
     sync_all(&mut v, &http, None);
     let mut erased_records = Vec::new();
     let mut kept_records = Vec::new();

@@ -2,25 +2,17 @@
 //! the relay leaves no personal data readable in any file of any phone or of the relay, and a
 //! revoked phone cannot read what is recorded after its revocation.
 
-use std::path::Path;
-
 use carebank_core::Error;
 use carebank_core::domain::{AccessPurpose, FollowUp, Level, Observations, Revocation, RiskFlag};
 use carebank_core::store::StoreKey;
 use carebank_core::sync::bundle::Since;
-use carebank_scenarios::net::{bootstrap, client, start_relay, sync};
+use carebank_scenarios::net::{OnDisk, sync, village_and_relay_on_disk};
 use carebank_scenarios::raw_files::{files_holding, files_under};
 use carebank_scenarios::{ElderSpec, START_MS, Village, visit};
 
 /// A follow-up promised on a visit, and an observation note: free text about an elder's health.
 const FOLLOW_UP: &str = "联系村医上门看诊";
 const NOTE: &str = "右腿浮肿，夜里咳嗽";
-
-/// A village whose phones keep encrypted stores in `dir`, each under its own key.
-fn village_on_disk(dir: &Path) -> Village {
-    let spec = ElderSpec::WEEKLY;
-    Village::on_disk(dir, |n| StoreKey::Raw([n; 32]), 2, 1, &[spec, spec, spec]).expect("village")
-}
 
 /// A caregiver's visit with health observations, a risk flag and a follow-up.
 fn observed_visit(
@@ -66,14 +58,15 @@ fn personal_texts(v: &Village) -> Vec<String> {
 #[test]
 fn no_file_of_a_phone_or_the_relay_or_a_bundle_holds_personal_data() {
     let dir = tempfile::tempdir().expect("dir");
-    let phones = dir.path().join("phones");
-    let relay_dir = dir.path().join("relay");
-    std::fs::create_dir_all(&phones).expect("phones");
-    std::fs::create_dir_all(&relay_dir).expect("relay");
-    let mut v = village_on_disk(&phones);
-    let relay = start_relay(&relay_dir, v.circle, None, None);
-    let http = client(&relay);
-    bootstrap(&mut v, &http);
+    // Encrypted stores, each under its own key.
+    let weekly = [ElderSpec::WEEKLY; 3];
+    let store_key = |n| StoreKey::Raw([n; 32]);
+    let OnDisk {
+        village: mut v,
+        relay,
+        http,
+        ..
+    } = village_and_relay_on_disk(dir.path(), store_key, 2, 1, &weekly);
     for round in 0..3u64 {
         for device in v.devices_mut() {
             sync(device, &http).expect("sync");
