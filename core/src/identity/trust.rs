@@ -294,15 +294,67 @@ pub fn derive_trust(
     revocations: &[RevocationFact],
 ) -> HashMap<String, Trust> {
     let centre = centre.to_string();
-    let mut trusted: HashMap<String, (Option<String>, String)> = HashMap::new();
-    trusted.insert(centre.clone(), (None, "centre".to_string()));
-    let validity = |key: &str| -> (Option<i64>, Option<i64>) {
+    let validity = |key: &str| -> Validity {
         enrolments
             .get(key)
             .filter(|_| key != centre)
             .map_or((None, None), |m| (m.valid_from_ms, m.valid_until_ms))
     };
+    // Who is trusted depends on which revocations count, and which count depends on who is
+    // trusted: each is worked out whole from the other until neither changes, so the answer
+    // does not depend on the order the records are held in. (Only the centre, which is never
+    // revoked, enrols coordinators, and only they revoke: this settles by the third round.)
     let mut revoked: HashMap<String, Cutoff> = HashMap::new();
+    let mut trusted = trusted_given(&centre, enrolments, &revoked, &validity);
+    for _ in 0..SETTLING_ROUNDS {
+        let next_revoked = revoked_given(&centre, &trusted, revocations);
+        let next_trusted = trusted_given(&centre, enrolments, &next_revoked, &validity);
+        let settled = next_revoked == revoked && next_trusted == trusted;
+        revoked = next_revoked;
+        trusted = next_trusted;
+        if settled {
+            break;
+        }
+    }
+    trusted
+        .into_iter()
+        .map(|(key, (member_id, role))| {
+            let revoked = revoked.get(&key).cloned();
+            let (valid_from_ms, valid_until_ms) = validity(&key);
+            (
+                key,
+                Trust {
+                    member_id,
+                    role,
+                    revoked,
+                    valid_from_ms,
+                    valid_until_ms,
+                },
+            )
+        })
+        .collect()
+}
+
+/// More rounds than trust ever needs to settle (three: see [`derive_trust`]).
+const SETTLING_ROUNDS: usize = 8;
+
+/// A key's member id (none for the centre) and role.
+type Standing = (Option<String>, String);
+
+/// A certificate's validity period: from, until (exclusive), in ms, each if it says.
+type Validity = (Option<i64>, Option<i64>);
+
+/// The keys trusted when the revocations that count are `revoked`: the centre, and every key
+/// enrolled by a trusted key that may enrol its role, live and valid when it signed. Given the
+/// revocations, this only ever adds keys, so the order of `enrolments` does not matter.
+fn trusted_given(
+    centre: &str,
+    enrolments: &HashMap<String, EnrolmentFact>,
+    revoked: &HashMap<String, Cutoff>,
+    validity: &dyn Fn(&str) -> Validity,
+) -> HashMap<String, Standing> {
+    let mut trusted: HashMap<String, Standing> = HashMap::new();
+    trusted.insert(centre.to_string(), (None, "centre".to_string()));
     loop {
         let mut changed = false;
         for (key, m) in enrolments {
@@ -328,41 +380,94 @@ pub fn derive_trust(
                 changed = true;
             }
         }
-        for r in revocations {
-            let issuer_may = matches!(
-                trusted.get(&r.issuer).map(|t| t.1.as_str()),
-                Some("centre" | "coordinator")
-            );
-            if !issuer_may || r.device_key == centre {
-                continue;
-            }
-            match revoked.get_mut(&r.device_key) {
-                Some(cut) => changed |= cut.tighten(r),
-                None => {
-                    revoked.insert(r.device_key.clone(), Cutoff::of(r));
-                    changed = true;
-                }
-            }
-        }
         if !changed {
-            break;
+            return trusted;
         }
     }
-    trusted
-        .into_iter()
-        .map(|(key, (member_id, role))| {
-            let revoked = revoked.get(&key).cloned();
-            let (valid_from_ms, valid_until_ms) = validity(&key);
-            (
-                key,
-                Trust {
-                    member_id,
-                    role,
-                    revoked,
-                    valid_from_ms,
-                    valid_until_ms,
-                },
-            )
-        })
-        .collect()
+}
+
+/// The cut-offs of the revocations signed by the centre or a trusted coordinator (the lowest
+/// cut of each key), when the trusted keys are `trusted`.
+fn revoked_given(
+    centre: &str,
+    trusted: &HashMap<String, Standing>,
+    revocations: &[RevocationFact],
+) -> HashMap<String, Cutoff> {
+    let mut revoked: HashMap<String, Cutoff> = HashMap::new();
+    for r in revocations {
+        let issuer_may = matches!(
+            trusted.get(&r.issuer).map(|t| t.1.as_str()),
+            Some("centre" | "coordinator")
+        );
+        if !issuer_may || r.device_key == centre {
+            continue;
+        }
+        match revoked.get_mut(&r.device_key) {
+            Some(cut) => {
+                cut.tighten(r);
+            }
+            None => {
+                revoked.insert(r.device_key.clone(), Cutoff::of(r));
+            }
+        }
+    }
+    revoked
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::DeviceKey;
+
+    fn enrolment(issuer: &str, role: &str, hlc_ms: i64, member: &str) -> EnrolmentFact {
+        EnrolmentFact {
+            member_id: member.into(),
+            role: role.into(),
+            issuer: issuer.into(),
+            hlc_ms,
+            valid_from_ms: None,
+            valid_until_ms: None,
+            record_id: format!("{member:0>32}"),
+            seq: None,
+            forked: false,
+        }
+    }
+
+    /// Found while documenting the ledger format (issue 13): a coordinator revoked from time
+    /// 50 enrols a key at time 100. Whether that key came out trusted depended on the order a
+    /// hash map held the enrolments in (114 of 200 runs trusted it); it must never be.
+    #[test]
+    fn an_enrolment_after_its_issuers_revocation_is_never_trusted_whatever_the_order() {
+        let centre = DeviceKey::from_seed([1; 32]).public_key();
+        let coordinator = DeviceKey::from_seed([2; 32]).public_key().to_string();
+        let late = DeviceKey::from_seed([3; 32]).public_key().to_string();
+        let early = DeviceKey::from_seed([4; 32]).public_key().to_string();
+        let revocation = RevocationFact {
+            device_key: coordinator.clone(),
+            effective_ms: 50,
+            last_seq: None,
+            last_id: None,
+            issuer: centre.to_string(),
+        };
+        for _ in 0..200 {
+            // A new map each time: each has its own hash seed, so its own order.
+            let enrolments: HashMap<String, EnrolmentFact> = [
+                (
+                    coordinator.clone(),
+                    enrolment(&centre.to_string(), "coordinator", 10, "c"),
+                ),
+                (late.clone(), enrolment(&coordinator, "caregiver", 100, "l")),
+                (early.clone(), enrolment(&coordinator, "caregiver", 20, "e")),
+            ]
+            .into_iter()
+            .collect();
+            let trust = derive_trust(centre, &enrolments, std::slice::from_ref(&revocation));
+            assert!(
+                !trust.contains_key(&late),
+                "enrolled after its issuer's cut"
+            );
+            assert!(trust.contains_key(&early), "enrolled before it");
+            assert!(trust[&coordinator].revoked.is_some());
+        }
+    }
 }
