@@ -580,7 +580,10 @@ fn reads_are_logged_the_elder_gets_a_copy_and_consent_can_be_withdrawn() {
     let err = fails(&erase("service-ended"));
     assert!(err.contains("was erased"), "{err}");
     let report = report_with_names();
-    assert!(!report.contains("王奶奶"), "{report}");
+    assert!(
+        !report.contains("王奶奶") && report.contains("erased elder"),
+        "{report}"
+    );
     let copy = ok(&["export-elder", "--store", &centre, "--elder", elder]);
     assert!(!copy.contains("王奶奶") && !copy.contains("1938"), "{copy}");
 }

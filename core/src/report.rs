@@ -12,6 +12,11 @@ use crate::time::{Month, cst_day};
 
 pub use crate::lang::Lang;
 
+/// The name an erased elder's row carries in a report (whose personal data is gone).
+pub const ERASED_ELDER: &str = "erased elder";
+/// [`ERASED_ELDER`] in Chinese.
+pub const ERASED_ELDER_ZH: &str = "已删除的老人";
+
 /// One line of the report: the unit of the CSV and JSON forms.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReportRow {
@@ -161,10 +166,13 @@ impl MonthlyReport {
                 }
                 None => u.status,
             };
-            let name = if with_names {
-                u.name.clone()
+            // An erased elder's services still count: the row says so, and names nobody.
+            let (name, name_zh) = if store.is_erased(u.elder_id)? {
+                (ERASED_ELDER.to_string(), ERASED_ELDER_ZH.to_string())
+            } else if with_names {
+                (u.name.clone(), u.name.clone())
             } else {
-                String::new()
+                (String::new(), String::new())
             };
             rows.push(ReportRow {
                 quota: Some(quota),
@@ -173,7 +181,7 @@ impl MonthlyReport {
                     "entitlement",
                     &u.elder_id.to_string(),
                     &name,
-                    &name,
+                    &name_zh,
                     u.used_minutes,
                     "minutes",
                 )
