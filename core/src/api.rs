@@ -148,16 +148,17 @@ impl CareStore {
             self.check_context(&body)?;
         }
         // Nothing more is recorded about an erased elder (nor is an elder erased twice).
+        let elder = self.elder_of(&body)?;
         let about = match &body {
             RecordBody::Erasure(e) => Some(e.elder_id),
-            other => self.elder_of(other)?,
+            _ => elder,
         };
-        if let Some(elder) = about
-            && self.store.is_erased(elder)?
+        if let Some(about) = about
+            && self.store.is_erased(about)?
         {
-            return Err(Error::ElderErased(elder));
+            return Err(Error::ElderErased(about));
         }
-        let record = self.sign_next(body)?;
+        let record = self.sign_next(body, elder)?;
         self.store.append(&record)?;
         Ok(record.id())
     }

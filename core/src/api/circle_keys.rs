@@ -25,8 +25,14 @@ impl CareStore {
     /// Signs the next record of this device: a care record sealed under the circle's newest
     /// epoch key this device holds (the centre or a coordinator makes the circle's first one),
     /// anything else in the clear. Time-bank entries stay in the clear so that a member's
-    /// statement verifies with the centre's key alone (`ledger::statement`).
-    pub(super) fn sign_next(&mut self, body: RecordBody) -> Result<SignedRecord> {
+    /// statement verifies with the centre's key alone (`ledger::statement`). `elder` is the
+    /// elder whose personal fields the body carries ([`CareStore::elder_of`], not erased: the
+    /// caller checked); they are sealed under that elder's key.
+    pub(super) fn sign_next(
+        &mut self,
+        body: RecordBody,
+        elder: Option<Id>,
+    ) -> Result<SignedRecord> {
         let sealed =
             RecordClass::of(&body) == RecordClass::Care && !matches!(body, RecordBody::Ledger(_));
         if !sealed {
@@ -50,7 +56,7 @@ impl CareStore {
             // A circle whose centre and coordinators run a build without sealed records.
             None => return Ok(SignedRecord::sign(self.next_envelope(body)?, &self.key)?),
         };
-        let elder = match self.elder_of(&body)? {
+        let elder = match elder {
             Some(elder) => Some(self.elder_secret(elder, &epoch)?),
             None => None,
         };
@@ -63,7 +69,8 @@ impl CareStore {
     }
 
     /// The elder whose personal fields `body` carries, if any: the elder a record is about,
-    /// or the elder of the visit a follow-up closes, or of the record a correction amends.
+    /// or the elder of the visit a follow-up closes, or of the record a correction amends or
+    /// voids. Also the elder a read of the record is logged against.
     pub(super) fn elder_of(&self, body: &RecordBody) -> Result<Option<Id>> {
         Ok(match body {
             RecordBody::Elder(e) => Some(e.elder_id),
@@ -92,9 +99,6 @@ impl CareStore {
     /// The key this device seals `elder`'s personal fields under: one it holds, else a new one,
     /// whose keyring entry (wrapped under `epoch`) sync then carries to the circle's devices.
     fn elder_secret(&mut self, elder: Id, epoch: &EpochSecret) -> Result<ElderSecret> {
-        if self.store.is_erased(elder)? {
-            return Err(Error::ElderErased(elder));
-        }
         if let Some(secret) = self.store.elder_secret(elder)? {
             return Ok(secret);
         }

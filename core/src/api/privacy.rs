@@ -84,21 +84,6 @@ fn exported(record: &SignedRecord) -> ExportedRecord {
     }
 }
 
-/// The elder a record is about, if it is an elder, visit, service or consent record.
-fn elder_of(body: &RecordBody) -> Option<Id> {
-    match body {
-        RecordBody::Elder(e) => Some(e.elder_id),
-        RecordBody::Visit(v) => Some(v.elder_id),
-        RecordBody::Service(s) => Some(s.elder_id),
-        RecordBody::Consent(c) => Some(c.elder_id),
-        RecordBody::Correction(c) => match c.action {
-            crate::domain::CorrectionAction::Amend { ref replacement } => elder_of(replacement),
-            crate::domain::CorrectionAction::Void {} => None,
-        },
-        _ => None,
-    }
-}
-
 impl CareStore {
     /// Logs that `call` read the data of `elders` for `purpose`: one signed record per call
     /// (split every [`ACCESS_ELDERS_MAX`] elders), none when no elder was read.
@@ -168,22 +153,9 @@ impl CareStore {
     /// visit, a service, a consent change, an amendment of one) is logged as read.
     pub fn read_record(&mut self, id: Id, purpose: AccessPurpose) -> Result<SignedRecord> {
         let record = self.store.get(id)?;
-        let elders = elder_of(record.body())
-            .or_else(|| self.elder_of_target(record.body()))
-            .into_iter()
-            .collect();
+        let elders = self.elder_of(record.body())?.into_iter().collect();
         self.log_access(AccessCall::ReadRecord, purpose, elders)?;
         Ok(record)
-    }
-
-    /// The elder of a void's target, or of a follow-up's visit.
-    fn elder_of_target(&self, body: &RecordBody) -> Option<Id> {
-        let target = match body {
-            RecordBody::Correction(c) => c.target,
-            RecordBody::FollowUpDone(d) => d.visit,
-            _ => return None,
-        };
-        self.store.get(target).ok().and_then(|r| elder_of(r.body()))
     }
 
     /// Every logged read of `elder_id`'s data this store holds, oldest first (reading the log
