@@ -22,6 +22,8 @@ pub struct KeysTaken {
     pub opened: Vec<Id>,
     /// The records that waited for those keys, now admitted.
     pub admitted: Vec<Id>,
+    /// The ids of every entry offered that verified (the sender holds them).
+    pub verified: Vec<Id>,
 }
 
 /// Stores verified entries of `circle`: each new one is kept, and opened if the epoch key it is
@@ -254,6 +256,7 @@ impl super::Store {
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut taken = take(&tx, self.circle, &verified)?;
         taken.refused += malformed;
+        taken.verified = verified.iter().map(ElderKeyEntry::key_id).collect();
         let mut batch = super::index::Batch::new(self.unwrapper.clone());
         batch.new_keys = taken.opened.clone();
         taken.admitted = batch.finish(&tx, self.centre)?;

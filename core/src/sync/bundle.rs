@@ -24,7 +24,6 @@ use crate::hlc::{Hlc, latest_now};
 use crate::identity::{DeviceKey, PublicKey, SignatureBytes};
 use crate::ids::Id;
 use crate::record::SignedRecord;
-use crate::record::elder_key::ElderKeyEntry;
 use crate::replica::DocId;
 use crate::store::{Refusal, Store};
 use crate::time::Month;
@@ -326,13 +325,9 @@ pub(crate) fn import(
     };
     // The keys first, so that the records about elders open as they arrive.
     if !bundle.keys.is_empty() {
-        report.records_added += store.take_keyring(&bundle.keys)?;
-        let sent: Vec<Id> = bundle
-            .keys
-            .iter()
-            .filter_map(|b| ElderKeyEntry::decode(b).ok().map(|e| e.key_id()))
-            .collect();
-        store.note_peer_keyring(&exporter, &sent, &[])?;
+        let taken = store.take_elder_keys(&bundle.keys)?;
+        report.records_added += taken.admitted.len();
+        store.note_peer_elder_keys(&exporter, &taken.verified, &[])?;
     }
     for d in &bundle.docs {
         report.records_added += SyncReplica::apply_changes(store, &d.doc, &d.changes)?;
