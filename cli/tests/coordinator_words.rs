@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 
 use common::relay::Relay;
-use common::{enrol, entitled_elder, fails, join, new_circle, ok};
+use common::{companionship_claim, enrol, entitled_elder, fails, join, new_circle, ok};
 
 /// Copies a device folder whole, as restoring a phone's backup onto a second phone does.
 fn restore_backup(from: &Path, to: &Path) {
@@ -85,31 +85,10 @@ fn the_coordinator_reads_names_and_the_conflict_queue_in_words_in_english_and_ch
         "--follow-up",
         "下周送降压药",
     ]);
-    let service = ok(&[
-        "service",
-        "--store",
-        &volunteer,
-        "--elder",
-        &elder,
-        "--kind",
-        "companionship",
-        "--minutes",
-        "90",
-        "--funding",
-        "time_bank",
-    ]);
-    let claim = ok(&[
-        "claim",
-        "--store",
-        &volunteer,
-        "--service",
-        service.trim(),
-        "--minutes",
-        "90",
-    ]);
+    let claim = companionship_claim(&volunteer, &elder, &[]);
     sync(&volunteer);
     sync(&coordinator);
-    ok(&["confirm", "--store", &coordinator, "--claim", claim.trim()]);
+    ok(&["confirm", "--store", &coordinator, "--claim", &claim]);
     sync(&coordinator);
     sync(&volunteer);
 

@@ -6,7 +6,7 @@
 mod common;
 
 use common::relay::Relay;
-use common::{enrol, entitled_elder, field, join, new_circle, ok, run};
+use common::{companionship_claim, enrol, entitled_elder, field, join, new_circle, ok, run};
 
 #[test]
 fn init_record_sync_reconcile_report() {
@@ -115,36 +115,13 @@ fn init_record_sync_reconcile_report() {
         "--funding",
         "government",
     ]);
-    let service = ok(&[
-        "service",
-        "--store",
-        &volunteer,
-        "--elder",
-        elder,
-        "--kind",
-        "companionship",
-        "--at",
-        "2026-11-04T10:00",
-        "--minutes",
-        "90",
-        "--funding",
-        "time_bank",
-    ]);
-    let claim = ok(&[
-        "claim",
-        "--store",
-        &volunteer,
-        "--service",
-        service.trim(),
-        "--minutes",
-        "90",
-    ]);
+    let claim = companionship_claim(&volunteer, elder, &["--at", "2026-11-04T10:00"]);
     sync(&caregiver);
     sync(&volunteer);
 
     // The coordinator confirms the claim; the volunteer sees her hours and spends half an hour.
     sync(&coordinator);
-    ok(&["confirm", "--store", &coordinator, "--claim", claim.trim()]);
+    ok(&["confirm", "--store", &coordinator, "--claim", &claim]);
     sync(&coordinator);
     sync(&volunteer);
     let balance = ok(&["balance", "--store", &volunteer]);

@@ -118,6 +118,39 @@ pub fn entitled_elder(store: &str, name: &str, site: &str, more: &[&str]) -> Str
     ok(&args).trim().to_string()
 }
 
+/// From the device folder `volunteer`, records 90 minutes of companionship (陪伴) given to
+/// `elder` for the time bank, with the further flags in `more` (a time …), and claims the 90
+/// minutes for it; returns the claim's id.
+#[allow(dead_code)] // Not every test file uses every helper.
+pub fn companionship_claim(volunteer: &str, elder: &str, more: &[&str]) -> String {
+    let mut args = vec![
+        "service",
+        "--store",
+        volunteer,
+        "--elder",
+        elder,
+        "--kind",
+        "companionship",
+        "--minutes",
+        "90",
+        "--funding",
+        "time_bank",
+    ];
+    args.extend_from_slice(more);
+    let service = ok(&args);
+    ok(&[
+        "claim",
+        "--store",
+        volunteer,
+        "--service",
+        service.trim(),
+        "--minutes",
+        "90",
+    ])
+    .trim()
+    .to_string()
+}
+
 /// The value after `label` on the line of `output` that starts with it.
 pub fn field(output: &str, label: &str) -> String {
     output

@@ -585,20 +585,23 @@ mod tests {
         (epoch, [0x24; sealed::NONCE_LEN])
     }
 
+    /// The version-2 vector sealed under the vector's epoch key and nonce, its personal
+    /// fields under `personal` when given.
+    fn sealed_vector(personal: Option<(&ElderSecret, [u8; sealed::NONCE_LEN])>) -> SignedRecord {
+        let (epoch, nonce) = vector_epoch();
+        let sealing = Sealing {
+            epoch: &epoch,
+            nonce,
+            personal,
+        };
+        let key = DeviceKey::from_seed(VECTOR_SEED);
+        SignedRecord::sign_sealed_with(vector_envelope_v2(), &key, sealing).expect("sign")
+    }
+
     #[test]
     fn the_published_sealed_vector_holds() {
-        let key = DeviceKey::from_seed(VECTOR_SEED);
-        let (epoch, nonce) = vector_epoch();
-        let record = SignedRecord::sign_sealed_with(
-            vector_envelope_v2(),
-            &key,
-            Sealing {
-                epoch: &epoch,
-                nonce,
-                personal: None,
-            },
-        )
-        .expect("sign");
+        let (epoch, _) = vector_epoch();
+        let record = sealed_vector(None);
         assert_eq!(hex::encode(record.payload()), VECTOR_SEALED_PAYLOAD_HEX);
         assert_eq!(hex::encode(record.signature()), VECTOR_SEALED_SIGNATURE_HEX);
         let mut keys = Keyring::default();
@@ -639,18 +642,9 @@ mod tests {
     #[test]
     fn the_published_personal_vector_holds() {
         let key = DeviceKey::from_seed(VECTOR_SEED);
-        let (epoch, nonce) = vector_epoch();
+        let (epoch, _) = vector_epoch();
         let (elder, personal_nonce) = vector_elder();
-        let record = SignedRecord::sign_sealed_with(
-            vector_envelope_v2(),
-            &key,
-            Sealing {
-                epoch: &epoch,
-                nonce,
-                personal: Some((&elder, personal_nonce)),
-            },
-        )
-        .expect("sign");
+        let record = sealed_vector(Some((&elder, personal_nonce)));
         let entry = elder_key::ElderKeyEntry::make_with_nonce(
             vector_envelope_v2().circle,
             &key,
