@@ -284,12 +284,12 @@ impl CareStore {
         self.store.take_elder_keys(entries)
     }
 
-    /// Every document this store holds, with its saved bytes.
+    /// Every document this store holds, each as one snapshot of its saved bytes.
     pub fn documents(&self) -> Result<Vec<(DocId, Vec<u8>)>> {
         let ids = self.store.doc_ids()?;
         ids.into_iter()
             .map(|doc_id| {
-                let bytes = self.store.doc_bytes(&doc_id)?;
+                let bytes = self.store.doc_snapshot(&doc_id)?;
                 Ok((doc_id, bytes))
             })
             .collect()

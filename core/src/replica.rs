@@ -13,6 +13,7 @@ use crate::hlc::Hlc;
 use crate::ids::Id;
 use crate::time::Month;
 
+mod chunks;
 mod parts;
 
 /// Names one document: `records/YYYY-MM`, the CST month of the records' clocks.
@@ -88,7 +89,7 @@ impl RecordDoc {
 
     /// Loads a document from saved chunks (a snapshot and/or incremental saves, concatenated).
     pub fn load(bytes: &[u8], actor: &ActorId) -> Result<RecordDoc, ReplicaError> {
-        let mut doc = AutoCommit::load(bytes)?.with_actor(actor.clone());
+        let mut doc = chunks::load(bytes)?.with_actor(actor.clone());
         let saved = doc.get_heads();
         Ok(RecordDoc {
             doc,
@@ -117,9 +118,13 @@ impl RecordDoc {
     /// Merges another replica's document (saved bytes), returning the incremental chunk to
     /// persist and every key the merge added or changed. Bytes that do not load change nothing.
     pub fn merge(&mut self, bytes: &[u8]) -> Result<(Vec<u8>, Vec<AddedEntry>), ReplicaError> {
-        let mut theirs = AutoCommit::load(bytes)?;
         let before = self.doc.get_heads();
-        self.doc.merge(&mut theirs)?;
+        if before.is_empty() {
+            let actor = self.doc.get_actor().clone();
+            self.doc = chunks::load(bytes)?.with_actor(actor);
+        } else {
+            chunks::merge(&mut self.doc, &mut chunks::load(bytes)?)?;
+        }
         let after = self.doc.get_heads();
         let added = self.entries_between(&before, &after)?;
         Ok((self.save_new(), added))
@@ -158,7 +163,7 @@ impl RecordDoc {
         bytes: &[u8],
     ) -> Result<(Vec<u8>, Vec<AddedEntry>), ReplicaError> {
         let before = self.doc.get_heads();
-        self.doc.load_incremental(bytes)?;
+        chunks::load_incremental(&mut self.doc, bytes)?;
         let after = self.doc.get_heads();
         let added = self.entries_between(&before, &after)?;
         Ok((self.save_new(), added))
@@ -169,7 +174,7 @@ impl RecordDoc {
     /// the next incremental save leaves them out. Call it only when everything else the
     /// document holds is stored too.
     pub fn add_stored(&mut self, bytes: &[u8]) -> Result<(), ReplicaError> {
-        self.doc.load_incremental(bytes)?;
+        chunks::load_incremental(&mut self.doc, bytes)?;
         self.saved = self.doc.get_heads();
         Ok(())
     }

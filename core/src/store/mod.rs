@@ -333,6 +333,22 @@ impl Store {
         Ok(out)
     }
 
+    /// A document as one snapshot, what another store or a bundle loads fastest: the stored
+    /// chunk itself when there is only one, else the chunks loaded and saved as one (empty if
+    /// there is no such document). Loading a snapshot takes a seventh of the time that loading
+    /// the same changes as chunks does (`replica/chunks.rs`).
+    pub fn doc_snapshot(&self, doc_id: &DocId) -> Result<Vec<u8>> {
+        let bytes = self.doc_bytes(doc_id)?;
+        let chunks: i64 = self
+            .conn
+            .prepare_cached("SELECT count(*) FROM doc_chunks WHERE doc_id = ?1")?
+            .query_row([doc_id.as_str()], |r| r.get(0))?;
+        if chunks <= 1 {
+            return Ok(bytes);
+        }
+        Ok(RecordDoc::load(&bytes, &self.actor)?.save())
+    }
+
     /// Reads one record by id and verifies it again: a record altered in storage is reported as
     /// an error, never returned.
     pub fn get(&self, id: Id) -> Result<SignedRecord> {
