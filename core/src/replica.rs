@@ -185,11 +185,25 @@ impl RecordDoc {
     /// can apply the batch and the next one continues from there. The changes still due are
     /// kept until the next request from the heads this batch names (while the document is
     /// unchanged), so that a document sent in many parts is listed and ordered once.
+    ///
+    /// A peer that holds nothing of the document gets it saved whole when that fits: the same
+    /// bytes give or take a few percent, and a snapshot loads into an empty document some
+    /// forty times faster than its changes apply (`replica/chunks.rs`).
     pub fn changes_since(
         &mut self,
         have: &[ChangeHash],
         budget: usize,
     ) -> Result<ChangeBatch, ReplicaError> {
+        if have.is_empty() && !self.doc.get_heads().is_empty() {
+            let snapshot = self.doc.save();
+            if snapshot.len() <= budget {
+                return Ok(ChangeBatch {
+                    bytes: snapshot,
+                    complete: true,
+                    heads: Vec::new(),
+                });
+            }
+        }
         parts::changes_since(&mut self.doc, &mut self.sends, have, budget)
     }
 
