@@ -25,8 +25,8 @@ use crate::ids::Id;
 use crate::record::{Envelope, FORMAT_VERSION, SignedRecord};
 use crate::replica::DocId;
 use crate::store::{
-    ChainProblem, Durability, FutureRecord, IngestReport, KeysTaken, PersonTimes, Rejection, Store,
-    StoreKey, TrustedKey,
+    ChainProblem, Durability, FutureRecord, IngestReport, KeysTaken, Maintenance, PersonTimes,
+    Rejection, Store, StoreKey, TrustedKey,
 };
 use crate::sync::peer::SeenNonces;
 use crate::time::Month;
@@ -108,6 +108,12 @@ impl CareStore {
     /// Chooses how hard writes are pushed to disk; the default is [`Durability::EveryWrite`].
     pub fn set_durability(&mut self, durability: Durability) -> Result<()> {
         self.store.set_durability(durability)
+    }
+
+    /// Work a write leaves for when the phone is idle (documents compacted, the write-ahead log
+    /// truncated): call it from a background job, not after every write.
+    pub fn run_maintenance(&mut self) -> Result<Maintenance> {
+        self.store.run_maintenance()
     }
 
     /// This device's public key.

@@ -51,12 +51,24 @@ use crate::ids::Id;
 use crate::record::{EpochKeys, EpochSecret, NoKeys, SignedRecord};
 use crate::replica::{DocId, RecordDoc, session_actor};
 
-/// After this many incremental chunks a document is compacted into one snapshot.
-const COMPACT_AFTER_CHUNKS: i64 = 64;
+/// A write compacts its document (into one snapshot) only once it is stored in this many
+/// chunks. Compaction saves the whole month, tens of milliseconds on a busy one, and belongs in
+/// [`Store::run_maintenance`], which the app calls when the phone is idle; this bound keeps a
+/// store whose app never does from growing without end, chunk by chunk.
+const COMPACT_ON_WRITE_AFTER: i64 = 1024;
 /// How many prepared statements the connection keeps.
 const STATEMENT_CACHE: usize = 128;
 /// How many documents stay loaded in memory.
 const CACHED_DOCS: usize = 3;
+
+/// What [`Store::run_maintenance`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Maintenance {
+    /// Documents compacted into one snapshot each.
+    pub documents_compacted: usize,
+    /// The chunks those documents were stored in before.
+    pub chunks_merged: usize,
+}
 
 /// How hard each write is pushed to disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -339,11 +351,7 @@ impl Store {
     /// the same changes as chunks does (`replica/chunks.rs`).
     pub fn doc_snapshot(&self, doc_id: &DocId) -> Result<Vec<u8>> {
         let bytes = self.doc_bytes(doc_id)?;
-        let chunks: i64 = self
-            .conn
-            .prepare_cached("SELECT count(*) FROM doc_chunks WHERE doc_id = ?1")?
-            .query_row([doc_id.as_str()], |r| r.get(0))?;
-        if chunks <= 1 {
+        if self.chunk_count(doc_id)? <= 1 {
             return Ok(bytes);
         }
         Ok(RecordDoc::load(&bytes, &self.actor)?.save())
@@ -530,26 +538,31 @@ impl Store {
         self.doc_order.retain(|d| d != doc_id);
     }
 
-    /// Compacts a document once it has many chunks, after a write has committed. A write's
-    /// outcome is its commit: a compaction that fails (a full disk, a busy database) must not
-    /// turn a stored record into a reported failure that a person would retry, recording the
-    /// visit twice. It changes nothing when it fails (one transaction, and the document's own
-    /// save cursor is untouched by a whole save), so it is simply tried again after the next
-    /// write to the document.
+    /// Compacts a document once it has very many chunks, after a write has committed. A
+    /// write's outcome is its commit: a compaction that fails (a full disk, a busy database)
+    /// must not turn a stored record into a reported failure that a person would retry,
+    /// recording the visit twice. It changes nothing when it fails (one transaction, and the
+    /// document's own save cursor is untouched by a whole save), so it is simply tried again
+    /// after the next write to the document.
     fn compact_if_due(&mut self, doc_id: &DocId) {
-        let _postponed = self.maybe_compact(doc_id);
+        let _postponed = self.chunk_count(doc_id).and_then(|chunks| {
+            if chunks >= COMPACT_ON_WRITE_AFTER {
+                self.compact(doc_id)
+            } else {
+                Ok(())
+            }
+        });
     }
 
-    /// Replaces a document's chunks by one snapshot once it has many.
-    fn maybe_compact(&mut self, doc_id: &DocId) -> Result<()> {
-        let chunks: i64 = self.conn.query_row(
-            "SELECT count(*) FROM doc_chunks WHERE doc_id = ?1",
-            [doc_id.as_str()],
-            |r| r.get(0),
-        )?;
-        if chunks < COMPACT_AFTER_CHUNKS {
-            return Ok(());
-        }
+    fn chunk_count(&self, doc_id: &DocId) -> Result<i64> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT count(*) FROM doc_chunks WHERE doc_id = ?1")?
+            .query_row([doc_id.as_str()], |r| r.get(0))?)
+    }
+
+    /// Replaces a loaded document's chunks by one snapshot.
+    fn compact(&mut self, doc_id: &DocId) -> Result<()> {
         let snapshot = self.doc_mut(doc_id)?.save();
         let tx = self
             .conn
@@ -560,6 +573,26 @@ impl Store {
             .execute(params![doc_id.as_str(), snapshot])?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// The work that a write leaves for later, to run when the phone is idle (the app's
+    /// background job, the command line's `maintain`): every document stored in more than one
+    /// chunk is compacted into one snapshot, which keeps loading it cheap, and the write-ahead
+    /// log is checkpointed into the database file and truncated.
+    pub fn run_maintenance(&mut self) -> Result<Maintenance> {
+        let mut done = Maintenance::default();
+        for doc_id in self.doc_ids()? {
+            let chunks = self.chunk_count(&doc_id)?;
+            if chunks > 1 {
+                self.load_doc(&doc_id)?;
+                self.compact(&doc_id)?;
+                done.documents_compacted += 1;
+                done.chunks_merged += usize::try_from(chunks).unwrap_or(usize::MAX);
+            }
+        }
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(done)
     }
 
     /// How many chunks each document is stored in (for tests and diagnostics).
@@ -792,6 +825,51 @@ mod tests {
         assert!(!counted, "the expired key's site no longer counts");
     }
 
+    #[test]
+    fn writes_leave_compaction_to_maintenance_which_loses_nothing_and_empties_the_log() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("store.db");
+        let key = DeviceKey::from_seed([7; 32]);
+        let circle = Id::random();
+        let open = || Store::open(&path, &StoreKey::Plain, circle, key.public_key()).expect("open");
+        let mut store = open();
+        let ms = 1_793_577_600_000;
+        let written: Vec<SignedRecord> = (0..80).map(|n| site(&key, circle, ms + n)).collect();
+        for record in &written {
+            store.append(record).expect("write");
+        }
+        let doc = DocId::for_hlc(written[0].hlc()).as_str().to_string();
+        assert_eq!(
+            store.chunk_counts().expect("counts"),
+            vec![(doc.clone(), 80)]
+        );
+
+        let done = store.run_maintenance().expect("maintenance");
+        assert_eq!(
+            done,
+            Maintenance {
+                documents_compacted: 1,
+                chunks_merged: 80
+            }
+        );
+        assert_eq!(
+            store.chunk_counts().expect("counts"),
+            vec![(doc.clone(), 1)]
+        );
+        let wal = std::fs::metadata(path.with_extension("db-wal")).map_or(0, |m| m.len());
+        assert_eq!(wal, 0, "the log was checkpointed and truncated");
+        assert_eq!(
+            store.run_maintenance().expect("again"),
+            Maintenance::default(),
+            "nothing left to do"
+        );
+        drop(store);
+        let reopened = open();
+        for record in &written {
+            assert_eq!(&reopened.get(record.id()).expect("kept"), record);
+        }
+    }
+
     /// Issue 11, finding 6: on a full disk the compaction after a write failed, the write
     /// reported "database or disk is full", and yet its record was stored and counted.
     #[test]
@@ -807,7 +885,7 @@ mod tests {
         )
         .expect("open");
         let ms = 1_793_577_600_000;
-        for n in 0..COMPACT_AFTER_CHUNKS - 1 {
+        for n in 0..COMPACT_ON_WRITE_AFTER - 1 {
             store
                 .append(&site(&key, circle, ms + n as u64))
                 .expect("write");
@@ -828,7 +906,7 @@ mod tests {
         let doc = DocId::for_hlc(last.hlc());
         let chunks = |store: &Store| store.chunk_counts().expect("counts");
         let doc = doc.as_str().to_string();
-        assert_eq!(chunks(&store), vec![(doc.clone(), COMPACT_AFTER_CHUNKS)]);
+        assert_eq!(chunks(&store), vec![(doc.clone(), COMPACT_ON_WRITE_AFTER)]);
 
         // With room again the next write compacts, and nothing was lost.
         store
@@ -847,7 +925,7 @@ mod tests {
         .expect("reopen");
         assert_eq!(
             reopened.record_ids().expect("ids").len(),
-            usize::try_from(COMPACT_AFTER_CHUNKS + 1).expect("count")
+            usize::try_from(COMPACT_ON_WRITE_AFTER + 1).expect("count")
         );
     }
 }
