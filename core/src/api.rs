@@ -7,6 +7,7 @@ mod erasure;
 mod ledger_ops;
 mod names;
 mod privacy;
+mod sync;
 
 pub use privacy::{EXPORT_FORMAT, ElderExport, ExportedRecord};
 
@@ -126,18 +127,6 @@ impl CareStore {
     /// The underlying store, for queries and sync.
     pub fn store(&self) -> &Store {
         &self.store
-    }
-
-    /// The store and the signing key at once (sync needs both).
-    pub(crate) fn sync_parts(&mut self) -> (&mut Store, &DeviceKey) {
-        (&mut self.store, &self.key)
-    }
-
-    /// What a phone-to-phone sync needs at once: the store, the key, the wall clock and the
-    /// nonces of the requests answered lately.
-    pub(crate) fn phone_parts(&mut self) -> (&mut Store, &DeviceKey, SharedClock, &mut SeenNonces) {
-        let clock = self.store.wall_clock();
-        (&mut self.store, &self.key, clock, &mut self.peer_nonces)
     }
 
     /// Checks, signs and durably stores a new record; returns its id.

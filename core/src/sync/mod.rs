@@ -23,12 +23,15 @@ mod replica;
 mod responder;
 pub mod seal;
 mod session;
+mod store_replica;
 mod transport;
 pub mod wire;
 
+pub use crate::replica::DocHeads;
 pub use auth::{AUTH_HEADER, REQUEST_CONTEXT, RequestAuth};
+pub(crate) use device::DeviceSession;
 pub use error::SyncError;
-pub use message::{DocChanges, DocHeads, KeyringPart, MAGIC, Message, PROTOCOL_VERSION, digest};
+pub use message::{DocChanges, KeyringPart, MAGIC, Message, PROTOCOL_VERSION, digest};
 pub use replica::{SyncPeers, SyncReplica, check_changes};
 pub use responder::{Limits, respond, respond_bytes};
 pub use session::{Initiator, Progress, Step};
