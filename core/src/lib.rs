@@ -37,5 +37,5 @@ pub mod store;
 pub mod sync;
 pub mod time;
 
-pub use api::{CareStore, Circle};
+pub use api::{Actor, CareStore, Circle};
 pub use error::{Error, Result};
