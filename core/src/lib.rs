@@ -21,7 +21,7 @@
 //! record, signs it, files it in a replica document and stores it; sync then carries it out).
 //! The ledger and sync read what the store holds; the store knows neither of them.
 
-pub mod api;
+mod api;
 pub mod canonical;
 pub mod domain;
 pub mod error;
@@ -37,5 +37,5 @@ pub mod store;
 pub mod sync;
 pub mod time;
 
-pub use api::{Actor, CareStore, Circle};
+pub use api::{Actor, CareStore, Circle, EXPORT_FORMAT, ElderExport, ExportedRecord, WallClock};
 pub use error::{Error, Result};
