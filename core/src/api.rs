@@ -128,7 +128,8 @@ impl CareStore {
         }
     }
 
-    /// The underlying store, for queries and sync.
+    /// The underlying store, read-only: for tests that inspect what it holds. The bindings,
+    /// the command line, the relay and the bench call the façade instead.
     pub fn store(&self) -> &Store {
         &self.store
     }

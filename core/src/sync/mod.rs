@@ -10,6 +10,11 @@
 //! - [`peer`] signs a phone-to-phone session's frames, so that phones serve only phones their
 //!   circle trusts.
 //! - [`bundle`] writes what a peer lacks to a file and reads it back on another device.
+//! - A device's store is a [`SyncReplica`] and [`SyncPeers`] (`store_replica`, over the
+//!   store's plain methods: the store knows nothing of sync), and a `DeviceSession` is what
+//!   one sync borrows from the façade: the store, the device key and the nonces of the phone
+//!   requests answered lately (`device`). The façade (`CareStore`) builds it per sync; this
+//!   layer never names the façade.
 
 mod auth;
 pub mod bundle;
