@@ -127,7 +127,7 @@ fn bench(args: &Args) {
     step(&format!("playing {days} days of the reference village"));
     let mut village = year::play_year(args.seed, days);
     let docs = village.coordinator.store.documents().expect("documents");
-    let records = year::records_in(&docs, &village.coordinator.store.store().epoch_keys());
+    let records = year::records_in(&docs, &village.coordinator.store.epoch_keys());
     figures.add(
         "records in the village-year",
         records.len() as f64,

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+use carebank_core::domain::AccessPurpose;
 use carebank_core::identity::DeviceKey;
 use carebank_core::ledger::verify_signatures;
 use carebank_core::record::elder_key::ENTRY_LEN;
@@ -138,15 +139,15 @@ pub fn child_import(dir: &Path, circle: Circle, at_rest: AtRest) -> ChildReport 
 /// In a child process: opens the store file of `at_rest` and asks for the overdue visits.
 pub fn child_open(dir: &Path, circle: Circle, now_ms: i64, at_rest: AtRest) -> ChildReport {
     let started = Instant::now();
-    let store = open_store(
+    let mut store = open_store(
         &at_rest.file(dir),
         circle,
         carebank_scenarios::key(READER_SEED),
         &at_rest.key(),
     );
+    // Through the façade, as the app asks: the read is logged.
     let overdue = store
-        .store()
-        .overdue_visits(now_ms)
+        .overdue_visits(now_ms, AccessPurpose::Care)
         .expect("overdue visits");
     ChildReport {
         seconds: started.elapsed().as_secs_f64(),

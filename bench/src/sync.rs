@@ -139,7 +139,7 @@ fn docs_holding(
         .into_iter()
         .filter(|(d, _)| ids.contains(d))
         .collect();
-    let records = records_in(&docs, &store.store().epoch_keys());
+    let records = records_in(&docs, &store.epoch_keys());
     (docs, records)
 }
 
@@ -181,10 +181,7 @@ pub fn week(figures: &mut Figures, seed: u64, days: u64, threads: usize, run: Du
     let elapsed = started.elapsed();
     let wire = relay.proxy.forwarded();
     let after: BTreeSet<Id> = record_ids(phone).into_iter().collect();
-    let all = records_in(
-        &phone.documents().expect("documents"),
-        &phone.store().epoch_keys(),
-    );
+    let all = records_in(&phone.documents().expect("documents"), &phone.epoch_keys());
     let moved_ids: BTreeSet<Id> = after.difference(&before).copied().collect();
     // Sent: what the phone held that the relay did not (its own week).
     let coordinator: BTreeSet<Id> = record_ids(&v.coordinator.store).into_iter().collect();
@@ -266,7 +263,7 @@ pub fn new_phone(figures: &mut Figures, v: &mut Village, days: u64, cuts: &[u64]
     sync(&mut v.coordinator.store, &relay.http).expect("the year reaches the relay");
     let want: BTreeSet<Id> = record_ids(&v.coordinator.store).into_iter().collect();
     let docs = v.coordinator.store.documents().expect("documents");
-    let records = records_in(&docs, &v.coordinator.store.store().epoch_keys());
+    let records = records_in(&docs, &v.coordinator.store.epoch_keys());
     let fresh = |v: &Village| {
         let mut store =
             CareStore::open_in_memory(v.circle, v.device_key(OFFLINE)).expect("new phone");

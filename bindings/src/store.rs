@@ -284,13 +284,13 @@ impl CareStore {
         }
         let task = Task::new(listener, cancel);
         task.check()?;
-        let docs = other.with(|s| Ok(s.store().doc_ids()?))?;
+        let docs = other.with(|s| Ok(s.document_ids()?))?;
         let mut report = MergeReport {
             added: vec![],
             rejected: vec![],
         };
         for (done, doc_id) in docs.iter().enumerate() {
-            let bytes = other.with(|s| Ok(s.store().doc_bytes(doc_id)?))?;
+            let bytes = other.with(|s| Ok(s.document(doc_id)?))?;
             report.extend(self.with(|s| Ok(s.merge_doc(doc_id, &bytes)?.into()))?);
             task.step("merge", done + 1, docs.len())?;
         }

@@ -7,10 +7,12 @@ mod erasure;
 mod ledger_ops;
 mod names;
 mod privacy;
+mod sync;
 
 pub use privacy::{EXPORT_FORMAT, ElderExport, ExportedRecord};
 
 use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use crate::domain::{
@@ -22,7 +24,7 @@ use crate::hlc::{Hlc, SharedClock};
 use crate::identity::wrap::Unwrapper;
 use crate::identity::{DeviceKey, PublicKey};
 use crate::ids::Id;
-use crate::record::{Envelope, FORMAT_VERSION, SignedRecord};
+use crate::record::{Envelope, EpochKeys, FORMAT_VERSION, SignedRecord};
 use crate::replica::DocId;
 use crate::store::{
     ChainProblem, Durability, FutureRecord, IngestReport, KeysTaken, Maintenance, PersonTimes,
@@ -51,10 +53,13 @@ pub struct CareStore {
     peer_nonces: SeenNonces,
 }
 
-/// The trusted role of this device, as the store sees it.
+/// Who this device acts as in the circle, as the store sees it now (its key enrolled and not
+/// revoked): the town centre, or a member with the member's role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Actor {
+pub enum Actor {
+    /// The town centre's key.
     Centre,
+    /// A member's device: the member's role and id.
     Member(Role, Id),
 }
 
@@ -65,7 +70,7 @@ fn deny(what: &str) -> Result<()> {
 
 impl Actor {
     /// The centre or a coordinator: who enrols, revokes, gives out keys and records consent.
-    fn coordinates(self) -> bool {
+    pub fn coordinates(self) -> bool {
         matches!(self, Actor::Centre | Actor::Member(Role::Coordinator, _))
     }
 }
@@ -129,21 +134,10 @@ impl CareStore {
         }
     }
 
-    /// The underlying store, for queries and sync.
+    /// The underlying store, read-only: for tests that inspect what it holds. The bindings,
+    /// the command line, the relay and the bench call the façade instead.
     pub fn store(&self) -> &Store {
         &self.store
-    }
-
-    /// The store and the signing key at once (sync needs both).
-    pub(crate) fn sync_parts(&mut self) -> (&mut Store, &DeviceKey) {
-        (&mut self.store, &self.key)
-    }
-
-    /// What a phone-to-phone sync needs at once: the store, the key, the wall clock and the
-    /// nonces of the requests answered lately.
-    pub(crate) fn phone_parts(&mut self) -> (&mut Store, &DeviceKey, SharedClock, &mut SeenNonces) {
-        let clock = self.store.wall_clock();
-        (&mut self.store, &self.key, clock, &mut self.peer_nonces)
     }
 
     /// Checks, signs and durably stores a new record; returns its id.
@@ -292,13 +286,37 @@ impl CareStore {
 
     /// Every document this store holds, each as one snapshot of its saved bytes.
     pub fn documents(&self) -> Result<Vec<(DocId, Vec<u8>)>> {
-        let ids = self.store.doc_ids()?;
-        ids.into_iter()
+        self.document_ids()?
+            .into_iter()
             .map(|doc_id| {
-                let bytes = self.store.doc_snapshot(&doc_id)?;
+                let bytes = self.document(&doc_id)?;
                 Ok((doc_id, bytes))
             })
             .collect()
+    }
+
+    /// The names of the documents this store holds, in order (to read them one at a time with
+    /// [`CareStore::document`]).
+    pub fn document_ids(&self) -> Result<Vec<DocId>> {
+        self.store.doc_ids()
+    }
+
+    /// One document saved as one snapshot, as [`CareStore::merge_doc`] takes them on another
+    /// store (see [`Store::doc_snapshot`](crate::store::Store::doc_snapshot)).
+    pub fn document(&self, doc_id: &DocId) -> Result<Vec<u8>> {
+        self.store.doc_snapshot(doc_id)
+    }
+
+    /// The ids of every record this store holds, counted or not (to check that stores
+    /// converged).
+    pub fn record_ids(&self) -> Result<BTreeSet<Id>> {
+        self.store.record_ids()
+    }
+
+    /// The keys this device holds to open sealed records (the circle's epoch keys and the
+    /// elder keys), for tools that read the records of [`CareStore::documents`] themselves.
+    pub fn epoch_keys(&self) -> impl EpochKeys + '_ {
+        self.store.epoch_keys()
     }
 
     /// Merges documents received from elsewhere, one at a time.
@@ -354,20 +372,29 @@ impl CareStore {
         self.store.clock()
     }
 
-    fn actor(&self) -> Result<Actor> {
+    /// Who this device acts as now; `None` when its key is not enrolled in the circle (or was
+    /// revoked).
+    pub fn acting_as(&self) -> Result<Option<Actor>> {
         match self.store.key_trust(self.key.public_key())? {
-            Some((role, _)) if role == "centre" => Ok(Actor::Centre),
+            Some((role, _)) if role == "centre" => Ok(Some(Actor::Centre)),
             Some((_, Some(member))) => {
                 let facts = self
                     .store
                     .member_facts(member)?
                     .ok_or_else(|| Error::not_found(Kind::Member, member))?;
-                Ok(Actor::Member(facts.role, member))
+                Ok(Some(Actor::Member(facts.role, member)))
             }
-            _ => Err(Error::NotAuthorised(
-                "this device is not enrolled in the circle (or was revoked)".into(),
-            )),
+            _ => Ok(None),
         }
+    }
+
+    /// Who this device acts as, or `NotAuthorised` when it is not enrolled.
+    fn actor(&self) -> Result<Actor> {
+        self.acting_as()?.ok_or_else(|| {
+            Error::NotAuthorised(
+                "this device is not enrolled in the circle (or was revoked)".into(),
+            )
+        })
     }
 
     /// Checks that this device may write `body` now and that what it names exists: the rules

@@ -7,7 +7,7 @@ use crate::lang::Lang;
 use crate::ledger::{Hold, StatementError, words};
 use crate::record::RecordError;
 use crate::replica::ReplicaError;
-use crate::store::schema::SchemaError;
+use crate::store::SchemaError;
 
 /// Everything that can go wrong in the core.
 #[derive(Debug, thiserror::Error)]

@@ -16,6 +16,15 @@ use crate::time::Month;
 mod chunks;
 mod parts;
 
+/// One document and its heads (the hashes of the changes nothing else depends on), sorted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocHeads {
+    /// The document.
+    pub doc: DocId,
+    /// Its heads, sorted.
+    pub heads: Vec<ChangeHash>,
+}
+
 /// Names one document: `records/YYYY-MM`, the CST month of the records' clocks.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct DocId {

@@ -341,11 +341,11 @@ mod tests {
                 db.name()
             );
 
-            let expected = centre.store.store().record_ids().expect("ids");
+            let expected = centre.store.record_ids().expect("ids");
             let want = SyncReplica::doc_heads(&mut centre.store).expect("heads");
             let check = |phone: &mut Phone, relay: &Relay| {
                 phone.sync(relay).expect("sync");
-                let got: BTreeSet<Id> = phone.store.store().record_ids().expect("ids");
+                let got: BTreeSet<Id> = phone.store.record_ids().expect("ids");
                 assert_eq!(got, expected, "{}", db.name());
                 assert_eq!(
                     SyncReplica::doc_heads(&mut phone.store).expect("heads"),

@@ -1,23 +1,23 @@
 //! Recording care: visits, services, follow-ups, voids.
 
 use anyhow::{Context, Result};
-use carebank_core::CareStore;
 use carebank_core::domain::{
     BathPlace, ConfirmMethod, Confirmation, ConfirmedBy, CorrectionAction, FollowUp, FollowUpDone,
     Funding, Level, MealMode, Observations, RiskFlag, Service, ServiceDetail, ServiceKind, Visit,
 };
 use carebank_core::ids::Id;
+use carebank_core::{Actor, CareStore};
 
 use crate::StoreOpt;
 use crate::args::{id, parse_time};
 
 /// This device's member id.
 pub fn me(store: &CareStore) -> Result<Id> {
-    store
-        .store()
-        .key_trust(store.public_key())?
-        .and_then(|(_, member)| member)
-        .context("this device is not enrolled as a member yet: ask the coordinator to enrol its key, then sync")
+    match store.acting_as()? {
+        Some(Actor::Member(_, member)) => Some(member),
+        Some(Actor::Centre) | None => None,
+    }
+    .context("this device is not enrolled as a member yet: ask the coordinator to enrol its key, then sync")
 }
 
 fn level(option: &str, text: Option<&str>) -> Result<Option<Level>> {

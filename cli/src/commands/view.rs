@@ -1,6 +1,7 @@
 //! Looking: who is overdue, what is promised, who am I, the monthly report.
 
 use anyhow::{Context, Result};
+use carebank_core::Actor;
 use carebank_core::report::MonthlyReport;
 use carebank_core::store::ChainProblem;
 use carebank_core::time::Month;
@@ -138,12 +139,11 @@ pub fn whoami(a: StoreArg) -> Result<()> {
     let circle = store.circle();
     println!("device key: {}", store.public_key());
     println!("circle:     {}", circle.circle_id);
-    match store.store().key_trust(store.public_key())? {
-        Some((role, member)) => {
-            println!("role:       {role}");
-            if let Some(m) = member {
-                println!("member:     {m}");
-            }
+    match store.acting_as()? {
+        Some(Actor::Centre) => println!("role:       centre"),
+        Some(Actor::Member(role, member)) => {
+            println!("role:       {}", role.as_str());
+            println!("member:     {member}");
         }
         None => println!("role:       not enrolled (or revoked)"),
     }

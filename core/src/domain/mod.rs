@@ -28,7 +28,7 @@ pub use ledger::{ENTRY_MINUTES_MAX, EntryHash, EntryKind, LedgerEntry, LedgerRul
 pub use member::{Enrolment, Revocation, Role};
 pub use service::{
     BathCheck, BathPlace, ConfirmMethod, Confirmation, ConfirmedBy, Funding, MealMode, Service,
-    ServiceDetail, ServiceKind,
+    ServiceDetail, ServiceFacts, ServiceKind,
 };
 pub use site::{Site, SiteKind};
 pub use validation::{ValidationError, parse_id};

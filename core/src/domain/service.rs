@@ -344,6 +344,26 @@ impl Service {
     }
 }
 
+/// The effective facts of one service record (after corrections, as the store's index holds
+/// them) that a time-bank claim is checked against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceFacts {
+    /// The elder served.
+    pub elder_id: Id,
+    /// The member who gave the service.
+    pub provider_id: Id,
+    /// When it started (Unix ms): its CST month is the month its time-bank hours are earned in.
+    pub started_ms: i64,
+    /// Its duration in minutes.
+    pub duration_minutes: i64,
+    /// Whether it was given for time-bank hours (`funding` = `time_bank`).
+    pub time_bank: bool,
+    /// Whether it was voided by a correction.
+    pub voided: bool,
+    /// Whether its author is trusted (an untrusted service counts as missing).
+    pub counted: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

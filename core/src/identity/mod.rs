@@ -4,7 +4,7 @@ mod certificates;
 mod keys;
 mod secret_store;
 pub mod trust;
-pub mod wrap;
+pub(crate) mod wrap;
 
 pub use certificates::{Certificate, KeyStanding, TrustChain};
 pub use keys::{DeviceKey, PublicKey, SignatureBytes};

@@ -222,16 +222,6 @@ impl Ledger {
         self.centre
     }
 
-    /// How many records the ledger holds.
-    pub fn len(&self) -> usize {
-        self.records.len()
-    }
-
-    /// Whether the ledger holds no record.
-    pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
-    }
-
     /// A held record.
     pub fn record(&self, id: Id) -> Option<&SignedRecord> {
         self.records.get(&id)

@@ -19,12 +19,14 @@ mod statement;
 mod verify;
 pub mod words;
 
+/// What [`ServiceView::Known`] holds per service (a domain type: the store fills it).
+pub use crate::domain::ServiceFacts;
 pub use balance::{Balance, Movement, MovementKind};
 pub use book::{Ledger, LedgerIngest};
 pub use conflict::{Conflict, ConflictKind};
 pub use month::{MonthTotals, month_totals};
 pub use reconcile::Reconciliation;
-pub use services::{ClaimRef, ServiceFacts, ServiceProblem, ServiceView};
+pub use services::{ClaimRef, ServiceProblem, ServiceView};
 pub use standing::{Hold, KeyProblem, Pending, Rule, Standing};
 pub use statement::{
     STATEMENT_FORMAT, STATEMENT_SIGNING_CONTEXT, Statement, StatementError, VerifiedStatement,

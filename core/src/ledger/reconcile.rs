@@ -27,11 +27,6 @@ pub struct Reconciliation {
 }
 
 impl Reconciliation {
-    /// The rules it was computed under.
-    pub fn rules(&self) -> &LedgerRules {
-        &self.rules
-    }
-
     /// Where an entry stands (`None` for records that are not held entries).
     pub fn standing(&self, entry: Id) -> Option<Standing> {
         self.standings.get(&entry).copied()

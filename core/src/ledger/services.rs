@@ -5,26 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::ServiceFacts;
 use crate::ids::Id;
-
-/// The facts of one service record that a claim is checked against.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServiceFacts {
-    /// The elder served.
-    pub elder_id: Id,
-    /// The member who gave the service.
-    pub provider_id: Id,
-    /// When it started (Unix ms): its CST month is the month its time-bank hours are earned in.
-    pub started_ms: i64,
-    /// Its duration in minutes.
-    pub duration_minutes: i64,
-    /// Whether it was given for time-bank hours (`funding` = `time_bank`).
-    pub time_bank: bool,
-    /// Whether it was voided by a correction.
-    pub voided: bool,
-    /// Whether its author is trusted (an untrusted service counts as missing).
-    pub counted: bool,
-}
 
 /// Why a claim's service does not support it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

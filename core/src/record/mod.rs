@@ -10,9 +10,9 @@
 //! SHA-256(payload).
 
 pub mod elder_key;
-pub mod header;
+mod header;
 pub mod personal;
-pub mod sealed;
+mod sealed;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

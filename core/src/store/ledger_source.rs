@@ -1,4 +1,4 @@
-//! What the time bank (`crate::ledger`) reads from the store: records added since a point, and
+//! What the time bank reads from the store: records added since a point, and
 //! the facts of the service records that claims name. The ledger itself is computed in memory.
 
 use std::collections::HashMap;
@@ -7,10 +7,10 @@ use rusqlite::OptionalExtension;
 
 use super::Store;
 use super::chains::forked_sql;
+use crate::domain::ServiceFacts;
 use crate::error::{Error, Result};
 use crate::identity::PublicKey;
 use crate::ids::Id;
-use crate::ledger::ServiceFacts;
 
 /// A record added to the store after some point, as the ledger needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]

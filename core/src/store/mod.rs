@@ -16,7 +16,7 @@ mod ledger_source;
 mod lookups;
 mod names;
 mod queries;
-pub mod schema;
+mod schema;
 mod sync_state;
 
 pub use access_log::AccessEntry;
@@ -35,6 +35,7 @@ pub use queries::{
     ElderMonth, EntitlementStatus, EntitlementUse, OpenFollowUp, OverdueElder, PersonTimes,
     ServiceLine, UNDER_SERVED_PERCENT, VisitLine,
 };
+pub use schema::SchemaError;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;

@@ -1,5 +1,7 @@
-//! The store as a sync replica: document heads (cached in `doc_heads`), changes in and out,
-//! and what each peer is known to hold (`sync_peers`).
+//! What sync reads and writes in the store: document heads (cached in `doc_heads`), changes in
+//! and out, and what each peer is known to hold (`sync_peers`). These are plain methods over
+//! the store's own and the replica's types; the sync layer makes them a sync replica
+//! (`crate::sync`, which sits above the store and knows it, never the other way round).
 
 use automerge::ChangeHash;
 use rusqlite::{OptionalExtension, Transaction, params};
@@ -7,10 +9,8 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use super::Store;
 use super::index::{self, Refusal, TrustedKey};
 use crate::error::{Error, Result};
-use crate::ids::Id;
 use crate::record::SignedRecord;
-use crate::replica::{ChangeBatch, DocId};
-use crate::sync::{DocHeads, SyncError, SyncPeers, SyncReplica};
+use crate::replica::{ChangeBatch, DocHeads, DocId};
 
 /// Records a document's heads (sorted, 32 bytes each).
 pub(super) fn save_heads(tx: &Transaction<'_>, doc_id: &DocId, heads: &[ChangeHash]) -> Result<()> {
@@ -105,6 +105,41 @@ impl Store {
         }
     }
 
+    /// Those of `hashes` that the document holds.
+    pub fn known(&mut self, doc: &DocId, hashes: &[ChangeHash]) -> Result<Vec<ChangeHash>> {
+        if hashes.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Answered from the stored heads when they suffice: a sync asks this of every document
+        // it is taking in parts, each round, and loading them all in turn would evict each
+        // other from the few kept loaded.
+        match self.stored_heads(doc)? {
+            Some(heads) if heads.is_empty() => return Ok(Vec::new()),
+            Some(heads) if hashes.iter().all(|h| heads.contains(h)) => return Ok(hashes.to_vec()),
+            _ => {}
+        }
+        self.load_doc(doc)?;
+        Ok(self.doc_mut(doc)?.known(hashes))
+    }
+
+    /// The document's changes not covered by `have`, at most about `budget` bytes of them (see
+    /// [`RecordDoc::changes_since`](crate::replica::RecordDoc::changes_since)).
+    pub fn changes_since(
+        &mut self,
+        doc: &DocId,
+        have: &[ChangeHash],
+        budget: usize,
+    ) -> Result<ChangeBatch> {
+        // Nothing to send when the peer holds every head: no need to load the document.
+        if let Some(heads) = self.stored_heads(doc)?
+            && heads.iter().all(|h| have.contains(h))
+        {
+            return Ok(ChangeBatch::nothing());
+        }
+        self.load_doc(doc)?;
+        Ok(self.doc_mut(doc)?.changes_since(have, budget)?)
+    }
+
     /// Applies changes received from a peer: new records are verified and indexed, invalid
     /// ones logged as rejected, as in [`Store::merge_doc`].
     pub fn apply_changes(&mut self, doc_id: &DocId, bytes: &[u8]) -> Result<super::IngestReport> {
@@ -195,97 +230,5 @@ impl Store {
             )?
             .execute(params![peer, doc_id.as_str(), encode_heads(heads)])?;
         Ok(())
-    }
-}
-
-impl SyncReplica for Store {
-    fn circle(&self) -> Id {
-        self.circle
-    }
-
-    fn doc_heads(&mut self) -> Result<Vec<DocHeads>, SyncError> {
-        Ok(self.all_doc_heads()?)
-    }
-
-    fn known(&mut self, doc: &DocId, hashes: &[ChangeHash]) -> Result<Vec<ChangeHash>, SyncError> {
-        if hashes.is_empty() {
-            return Ok(Vec::new());
-        }
-        // Answered from the stored heads when they suffice: a sync asks this of every document
-        // it is taking in parts, each round, and loading them all in turn would evict each
-        // other from the few kept loaded.
-        match self.stored_heads(doc)? {
-            Some(heads) if heads.is_empty() => return Ok(Vec::new()),
-            Some(heads) if hashes.iter().all(|h| heads.contains(h)) => return Ok(hashes.to_vec()),
-            _ => {}
-        }
-        self.load_doc(doc)?;
-        Ok(self.doc_mut(doc)?.known(hashes))
-    }
-
-    fn changes_since(
-        &mut self,
-        doc: &DocId,
-        have: &[ChangeHash],
-        budget: usize,
-    ) -> Result<ChangeBatch, SyncError> {
-        // Nothing to send when the peer holds every head: no need to load the document.
-        if let Some(heads) = self.stored_heads(doc)?
-            && heads.iter().all(|h| have.contains(h))
-        {
-            return Ok(ChangeBatch::nothing());
-        }
-        self.load_doc(doc)?;
-        Ok(self
-            .doc_mut(doc)?
-            .changes_since(have, budget)
-            .map_err(Error::from)?)
-    }
-
-    fn apply_changes(&mut self, doc: &DocId, changes: &[u8]) -> Result<usize, SyncError> {
-        Ok(Store::apply_changes(self, doc, changes)?.added.len())
-    }
-
-    fn keyring_ids(&mut self) -> Result<Vec<Id>, SyncError> {
-        Ok(self.elder_key_ids()?)
-    }
-
-    fn keyring_except(&mut self, have: &[Id]) -> Result<Vec<Vec<u8>>, SyncError> {
-        Ok(self.elder_keys_except(have)?)
-    }
-
-    fn take_keyring(&mut self, entries: &[Vec<u8>]) -> Result<usize, SyncError> {
-        if entries.is_empty() {
-            return Ok(0);
-        }
-        Ok(self.take_elder_keys(entries)?.admitted.len())
-    }
-}
-
-impl SyncPeers for Store {
-    fn shared_heads(&mut self, peer: &str, doc: &DocId) -> Result<Vec<ChangeHash>, SyncError> {
-        Ok(self.peer_heads(peer, doc)?)
-    }
-
-    fn set_shared_heads(
-        &mut self,
-        peer: &str,
-        doc: &DocId,
-        heads: &[ChangeHash],
-    ) -> Result<(), SyncError> {
-        Ok(self.set_peer_heads(peer, doc, heads)?)
-    }
-
-    fn keyring_unknown_to(&mut self, peer: &str) -> Result<Vec<Vec<u8>>, SyncError> {
-        Ok(self.elder_keys_unknown_to(peer)?)
-    }
-
-    fn note_peer_keyring(
-        &mut self,
-        peer: &str,
-        held: &[Id],
-        lacking: &[Id],
-    ) -> Result<(), SyncError> {
-        Ok(self.note_peer_elder_keys(peer, held, lacking)?)
     }
 }

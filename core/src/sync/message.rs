@@ -6,21 +6,12 @@ use sha2::{Digest, Sha256};
 use super::SyncError;
 use super::wire::{Reader, Writer, open, seal};
 use crate::ids::Id;
-use crate::replica::DocId;
+use crate::replica::{DocHeads, DocId};
 
 /// The first three bytes of every sync message.
 pub const MAGIC: &[u8; 3] = b"CBS";
 /// The sync protocol version this build speaks.
 pub const PROTOCOL_VERSION: u8 = 1;
-
-/// One document and its heads (the hashes of the changes nothing else depends on), sorted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DocHeads {
-    /// The document.
-    pub doc: DocId,
-    /// Its heads, sorted.
-    pub heads: Vec<ChangeHash>,
-}
 
 /// One document's part of a push or a reply: the sender's heads and the changes it believes
 /// the receiver lacks (Automerge bytes for `load_incremental`, possibly empty).

@@ -10,6 +10,11 @@
 //! - [`peer`] signs a phone-to-phone session's frames, so that phones serve only phones their
 //!   circle trusts.
 //! - [`bundle`] writes what a peer lacks to a file and reads it back on another device.
+//! - A device's store is a [`SyncReplica`] and [`SyncPeers`] (`store_replica`, over the
+//!   store's plain methods: the store knows nothing of sync), and a `DeviceSession` is what
+//!   one sync borrows from the façade: the store, the device key and the nonces of the phone
+//!   requests answered lately (`device`). The façade (`CareStore`) builds it per sync; this
+//!   layer never names the façade.
 
 mod auth;
 pub mod bundle;
@@ -23,12 +28,15 @@ mod replica;
 mod responder;
 pub mod seal;
 mod session;
+mod store_replica;
 mod transport;
 pub mod wire;
 
+pub use crate::replica::DocHeads;
 pub use auth::{AUTH_HEADER, REQUEST_CONTEXT, RequestAuth};
+pub(crate) use device::DeviceSession;
 pub use error::SyncError;
-pub use message::{DocChanges, DocHeads, KeyringPart, MAGIC, Message, PROTOCOL_VERSION, digest};
+pub use message::{DocChanges, KeyringPart, MAGIC, Message, PROTOCOL_VERSION, digest};
 pub use replica::{SyncPeers, SyncReplica, check_changes};
 pub use responder::{Limits, respond, respond_bytes};
 pub use session::{Initiator, Progress, Step};

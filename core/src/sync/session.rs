@@ -139,8 +139,6 @@ pub struct Initiator {
     /// Documents whose last push carried only the first part of this side's changes.
     pushed_part: BTreeSet<DocId>,
     sizer: RoundSizer,
-    /// Whether the caller fixed the first budget (else the hello's time chooses it).
-    budget_given: bool,
     /// The bytes of changes the round in flight pushes.
     push_bytes: usize,
     /// How long the round in flight took to come back, when the caller said.
@@ -168,7 +166,6 @@ impl Initiator {
             attempts: BTreeMap::new(),
             pushed_part: BTreeSet::new(),
             sizer: RoundSizer::new(FIRST_ROUND_BYTES),
-            budget_given: false,
             push_bytes: 0,
             round_elapsed: None,
             request_bytes: 0,
@@ -182,14 +179,6 @@ impl Initiator {
     /// answered from the reply's signature.
     pub fn set_peer(&mut self, peer: impl Into<String>) {
         self.peer = peer.into();
-    }
-
-    /// Sets the first round's byte budget (changes pushed plus changes asked for, between
-    /// [`MIN_ROUND_BYTES`] and [`MAX_ROUND_BYTES`]); later rounds adapt from there.
-    pub fn with_round_budget(mut self, bytes: usize) -> Initiator {
-        self.sizer = RoundSizer::new(bytes);
-        self.budget_given = true;
-        self
     }
 
     /// Tells the session how long the round in flight took to come back (call it before
@@ -276,7 +265,7 @@ impl Initiator {
             (State::AwaitHeads, Message::UpToDate) => self.finish(),
             (State::AwaitHeads, Message::Heads { docs }) => {
                 let slow = self.round_elapsed.take().is_some_and(|e| e > SLOW_HELLO);
-                if slow && !self.budget_given {
+                if slow {
                     self.sizer = RoundSizer::new(SLOW_ROUND_BYTES);
                 }
                 self.plan(replica, docs)?;
