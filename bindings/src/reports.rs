@@ -258,6 +258,24 @@ impl From<s::Rejection> for Rejection {
     }
 }
 
+/// What [`CareStore::run_maintenance`](crate::store::CareStore::run_maintenance) did.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct MaintenanceReport {
+    /// Documents compacted into one snapshot each.
+    pub documents_compacted: u64,
+    /// The chunks those documents were stored in before.
+    pub chunks_merged: u64,
+}
+
+impl From<s::Maintenance> for MaintenanceReport {
+    fn from(m: s::Maintenance) -> Self {
+        MaintenanceReport {
+            documents_compacted: m.documents_compacted as u64,
+            chunks_merged: m.chunks_merged as u64,
+        }
+    }
+}
+
 /// What a merge (or an index rebuild) changed.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct MergeReport {

@@ -24,8 +24,8 @@ use crate::records::{
     Service, Site, StoredRecord, Verdict, Visit,
 };
 use crate::reports::{
-    ElderMonth, EntitlementUse, MergeReport, OpenFollowUp, OverdueElder, PersonTimes, Rejection,
-    TrustedKey, UntrustedRecord,
+    ElderMonth, EntitlementUse, MaintenanceReport, MergeReport, OpenFollowUp, OverdueElder,
+    PersonTimes, Rejection, TrustedKey, UntrustedRecord,
 };
 use crate::timebank::{Balance, Conflict, ImportReport, SyncReport, VerifiedStatement};
 
@@ -258,6 +258,13 @@ impl CareStore {
     /// The device keys the circle trusts, and which are revoked.
     pub fn trusted_keys(&self) -> Result<Vec<TrustedKey>> {
         self.with(|s| Ok(convert::all(s.trusted_keys()?)))
+    }
+
+    /// The work writes leave for an idle moment: documents compacted, the write-ahead log
+    /// truncated. Call it from a background job (WorkManager, BGProcessingTask) when the phone
+    /// is idle and charging, not after every write; writes stay correct without it.
+    pub fn run_maintenance(&self) -> Result<MaintenanceReport> {
+        self.with(|s| Ok(s.run_maintenance()?.into()))
     }
 
     /// Rebuilds the query indexes from the documents (after an upgrade or a repair).

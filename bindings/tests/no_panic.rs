@@ -727,6 +727,12 @@ fn calls_without_input_answer_on_a_healthy_store() {
     assert!(works("untrusted_records", || s.untrusted_records()).is_empty());
     assert!(works("consent_conflicts", || s.consent_conflicts()).is_empty());
     assert_eq!(works("trusted_keys", || s.trusted_keys()).len(), 3);
+    works("run_maintenance", || s.run_maintenance());
+    assert_eq!(
+        works("run_maintenance", || s.run_maintenance()).documents_compacted,
+        0,
+        "the first run left every document in one chunk"
+    );
     assert!(
         works("rebuild_indexes", || s.rebuild_indexes())
             .rejected

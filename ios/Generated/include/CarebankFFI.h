@@ -610,6 +610,11 @@ RustBuffer uniffi_carebank_ffi_fn_method_carestore_rejections(uint64_t ptr, Rust
 RustBuffer uniffi_carebank_ffi_fn_method_carestore_revoke(uint64_t ptr, RustBuffer revocation, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_RUN_MAINTENANCE
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_RUN_MAINTENANCE
+RustBuffer uniffi_carebank_ffi_fn_method_carestore_run_maintenance(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_SET_LEDGER_RULES
 #define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_SET_LEDGER_RULES
 RustBuffer uniffi_carebank_ffi_fn_method_carestore_set_ledger_rules(uint64_t ptr, RustBuffer rules, RustCallStatus *_Nonnull out_status
@@ -1178,6 +1183,12 @@ uint16_t uniffi_carebank_ffi_checksum_method_carestore_rejections(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_REVOKE
 #define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_REVOKE
 uint16_t uniffi_carebank_ffi_checksum_method_carestore_revoke(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_RUN_MAINTENANCE
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_RUN_MAINTENANCE
+uint16_t uniffi_carebank_ffi_checksum_method_carestore_run_maintenance(void
     
 );
 #endif

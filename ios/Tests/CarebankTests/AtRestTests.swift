@@ -50,6 +50,19 @@ final class AtRestTests: XCTestCase {
             XCTAssertEqual(try overdueNames(reopened, elder), [name])
         }
 
+        // Maintenance when idle: each document in one snapshot, the log folded into the
+        // encrypted file; nothing readable appears and nothing is lost.
+        do {
+            let phone = try CareStore.open(path: path, circle: village.circle, keys: keys, keyName: "device")
+            let done = try phone.runMaintenance()
+            XCTAssertGreaterThanOrEqual(done.chunksMerged, 2 * done.documentsCompacted)
+            XCTAssertEqual(try phone.runMaintenance().documentsCompacted, 0)
+            let wal = try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int
+            XCTAssertEqual(wal ?? 0, 0)
+            XCTAssertFalse(try storeFiles(dir).values.contains { $0.range(of: Data(name.utf8)) != nil })
+            XCTAssertEqual(try overdueNames(phone, elder), [name])
+        }
+
         // Another key store: the same device key, another store key; or none at all.
         let other = MemoryKeyStore()
         try other.save(name: "device", secret: try XCTUnwrap(keys.load(name: "device")))

@@ -1041,6 +1041,13 @@ public protocol CareStoreProtocol: AnyObject, Sendable {
     func revoke(revocation: Revocation) throws  -> String
     
     /**
+     * The work writes leave for an idle moment: documents compacted, the write-ahead log
+     * truncated. Call it from a background job (WorkManager, BGProcessingTask) when the phone
+     * is idle and charging, not after every write; writes stay correct without it.
+     */
+    func runMaintenance() throws  -> MaintenanceReport
+    
+    /**
      * Sets the circle's time-bank rules (the centre only); returns the record id.
      */
     func setLedgerRules(rules: LedgerRules) throws  -> String
@@ -1697,6 +1704,20 @@ open func revoke(revocation: Revocation)throws  -> String  {
     uniffi_carebank_ffi_fn_method_carestore_revoke(
             self.uniffiCloneHandle(),
         FfiConverterTypeRevocation_lower(revocation),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The work writes leave for an idle moment: documents compacted, the write-ahead log
+     * truncated. Call it from a background job (WorkManager, BGProcessingTask) when the phone
+     * is idle and charging, not after every write; writes stay correct without it.
+     */
+open func runMaintenance()throws  -> MaintenanceReport  {
+    return try  FfiConverterTypeMaintenanceReport_lift(try rustCallWithError(FfiConverterTypeCareError_lift) {
+        uniffiCallStatus in
+    uniffi_carebank_ffi_fn_method_carestore_run_maintenance(
+            self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
 }
@@ -4447,6 +4468,75 @@ public func FfiConverterTypeLocation_lift(_ buf: RustBuffer) throws -> Location 
 #endif
 public func FfiConverterTypeLocation_lower(_ value: Location) -> RustBuffer {
     return FfiConverterTypeLocation.lower(value)
+}
+
+
+/**
+ * What [`CareStore::run_maintenance`](crate::store::CareStore::run_maintenance) did.
+ */
+public struct MaintenanceReport: Equatable, Hashable {
+    /**
+     * Documents compacted into one snapshot each.
+     */
+    public var documentsCompacted: UInt64
+    /**
+     * The chunks those documents were stored in before.
+     */
+    public var chunksMerged: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Documents compacted into one snapshot each.
+         */documentsCompacted: UInt64, 
+        /**
+         * The chunks those documents were stored in before.
+         */chunksMerged: UInt64) {
+        self.documentsCompacted = documentsCompacted
+        self.chunksMerged = chunksMerged
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension MaintenanceReport: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMaintenanceReport: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MaintenanceReport {
+        return
+            try MaintenanceReport(
+                documentsCompacted: FfiConverterUInt64.read(from: &buf), 
+                chunksMerged: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: MaintenanceReport, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.documentsCompacted, into: &buf)
+        FfiConverterUInt64.write(value.chunksMerged, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMaintenanceReport_lift(_ buf: RustBuffer) throws -> MaintenanceReport {
+    return try FfiConverterTypeMaintenanceReport.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMaintenanceReport_lower(_ value: MaintenanceReport) -> RustBuffer {
+    return FfiConverterTypeMaintenanceReport.lower(value)
 }
 
 
@@ -10465,6 +10555,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_carebank_ffi_checksum_method_carestore_revoke() != 58056) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_carebank_ffi_checksum_method_carestore_run_maintenance() != 20045) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_carebank_ffi_checksum_method_carestore_set_ledger_rules() != 64890) {

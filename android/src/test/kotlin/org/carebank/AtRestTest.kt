@@ -71,6 +71,17 @@ class AtRestTest {
         CareStore.open(path, village.circle, keys, "device").use { phone ->
             assertEquals(listOf(name), overdueNames(phone, elder))
         }
+
+        // Maintenance when idle: each document in one snapshot, the log folded into the
+        // encrypted file; nothing readable appears and nothing is lost.
+        CareStore.open(path, village.circle, keys, "device").use { phone ->
+            val done = phone.runMaintenance()
+            assertTrue(done.toString(), done.chunksMerged >= 2uL * done.documentsCompacted)
+            assertEquals(0uL, phone.runMaintenance().documentsCompacted)
+            assertEquals(0L, File(dir, "store.db-wal").length())
+            assertFalse(storeFiles().values.any { it.holds(name.toByteArray()) })
+            assertEquals(listOf(name), overdueNames(phone, elder))
+        }
     }
 
     @Test

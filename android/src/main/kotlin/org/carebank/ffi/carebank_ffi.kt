@@ -859,6 +859,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_carebank_ffi_checksum_method_carestore_revoke(
     ): Int
+    external fun uniffi_carebank_ffi_checksum_method_carestore_run_maintenance(
+    ): Int
     external fun uniffi_carebank_ffi_checksum_method_carestore_set_ledger_rules(
     ): Int
     external fun uniffi_carebank_ffi_checksum_method_carestore_sync_with_phone(
@@ -1016,6 +1018,8 @@ internal object UniffiLib {
     external fun uniffi_carebank_ffi_fn_method_carestore_rejections(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_revoke(`ptr`: Long,`revocation`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_carebank_ffi_fn_method_carestore_run_maintenance(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_set_ledger_rules(`ptr`: Long,`rules`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1285,6 +1289,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_revoke() and 0xFFFF) != 58056) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_carebank_ffi_checksum_method_carestore_run_maintenance() and 0xFFFF) != 20045) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_set_ledger_rules() and 0xFFFF) != 64890) {
@@ -2316,6 +2323,13 @@ public interface CareStoreInterface {
     fun `revoke`(`revocation`: Revocation): kotlin.String
     
     /**
+     * The work writes leave for an idle moment: documents compacted, the write-ahead log
+     * truncated. Call it from a background job (WorkManager, BGProcessingTask) when the phone
+     * is idle and charging, not after every write; writes stay correct without it.
+     */
+    fun `runMaintenance`(): MaintenanceReport
+    
+    /**
      * Sets the circle's time-bank rules (the centre only); returns the record id.
      */
     fun `setLedgerRules`(`rules`: LedgerRules): kotlin.String
@@ -3176,6 +3190,25 @@ open class CareStore: Disposable, AutoCloseable, CareStoreInterface
         it,
         
         FfiConverterTypeRevocation.lower(`revocation`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The work writes leave for an idle moment: documents compacted, the write-ahead log
+     * truncated. Call it from a background job (WorkManager, BGProcessingTask) when the phone
+     * is idle and charging, not after every write; writes stay correct without it.
+     */
+    @Throws(CareException::class)override fun `runMaintenance`(): MaintenanceReport {
+            return FfiConverterTypeMaintenanceReport.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CareException) { _status ->
+    UniffiLib.uniffi_carebank_ffi_fn_method_carestore_run_maintenance(
+        it,
+        _status)
 }
     }
     )
@@ -5798,6 +5831,53 @@ public object FfiConverterTypeLocation: FfiConverterRustBuffer<Location> {
     override fun write(value: Location, buf: ByteBuffer) {
             FfiConverterLong.write(value.`latE6`, buf)
             FfiConverterLong.write(value.`lonE6`, buf)
+    }
+}
+
+
+
+/**
+ * What [`CareStore::run_maintenance`](crate::store::CareStore::run_maintenance) did.
+ */
+data class MaintenanceReport (
+    /**
+     * Documents compacted into one snapshot each.
+     */
+    var `documentsCompacted`: kotlin.ULong
+    , 
+    /**
+     * The chunks those documents were stored in before.
+     */
+    var `chunksMerged`: kotlin.ULong
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMaintenanceReport: FfiConverterRustBuffer<MaintenanceReport> {
+    override fun read(buf: ByteBuffer): MaintenanceReport {
+        return MaintenanceReport(
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: MaintenanceReport) = (
+            FfiConverterULong.allocationSize(value.`documentsCompacted`) +
+            FfiConverterULong.allocationSize(value.`chunksMerged`)
+    )
+
+    override fun write(value: MaintenanceReport, buf: ByteBuffer) {
+            FfiConverterULong.write(value.`documentsCompacted`, buf)
+            FfiConverterULong.write(value.`chunksMerged`, buf)
     }
 }
 
