@@ -52,7 +52,7 @@ const GROUP: usize = 32;
 /// decode.
 enum Piece {
     Changes(Vec<Change>),
-    Document(AutoCommit),
+    Document(Box<AutoCommit>),
 }
 
 fn decode(piece: &[u8]) -> Option<Piece> {
@@ -65,7 +65,9 @@ fn decode(piece: &[u8]) -> Option<Piece> {
             .to_changes()
             .ok()
             .map(Piece::Changes),
-        DOCUMENT => AutoCommit::load(piece).ok().map(Piece::Document),
+        DOCUMENT => AutoCommit::load(piece)
+            .ok()
+            .map(|d| Piece::Document(Box::new(d))),
         _ => None,
     }
 }
@@ -91,7 +93,7 @@ impl Applier<'_> {
                 self.flush()?;
                 if self.doc.get_heads().is_empty() {
                     let actor = self.doc.get_actor().clone();
-                    *self.doc = loaded.with_actor(actor);
+                    *self.doc = (*loaded).with_actor(actor);
                 } else {
                     let changes = self.doc.get_changes_added(&mut loaded);
                     self.add(Piece::Changes(changes))?;
