@@ -15,8 +15,9 @@ use carebank_core::sync::Progress;
 use carebank_core::sync::http::RelayClient;
 use carebank_relay::RelayHandle;
 use carebank_scenarios::net::{LinkProxy, start_relay, sync};
+use carebank_scenarios::record_ids;
 use carebank_scenarios::relay_load::{rate, record};
-use carebank_scenarios::{Village, record_ids};
+use carebank_village::Village;
 
 use crate::figures::{Figures, Target};
 use crate::year::{self, floor_bytes, only, records_in};

@@ -20,8 +20,8 @@ use carebank_core::sync::bundle::Since;
 use carebank_core::sync::http::RelayClient;
 use carebank_core::time::Month;
 use carebank_relay::RelayConfig;
-use carebank_scenarios::workload::{Workload, WorkloadSpec};
-use carebank_scenarios::{DAY, Played, START_MS, Village};
+use carebank_village::workload::{Workload, WorkloadSpec};
+use carebank_village::{DAY, Played, START_MS, Village};
 
 /// `carebank demo`.
 #[derive(clap::Args)]
@@ -56,8 +56,8 @@ struct Tally {
     gifts: usize,
 }
 
-/// The fixture's errors as the command line's.
-fn fixture<T>(result: carebank_scenarios::Result<T>) -> Result<T> {
+/// The village's errors as the command line's.
+fn fixture<T>(result: carebank_village::Result<T>) -> Result<T> {
     result.map_err(|e| anyhow::anyhow!(e))
 }
 
