@@ -15,9 +15,14 @@ pub use carebank_village::{
     fixed_id, full_consent, key, workload,
 };
 
+use std::collections::BTreeSet;
+
 use carebank_core::CareStore;
 use carebank_core::Circle;
-use carebank_core::domain::{Funding, MealMode, Observations, Service, ServiceDetail, Visit};
+use carebank_core::domain::{
+    Funding, MealMode, Observations, Revocation, Service, ServiceDetail, Visit,
+};
+use carebank_core::identity::PublicKey;
 use carebank_core::ids::Id;
 
 /// An in-memory device store signing with `key(seed)` that reads `clock`.
@@ -27,13 +32,49 @@ pub fn open(circle: Circle, seed: u64, clock: &SimClock) -> Result<CareStore> {
     Ok(store)
 }
 
-/// Every record id a store holds, in order (for "nothing changed" checks).
-pub fn record_ids(store: &CareStore) -> Vec<Id> {
+/// Every record id a store holds (for "nothing changed" checks).
+pub fn record_ids(store: &CareStore) -> BTreeSet<Id> {
     store
-        .store()
         .record_ids()
-        .map(|ids| ids.into_iter().collect())
         .unwrap_or_else(|e| panic!("the store's record ids: {e}"))
+}
+
+/// A village of `caregivers` caregivers, `volunteers` volunteers and `elders` elders, each
+/// visited weekly and entitled to `entitled_hours` a month.
+pub fn weekly_village(
+    caregivers: usize,
+    volunteers: usize,
+    elders: usize,
+    entitled_hours: u32,
+) -> Village {
+    Village::build(
+        caregivers,
+        volunteers,
+        &vec![ElderSpec::weekly(entitled_hours); elders],
+    )
+    .expect("village")
+}
+
+/// Caregiver `caregiver` (0-based) records a plain visit to elder `elder` (0-based) at `at_ms`,
+/// the village's clock moved there first.
+pub fn visit_at(v: &mut Village, caregiver: usize, elder: usize, at_ms: u64) -> Id {
+    v.clock.set(at_ms);
+    let (elder, device) = (v.elders[elder], &mut v.caregivers[caregiver]);
+    device
+        .store
+        .record_visit(visit(elder, device.member_id, at_ms))
+        .expect("visit")
+}
+
+/// The revocation of a lost phone's key from `at_ms` (no last chain position named).
+pub fn lost_phone(device_key: PublicKey, at_ms: u64) -> Revocation {
+    Revocation {
+        device_key,
+        effective_ms: at_ms,
+        reason: "手机丢失".into(),
+        last_seq: None,
+        last_id: None,
+    }
 }
 
 /// A plain 30-minute visit by `caregiver` to `elder` starting at `at_ms`.

@@ -50,11 +50,14 @@ pub struct ElderSpec {
 }
 
 impl ElderSpec {
-    /// An elder visited weekly (a left-behind elder living alone) with 10 entitled hours a month.
-    pub const WEEKLY: ElderSpec = ElderSpec {
-        cadence_days: 7,
-        entitled_hours: 10,
-    };
+    /// An elder visited weekly (a left-behind elder living alone) with `entitled_hours` of
+    /// government-bought hours a month.
+    pub const fn weekly(entitled_hours: u32) -> ElderSpec {
+        ElderSpec {
+            cadence_days: 7,
+            entitled_hours,
+        }
+    }
 }
 
 /// Opens a device's store: given the device's name (`centre`, `coordinator`, `caregiver-01` …),
