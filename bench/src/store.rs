@@ -18,7 +18,8 @@ use carebank_core::record::{OuterRecord, SignedRecord};
 use carebank_core::replica::DocId;
 use carebank_core::store::{Durability, StoreKey};
 use carebank_core::{CareStore, Circle};
-use carebank_scenarios::{DAY, MINUTE, START_MS, Village, visit};
+use carebank_scenarios::visit;
+use carebank_village::{DAY, MINUTE, START_MS, Village};
 use serde::{Deserialize, Serialize};
 
 use crate::figures::{Figures, Target};
@@ -112,7 +113,7 @@ pub fn child_import(dir: &Path, circle: Circle, at_rest: AtRest) -> ChildReport 
     let mut store = open_store(
         &at_rest.file(dir),
         circle,
-        carebank_scenarios::key(READER_SEED),
+        carebank_village::key(READER_SEED),
         &at_rest.key(),
     );
     // The keys first, as a sync takes them, so that each record opens as it arrives.
@@ -142,7 +143,7 @@ pub fn child_open(dir: &Path, circle: Circle, now_ms: i64, at_rest: AtRest) -> C
     let mut store = open_store(
         &at_rest.file(dir),
         circle,
-        carebank_scenarios::key(READER_SEED),
+        carebank_village::key(READER_SEED),
         &at_rest.key(),
     );
     // Through the façade, as the app asks: the read is logged.

@@ -15,8 +15,9 @@ use carebank_core::sync::Progress;
 use carebank_core::sync::http::RelayClient;
 use carebank_relay::RelayHandle;
 use carebank_scenarios::net::{LinkProxy, start_relay, sync};
+use carebank_scenarios::record_ids;
 use carebank_scenarios::relay_load::{rate, record};
-use carebank_scenarios::{Village, record_ids};
+use carebank_village::Village;
 
 use crate::figures::{Figures, Target};
 use crate::year::{self, floor_bytes, only, records_in};
@@ -174,17 +175,17 @@ pub fn week(figures: &mut Figures, seed: u64, days: u64, threads: usize, run: Du
 
     let key = v.device_key(OFFLINE);
     let phone = &mut v.device_mut(OFFLINE).store;
-    let before: BTreeSet<Id> = record_ids(phone).into_iter().collect();
+    let before: BTreeSet<Id> = record_ids(phone);
     relay.proxy.reset();
     let started = Instant::now();
     let (progress, catch_up) = record(phone, key, http, "changes");
     let elapsed = started.elapsed();
     let wire = relay.proxy.forwarded();
-    let after: BTreeSet<Id> = record_ids(phone).into_iter().collect();
+    let after: BTreeSet<Id> = record_ids(phone);
     let all = records_in(&phone.documents().expect("documents"), &phone.epoch_keys());
     let moved_ids: BTreeSet<Id> = after.difference(&before).copied().collect();
     // Sent: what the phone held that the relay did not (its own week).
-    let coordinator: BTreeSet<Id> = record_ids(&v.coordinator.store).into_iter().collect();
+    let coordinator: BTreeSet<Id> = record_ids(&v.coordinator.store);
     let phone = &mut v.device_mut(OFFLINE).store;
     let sent: BTreeSet<Id> = before.difference(&coordinator).copied().collect();
     let moved: BTreeSet<Id> = moved_ids.union(&sent).copied().collect();
@@ -261,7 +262,7 @@ pub fn new_phone(figures: &mut Figures, v: &mut Village, days: u64, cuts: &[u64]
     let relay = Relay::start(v);
     sync(&mut v.centre, &relay.http).expect("centre syncs");
     sync(&mut v.coordinator.store, &relay.http).expect("the year reaches the relay");
-    let want: BTreeSet<Id> = record_ids(&v.coordinator.store).into_iter().collect();
+    let want: BTreeSet<Id> = record_ids(&v.coordinator.store);
     let docs = v.coordinator.store.documents().expect("documents");
     let records = records_in(&docs, &v.coordinator.store.epoch_keys());
     let fresh = |v: &Village| {
@@ -275,7 +276,7 @@ pub fn new_phone(figures: &mut Figures, v: &mut Village, days: u64, cuts: &[u64]
     let mut phone = fresh(v);
     relay.proxy.reset();
     let progress = sync(&mut phone, &relay.http).expect("first sync");
-    let got: BTreeSet<Id> = record_ids(&phone).into_iter().collect();
+    let got: BTreeSet<Id> = record_ids(&phone);
     assert_eq!(got, want, "the new phone holds the year");
     let what = format!("new phone, first sync of {days} days");
     let wire = relay.proxy.forwarded();
@@ -307,7 +308,7 @@ pub fn new_phone(figures: &mut Figures, v: &mut Village, days: u64, cuts: &[u64]
                 Err(e) => assert!(syncs < 50, "the sync never finished: {e}"),
             }
         };
-        let got: BTreeSet<Id> = record_ids(&phone).into_iter().collect();
+        let got: BTreeSet<Id> = record_ids(&phone);
         assert_eq!(got, want, "the year arrived whole over the dropping link");
         let name = format!("{what}, link cut every {} KB", cut / 1024);
         figures.add(format!("{name}: syncs started"), f64::from(syncs), "syncs");

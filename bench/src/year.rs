@@ -8,8 +8,8 @@ use carebank_core::hlc::Hlc;
 use carebank_core::ids::Id;
 use carebank_core::record::{EpochKeys, SignedRecord};
 use carebank_core::replica::{DocId, RecordDoc, session_actor};
-use carebank_scenarios::Village;
-use carebank_scenarios::workload::{Workload, WorkloadSpec};
+use carebank_village::Village;
+use carebank_village::workload::{Workload, WorkloadSpec};
 
 /// The reference village (`WORKLOAD.md`) with a planner for its days from `seed`.
 pub fn village(seed: u64) -> (Village, Workload) {

@@ -65,7 +65,7 @@ enum Command {
     /// Time-bank balances.
     Balance(commands::timebank::BalanceArgs),
     /// Forks and gaps in the device chains, and the records that do not count.
-    Chains(commands::view::StoreArg),
+    Chains(commands::view::ReviewArgs),
     /// The coordinator's queue of what needs a decision, or a decision.
     Reconcile(commands::timebank::ReconcileArgs),
     /// Export or verify a member's time-bank statement (valid in any village of the centre).
@@ -87,7 +87,7 @@ enum Command {
     /// Erase an elder's personal data on every phone and the relay (a coordinator; PIPL Art. 47).
     Erase(commands::privacy::EraseArgs),
     /// Records made after the elder withdrew consent for what they hold (kept, for review).
-    ConsentConflicts(commands::view::StoreArg),
+    ConsentConflicts(commands::view::ReviewArgs),
 }
 
 fn main() -> ExitCode {

@@ -32,6 +32,19 @@ fn holds_an_id(text: &str) -> bool {
     })
 }
 
+/// A coordinator's list three ways: in English by name, in Chinese, and with `--ids`.
+fn three_ways(args: &[&str]) -> [String; 3] {
+    let with = |more: &[&str]| ok(&[args, more].concat());
+    [with(&[]), with(&["--lang", "zh"]), with(&["--ids"])]
+}
+
+/// Asserts that `output` holds every one of `parts`.
+fn holds(output: &str, parts: &[&str]) {
+    for part in parts {
+        assert!(output.contains(part), "{part:?} not in {output}");
+    }
+}
+
 #[test]
 fn the_coordinator_reads_names_and_the_conflict_queue_in_words_in_english_and_chinese() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -47,13 +60,14 @@ fn the_coordinator_reads_names_and_the_conflict_queue_in_words_in_english_and_ch
     let sync = |store: &str| ok(&["sync", "--store", store, "--relay", &relay.url]);
 
     let coordinator_key = join(&coordinator, &circle, &centre_key);
-    enrol(
+    let coordinator_id = enrol(
         &centre,
         "李站长",
         "coordinator",
         &centre_site,
         &coordinator_key,
     );
+    let coordinator_id = coordinator_id.trim();
     sync(&centre);
     sync(&coordinator);
     let volunteer_key = join(&volunteer, &circle, &centre_key);
@@ -165,6 +179,46 @@ fn the_coordinator_reads_names_and_the_conflict_queue_in_words_in_english_and_ch
     );
     let log = ok(&["access-log", "--store", &coordinator, "--elder", &elder]);
     assert!(log.starts_with("2 reads of elder"), "{log}");
+    // The access log names who read, in English and Chinese; ids and keys with --ids.
+    let [en, zh, ids] = three_ways(&["access-log", "--store", &coordinator, "--elder", &elder]);
+    holds(
+        &en,
+        &["open_follow_ups  purpose care    coordinator 李站长\n"],
+    );
+    assert!(!en.contains(&coordinator_key), "{en}");
+    holds(
+        &zh,
+        &[
+            &format!("老人 {elder} 的数据被读取 2 次"),
+            "用途 照护 协理员 李站长\n",
+        ],
+    );
+    holds(
+        &ids,
+        &[&format!(
+            "coordinator {coordinator_id} (device {coordinator_key})"
+        )],
+    );
+    assert!(!ids.contains("李站长"), "{ids}");
+
+    // The device chains: the restored backup's fork, by her phone's name.
+    let [en, zh, ids] = three_ways(&["chains", "--store", &coordinator]);
+    holds(
+        &en,
+        &["1 chain problems", "  fork  张阿姨's phone position 3: "],
+    );
+    holds(
+        &zh,
+        &[
+            "1 处设备链问题",
+            "  分叉  张阿姨的手机 第 3 号：",
+            "0 条记录不计入",
+        ],
+    );
+    holds(
+        &ids,
+        &[&format!("  fork  device {volunteer_key} position 3: ")],
+    );
 
     // On the 5th, the report is month to date: 刘奶奶's 30 hours are due pro rata, and she is
     // named in the table (not in the CSV unless --names).
@@ -191,6 +245,56 @@ fn the_coordinator_reads_names_and_the_conflict_queue_in_words_in_english_and_ch
     ]);
     assert!(!csv.contains("刘奶奶"), "{csv}");
     assert!(csv.contains(&elder), "{csv}");
+
+    // The coordinator withdraws 刘奶奶's consent to care records; 张阿姨's phone, not yet told,
+    // records one more service: the conflict names the phone that signed it.
+    ok(&[
+        "consent",
+        "--store",
+        &coordinator,
+        "--elder",
+        &elder,
+        "--purpose",
+        "care_records",
+        "--withdraw",
+        "--by",
+        "刘奶奶",
+    ]);
+    ok(&[
+        "service",
+        "--store",
+        &volunteer,
+        "--elder",
+        &elder,
+        "--kind",
+        "companionship",
+        "--minutes",
+        "30",
+        "--funding",
+        "time_bank",
+    ]);
+    sync(&coordinator);
+    sync(&volunteer);
+    sync(&coordinator);
+    let [en, zh, ids] = three_ways(&["consent-conflicts", "--store", &coordinator]);
+    holds(
+        &en,
+        &[
+            "1 records used a purpose",
+            &format!("elder {elder}  care_records ("),
+            "  signed by 张阿姨's phone\n",
+        ],
+    );
+    holds(
+        &zh,
+        &[
+            "1 条记录使用了老人已撤回或未同意的用途",
+            "服务 ",
+            "照护记录（",
+            "已撤回  由张阿姨的手机签名\n",
+        ],
+    );
+    holds(&ids, &[&format!("  signed by device {volunteer_key}\n")]);
 }
 
 #[test]

@@ -20,8 +20,8 @@
 
 use std::time::{Duration, Instant};
 
+use carebank_core::sync::Progress;
 use carebank_core::sync::http::RelayClient;
-use carebank_core::sync::{CancelToken, Progress};
 use carebank_core::{CareStore, Circle};
 use carebank_relay::RelayConfig;
 use carebank_scenarios::relay_load::{Script, rate, record};
@@ -52,9 +52,7 @@ fn report(what: &str, url: &str, one_village: &[&Script], spread: &[&Script]) {
 }
 
 fn sync(store: &mut CareStore, http: &RelayClient) -> Progress {
-    store
-        .sync_with_relay(http, &CancelToken::new(), &mut |_| {})
-        .expect("sync")
+    carebank_scenarios::net::sync(store, http).expect("sync")
 }
 
 /// Reference village number `n`, in a circle of its own: the fixture village always has the same

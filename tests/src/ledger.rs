@@ -60,10 +60,7 @@ pub fn enrol(v: &mut Village, role: Role, seed: u64, profile: Profile) -> Result
 impl Bank {
     /// Builds the bank and syncs every device.
     pub fn build() -> Result<Bank> {
-        let spec = ElderSpec {
-            cadence_days: 7,
-            entitled_hours: 0,
-        };
+        let spec = ElderSpec::weekly(0);
         let mut v = Village::build(2, 2, &[spec, spec])?;
         let relative = |birth_year| Profile {
             household: Some(household()),

@@ -1,6 +1,7 @@
-//! Shared fixtures for the cross-crate scenarios: a small village with a centre, a coordinator,
-//! caregivers, volunteers and elders, each member on a device store of their own, and a
-//! simulated clock that every store reads.
+//! Shared fixtures for the cross-crate scenarios. The village itself (its members, their
+//! device stores, the simulated clock, the reference workload) is `carebank-village`, re-exported
+//! here; this crate adds what only tests need: single stores, records to write, relays, hostile
+//! peers and couriers.
 
 pub mod hostile;
 pub mod ledger;
@@ -8,518 +9,71 @@ pub mod ledger_year;
 pub mod net;
 pub mod raw_files;
 pub mod relay_load;
-pub mod time_bank;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-
-use carebank_core::domain::{
-    CareLevel, Consent, ConsentPurpose, ConsentRelation, Elder, Enrolment, EntitlementGroup,
-    Funding, MealMode, Observations, Role, Service, ServiceDetail, Site, SiteKind, Visit,
+pub use carebank_village::{
+    DAY, Device, ElderSpec, MINUTE, Played, Result, START_MS, SimClock, Village, enrolment,
+    fixed_id, full_consent, key, workload,
 };
-use carebank_core::identity::DeviceKey;
+
+use std::collections::BTreeSet;
+
+use carebank_core::CareStore;
+use carebank_core::Circle;
+use carebank_core::domain::{
+    Funding, MealMode, Observations, Revocation, Service, ServiceDetail, Visit,
+};
+use carebank_core::identity::PublicKey;
 use carebank_core::ids::Id;
-use carebank_core::store::IngestReport;
-use carebank_core::{CareStore, Circle};
-
-/// Fixture errors: whatever went wrong, from the core or from the opener.
-pub type Result<T, E = Box<dyn std::error::Error + Send + Sync>> = std::result::Result<T, E>;
-
-pub mod workload;
-
-/// 2026-11-02 08:00 CST, a Monday: the fixtures' first morning.
-pub const START_MS: u64 = 1_793_577_600_000;
-/// One day in milliseconds.
-pub const DAY: u64 = 86_400_000;
-/// One minute in milliseconds.
-pub const MINUTE: u64 = 60_000;
-
-/// A clock that every store of a village reads, moved by the test.
-#[derive(Clone)]
-pub struct SimClock(Arc<AtomicU64>);
-
-impl SimClock {
-    /// A clock at `ms`.
-    pub fn at(ms: u64) -> SimClock {
-        SimClock(Arc::new(AtomicU64::new(ms)))
-    }
-    /// Now.
-    pub fn now(&self) -> u64 {
-        self.0.load(Ordering::SeqCst)
-    }
-    /// Moves to `ms`.
-    pub fn set(&self, ms: u64) {
-        self.0.store(ms, Ordering::SeqCst);
-    }
-    /// Moves forward by `ms`.
-    pub fn advance(&self, ms: u64) {
-        self.0.fetch_add(ms, Ordering::SeqCst);
-    }
-}
-
-/// A member's device: their id and their store.
-pub struct Device {
-    /// The member's id.
-    pub member_id: Id,
-    /// The device's store.
-    pub store: CareStore,
-}
-
-/// The household of the `i`-th volunteer (0-based): volunteers 0 and 1 share one, 2 and 3 the
-/// next, and so on.
-pub fn household_of(i: usize) -> Id {
-    fixed_id(0x6100 + (i / 2) as u64)
-}
-
-/// What [`Village::play`] wrote.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Played {
-    /// Visits and services recorded.
-    pub care_records: usize,
-    /// Of those, voided later the same day.
-    pub voids: usize,
-    /// Of those, amended later the same day.
-    pub amendments: usize,
-    /// Services given for time-bank hours: (device, service record id, minutes).
-    pub time_bank_services: Vec<(usize, Id, i64)>,
-}
-
-impl std::ops::AddAssign for Played {
-    fn add_assign(&mut self, other: Played) {
-        self.care_records += other.care_records;
-        self.voids += other.voids;
-        self.amendments += other.amendments;
-        self.time_bank_services.extend(other.time_bank_services);
-    }
-}
-
-/// A village: a centre, one village point, a coordinator, caregivers, volunteers and elders.
-pub struct Village {
-    /// The circle every store belongs to.
-    pub circle: Circle,
-    /// The clock every store reads.
-    pub clock: SimClock,
-    /// The centre's own store (holds the root key).
-    pub centre: CareStore,
-    /// The village point.
-    pub point_id: Id,
-    /// The coordinator.
-    pub coordinator: Device,
-    /// Caregivers (Android phones).
-    pub caregivers: Vec<Device>,
-    /// Volunteers (iPhones).
-    pub volunteers: Vec<Device>,
-    /// Elders, in enrolment order.
-    pub elders: Vec<Id>,
-}
-
-/// What each elder of a fixture village is like.
-#[derive(Clone, Copy)]
-pub struct ElderSpec {
-    /// Visit cadence in days.
-    pub cadence_days: u32,
-    /// Monthly government-bought hours (0: not entitled).
-    pub entitled_hours: u32,
-}
-
-impl ElderSpec {
-    /// An elder visited weekly (a left-behind elder living alone) with 10 entitled hours a month.
-    pub const WEEKLY: ElderSpec = ElderSpec {
-        cadence_days: 7,
-        entitled_hours: 10,
-    };
-}
-
-/// The fixture device key made from `seed` (the centre is 1, the coordinator 2, caregivers
-/// 100.., volunteers 200..).
-pub fn key(seed: u64) -> DeviceKey {
-    let mut bytes = [0u8; 32];
-    bytes[..8].copy_from_slice(&seed.to_le_bytes());
-    bytes[8] = 0xcb;
-    DeviceKey::from_seed(bytes)
-}
-
-/// Opens a device's store: given the device's name (`centre`, `coordinator`, `caregiver-01` …),
-/// the circle and the device's key. The village sets the store's clock afterwards.
-pub type Opener<'a> = &'a mut dyn FnMut(&str, Circle, DeviceKey) -> Result<CareStore>;
 
 /// An in-memory device store signing with `key(seed)` that reads `clock`.
 pub fn open(circle: Circle, seed: u64, clock: &SimClock) -> Result<CareStore> {
-    open_device(
-        &mut |_, circle, key| Ok(CareStore::open_in_memory(circle, key)?),
-        "device",
-        circle,
-        seed,
-        clock,
-    )
-}
-
-fn open_device(
-    opener: Opener<'_>,
-    name: &str,
-    circle: Circle,
-    seed: u64,
-    clock: &SimClock,
-) -> Result<CareStore> {
-    let mut store = opener(name, circle, key(seed))?;
-    let clock = clock.clone();
-    store.set_wall_clock(Box::new(move || clock.now()));
+    let mut store = CareStore::open_in_memory(circle, key(seed))?;
+    clock.drive(&mut store);
     Ok(store)
 }
 
-/// Every record id a store holds, in order (for "nothing changed" checks).
-pub fn record_ids(store: &CareStore) -> Vec<Id> {
+/// Every record id a store holds (for "nothing changed" checks).
+pub fn record_ids(store: &CareStore) -> BTreeSet<Id> {
     store
-        .store()
         .record_ids()
-        .map(|ids| ids.into_iter().collect())
         .unwrap_or_else(|e| panic!("the store's record ids: {e}"))
 }
 
-/// An enrolment of `device_key` for `member_id` in `role` at `site_id`, with no validity
-/// window, household or family tie.
-pub fn enrolment(
-    member_id: Id,
-    name: String,
-    role: Role,
-    site_id: Id,
-    device_key: carebank_core::identity::PublicKey,
-) -> Enrolment {
-    Enrolment {
-        member_id,
-        name,
-        role,
-        site_id,
+/// A village of `caregivers` caregivers, `volunteers` volunteers and `elders` elders, each
+/// visited weekly and entitled to `entitled_hours` a month.
+pub fn weekly_village(
+    caregivers: usize,
+    volunteers: usize,
+    elders: usize,
+    entitled_hours: u32,
+) -> Village {
+    Village::build(
+        caregivers,
+        volunteers,
+        &vec![ElderSpec::weekly(entitled_hours); elders],
+    )
+    .expect("village")
+}
+
+/// Caregiver `caregiver` (0-based) records a plain visit to elder `elder` (0-based) at `at_ms`,
+/// the village's clock moved there first.
+pub fn visit_at(v: &mut Village, caregiver: usize, elder: usize, at_ms: u64) -> Id {
+    v.clock.set(at_ms);
+    let (elder, device) = (v.elders[elder], &mut v.caregivers[caregiver]);
+    device
+        .store
+        .record_visit(visit(elder, device.member_id, at_ms))
+        .expect("visit")
+}
+
+/// The revocation of a lost phone's key from `at_ms` (no last chain position named).
+pub fn lost_phone(device_key: PublicKey, at_ms: u64) -> Revocation {
+    Revocation {
         device_key,
-        family_of: None,
-        valid_from_ms: None,
-        valid_until_ms: None,
-        household: None,
-        birth_year: None,
-    }
-}
-
-/// A deterministic id for fixtures (`n` distinguishes them).
-pub fn fixed_id(n: u64) -> Id {
-    let mut bytes = [0u8; 16];
-    bytes[..8].copy_from_slice(&n.to_be_bytes());
-    bytes[15] = 0x01;
-    Id::from_bytes(bytes)
-}
-
-/// The full consent most fixture elders have given.
-pub fn full_consent(at_ms: u64) -> Consent {
-    Consent {
-        given_by: "本人".into(),
-        relation: ConsentRelation::Elder,
-        given_at_ms: at_ms,
-        purposes: vec![
-            ConsentPurpose::CareRecords,
-            ConsentPurpose::HealthObservations,
-            ConsentPurpose::Location,
-            ConsentPurpose::DistrictReporting,
-        ],
-    }
-}
-
-impl Village {
-    /// Builds a village with `caregivers` caregivers, `volunteers` volunteers and one elder per
-    /// spec, every store already holding the enrolments (as after a first sync).
-    pub fn build(caregivers: usize, volunteers: usize, elders: &[ElderSpec]) -> Result<Village> {
-        Self::build_with(
-            &mut |_, circle, key| Ok(CareStore::open_in_memory(circle, key)?),
-            caregivers,
-            volunteers,
-            elders,
-        )
-    }
-
-    /// A village whose phones keep their stores in files under `dir` (`NAME.db`), the n-th
-    /// store opened (from 1) with the key `store_key(n)`.
-    pub fn on_disk(
-        dir: &std::path::Path,
-        store_key: impl Fn(u8) -> carebank_core::store::StoreKey,
-        caregivers: usize,
-        volunteers: usize,
-        elders: &[ElderSpec],
-    ) -> Result<Village> {
-        let mut n = 0u8;
-        let mut opener = |name: &str, circle, key| {
-            n += 1;
-            Ok(CareStore::open(
-                &dir.join(format!("{name}.db")),
-                &store_key(n),
-                circle,
-                key,
-            )?)
-        };
-        Village::build_with(&mut opener, caregivers, volunteers, elders)
-    }
-
-    /// As [`Village::build`], opening each device's store with `opener`.
-    pub fn build_with(
-        opener: Opener<'_>,
-        caregivers: usize,
-        volunteers: usize,
-        elders: &[ElderSpec],
-    ) -> Result<Village> {
-        let clock = SimClock::at(START_MS - DAY);
-        let centre_key = key(1);
-        let circle = Circle {
-            circle_id: fixed_id(0xc1),
-            centre_key: centre_key.public_key(),
-        };
-        let mut centre = open_device(opener, "centre", circle, 1, &clock)?;
-
-        let centre_site = fixed_id(0x5100);
-        let point_id = fixed_id(0x5101);
-        centre.add_site(Site {
-            site_id: centre_site,
-            kind: SiteKind::Centre,
-            name: "龙泉镇养老服务中心".into(),
-            parent: None,
-        })?;
-        centre.add_site(Site {
-            site_id: point_id,
-            kind: SiteKind::VillagePoint,
-            name: "石桥村互助养老点".into(),
-            parent: Some(centre_site),
-        })?;
-        let coordinator_id = fixed_id(0x1000);
-        let mut coordinator = open_device(opener, "coordinator", circle, 2, &clock)?;
-        centre.enrol(enrolment(
-            coordinator_id,
-            "李站长".into(),
-            Role::Coordinator,
-            point_id,
-            coordinator.public_key(),
-        ))?;
-        coordinator.merge_from(&centre)?;
-
-        let mut make = |role: Role,
-                        n: usize,
-                        seed0: u64,
-                        id0: u64,
-                        name: &str,
-                        file: &str|
-         -> Result<Vec<Device>> {
-            (0..n)
-                .map(|i| {
-                    let store = open_device(
-                        opener,
-                        &format!("{file}-{:02}", i + 1),
-                        circle,
-                        seed0 + i as u64,
-                        &clock,
-                    )?;
-                    let member_id = fixed_id(id0 + i as u64);
-                    coordinator.enrol(Enrolment {
-                        // Volunteers come in households of two (a retiree and a younger
-                        // relative): relatives may give each other time-bank hours.
-                        household: (role == Role::Volunteer).then(|| household_of(i)),
-                        ..enrolment(
-                            member_id,
-                            format!("{name}{}", i + 1),
-                            role,
-                            point_id,
-                            store.public_key(),
-                        )
-                    })?;
-                    Ok(Device { member_id, store })
-                })
-                .collect()
-        };
-        let mut caregivers = make(
-            Role::Caregiver,
-            caregivers,
-            100,
-            0x2000,
-            "助老员",
-            "caregiver",
-        )?;
-        let mut volunteers = make(
-            Role::Volunteer,
-            volunteers,
-            200,
-            0x3000,
-            "志愿者",
-            "volunteer",
-        )?;
-
-        let mut elder_ids = Vec::new();
-        for (i, spec) in elders.iter().enumerate() {
-            let elder_id = fixed_id(0x4000 + i as u64);
-            coordinator.enrol_elder(Elder {
-                elder_id,
-                site_id: point_id,
-                name: format!("老人{:03}", i + 1),
-                birth_year: 1940 + (i as u32 % 20),
-                groups: if spec.entitled_hours > 0 {
-                    vec![EntitlementGroup::ExtremePoverty]
-                } else {
-                    vec![]
-                },
-                care_level: CareLevel::Mild,
-                visit_cadence_days: spec.cadence_days,
-                monthly_entitled_hours: spec.entitled_hours,
-                responsible_member: caregivers.first().map(|d| d.member_id),
-                consent: full_consent(clock.now()),
-            })?;
-            elder_ids.push(elder_id);
-        }
-        for device in caregivers.iter_mut().chain(volunteers.iter_mut()) {
-            device.store.merge_from(&coordinator)?;
-        }
-        clock.set(START_MS);
-        Ok(Village {
-            circle,
-            clock,
-            centre,
-            point_id,
-            coordinator: Device {
-                member_id: coordinator_id,
-                store: coordinator,
-            },
-            caregivers,
-            volunteers,
-            elders: elder_ids,
-        })
-    }
-
-    /// The signing key of member device `i` (numbered as in [`Village::device`]): the fixture's
-    /// keys are derived from fixed seeds, so benchmarks can sign records in bulk outside a store.
-    pub fn device_key(&self, i: usize) -> DeviceKey {
-        let seed = match i {
-            0 => 2,
-            i if i <= self.caregivers.len() => 100 + (i as u64 - 1),
-            i => 200 + (i - 1 - self.caregivers.len()) as u64,
-        };
-        key(seed)
-    }
-
-    /// Every member device's store, numbered as in [`Village::device`].
-    pub fn devices_mut(&mut self) -> Vec<&mut CareStore> {
-        let mut all = vec![&mut self.coordinator.store];
-        all.extend(self.caregivers.iter_mut().map(|d| &mut d.store));
-        all.extend(self.volunteers.iter_mut().map(|d| &mut d.store));
-        all
-    }
-
-    /// How many member devices there are.
-    pub fn device_count(&self) -> usize {
-        1 + self.caregivers.len() + self.volunteers.len()
-    }
-
-    /// Member device `i`: 0 is the coordinator, then the caregivers, then the volunteers.
-    pub fn device(&self, i: usize) -> &Device {
-        match i {
-            0 => &self.coordinator,
-            i if i <= self.caregivers.len() => &self.caregivers[i - 1],
-            i => &self.volunteers[i - 1 - self.caregivers.len()],
-        }
-    }
-
-    /// Member device `i`, mutably (numbered as in [`Village::device`]).
-    pub fn device_mut(&mut self, i: usize) -> &mut Device {
-        match i {
-            0 => &mut self.coordinator,
-            i if i <= self.caregivers.len() => &mut self.caregivers[i - 1],
-            i => &mut self.volunteers[i - 1 - self.caregivers.len()],
-        }
-    }
-
-    /// Does a day's planned work on the devices it names, moving the clock along with it.
-    pub fn play(&mut self, work: Vec<(usize, workload::Work)>) -> Result<Played> {
-        use carebank_core::domain::{CorrectionAction, RecordBody};
-        let mut written: Vec<Vec<Id>> = vec![Vec::new(); self.device_count()];
-        let mut played = Played::default();
-        for (device, item) in work {
-            let clock = self.clock.clone();
-            let store = &mut self.device_mut(device).store;
-            let id = match item {
-                workload::Work::Visit(v) => {
-                    clock.set(clock.now().max(v.check_out_ms));
-                    store.record_visit(v)?
-                }
-                workload::Work::Service(s) => {
-                    clock.set(
-                        clock
-                            .now()
-                            .max(s.started_ms + s.duration_minutes as u64 * MINUTE),
-                    );
-                    let (minutes, time_bank) = (s.duration_minutes, s.funding == Funding::TimeBank);
-                    let id = store.record_service(s)?;
-                    if time_bank {
-                        played.time_bank_services.push((device, id, minutes));
-                    }
-                    id
-                }
-                workload::Work::Correct { nth_latest, void } => {
-                    let mine = &written[device];
-                    let Some(target) = mine.len().checked_sub(1 + nth_latest).map(|i| mine[i])
-                    else {
-                        continue;
-                    };
-                    let action = match (void, store.get(target)?.body().clone()) {
-                        (true, _) => CorrectionAction::Void {},
-                        (false, RecordBody::Service(mut s)) => {
-                            s.duration_minutes += 15;
-                            CorrectionAction::Amend {
-                                replacement: Box::new(RecordBody::Service(s)),
-                            }
-                        }
-                        (false, RecordBody::Visit(mut v)) => {
-                            v.check_out_ms += 15 * MINUTE;
-                            CorrectionAction::Amend {
-                                replacement: Box::new(RecordBody::Visit(v)),
-                            }
-                        }
-                        (false, _) => continue,
-                    };
-                    let reason = if void {
-                        "重复录入，作废"
-                    } else {
-                        "时长填错，更正"
-                    };
-                    store.correct(target, action, reason)?;
-                    if void {
-                        played.voids += 1;
-                    } else {
-                        played.amendments += 1;
-                    }
-                    continue;
-                }
-            };
-            written[device].push(id);
-            played.care_records += 1;
-        }
-        Ok(played)
-    }
-
-    /// Two different member devices at once (for two phones that meet).
-    pub fn pair_mut(&mut self, a: usize, b: usize) -> (&mut CareStore, &mut CareStore) {
-        assert_ne!(a, b, "a device does not meet itself");
-        let mut all = self.devices_mut();
-        let (low, high) = (a.min(b), a.max(b));
-        let second = all.swap_remove(high);
-        let first = all.swap_remove(low);
-        if a < b {
-            (first, second)
-        } else {
-            (second, first)
-        }
-    }
-
-    /// Device `into` pulls every document device `from` holds, and its keyring.
-    pub fn merge(&mut self, into: usize, from: usize) -> Result<IngestReport> {
-        let (docs, keys) = {
-            let from = &self.device(from).store;
-            (from.documents()?, from.keyring()?)
-        };
-        let into = &mut self.device_mut(into).store;
-        let mut report = into.merge_docs(docs)?;
-        report.added.extend(into.take_keyring(&keys)?.admitted);
-        Ok(report)
+        effective_ms: at_ms,
+        reason: "手机丢失".into(),
+        last_seq: None,
+        last_id: None,
     }
 }
 

@@ -99,6 +99,14 @@ pub fn sync(
     store.sync_with_relay(relay, &CancelToken::new(), &mut |_| {})
 }
 
+/// One phone-to-phone sync of `a` with `b`, uncancelled and without progress reports.
+pub fn sync_peers(
+    a: &mut CareStore,
+    b: &mut CareStore,
+) -> std::result::Result<Progress, SyncError> {
+    a.sync_with_peer(b, &CancelToken::new(), &mut |_| {})
+}
+
 /// Uploads the village centre's and coordinator's records, so the relay knows the circle's
 /// members.
 pub fn bootstrap(v: &mut Village, relay: &RelayClient) {

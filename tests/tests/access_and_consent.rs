@@ -11,14 +11,10 @@ use carebank_core::domain::{
 use carebank_core::record::RecordClass;
 use carebank_core::report::MonthlyReport;
 use carebank_core::time::Month;
-use carebank_scenarios::{DAY, ElderSpec, START_MS, Village, record_ids, visit};
+use carebank_scenarios::{DAY, START_MS, Village, record_ids, visit, weekly_village};
 
 fn village() -> Village {
-    let elder = ElderSpec {
-        cadence_days: 7,
-        entitled_hours: 0,
-    };
-    Village::build(2, 0, &[elder, elder]).expect("village")
+    weekly_village(2, 0, 2, 0)
 }
 
 fn change(elder_id: carebank_core::ids::Id, action: ConsentAction, at_ms: u64) -> ConsentChange {

@@ -10,7 +10,7 @@ use carebank_core::store::StoreKey;
 use carebank_core::time::Month;
 use carebank_core::{CareStore, Error};
 use carebank_scenarios::raw_files::files_holding;
-use carebank_scenarios::{ElderSpec, START_MS, Village, fixed_id, full_consent};
+use carebank_scenarios::{START_MS, Village, fixed_id, full_consent, weekly_village};
 
 /// A name no other byte sequence in a store will hold by chance.
 const NAME: &str = "龙凤呈祥Zhuangxiaomei";
@@ -18,11 +18,7 @@ const NAME: &str = "龙凤呈祥Zhuangxiaomei";
 const KEY: StoreKey = StoreKey::Raw([0x3c; 32]);
 
 fn village() -> Village {
-    let spec = ElderSpec {
-        cadence_days: 7,
-        entitled_hours: 30,
-    };
-    Village::build(1, 1, &[spec, spec]).expect("village")
+    weekly_village(1, 1, 2, 30)
 }
 
 /// The coordinator's store as a file under `key`, holding the village and one more elder named

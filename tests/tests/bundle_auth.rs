@@ -10,14 +10,16 @@
 
 use std::collections::BTreeSet;
 
-use carebank_core::domain::{Revocation, Role, Site, SiteKind};
+use carebank_core::domain::{Role, Site, SiteKind};
 use carebank_core::identity::{DeviceKey, PublicKey};
 use carebank_core::ids::Id;
 use carebank_core::sync::bundle::{BUNDLE_MAGIC, Since};
 use carebank_core::sync::seal;
 use carebank_core::sync::wire::{self, Reader, Writer};
 use carebank_core::{CareStore, Circle};
-use carebank_scenarios::{DAY, ElderSpec, START_MS, Village, enrolment, fixed_id, key, visit};
+use carebank_scenarios::{
+    DAY, START_MS, Village, enrolment, fixed_id, key, lost_phone, visit_at, weekly_village,
+};
 
 /// What the exporter's signature covers first (`docs/sync-protocol.md`).
 const SIGNATURE_CONTEXT: &[u8] = b"carebank/bundle/v2\0";
@@ -31,27 +33,15 @@ const IMPORTER: usize = 3;
 
 /// A coordinator, two caregivers who each visited the elder, and a volunteer who imports.
 fn village() -> Village {
-    let mut v = Village::build(
-        2,
-        1,
-        &[ElderSpec {
-            cadence_days: 7,
-            entitled_hours: 0,
-        }],
-    )
-    .expect("village");
-    let at = START_MS + DAY / 2;
-    v.clock.set(at);
-    let elder = v.elders[0];
-    for cg in &mut v.caregivers {
-        let me = cg.member_id;
-        cg.store.record_visit(visit(elder, me, at)).expect("visit");
+    let mut v = weekly_village(2, 1, 1, 0);
+    for caregiver in 0..v.caregivers.len() {
+        visit_at(&mut v, caregiver, 0, START_MS + DAY / 2);
     }
     v
 }
 
 /// What a store holds: its records, its documents' chunks, its rejected values.
-fn state(store: &CareStore) -> (Vec<Id>, Vec<(String, i64)>, usize) {
+fn state(store: &CareStore) -> (BTreeSet<Id>, Vec<(String, i64)>, usize) {
     (
         carebank_scenarios::record_ids(store),
         store.store().chunk_counts().expect("chunks"),
@@ -348,13 +338,7 @@ fn a_bundle_signed_by_a_key_the_store_does_not_trust_is_refused() {
     let now = v.clock.now();
     v.coordinator
         .store
-        .revoke(Revocation {
-            device_key: revoked,
-            effective_ms: now,
-            reason: "手机丢失".into(),
-            last_seq: None,
-            last_id: None,
-        })
+        .revoke(lost_phone(revoked, now))
         .expect("revoke");
     v.merge(IMPORTER, COORDINATOR)
         .expect("the importer learns it");

@@ -12,18 +12,12 @@ use carebank_core::report::MonthlyReport;
 use carebank_core::sync::SyncError;
 use carebank_core::time::Month;
 use carebank_scenarios::net::{self, bootstrap, client, start_relay, stranger};
-use carebank_scenarios::{DAY, ElderSpec, MINUTE, Village, enrolment, fixed_id, meal, service};
+use carebank_scenarios::{
+    DAY, MINUTE, Village, enrolment, fixed_id, meal, service, weekly_village,
+};
 
 fn village() -> Village {
-    Village::build(
-        1,
-        0,
-        &[ElderSpec {
-            cadence_days: 7,
-            entitled_hours: 10,
-        }],
-    )
-    .expect("village")
+    weekly_village(1, 0, 1, 10)
 }
 
 /// Enrols a caregiver's new phone (seed `seed`) with the given validity period, and gives it

@@ -5,13 +5,12 @@
 //! (issue 11, finding 3).
 
 use carebank_core::CareStore;
-use carebank_core::domain::Revocation;
 use carebank_core::hlc::MAX_AHEAD_MS;
+use carebank_core::sync::SyncError;
 use carebank_core::sync::bundle::Since;
-use carebank_core::sync::{CancelToken, SyncError};
 use carebank_core::time::Month;
 use carebank_scenarios::net::{self, bootstrap, client, start_relay};
-use carebank_scenarios::{DAY, ElderSpec, MINUTE, START_MS, Village, visit};
+use carebank_scenarios::{DAY, ElderSpec, MINUTE, START_MS, Village, lost_phone, visit};
 
 /// Three years, in milliseconds.
 const YEARS_AHEAD: u64 = 3 * 365 * DAY;
@@ -26,15 +25,7 @@ const HONEST_2: usize = 3;
 /// morning, when the elder's last visit (on the first morning) is four days overdue. Caregiver
 /// 0's phone runs three years ahead and records a visit to the elder "today" by its clock.
 fn village_with_a_phone_ahead() -> (Village, carebank_core::ids::Id) {
-    let mut v = Village::build(
-        3,
-        0,
-        &[ElderSpec {
-            cadence_days: 7,
-            entitled_hours: 0,
-        }],
-    )
-    .expect("village");
+    let mut v = Village::build(3, 0, &[ElderSpec::weekly(0)]).expect("village");
     let elder = v.elders[0];
     let me = v.caregivers[1].member_id;
     v.clock.set(START_MS + 2 * 60 * MINUTE);
@@ -138,13 +129,7 @@ fn a_record_from_a_clock_years_ahead_through_the_relay_moves_no_clock_and_a_late
     sync(&mut v.coordinator.store).expect("coordinator, before revoking");
     v.coordinator
         .store
-        .revoke(Revocation {
-            device_key: lost,
-            effective_ms: v.clock.now(),
-            reason: "手机丢失".into(),
-            last_seq: None,
-            last_id: None,
-        })
+        .revoke(lost_phone(lost, v.clock.now()))
         .expect("revoke");
     sync(&mut v.coordinator.store).expect("coordinator");
     let month = Month::of_instant(now as i64);
@@ -172,9 +157,7 @@ fn phone_to_phone_a_clock_years_ahead_is_refused_and_its_record_carried_on_moves
     let (mut v, _) = village_with_a_phone_ahead();
     // Directly, the phones' clocks differ by years: the sync is refused with the reason.
     let (ahead, honest) = v.pair_mut(AHEAD, HONEST_1);
-    let err = honest
-        .sync_with_peer(ahead, &CancelToken::new(), &mut |_| {})
-        .expect_err("refused");
+    let err = net::sync_peers(honest, ahead).expect_err("refused");
     assert!(
         matches!(err, SyncError::Refused(ref r) if r.contains("clocks differ")),
         "{err}"
@@ -189,8 +172,7 @@ fn phone_to_phone_a_clock_years_ahead_is_refused_and_its_record_carried_on_moves
         .import_bundle(&bundle)
         .expect("import");
     let (from, to) = v.pair_mut(HONEST_1, HONEST_2);
-    to.sync_with_peer(from, &CancelToken::new(), &mut |_| {})
-        .expect("phone to phone");
+    net::sync_peers(to, from).expect("phone to phone");
     let now = v.clock.now();
     assert_unpoisoned(&v.caregivers[1].store, now, "caregiver 1");
     assert_unpoisoned(&v.caregivers[2].store, now, "caregiver 2");

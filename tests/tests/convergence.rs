@@ -222,9 +222,9 @@ proptest! {
         final_order in Just((0..DEVICES).collect::<Vec<_>>()).prop_shuffle(),
     ) {
         let mut v = Village::build(2, 0, &[
-            ElderSpec { cadence_days: 7, entitled_hours: 2 },
+            ElderSpec::weekly(2),
             ElderSpec { cadence_days: 14, entitled_hours: 0 },
-            ElderSpec { cadence_days: 7, entitled_hours: 1 },
+            ElderSpec::weekly(1),
         ]).expect("village");
         for op in &ops {
             apply(&mut v, op);

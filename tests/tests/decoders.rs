@@ -9,7 +9,7 @@ use carebank_core::CareStore;
 use carebank_core::record::{OuterRecord, RecordError, SignedRecord};
 use carebank_core::sync::peer::{ReplyFrame, RequestFrame};
 use carebank_core::sync::{CancelToken, Initiator, Message, RequestAuth, Transport};
-use carebank_scenarios::{DAY, ElderSpec, START_MS, Village, record_ids, visit};
+use carebank_scenarios::{DAY, START_MS, Village, record_ids, visit_at, weekly_village};
 use proptest::prelude::*;
 
 /// Valid samples of each kind of input, from a small village.
@@ -38,22 +38,8 @@ impl Transport for Recorder<'_> {
 }
 
 fn village() -> Village {
-    let mut v = Village::build(
-        1,
-        1,
-        &[ElderSpec {
-            cadence_days: 7,
-            entitled_hours: 0,
-        }],
-    )
-    .expect("village");
-    let at = START_MS + DAY / 2;
-    v.clock.set(at);
-    let (elder, me) = (v.elders[0], v.caregivers[0].member_id);
-    v.caregivers[0]
-        .store
-        .record_visit(visit(elder, me, at))
-        .expect("visit");
+    let mut v = weekly_village(1, 1, 1, 0);
+    visit_at(&mut v, 0, 0, START_MS + DAY / 2);
     v
 }
 

@@ -105,7 +105,7 @@ fn each_record_once(store: &CareStore) -> BTreeSet<Id> {
             keys += 1;
         }
     }
-    let ids: BTreeSet<Id> = record_ids(store).into_iter().collect();
+    let ids: BTreeSet<Id> = record_ids(store);
     assert_eq!(ids.len(), keys, "every stored value is one indexed record");
     ids
 }
@@ -132,8 +132,8 @@ fn a_week_catch_up_finishes_over_a_link_that_drops_every_32_or_64_kb() {
     sync(&mut v.coordinator.store, &http).expect("the week reaches the relay");
 
     for (phone, cut) in offline.into_iter().zip(CUTS) {
-        let own: BTreeSet<Id> = record_ids(&v.device(phone).store).into_iter().collect();
-        let relay_had: BTreeSet<Id> = record_ids(&v.coordinator.store).into_iter().collect();
+        let own: BTreeSet<Id> = record_ids(&v.device(phone).store);
+        let relay_had: BTreeSet<Id> = record_ids(&v.coordinator.store);
         let store = &mut v.device_mut(phone).store;
         let done = sync_over_dropping_link(&relay, store, cut, "a week's catch-up");
         assert!(done.records_received > 0);
@@ -145,7 +145,7 @@ fn a_week_catch_up_finishes_over_a_link_that_drops_every_32_or_64_kb() {
         );
         // And the relay has the phone's week: a clean sync of the coordinator brings it.
         sync(&mut v.coordinator.store, &http).expect("coordinator syncs");
-        let coordinator: BTreeSet<Id> = record_ids(&v.coordinator.store).into_iter().collect();
+        let coordinator: BTreeSet<Id> = record_ids(&v.coordinator.store);
         assert!(
             own.is_subset(&coordinator),
             "the phone's own week reached the relay"
@@ -159,7 +159,7 @@ fn a_new_phones_first_sync_of_a_year_finishes_over_a_link_that_drops_every_32_or
     play(&mut v, &mut plan, 0..365, &[]);
     let (_dir, relay, http) = relay_for(&mut v);
     sync(&mut v.coordinator.store, &http).expect("the year reaches the relay");
-    let year: BTreeSet<Id> = record_ids(&v.coordinator.store).into_iter().collect();
+    let year: BTreeSet<Id> = record_ids(&v.coordinator.store);
     assert!(
         year.len() > 2_500,
         "a year of the small village: {}",

@@ -84,7 +84,7 @@ fn sync_all(v: &mut Village, http: &carebank_core::sync::http::RelayClient, skip
 #[test]
 fn an_erased_elder_leaves_nothing_readable_on_any_replica_and_the_figures_still_count() {
     let dir = tempfile::tempdir().expect("dir");
-    let weekly = [ElderSpec::WEEKLY, ElderSpec::WEEKLY];
+    let weekly = [ElderSpec::weekly(10), ElderSpec::weekly(10)];
     let OnDisk {
         village: mut v,
         relay,

@@ -9,7 +9,7 @@ use carebank_core::sync::SyncError;
 use carebank_core::sync::http::RelayClient;
 use carebank_relay::TlsFiles;
 use carebank_scenarios::net::{self, relay_config, start_relay};
-use carebank_scenarios::{ElderSpec, Village};
+use carebank_scenarios::{Village, weekly_village};
 use rcgen::{BasicConstraints, Certificate, CertificateParams, DnType, IsCa, KeyPair};
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
@@ -75,11 +75,7 @@ fn tls_terminator(target: SocketAddr, ca: &(Certificate, KeyPair)) -> SocketAddr
 }
 
 fn village() -> Village {
-    let elders = [ElderSpec {
-        cadence_days: 7,
-        entitled_hours: 0,
-    }];
-    Village::build(1, 0, &elders).expect("village")
+    weekly_village(1, 0, 1, 0)
 }
 
 fn sync(v: &mut Village, relay: &RelayClient) -> Result<(), SyncError> {

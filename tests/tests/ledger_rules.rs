@@ -5,7 +5,7 @@
 
 use carebank_core::domain::{
     ConfirmMethod, CorrectionAction, EntryHash, EntryKind, LedgerEntry, LedgerRules, RecordBody,
-    Revocation, Verdict,
+    Verdict,
 };
 use carebank_core::identity::DeviceKey;
 use carebank_core::ids::Id;
@@ -17,7 +17,7 @@ use carebank_core::replica::DocId;
 use carebank_core::store::Store;
 use carebank_core::{CareStore, Error};
 use carebank_scenarios::ledger::{Bank, serve};
-use carebank_scenarios::{DAY, MINUTE, key, open};
+use carebank_scenarios::{DAY, MINUTE, key, lost_phone, open};
 
 fn refused<T: std::fmt::Debug>(result: Result<T, Error>) -> bool {
     matches!(
@@ -342,13 +342,7 @@ fn entries_signed_by_a_revoked_key_are_flagged_not_counted() {
     let lost_key = b.v.volunteers[0].store.public_key();
     b.v.coordinator
         .store
-        .revoke(Revocation {
-            device_key: lost_key,
-            effective_ms: b.v.clock.now(),
-            reason: "手机丢失".into(),
-            last_seq: None,
-            last_id: None,
-        })
+        .revoke(lost_phone(lost_key, b.v.clock.now()))
         .expect("revoke");
     // Whoever holds the lost phone (not yet told) spends an hour.
     b.v.clock.advance(60 * MINUTE);

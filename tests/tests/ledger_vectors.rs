@@ -16,9 +16,8 @@ use carebank_core::ledger::{
     Ledger, ServiceFacts, ServiceView, export_statement, verify_statement,
 };
 use carebank_core::record::{Envelope, SignedRecord, V1};
+use carebank_scenarios::START_MS;
 use serde_json::{Value, json};
-
-const T0: u64 = 1_793_577_600_000;
 
 fn id(byte: u8) -> Id {
     Id::from_bytes([byte; 16])
@@ -45,7 +44,7 @@ fn enrol(member: Id, role: Role, key: &DeviceKey) -> RecordBody {
         device_key: key.public_key(),
         family_of: None,
         valid_from_ms: None,
-        valid_until_ms: Some(T0 + 365 * 86_400_000),
+        valid_until_ms: Some(START_MS + 365 * 86_400_000),
         household: Some(id(0x60)),
         birth_year: Some(1956),
     })
@@ -71,7 +70,7 @@ fn vectors() -> Value {
     let (coordinator_id, volunteer_id) = (id(0x10), id(0x30));
     let rules = sign(
         &centre,
-        T0,
+        START_MS,
         RecordBody::LedgerRules(LedgerRules {
             cap_minutes: Some(90_000),
             expiry_days: None,
@@ -82,18 +81,18 @@ fn vectors() -> Value {
     );
     let coordinator_cert = sign(
         &centre,
-        T0 + 1,
+        START_MS + 1,
         enrol(coordinator_id, Role::Coordinator, &coordinator),
     );
     let volunteer_cert = sign(
         &coordinator,
-        T0 + 2,
+        START_MS + 2,
         enrol(volunteer_id, Role::Volunteer, &volunteer),
     );
     let service = id(0x5e);
     let claim = sign(
         &volunteer,
-        T0 + 3_600_000,
+        START_MS + 3_600_000,
         RecordBody::Ledger(LedgerEntry {
             member_id: volunteer_id,
             seq: 1,
@@ -107,7 +106,7 @@ fn vectors() -> Value {
     );
     let confirm = sign(
         &coordinator,
-        T0 + 7_200_000,
+        START_MS + 7_200_000,
         RecordBody::Ledger(LedgerEntry {
             member_id: coordinator_id,
             seq: 1,
@@ -120,7 +119,7 @@ fn vectors() -> Value {
     );
     let redeem = sign(
         &volunteer,
-        T0 + 86_400_000,
+        START_MS + 86_400_000,
         RecordBody::Ledger(LedgerEntry {
             member_id: volunteer_id,
             seq: 2,
@@ -146,14 +145,14 @@ fn vectors() -> Value {
         ServiceFacts {
             elder_id: id(0x40),
             provider_id: volunteer_id,
-            started_ms: T0 as i64,
+            started_ms: START_MS as i64,
             duration_minutes: 90,
             time_bank: true,
             voided: false,
             counted: true,
         },
     )]));
-    let as_of = T0 + 2 * 86_400_000;
+    let as_of = START_MS + 2 * 86_400_000;
     let statement =
         export_statement(&ledger, &services, volunteer_id, as_of, &coordinator).expect("export");
     let verified = verify_statement(&statement, centre.public_key()).expect("verify");

@@ -5,26 +5,22 @@
 use std::cell::RefCell;
 
 use carebank_core::CareStore;
-use carebank_core::domain::Revocation;
 use carebank_core::sync::peer::{ReplyFrame, RequestFrame};
 use carebank_core::sync::{CancelToken, Initiator, Message, SyncError, Transport};
 use carebank_scenarios::net::{enrolled_caregiver, stranger, test_key};
-use carebank_scenarios::{DAY, ElderSpec, START_MS, Village, record_ids, visit};
+use carebank_scenarios::{
+    DAY, START_MS, Village, lost_phone, record_ids, visit_at, weekly_village,
+};
 
 fn village() -> Village {
-    let elders = [ElderSpec {
-        cadence_days: 7,
-        entitled_hours: 0,
-    }; 2];
-    let mut v = Village::build(2, 1, &elders).expect("village");
-    for (i, elder) in v.elders.clone().into_iter().enumerate() {
-        let at = START_MS + DAY / 2 + i as u64 * 3_600_000;
-        v.clock.set(at);
-        let me = v.caregivers[0].member_id;
-        v.caregivers[0]
-            .store
-            .record_visit(visit(elder, me, at))
-            .expect("visit");
+    let mut v = weekly_village(2, 1, 2, 0);
+    for elder in 0..v.elders.len() {
+        visit_at(
+            &mut v,
+            0,
+            elder,
+            START_MS + DAY / 2 + elder as u64 * 3_600_000,
+        );
     }
     v
 }
@@ -151,13 +147,7 @@ fn a_revoked_phone_is_refused() {
     let revocation = v
         .coordinator
         .store
-        .revoke(Revocation {
-            device_key: phone.public_key(),
-            effective_ms: v.clock.now(),
-            reason: "手机丢失".into(),
-            last_seq: None,
-            last_id: None,
-        })
+        .revoke(lost_phone(phone.public_key(), v.clock.now()))
         .expect("revoke");
     let cg = &mut v.caregivers[0].store;
     cg.merge_from(&v.coordinator.store)

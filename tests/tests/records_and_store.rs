@@ -13,18 +13,12 @@ use carebank_core::replica::{DocId, RecordDoc, session_actor};
 use carebank_core::store::StoreKey;
 use carebank_core::time::Month;
 use carebank_core::{CareStore, Circle, Error};
-use carebank_scenarios::{DAY, ElderSpec, START_MS, Village, fixed_id, meal, service, visit};
+use carebank_scenarios::{
+    DAY, ElderSpec, START_MS, Village, fixed_id, lost_phone, meal, service, visit,
+};
 
 fn small_village() -> Village {
-    Village::build(
-        1,
-        1,
-        &[ElderSpec {
-            cadence_days: 7,
-            entitled_hours: 30,
-        }],
-    )
-    .expect("village")
+    Village::build(1, 1, &[ElderSpec::weekly(30)]).expect("village")
 }
 
 /// The store key of the tests' store files.
@@ -106,15 +100,7 @@ fn bad_input_gets_a_clear_error_and_writes_nothing() {
 
 #[test]
 fn members_may_only_do_what_their_role_and_the_elders_consent_allow() {
-    let mut v = Village::build(
-        1,
-        1,
-        &[ElderSpec {
-            cadence_days: 7,
-            entitled_hours: 0,
-        }],
-    )
-    .expect("village");
+    let mut v = Village::build(1, 1, &[ElderSpec::weekly(0)]).expect("village");
     let (elder, cg, vol) = (
         v.elders[0],
         v.caregivers[0].member_id,
@@ -489,13 +475,7 @@ fn a_revoked_phone_stops_counting_from_the_revocation() {
     v.merge(0, 1).expect("merge before revoking");
     v.coordinator
         .store
-        .revoke(carebank_core::domain::Revocation {
-            device_key: lost_key,
-            effective_ms: v.clock.now(),
-            reason: "手机丢失".into(),
-            last_seq: None,
-            last_id: None,
-        })
+        .revoke(lost_phone(lost_key, v.clock.now()))
         .expect("revoke");
     v.clock.advance(DAY);
     // The phone, not yet aware, records another visit; then both sides sync.

@@ -2,13 +2,10 @@
 //! killed mid-sync, several circles at once, compacted documents, and two instances sharing
 //! PostgreSQL.
 
-use carebank_core::CareStore;
-use carebank_core::domain::Revocation;
 use carebank_core::hlc::wall_clock_ms;
 use carebank_core::sync::{
     CancelToken, Initiator, Message, RequestAuth, SyncError, SyncReplica, Transport, run,
 };
-use std::collections::BTreeSet;
 use std::path::Path;
 
 use carebank_core::ids::Id;
@@ -17,18 +14,12 @@ use carebank_scenarios::net::{
     PgSchema, SmallCircle, bootstrap, client, enrolled_caregiver, relay_config, small_circle,
     start_relay, stranger, sync, test_key,
 };
-use carebank_scenarios::{ElderSpec, MINUTE, START_MS, SimClock, Village, visit};
+use carebank_scenarios::{
+    MINUTE, START_MS, SimClock, Village, lost_phone, record_ids, visit, weekly_village,
+};
 
 fn village() -> Village {
-    Village::build(
-        1,
-        1,
-        &[ElderSpec {
-            cadence_days: 7,
-            entitled_hours: 0,
-        }; 2],
-    )
-    .expect("village")
+    weekly_village(1, 1, 2, 0)
 }
 
 fn post(url: &str, path: &str, body: Vec<u8>, auth: Option<&RequestAuth>) -> (u16, Vec<u8>) {
@@ -98,13 +89,7 @@ fn a_revoked_device_is_refused() {
 
     v.coordinator
         .store
-        .revoke(Revocation {
-            device_key: phone.public_key(),
-            effective_ms: v.clock.now(),
-            reason: "手机丢失".into(),
-            last_seq: None,
-            last_id: None,
-        })
+        .revoke(lost_phone(phone.public_key(), v.clock.now()))
         .expect("revoke");
     sync(&mut v.coordinator.store, &http).expect("coordinator pushes the revocation");
     let err = sync(&mut phone, &http).expect_err("revoked");
@@ -295,10 +280,6 @@ fn relay_for(dir: &Path, circles: &[&SmallCircle], database_url: Option<String>)
     carebank_relay::spawn(config).expect("relay")
 }
 
-fn record_ids(store: &CareStore) -> BTreeSet<Id> {
-    store.store().record_ids().expect("ids")
-}
-
 /// Device `i` of `c` records a visit, `n` minutes into the first morning.
 fn write(c: &mut SmallCircle, i: usize, n: u64) -> Id {
     let (elder, (store, member)) = (c.elder, &mut c.devices[i]);
@@ -460,13 +441,7 @@ fn on_postgresql_a_revocation_through_one_instance_counts_at_the_other() {
     }
     let key = c.devices[0].0.public_key();
     c.centre
-        .revoke(Revocation {
-            device_key: key,
-            effective_ms: clock.now(),
-            reason: "手机丢失".into(),
-            last_seq: None,
-            last_id: None,
-        })
+        .revoke(lost_phone(key, clock.now()))
         .expect("revoke");
     sync(&mut c.centre, &client(&two)).expect("the revocation goes through instance two");
     let err = sync(&mut c.devices[0].0, &client(&one)).expect_err("refused at instance one");

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use carebank_core::hlc::wall_clock_ms;
 use carebank_core::identity::DeviceKey;
-use carebank_core::sync::{CancelToken, Initiator, RequestAuth};
+use carebank_core::sync::{Initiator, RequestAuth};
 use carebank_relay::{RelayConfig, RelayHandle};
-use carebank_scenarios::net::{SmallCircle, client, relay_config, small_circle, test_key};
+use carebank_scenarios::net::{SmallCircle, client, relay_config, small_circle, sync, test_key};
 use carebank_scenarios::{START_MS, SimClock};
 
 /// A relay serving a small circle whose centre has synced, so device 0 is trusted.
@@ -29,10 +29,7 @@ fn served(n: u64, tweak: impl FnOnce(&mut RelayConfig)) -> Served {
     let mut config = relay_config(dir.path(), circle.circle, None, None);
     tweak(&mut config);
     let relay = carebank_relay::spawn(config).expect("relay");
-    circle
-        .centre
-        .sync_with_relay(&client(&relay), &CancelToken::new(), &mut |_| {})
-        .expect("the centre bootstraps its circle");
+    sync(&mut circle.centre, &client(&relay)).expect("the centre bootstraps its circle");
     let path = format!("/v1/circles/{}/sync", circle.circle.circle_id);
     Served {
         relay,

@@ -77,16 +77,7 @@ fn village_with_a_revoked_phone(dir: &std::path::Path) -> (Village, Id, u64, Id)
             key,
         )?)
     };
-    let mut v = Village::build_with(
-        &mut opener,
-        2,
-        0,
-        &[ElderSpec {
-            cadence_days: 7,
-            entitled_hours: 10,
-        }],
-    )
-    .expect("village");
+    let mut v = Village::build_with(&mut opener, 2, 0, &[ElderSpec::weekly(10)]).expect("village");
     let elder = v.elders[0];
     let me = v.caregivers[0].member_id;
     v.clock.set(START_MS + 3 * 60 * MINUTE);

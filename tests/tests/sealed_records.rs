@@ -59,7 +59,7 @@ fn personal_texts(v: &Village) -> Vec<String> {
 fn no_file_of_a_phone_or_the_relay_or_a_bundle_holds_personal_data() {
     let dir = tempfile::tempdir().expect("dir");
     // Encrypted stores, each under its own key.
-    let weekly = [ElderSpec::WEEKLY; 3];
+    let weekly = [ElderSpec::weekly(10); 3];
     let store_key = |n| StoreKey::Raw([n; 32]);
     let OnDisk {
         village: mut v,
@@ -152,7 +152,7 @@ fn no_file_of_a_phone_or_the_relay_or_a_bundle_holds_personal_data() {
 /// for the other devices only. The phone still holds the records, and cannot open them.
 #[test]
 fn a_revoked_phone_cannot_open_what_is_recorded_after_its_revocation() {
-    let mut v = Village::build(2, 0, &[ElderSpec::WEEKLY]).expect("village");
+    let mut v = Village::build(2, 0, &[ElderSpec::weekly(10)]).expect("village");
     let before = observed_visit(&mut v, 1, 0, START_MS);
     v.coordinator
         .store

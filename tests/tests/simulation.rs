@@ -111,15 +111,7 @@ impl Relays {
 fn no_progress(_: &carebank_core::sync::Progress) {}
 
 fn simulate(database_url: Option<String>, instances: usize, seed: u64) {
-    let v = Village::build(
-        3,
-        3,
-        &[ElderSpec {
-            cadence_days: 7,
-            entitled_hours: 30,
-        }; 8],
-    )
-    .expect("village");
+    let v = Village::build(3, 3, &[ElderSpec::weekly(30); 8]).expect("village");
     let Village {
         circle,
         clock,

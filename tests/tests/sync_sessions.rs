@@ -10,18 +10,11 @@ use carebank_core::sync::{
     respond_bytes, run,
 };
 use carebank_core::{CareStore, Circle};
-use carebank_scenarios::{DAY, ElderSpec, MINUTE, START_MS, Village, meal, service, visit};
+use carebank_scenarios::net::sync_peers;
+use carebank_scenarios::{DAY, MINUTE, START_MS, Village, meal, service, visit, weekly_village};
 
 fn village() -> Village {
-    Village::build(
-        2,
-        1,
-        &[ElderSpec {
-            cadence_days: 7,
-            entitled_hours: 0,
-        }; 3],
-    )
-    .expect("village")
+    weekly_village(2, 1, 3, 0)
 }
 
 /// A few days of visits on caregiver 0 and meals on the volunteer, offline from each other.
@@ -61,8 +54,7 @@ fn snapshot(store: &mut CareStore) -> (Vec<Id>, Vec<carebank_core::sync::DocHead
 }
 
 fn sync(a: &mut CareStore, b: &mut CareStore) -> carebank_core::sync::Progress {
-    a.sync_with_peer(b, &CancelToken::new(), &mut |_| {})
-        .expect("sync")
+    sync_peers(a, b).expect("sync")
 }
 
 #[test]
@@ -87,9 +79,7 @@ fn two_phones_converge_and_a_second_sync_is_one_small_round_trip() {
     work(&mut v, 1);
     let cg = &mut v.caregivers[0].store;
     let vol = &mut v.volunteers[0].store;
-    let later = cg
-        .sync_with_peer(vol, &CancelToken::new(), &mut |_| {})
-        .expect("sync");
+    let later = sync_peers(cg, vol).expect("sync");
     assert_eq!(later.round_trips, 2);
     assert_eq!(snapshot(cg), snapshot(vol));
 }
@@ -108,9 +98,7 @@ fn a_round_whose_reply_the_link_drops_is_sent_again_and_the_sync_finishes() {
     assert_eq!(done.rounds_retried, 1);
     assert!(done.bytes_wasted > 0);
     assert_eq!(snapshot(cg), snapshot(vol));
-    let next = cg
-        .sync_with_peer(vol, &CancelToken::new(), &mut |_| {})
-        .expect("nothing new");
+    let next = sync_peers(cg, vol).expect("nothing new");
     assert_eq!(next.round_trips, 1);
 }
 

@@ -18,18 +18,12 @@ fn village() -> Village {
         2,
         1,
         &[
-            ElderSpec {
-                cadence_days: 7,
-                entitled_hours: 1,
-            },
+            ElderSpec::weekly(1),
             ElderSpec {
                 cadence_days: 14,
                 entitled_hours: 0,
             },
-            ElderSpec {
-                cadence_days: 7,
-                entitled_hours: 3,
-            },
+            ElderSpec::weekly(3),
             ElderSpec {
                 cadence_days: 14,
                 entitled_hours: 0,

@@ -5,16 +5,15 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use carebank_core::domain::{
-    AccessPurpose, ConsentAction, ConsentChange, ConsentPurpose, ConsentRelation, ConsentState,
-    ErasureReason,
+    AccessPurpose, ConsentAction, ConsentChange, ConsentPurpose, ConsentRelation, ErasureReason,
 };
 
 use crate::StoreOpt;
-use crate::args::{cst_date, id, parse_time};
-
-fn ms(at: u64) -> i64 {
-    i64::try_from(at).unwrap_or(i64::MAX)
-}
+use crate::args::{id, parse_time};
+use crate::commands::view::ReviewArgs;
+use crate::words::review::{
+    access_entry, access_heading, consent_conflict, consent_conflicts_heading,
+};
 
 /// `--purpose`: why personal data is read (logged with the read).
 #[derive(clap::Args)]
@@ -35,7 +34,7 @@ impl PurposeOpt {
 #[derive(clap::Args)]
 pub struct AccessLogArgs {
     #[command(flatten)]
-    store: StoreOpt,
+    review: ReviewArgs,
     /// The elder whose data was read.
     #[arg(long)]
     elder: String,
@@ -43,34 +42,12 @@ pub struct AccessLogArgs {
 
 /// Lists who read an elder's data, when, by which call and why.
 pub fn access_log(a: AccessLogArgs) -> Result<()> {
-    let store = a.store.open()?;
+    let (store, names, lang) = a.review.open()?;
     let elder = id("--elder", &a.elder)?;
     let log = store.access_log(elder)?;
-    println!("{} reads of elder {elder}", log.len());
-    for e in log {
-        let who = match (&e.role, e.member_id) {
-            (Some(role), Some(member)) => format!("{role} {member}"),
-            (Some(role), None) => role.clone(),
-            _ => "unknown member".into(),
-        };
-        println!(
-            "  {}  {:<16} purpose {:<7} {} (device {}){}{}",
-            cst_date(ms(e.at_ms)),
-            e.call.as_str(),
-            e.purpose.as_str(),
-            who,
-            e.device_key,
-            if e.elder_count > 1 {
-                format!(", with {} other elders", e.elder_count - 1)
-            } else {
-                String::new()
-            },
-            if e.counted {
-                ""
-            } else {
-                "  [device not trusted]"
-            }
-        );
+    println!("{}", access_heading(log.len(), elder, lang));
+    for e in &log {
+        println!("  {}", access_entry(e, &names, lang));
     }
     Ok(())
 }
@@ -192,29 +169,12 @@ pub fn consent(a: ConsentArgs) -> Result<()> {
 }
 
 /// `carebank consent-conflicts`: records made after a withdrawal.
-pub fn consent_conflicts(a: crate::commands::view::StoreArg) -> Result<()> {
-    let store = a.open()?;
+pub fn consent_conflicts(a: ReviewArgs) -> Result<()> {
+    let (store, names, lang) = a.open()?;
     let list = store.consent_conflicts()?;
-    println!(
-        "{} records used a purpose the elder had withdrawn or not given (kept; void them if they should not count)",
-        list.len()
-    );
-    for c in list {
-        let why = match c.state {
-            ConsentState::Withdrawn { at_ms } => format!("withdrawn {}", cst_date(ms(at_ms))),
-            ConsentState::NotGiven | ConsentState::Given => "never given".into(),
-        };
-        println!(
-            "  {} {}  elder {}  {} ({}) on {}: {}  signed by device {}",
-            c.record_type,
-            c.record_id,
-            c.elder_id,
-            c.purpose.as_str(),
-            c.field,
-            cst_date(ms(c.at_ms)),
-            why,
-            c.author
-        );
+    println!("{}", consent_conflicts_heading(list.len(), lang));
+    for c in &list {
+        println!("  {}", consent_conflict(c, &names, lang));
     }
     Ok(())
 }

@@ -3,12 +3,12 @@
 use anyhow::{Context, Result};
 use carebank_core::Actor;
 use carebank_core::report::MonthlyReport;
-use carebank_core::store::ChainProblem;
 use carebank_core::time::Month;
 
 use crate::StoreOpt;
 use crate::args::parse_time;
 use crate::commands::privacy::PurposeOpt;
+use crate::words::review::{chain_problem, chains_heading, untrusted_heading};
 use crate::words::{IdsOpt, LangOpt, Names};
 
 /// Just the store.
@@ -18,10 +18,24 @@ pub struct StoreArg {
     store: StoreOpt,
 }
 
-impl StoreArg {
-    /// Opens the device's store.
-    pub fn open(&self) -> Result<carebank_core::CareStore> {
-        self.store.open()
+/// The store, and how a coordinator reads a list: `--ids`, `--lang`.
+#[derive(clap::Args)]
+pub struct ReviewArgs {
+    #[command(flatten)]
+    store: StoreOpt,
+    #[command(flatten)]
+    ids: IdsOpt,
+    #[command(flatten)]
+    lang: LangOpt,
+}
+
+impl ReviewArgs {
+    /// Opens the device's store, with the names it shows (unless `--ids`) and the language.
+    pub fn open(&self) -> Result<(carebank_core::CareStore, Names, carebank_core::lang::Lang)> {
+        let lang = self.lang.parse()?;
+        let store = self.store.open()?;
+        let names = Names::of(&store, self.ids.ids)?;
+        Ok((store, names, lang))
     }
 }
 
@@ -101,34 +115,17 @@ pub fn follow_ups(a: FollowUpsArgs) -> Result<()> {
 /// Lists what the device chains this store holds show a coordinator: forks (two records one
 /// phone signed at one position: a restored backup, a cloned phone, or a thief), gaps (records
 /// withheld or not yet received), and the records that do not count and why.
-pub fn chains(a: StoreArg) -> Result<()> {
-    let store = a.store.open()?;
+pub fn chains(a: ReviewArgs) -> Result<()> {
+    let (store, names, lang) = a.open()?;
     let problems = store.chain_problems()?;
-    println!("{} chain problems", problems.len());
-    for p in problems {
-        match p {
-            ChainProblem::Fork {
-                author,
-                seq,
-                records,
-            } => {
-                let ids: Vec<String> = records.iter().map(|id| id.to_string()).collect();
-                println!("  fork  device {author} position {seq}: {}", ids.join(", "));
-            }
-            ChainProblem::Gap {
-                author,
-                from_seq,
-                to_seq,
-            } => println!("  gap   device {author} positions {from_seq}..={to_seq} not received"),
-        }
+    println!("{}", chains_heading(problems.len(), lang));
+    for p in &problems {
+        println!("  {}", chain_problem(p, &names, lang));
     }
     let untrusted = store.untrusted_records()?;
-    println!(
-        "{} records not counted (author not enrolled, outside its certificate, revoked, or a fork below a revocation)",
-        untrusted.len()
-    );
+    println!("{}", untrusted_heading(untrusted.len(), lang));
     for (id, author) in untrusted {
-        println!("  {id}  device {author}");
+        println!("  {id}  {}", names.device(author, lang));
     }
     Ok(())
 }

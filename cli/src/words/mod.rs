@@ -5,12 +5,16 @@
 //! coordinator's: [`CareStore::shows_names`]); elsewhere, and with `--ids`, lists show ids as
 //! before. Members' names come from their sealed profiles; elders' names only from calls that
 //! log the read in the access log. The sentences themselves are the core's
-//! (`carebank_core::ledger::words`), so the bindings and the command line say the same thing.
+//! (`carebank_core::ledger::words`), so the bindings and the command line say the same thing;
+//! the review lists' (chains, access log, consent conflicts) are in [`review`].
+
+pub mod review;
 
 use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
 use carebank_core::CareStore;
+use carebank_core::identity::PublicKey;
 use carebank_core::ids::Id;
 use carebank_core::lang::Lang;
 use carebank_core::ledger::{Balance, Conflict, words};
@@ -44,18 +48,31 @@ pub struct Names {
     /// Whether names are shown at all (this device may, and `--ids` was not given).
     shown: bool,
     members: BTreeMap<Id, String>,
+    /// Whose each enrolled device is (revoked ones too), where names are shown.
+    devices: BTreeMap<PublicKey, Id>,
 }
 
 impl Names {
     /// The names this device shows, unless `ids` asks for ids (`--ids`).
     pub fn of(store: &CareStore, ids: bool) -> Result<Names> {
         let shown = !ids && store.shows_names()?;
-        let members = if shown {
-            store.member_names()?
-        } else {
-            BTreeMap::new()
-        };
-        Ok(Names { shown, members })
+        if !shown {
+            return Ok(Names {
+                shown,
+                members: BTreeMap::new(),
+                devices: BTreeMap::new(),
+            });
+        }
+        let devices = store
+            .trusted_keys()?
+            .into_iter()
+            .filter_map(|k| Some((k.device_key, k.member_id?)))
+            .collect();
+        Ok(Names {
+            shown,
+            members: store.member_names()?,
+            devices,
+        })
     }
 
     /// Whether people are shown by name.
@@ -66,6 +83,23 @@ impl Names {
     /// A member's name, where one is shown and known.
     fn name_of(&self, member: Id) -> Option<&str> {
         self.members.get(&member).map(String::as_str)
+    }
+
+    /// Whether `member` is shown by name.
+    pub fn knows(&self, member: Id) -> bool {
+        self.name_of(member).is_some()
+    }
+
+    /// A device: its member's phone by name ("张阿姨's phone"), or "device KEY" where no
+    /// name is shown or known.
+    pub fn device(&self, key: PublicKey, lang: Lang) -> String {
+        match self.devices.get(&key).and_then(|m| self.name_of(*m)) {
+            Some(name) => match lang {
+                Lang::En => format!("{name}'s phone"),
+                Lang::Zh => format!("{name}的手机"),
+            },
+            None => format!("{} {key}", lang.pick("device", "设备")),
+        }
     }
 
     /// A member: their name, or their id where no name is shown or known.
