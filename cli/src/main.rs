@@ -76,6 +76,8 @@ enum Command {
     FollowUps(commands::view::FollowUpsArgs),
     /// Who this device is.
     Whoami(commands::view::StoreArg),
+    /// Compact the store and truncate its log: the work writes leave for later (run it nightly).
+    Maintain(commands::view::StoreArg),
     /// The monthly report: person-times by service type, hours by funding, entitlement use, overdue visits.
     Report(commands::view::ReportArgs),
     /// Who read an elder's data, when and why (the access log).
@@ -120,6 +122,7 @@ fn main() -> ExitCode {
         Command::Chains(a) => commands::view::chains(a),
         Command::FollowUps(a) => commands::view::follow_ups(a),
         Command::Whoami(a) => commands::view::whoami(a),
+        Command::Maintain(a) => commands::setup::maintain(a),
         Command::Report(a) => commands::view::report(a),
         Command::AccessLog(a) => commands::privacy::access_log(a),
         Command::ExportElder(a) => commands::privacy::export_elder(a),

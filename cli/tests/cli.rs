@@ -43,6 +43,18 @@ fn a_centre_sets_up_its_circle_and_reports_on_an_empty_month() {
     assert_eq!(elder.len(), 32);
     let who = ok(&["whoami", "--store", &centre]);
     assert_eq!(field(&who, "role:"), "centre");
+    // The writes so far left their documents in several chunks; maintenance leaves one each.
+    let compacted = |out: &str| -> u64 {
+        let after = out.split("documents compacted: ").nth(1).expect("count");
+        after
+            .split(' ')
+            .next()
+            .expect("number")
+            .parse()
+            .expect("number")
+    };
+    assert!(compacted(&ok(&["maintain", "--store", &centre])) >= 1);
+    assert_eq!(compacted(&ok(&["maintain", "--store", &centre])), 0);
 
     let csv = ok(&[
         "report",

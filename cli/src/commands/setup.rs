@@ -308,3 +308,15 @@ pub fn elder(a: ElderArgs) -> Result<()> {
     println!("{elder_id}");
     Ok(())
 }
+
+/// Compacts the store's documents and truncates its log: the work writes leave for an idle
+/// moment (run it nightly, e.g. from cron, on a coordinator's computer).
+pub fn maintain(a: crate::commands::view::StoreArg) -> Result<()> {
+    let mut store = a.store.open()?;
+    let done = store.run_maintenance()?;
+    println!(
+        "documents compacted: {} (from {} chunks); the write-ahead log is truncated",
+        done.documents_compacted, done.chunks_merged
+    );
+    Ok(())
+}

@@ -15,7 +15,7 @@ use crate::words::{IdsOpt, LangOpt, Names};
 #[derive(clap::Args)]
 pub struct StoreArg {
     #[command(flatten)]
-    store: StoreOpt,
+    pub(crate) store: StoreOpt,
 }
 
 /// The store, and how a coordinator reads a list: `--ids`, `--lang`.
