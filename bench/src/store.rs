@@ -17,6 +17,7 @@ use carebank_core::record::elder_key::ENTRY_LEN;
 use carebank_core::record::{OuterRecord, SignedRecord};
 use carebank_core::replica::DocId;
 use carebank_core::store::{Durability, StoreKey};
+use carebank_core::time::UnixMs;
 use carebank_core::{CareStore, Circle};
 use carebank_scenarios::visit;
 use carebank_village::{DAY, MINUTE, START_MS, Village};
@@ -148,7 +149,10 @@ pub fn child_open(dir: &Path, circle: Circle, now_ms: i64, at_rest: AtRest) -> C
     );
     // Through the façade, as the app asks: the read is logged.
     let overdue = store
-        .overdue_visits(now_ms, AccessPurpose::Care)
+        .overdue_visits(
+            UnixMs::new(now_ms).expect("an instant"),
+            AccessPurpose::Care,
+        )
         .expect("overdue visits");
     ChildReport {
         seconds: started.elapsed().as_secs_f64(),

@@ -5,7 +5,7 @@
 use carebank_core::domain::parse_id;
 use carebank_core::identity::PublicKey;
 use carebank_core::ids::Id;
-use carebank_core::time::Month;
+use carebank_core::time::{Month, UnixMs};
 
 use crate::error::{CareError, Result};
 
@@ -34,19 +34,10 @@ pub(crate) fn opt_instant(field: &'static str, ms: Option<i64>) -> Result<Option
     ms.map(|m| instant(field, m)).transpose()
 }
 
-/// The latest "now" a query accepts: the last millisecond of the year 9999.
-const NOW_MAX_MS: i64 = 253_402_300_799_999;
-
-/// Reads the "now" of a query (Unix ms), which must lie between 1970 and the year 9999.
-pub(crate) fn now(ms: i64) -> Result<i64> {
-    if (0..=NOW_MAX_MS).contains(&ms) {
-        Ok(ms)
-    } else {
-        Err(CareError::invalid(
-            "now_ms",
-            format!("{ms} is not a date between 1970 and 9999"),
-        ))
-    }
+/// Reads the "now" of a query (Unix ms); the core's [`UnixMs`] says which instants it accepts
+/// (1970 to the end of 9999).
+pub(crate) fn now(ms: i64) -> Result<UnixMs> {
+    UnixMs::try_from(ms).map_err(|e| CareError::invalid("now_ms", e))
 }
 
 /// Reads a month written `YYYY-MM`.

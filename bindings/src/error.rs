@@ -114,6 +114,7 @@ impl From<ValidationError> for CareError {
             | ValidationError::Empty(field)
             | ValidationError::TooLong { field, .. }
             | ValidationError::OutOfRange { field, .. }
+            | ValidationError::Instant { field, .. }
             | ValidationError::Duplicate(field) => field,
             ValidationError::NonPositiveDuration(_) => "duration_minutes",
             ValidationError::CheckOutBeforeCheckIn { .. } => "check_out_ms",

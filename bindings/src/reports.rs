@@ -32,7 +32,7 @@ impl From<s::OverdueElder> for OverdueElder {
         OverdueElder {
             elder_id: o.elder_id.to_string(),
             name: o.name,
-            last_visit_ms: o.last_visit_ms.map(convert::ms),
+            last_visit_ms: o.last_visit_ms.map(i64::from),
             cadence_days: o.cadence_days,
             days_overdue: o.days_overdue,
             responsible_member: o.responsible_member.map(|m| m.to_string()),
@@ -64,8 +64,8 @@ impl From<s::OpenFollowUp> for OpenFollowUp {
             index: f.index,
             elder_id: f.elder_id.to_string(),
             action: f.action,
-            due_ms: f.due_ms.map(convert::ms),
-            visit_ms: convert::ms(f.visit_ms),
+            due_ms: f.due_ms.map(i64::from),
+            visit_ms: f.visit_ms.into(),
         }
     }
 }
@@ -120,8 +120,8 @@ impl TryFrom<s::ElderMonth> for ElderMonth {
             .map(|v| VisitLine {
                 record_id: v.record_id.to_string(),
                 caregiver_id: v.caregiver_id.to_string(),
-                check_in_ms: convert::ms(v.check_in_ms),
-                check_out_ms: convert::ms(v.check_out_ms),
+                check_in_ms: v.check_in_ms.into(),
+                check_out_ms: v.check_out_ms.into(),
             })
             .collect();
         let services = m
@@ -132,7 +132,7 @@ impl TryFrom<s::ElderMonth> for ElderMonth {
                     record_id: l.record_id.to_string(),
                     kind: l.kind.into(),
                     provider_id: l.provider_id.to_string(),
-                    started_ms: convert::ms(l.started_ms),
+                    started_ms: l.started_ms.into(),
                     duration_minutes: l.duration_minutes,
                     funding: funding(&l.funding)?,
                     confirmed: l.confirmed,
@@ -321,7 +321,7 @@ impl From<s::TrustedKey> for TrustedKey {
             device_key: k.device_key.to_string(),
             member_id: k.member_id.map(|m| m.to_string()),
             role: k.role,
-            revoked_from_ms: k.revoked_from_ms.map(convert::ms),
+            revoked_from_ms: k.revoked_from_ms.map(i64::from),
         }
     }
 }

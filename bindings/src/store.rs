@@ -163,8 +163,8 @@ impl CareStore {
 
     /// Elders overdue for a visit at `now_ms`, most overdue first (names: logged with `purpose`).
     pub fn overdue_visits(&self, now_ms: i64, purpose: AccessPurpose) -> Result<Vec<OverdueElder>> {
-        let now_ms = convert::now(now_ms)?;
-        self.with(|s| Ok(convert::all(s.overdue_visits(now_ms, purpose.into())?)))
+        let now = convert::now(now_ms)?;
+        self.with(|s| Ok(convert::all(s.overdue_visits(now, purpose.into())?)))
     }
 
     /// Follow-ups not yet done, earliest due first (logged with `purpose`).
@@ -358,7 +358,7 @@ impl CareStore {
 
     /// The balances at `now_ms` of every member with minutes or pending claims.
     pub fn balances(&self, now_ms: i64) -> Result<Vec<Balance>> {
-        let now = convert::instant("now_ms", convert::now(now_ms)?)?;
+        let now = convert::now(now_ms)?;
         self.with(|s| Ok(convert::all(s.balances_at(now)?)))
     }
 

@@ -31,7 +31,7 @@ use crate::store::{
     Rejection, Store, StoreKey, TrustedKey,
 };
 use crate::sync::peer::SeenNonces;
-use crate::time::Month;
+use crate::time::{Month, UnixMs};
 
 /// Which circle a store belongs to: its id and the town centre's key (the root of trust).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,7 +170,7 @@ impl CareStore {
             v: FORMAT_VERSION,
             circle: self.store.circle(),
             author: self.key.public_key(),
-            hlc: self.store.clock()?.tick(self.store.now_ms()),
+            hlc: self.store.clock()?.tick(self.store.now()?),
             body,
             link: Some(self.store.next_link(self.key.public_key())?),
         })
@@ -335,10 +335,10 @@ impl CareStore {
         self.store.merge_doc(doc_id, bytes)
     }
 
-    /// Records dated more than the clock bound after `now_ms` (a phone with a wrong clock, a
+    /// Records dated more than the clock bound after `now` (a phone with a wrong clock, a
     /// mistyped date), latest first: kept, never taken as a visit made, shown to the coordinator.
-    pub fn future_dated(&self, now_ms: i64) -> Result<Vec<FutureRecord>> {
-        self.store.future_dated(now_ms)
+    pub fn future_dated(&self, now: UnixMs) -> Result<Vec<FutureRecord>> {
+        self.store.future_dated(now)
     }
 
     /// Person-times by service type in a month.

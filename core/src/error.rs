@@ -61,7 +61,7 @@ pub enum Error {
     Schema(#[from] SchemaError),
     /// SQLite failed.
     #[error("storage: {0}")]
-    Storage(#[from] rusqlite::Error),
+    Storage(rusqlite::Error),
     /// Automerge failed.
     #[error("replica: {0}")]
     Replica(#[from] ReplicaError),
@@ -124,6 +124,22 @@ impl Kind {
 impl std::fmt::Display for Kind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    /// A stored value that does not read as its type (see `store::sql_types`) is corrupt data;
+    /// every other SQLite failure is storage.
+    fn from(e: rusqlite::Error) -> Error {
+        match e {
+            rusqlite::Error::FromSqlConversionFailure(_, _, source) => {
+                Error::Corrupt(source.to_string())
+            }
+            rusqlite::Error::IntegralValueOutOfRange(column, value) => {
+                Error::Corrupt(format!("column {column}: {value} is out of range"))
+            }
+            other => Error::Storage(other),
+        }
     }
 }
 

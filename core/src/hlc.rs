@@ -12,10 +12,14 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::time::UnixMs;
+
 /// One hybrid-logical-clock timestamp.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Hlc {
     /// Milliseconds since the Unix epoch (the larger of the wall clock and all seen timestamps).
+    /// A record's field, not a [`UnixMs`]: the record format bounds it by 2^53 - 1, and a
+    /// record dated past 9999 is kept (and listed as dated in the future), not refused.
     pub ms: u64,
     /// Breaks ties between timestamps issued in the same millisecond.
     pub counter: u32,
@@ -31,7 +35,8 @@ impl Hlc {
     pub const ZERO: Hlc = Hlc { ms: 0, counter: 0 };
 
     /// The next timestamp after `self`, given the wall clock now.
-    pub fn tick(self, wall_ms: u64) -> Hlc {
+    pub fn tick(self, wall: UnixMs) -> Hlc {
+        let wall_ms = wall.as_u64();
         if wall_ms > self.ms {
             Hlc {
                 ms: wall_ms,
@@ -45,19 +50,19 @@ impl Hlc {
         }
     }
 
-    /// The clock after seeing a remote timestamp at wall time `wall_ms`: never behind it, unless
+    /// The clock after seeing a remote timestamp at wall time `wall`: never behind it, unless
     /// it is more than [`MAX_AHEAD_MS`] ahead of the wall clock, when it is not adopted.
-    pub fn observe(self, remote: Hlc, wall_ms: u64) -> Hlc {
-        if remote.is_ahead_of(wall_ms) {
+    pub fn observe(self, remote: Hlc, wall: UnixMs) -> Hlc {
+        if remote.is_ahead_of(wall) {
             self
         } else {
             self.max(remote)
         }
     }
 
-    /// Whether this timestamp is more than [`MAX_AHEAD_MS`] ahead of `wall_ms`.
-    pub fn is_ahead_of(self, wall_ms: u64) -> bool {
-        self.ms > latest_now(wall_ms)
+    /// Whether this timestamp is more than [`MAX_AHEAD_MS`] ahead of `wall`.
+    pub fn is_ahead_of(self, wall: UnixMs) -> bool {
+        self.instant_ms() > latest_now(wall)
     }
 
     /// The timestamp as a signed millisecond instant (for calendar arithmetic).
@@ -67,15 +72,17 @@ impl Hlc {
 }
 
 /// The latest instant that still counts as "now" for a device whose wall clock reads
-/// `wall_ms`: anything later is dated in the future.
-pub fn latest_now(wall_ms: u64) -> u64 {
-    wall_ms.saturating_add(MAX_AHEAD_MS)
+/// `wall` (Unix ms): anything later is dated in the future.
+pub fn latest_now(wall: UnixMs) -> i64 {
+    wall.plus(MAX_AHEAD_MS)
 }
 
-/// A wall clock (Unix ms) that several owners read: a store, its façade, a sync session.
+/// A wall clock (Unix ms) that several owners read: a store, its façade, a sync session. Its
+/// reading comes from outside (the phone, a test's simulated clock): the store turns it into a
+/// [`UnixMs`], refusing one outside the range, before any timestamp is taken from it.
 pub type SharedClock = std::sync::Arc<dyn Fn() -> u64 + Send + Sync>;
 
-/// Milliseconds since the Unix epoch by this machine's wall clock.
+/// Milliseconds since the Unix epoch by this machine's wall clock (a [`SharedClock`] reading).
 pub fn wall_clock_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -87,11 +94,15 @@ pub fn wall_clock_ms() -> u64 {
 mod tests {
     use super::*;
 
+    fn at(ms: u64) -> UnixMs {
+        UnixMs::try_from(ms).expect("instant")
+    }
+
     #[test]
     fn tick_is_monotonic_when_the_wall_clock_goes_back() {
-        let a = Hlc::ZERO.tick(1_000);
-        let b = a.tick(900);
-        let c = b.tick(900);
+        let a = Hlc::ZERO.tick(at(1_000));
+        let b = a.tick(at(900));
+        let c = b.tick(at(900));
         assert!(a < b && b < c);
         assert_eq!(
             c,
@@ -101,7 +112,7 @@ mod tests {
             }
         );
         assert_eq!(
-            c.tick(2_000),
+            c.tick(at(2_000)),
             Hlc {
                 ms: 2_000,
                 counter: 0
@@ -113,8 +124,8 @@ mod tests {
     fn observing_a_remote_timestamp_moves_the_clock_forward() {
         let local = Hlc { ms: 10, counter: 4 };
         let remote = Hlc { ms: 50, counter: 1 };
-        let seen = local.observe(remote, 20);
-        assert!(seen.tick(20) > remote);
+        let seen = local.observe(remote, at(20));
+        assert!(seen.tick(at(20)) > remote);
     }
 
     /// Issue 11, finding 3: after syncing with one phone whose clock was years ahead, every
@@ -130,14 +141,17 @@ mod tests {
             ms: wall + 3 * 365 * 86_400_000,
             counter: 0,
         };
-        assert_eq!(local.observe(years_ahead, wall), local);
-        assert_eq!(local.observe(years_ahead, wall).tick(wall + 1).ms, wall + 1);
+        assert_eq!(local.observe(years_ahead, at(wall)), local);
+        assert_eq!(
+            local.observe(years_ahead, at(wall)).tick(at(wall + 1)).ms,
+            wall + 1
+        );
         // Within the bound it is adopted, as before.
         let a_minute_ahead = Hlc {
             ms: wall + 60_000,
             counter: 3,
         };
-        assert_eq!(local.observe(a_minute_ahead, wall), a_minute_ahead);
-        assert!(local.observe(a_minute_ahead, wall).tick(wall) > a_minute_ahead);
+        assert_eq!(local.observe(a_minute_ahead, at(wall)), a_minute_ahead);
+        assert!(local.observe(a_minute_ahead, at(wall)).tick(at(wall)) > a_minute_ahead);
     }
 }

@@ -8,7 +8,7 @@ use crate::api::CareStore;
 use crate::domain::{AccessCall, AccessPurpose, Funding, ServiceKind};
 use crate::error::Result;
 use crate::store::{EntitlementStatus, UNDER_SERVED_PERCENT};
-use crate::time::{Month, cst_day};
+use crate::time::{Month, UnixMs, cst_day};
 
 pub use crate::lang::Lang;
 
@@ -63,12 +63,12 @@ pub struct MonthToDate {
 }
 
 impl MonthToDate {
-    /// How far into `month` the instant `now_ms` is, or `None` once the month's last day has
+    /// How far into `month` the instant `now` is, or `None` once the month's last day has
     /// begun (or the month has not started).
-    pub fn at(month: Month, now_ms: i64) -> Option<MonthToDate> {
+    pub fn at(month: Month, now: UnixMs) -> Option<MonthToDate> {
         let first = cst_day(month.start_ms());
         let days = cst_day(month.end_ms()) - first;
-        let day = cst_day(now_ms) - first + 1;
+        let day = cst_day(now.get()) - first + 1;
         (1..days)
             .contains(&day)
             .then_some(MonthToDate { day, days })
@@ -89,7 +89,7 @@ fn status_name(status: EntitlementStatus) -> &'static str {
 }
 
 impl MonthlyReport {
-    /// Builds the report for `month`, with overdue visits as of `now_ms`. Elders appear by id
+    /// Builds the report for `month`, with overdue visits as of `now`. Elders appear by id
     /// only unless `with_names` (names are personal data: leave them out of what leaves the
     /// village unless the district needs them). The per-elder rows are personal data even
     /// without names (an id, hours used, days overdue), so building the report logs one read of
@@ -97,7 +97,7 @@ impl MonthlyReport {
     pub fn build(
         store: &mut CareStore,
         month: Month,
-        now_ms: i64,
+        now: UnixMs,
         with_names: bool,
     ) -> Result<MonthlyReport> {
         let mut rows = Vec::new();
@@ -156,7 +156,7 @@ impl MonthlyReport {
             rows.push(item("time_bank", key, en, zh, minutes, "minutes"));
         }
         let mut elders = Vec::new();
-        let month_to_date = MonthToDate::at(month, now_ms);
+        let month_to_date = MonthToDate::at(month, now);
         for u in store.store().entitlement_use(month)? {
             elders.push(u.elder_id);
             let quota = i64::from(u.entitled_hours) * 60;
@@ -187,7 +187,7 @@ impl MonthlyReport {
                 )
             });
         }
-        for o in store.store().overdue_visits(now_ms)? {
+        for o in store.store().overdue_visits(now)? {
             elders.push(o.elder_id);
             let name = if with_names {
                 o.name.clone()
@@ -395,7 +395,8 @@ mod tests {
     #[test]
     fn a_report_part_way_through_a_month_is_month_to_date_and_pro_rates_the_quota() {
         let month: Month = "2026-11".parse().expect("month");
-        let fourteenth = month.start_ms() + 13 * crate::time::DAY_MS + 3_600_000;
+        let at = |ms: i64| UnixMs::new(ms).expect("instant");
+        let fourteenth = at(month.start_ms() + 13 * crate::time::DAY_MS + 3_600_000);
         let to_date = MonthToDate::at(month, fourteenth).expect("part-way");
         assert_eq!((to_date.day, to_date.days), (14, 30));
         assert_eq!(to_date.due(40 * 60), 40 * 60 * 14 / 30);
@@ -410,8 +411,8 @@ mod tests {
             EntitlementStatus::judge(used, quota, to_date.due(quota)),
             EntitlementStatus::WithinQuota
         );
-        assert_eq!(MonthToDate::at(month, month.end_ms() - 1), None);
-        assert_eq!(MonthToDate::at(month, month.end_ms() + 1), None);
+        assert_eq!(MonthToDate::at(month, at(month.end_ms() - 1)), None);
+        assert_eq!(MonthToDate::at(month, at(month.end_ms() + 1)), None);
     }
 
     #[test]

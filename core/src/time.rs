@@ -1,5 +1,7 @@
-//! Calendar arithmetic in China Standard Time (UTC+8, no daylight saving), where every
-//! village that uses carebank lives. Months and days in reports are CST months and days.
+//! Instants and calendar arithmetic. [`UnixMs`] is the one type of an instant at the core's
+//! boundaries (its API, its wall clock, its SQL columns), with the range the core accepts;
+//! months and days are China Standard Time (UTC+8, no daylight saving), where every village
+//! that uses carebank lives, so months and days in reports are CST months and days.
 
 use std::fmt;
 use std::str::FromStr;
@@ -8,6 +10,92 @@ use std::str::FromStr;
 pub const DAY_MS: i64 = 86_400_000;
 /// China Standard Time's offset from UTC in milliseconds.
 pub const CST_OFFSET_MS: i64 = 8 * 3_600_000;
+
+/// An instant in Unix milliseconds, from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z
+/// (the years a [`Month`] can name; the last eight hours of 9999 UTC fall in CST's 10000-01). Made only through [`UnixMs::new`] or `TryFrom`, so an
+/// instant outside that range is refused where it enters the core, never clamped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UnixMs(i64);
+
+/// An instant outside [`UnixMs::MIN`]`..=`[`UnixMs::MAX`], with the Unix ms given.
+#[derive(Debug, thiserror::Error, PartialEq, Eq, Clone, Copy)]
+pub enum InstantOutOfRange {
+    /// Before 1970-01-01T00:00:00Z.
+    #[error("{0} is before 1970 (instants are Unix ms 0..=253402300799999)")]
+    Before1970(i64),
+    /// After 9999-12-31T23:59:59.999Z.
+    #[error("{0} is after the year 9999 (instants are Unix ms 0..=253402300799999)")]
+    After9999(u64),
+}
+
+impl UnixMs {
+    /// The earliest instant: 1970-01-01T00:00:00Z.
+    pub const MIN: UnixMs = UnixMs(0);
+    /// The latest instant: 9999-12-31T23:59:59.999Z.
+    pub const MAX: UnixMs = UnixMs(253_402_300_799_999);
+
+    /// The instant `ms` milliseconds after the Unix epoch, if it lies in the range.
+    pub const fn new(ms: i64) -> Result<UnixMs, InstantOutOfRange> {
+        if ms < Self::MIN.0 {
+            Err(InstantOutOfRange::Before1970(ms))
+        } else if ms > Self::MAX.0 {
+            Err(InstantOutOfRange::After9999(ms.unsigned_abs()))
+        } else {
+            Ok(UnixMs(ms))
+        }
+    }
+
+    /// Milliseconds since the Unix epoch, for calendar arithmetic and SQL columns.
+    pub const fn get(self) -> i64 {
+        self.0
+    }
+
+    /// Milliseconds since the Unix epoch, as records and the hybrid logical clock count them.
+    pub const fn as_u64(self) -> u64 {
+        self.0.unsigned_abs()
+    }
+
+    /// `ms` milliseconds later (Unix ms): past [`UnixMs::MAX`] not an instant at all but a
+    /// bound to compare record times with (such as the latest time that still counts as "now").
+    pub const fn plus(self, ms: u64) -> i64 {
+        self.0.saturating_add_unsigned(ms)
+    }
+}
+
+impl TryFrom<i64> for UnixMs {
+    type Error = InstantOutOfRange;
+    fn try_from(ms: i64) -> Result<Self, Self::Error> {
+        UnixMs::new(ms)
+    }
+}
+
+impl TryFrom<u64> for UnixMs {
+    type Error = InstantOutOfRange;
+    fn try_from(ms: u64) -> Result<Self, Self::Error> {
+        i64::try_from(ms)
+            .ok()
+            .and_then(|ms| UnixMs::new(ms).ok())
+            .ok_or(InstantOutOfRange::After9999(ms))
+    }
+}
+
+impl From<UnixMs> for i64 {
+    fn from(t: UnixMs) -> i64 {
+        t.get()
+    }
+}
+
+impl From<UnixMs> for u64 {
+    fn from(t: UnixMs) -> u64 {
+        t.as_u64()
+    }
+}
+
+impl fmt::Display for UnixMs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
 
 /// A calendar month, such as 2026-11.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -145,6 +233,29 @@ mod tests {
     fn extreme_instants_do_not_overflow() {
         assert!(cst_day(i64::MAX) > 0);
         assert!(cst_day(i64::MIN) < 0);
+    }
+
+    #[test]
+    fn instants_between_1970_and_9999_are_accepted_and_others_refused() {
+        assert_eq!(UnixMs::try_from(0_i64), Ok(UnixMs::MIN));
+        assert_eq!(UnixMs::try_from(253_402_300_799_999_u64), Ok(UnixMs::MAX));
+        let (before, after) = (InstantOutOfRange::Before1970, InstantOutOfRange::After9999);
+        assert_eq!(UnixMs::try_from(-1_i64), Err(before(-1)));
+        assert_eq!(UnixMs::try_from(u64::MAX), Err(after(u64::MAX)));
+        let past_9999 = UnixMs::MAX.as_u64() + 1;
+        assert_eq!(UnixMs::try_from(past_9999), Err(after(past_9999)));
+        assert_eq!(UnixMs::new(i64::MAX), Err(after(i64::MAX.unsigned_abs())));
+        assert_eq!(UnixMs::new(i64::MIN), Err(before(i64::MIN)));
+        assert_eq!(
+            before(-1).to_string(),
+            "-1 is before 1970 (instants are Unix ms 0..=253402300799999)"
+        );
+        let t = UnixMs::try_from(1_793_462_400_000_u64).expect("instant");
+        assert_eq!(
+            (i64::from(t), u64::from(t)),
+            (1_793_462_400_000, 1_793_462_400_000)
+        );
+        assert_eq!(UnixMs::MAX.plus(u64::MAX), i64::MAX);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use carebank_core::domain::{
 };
 use carebank_core::record::RecordClass;
 use carebank_core::report::MonthlyReport;
-use carebank_core::time::Month;
+use carebank_core::time::{Month, UnixMs};
 use carebank_scenarios::{DAY, START_MS, Village, record_ids, visit, weekly_village};
 
 fn village() -> Village {
@@ -45,7 +45,10 @@ fn every_read_is_logged_once_per_call_synced_to_the_coordinator_and_in_the_elder
     let before = record_ids(&v.caregivers[0].store);
     let none = v.caregivers[0]
         .store
-        .overdue_visits(START_MS as i64, AccessPurpose::Care)
+        .overdue_visits(
+            UnixMs::try_from(START_MS).expect("instant"),
+            AccessPurpose::Care,
+        )
         .expect("overdue");
     assert!(none.is_empty());
     assert_eq!(record_ids(&v.caregivers[0].store), before);
@@ -101,7 +104,7 @@ fn every_read_is_logged_once_per_call_synced_to_the_coordinator_and_in_the_elder
     );
 
     // The coordinator's own report with names is logged as well: who saw what.
-    let now = (START_MS + 20 * DAY) as i64;
+    let now = UnixMs::try_from(START_MS + 20 * DAY).expect("instant");
     let report = MonthlyReport::build(
         &mut v.coordinator.store,
         Month::of_instant(START_MS as i64),

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use carebank_core::domain::{CareLevel, Elder};
 use carebank_core::ids::Id;
 use carebank_core::store::StoreKey;
-use carebank_core::time::Month;
+use carebank_core::time::{Month, UnixMs};
 use carebank_core::{CareStore, Error};
 use carebank_scenarios::raw_files::files_holding;
 use carebank_scenarios::{START_MS, Village, fixed_id, full_consent, weekly_village};
@@ -198,7 +198,7 @@ fn a_plain_store_is_encrypted_on_first_open_and_loses_nothing() {
             plain.store().record_ids().expect("ids"),
             plain
                 .store()
-                .overdue_visits(START_MS as i64 + 30 * 86_400_000)
+                .overdue_visits(UnixMs::try_from(START_MS + 30 * 86_400_000).expect("instant"))
                 .expect("overdue"),
             plain.person_times(november).expect("person-times"),
             plain.clock().expect("clock"),
@@ -210,7 +210,7 @@ fn a_plain_store_is_encrypted_on_first_open_and_loses_nothing() {
         assert_eq!(
             store
                 .store()
-                .overdue_visits(START_MS as i64 + 30 * 86_400_000)
+                .overdue_visits(UnixMs::try_from(START_MS + 30 * 86_400_000).expect("instant"))
                 .expect("overdue"),
             overdue
         );

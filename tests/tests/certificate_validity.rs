@@ -10,7 +10,7 @@ use carebank_core::hlc::wall_clock_ms;
 use carebank_core::ids::Id;
 use carebank_core::report::MonthlyReport;
 use carebank_core::sync::SyncError;
-use carebank_core::time::Month;
+use carebank_core::time::{Month, UnixMs};
 use carebank_scenarios::net::{self, bootstrap, client, start_relay, stranger};
 use carebank_scenarios::{
     DAY, MINUTE, Village, enrolment, fixed_id, meal, service, weekly_village,
@@ -65,7 +65,8 @@ fn government_meal(phone: &mut CareStore, member: Id, elder: Id, at_ms: u64) -> 
 }
 
 fn government_minutes(store: &mut CareStore, month: Month, now_ms: u64) -> i64 {
-    let report = MonthlyReport::build(store, month, now_ms as i64, false).expect("report");
+    let now = UnixMs::try_from(now_ms).expect("instant");
+    let report = MonthlyReport::build(store, month, now, false).expect("report");
     report
         .rows
         .iter()

@@ -8,7 +8,7 @@ use carebank_core::CareStore;
 use carebank_core::hlc::MAX_AHEAD_MS;
 use carebank_core::sync::SyncError;
 use carebank_core::sync::bundle::Since;
-use carebank_core::time::Month;
+use carebank_core::time::{Month, UnixMs};
 use carebank_scenarios::net::{self, bootstrap, client, start_relay};
 use carebank_scenarios::{DAY, ElderSpec, MINUTE, START_MS, Village, lost_phone, visit};
 
@@ -61,7 +61,9 @@ fn assert_unpoisoned(store: &CareStore, now_ms: u64, who: &str) {
         "{who}: the clock moved to {} (now {now_ms})",
         clock.ms
     );
-    let future = store.future_dated(now_ms as i64).expect("future");
+    let future = store
+        .future_dated(UnixMs::try_from(now_ms).expect("instant"))
+        .expect("future");
     assert_eq!(
         future.len(),
         1,
@@ -70,7 +72,7 @@ fn assert_unpoisoned(store: &CareStore, now_ms: u64, who: &str) {
     assert_eq!(future[0].record_type, "visit", "{who}");
     let overdue = store
         .store()
-        .overdue_visits(now_ms as i64)
+        .overdue_visits(UnixMs::try_from(now_ms).expect("instant"))
         .expect("overdue");
     assert_eq!(
         overdue.iter().map(|o| o.days_overdue).collect::<Vec<_>>(),
@@ -145,7 +147,7 @@ fn a_record_from_a_clock_years_ahead_through_the_relay_moves_no_clock_and_a_late
         v.coordinator
             .store
             .store()
-            .overdue_visits(v.clock.now() as i64)
+            .overdue_visits(UnixMs::try_from(v.clock.now()).expect("instant"))
             .expect("overdue"),
         vec![],
         "the honest visit today is the elder's last"
@@ -211,7 +213,7 @@ fn a_phone_with_a_clock_days_behind_dates_its_records_by_its_own_clock_and_sees_
     // By its own clock, today's visit is in the future: the phone says so.
     let future = phone
         .store
-        .future_dated((now - 2 * DAY) as i64)
+        .future_dated(UnixMs::try_from(now - 2 * DAY).expect("instant"))
         .expect("future");
     assert!(future.iter().any(|f| f.record_id == today), "{future:?}");
 }

@@ -6,7 +6,7 @@ use carebank_core::domain::{
     AccessPurpose, CorrectionAction, FollowUp, FollowUpDone, Funding, RecordBody,
 };
 use carebank_core::ids::Id;
-use carebank_core::time::Month;
+use carebank_core::time::{Month, UnixMs};
 use carebank_scenarios::{DAY, ElderSpec, MINUTE, START_MS, Village, meal, service, visit};
 use proptest::prelude::*;
 
@@ -206,7 +206,7 @@ fn answers(v: &mut Village, i: usize, elders: &[Id]) -> String {
     out += &format!(
         "overdue={:?}\nfollow={:?}\n",
         s.store()
-            .overdue_visits((START_MS + 30 * DAY) as i64)
+            .overdue_visits(UnixMs::try_from(START_MS + 30 * DAY).expect("instant"))
             .expect("overdue"),
         s.store().open_follow_ups().expect("open")
     );

@@ -7,6 +7,7 @@ use carebank_core::domain::{ConfirmMethod, Verdict};
 use carebank_core::ids::Id;
 use carebank_core::ledger::{Balance, Conflict, Ledger, ServiceView};
 use carebank_core::record::SignedRecord;
+use carebank_core::time::UnixMs;
 use carebank_scenarios::ledger::{Bank, serve};
 use carebank_scenarios::ledger_year::YearGenerator;
 use carebank_scenarios::{DAY, MINUTE, open};
@@ -269,7 +270,7 @@ fn run(steps: &[Step], merge_seed: u64) -> Vec<(Vec<Conflict>, Vec<Balance>)> {
             to.merge_from(from).expect("merge");
         }
     }
-    let now = clock.now();
+    let now = UnixMs::try_from(clock.now()).expect("instant");
     stores
         .iter()
         .map(|s| {

@@ -15,6 +15,7 @@ use carebank_core::ledger::{
 use carebank_core::record::{Envelope, SignedRecord, V1};
 use carebank_core::replica::DocId;
 use carebank_core::store::Store;
+use carebank_core::time::UnixMs;
 use carebank_core::{CareStore, Error};
 use carebank_scenarios::ledger::{Bank, serve};
 use carebank_scenarios::{DAY, MINUTE, key, lost_phone, open};
@@ -326,9 +327,10 @@ fn stored_hours_are_capped_and_expire() {
     earn(&mut b, 0, 1, 90);
     let now = b.v.clock.now();
     let c = &b.v.coordinator.store;
-    let b0 = c.balance_at(vol, now).expect("balance");
+    let at = |ms| UnixMs::try_from(ms).expect("instant");
+    let b0 = c.balance_at(vol, at(now)).expect("balance");
     assert_eq!((b0.available_minutes, b0.forfeited_minutes), (120, 60));
-    let later = c.balance_at(vol, now + 31 * DAY).expect("balance");
+    let later = c.balance_at(vol, at(now + 31 * DAY)).expect("balance");
     assert_eq!((later.available_minutes, later.expired_minutes), (0, 120));
 }
 
@@ -630,7 +632,8 @@ fn a_credit_counts_in_the_month_its_service_was_given() {
     confirm(&mut b, &[claim]);
 
     let figures = |store: &mut CareStore, month: Month, now_ms: i64| {
-        let report = MonthlyReport::build(store, month, now_ms, false).expect("report");
+        let now = UnixMs::new(now_ms).expect("instant");
+        let report = MonthlyReport::build(store, month, now, false).expect("report");
         ["earned", "redeemed", "given"].map(|key| {
             report
                 .rows

@@ -10,7 +10,7 @@ use carebank_core::domain::{ConfirmMethod, Funding};
 use carebank_core::ids::Id;
 use carebank_core::sync::bundle::Since;
 use carebank_core::sync::{CancelToken, SyncError, SyncReplica};
-use carebank_core::time::Month;
+use carebank_core::time::{Month, UnixMs};
 use carebank_relay::RelayHandle;
 use carebank_scenarios::net::{PgSchema, client, start_relay};
 use carebank_scenarios::{DAY, ElderSpec, MINUTE, START_MS, Village, meal, service, visit};
@@ -294,14 +294,14 @@ fn simulate(database_url: Option<String>, instances: usize, seed: u64) {
     assert!(failed_syncs > 0 && meetings > 0 && bundles > 0 && relay_syncs > 0);
 
     let november: Month = "2026-11".parse().expect("month");
-    let now = clock.now() as i64;
+    let now = UnixMs::try_from(clock.now()).expect("instant");
     let reference = &mut centre;
     let ref_heads = SyncReplica::doc_heads(reference).expect("heads");
     let ref_times = reference.person_times(november).expect("times");
     let ref_overdue = reference.store().overdue_visits(now).expect("overdue");
     let ref_use = reference.store().entitlement_use(november).expect("use");
     let ref_keys = reference.trusted_keys().expect("keys");
-    let ref_balances = reference.balances_at(now as u64).expect("balances");
+    let ref_balances = reference.balances_at(now).expect("balances");
     let ref_queue = reference.conflict_queue().expect("queue");
     assert!(
         ref_balances
@@ -324,7 +324,7 @@ fn simulate(database_url: Option<String>, instances: usize, seed: u64) {
         assert_eq!(s.store().entitlement_use(november).expect("use"), ref_use);
         assert_eq!(s.trusted_keys().expect("keys"), ref_keys);
         assert_eq!(
-            s.balances_at(now as u64).expect("balances"),
+            s.balances_at(now).expect("balances"),
             ref_balances,
             "ledger of {}",
             p.member

@@ -5,7 +5,7 @@ use carebank_core::domain::{
     RiskFlag, ServiceDetail, ServiceKind,
 };
 use carebank_core::store::EntitlementStatus;
-use carebank_core::time::Month;
+use carebank_core::time::{Month, UnixMs};
 use carebank_scenarios::{DAY, ElderSpec, MINUTE, START_MS, Village, meal, service, visit};
 
 fn november() -> Month {
@@ -184,14 +184,14 @@ fn a_week_of_work_gives_the_known_answers_on_the_coordinators_phone() {
     );
 
     // Thursday 12 November: E2 never visited (due 8 Nov), E0 last seen 2 Nov (due 9 Nov).
-    let now = (START_MS + 10 * DAY) as i64;
+    let now = UnixMs::try_from(START_MS + 10 * DAY).expect("instant");
     let overdue = c.overdue_visits(now, AccessPurpose::Care).expect("overdue");
     let got: Vec<_> = overdue
         .iter()
         .map(|o| (o.elder_id, o.days_overdue))
         .collect();
     assert_eq!(got, vec![(e2, 4), (e0, 3)]);
-    assert_eq!(overdue[1].last_visit_ms, Some(START_MS));
+    assert_eq!(overdue[1].last_visit_ms.map(u64::from), Some(START_MS));
 
     let open = c.open_follow_ups(AccessPurpose::Care).expect("follow-ups");
     assert_eq!(open.len(), 1);

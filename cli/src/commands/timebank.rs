@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use carebank_core::domain::{ConfirmMethod, Verdict};
+use carebank_core::time::UnixMs;
 
 use crate::StoreOpt;
 use crate::args::id;
@@ -125,7 +126,7 @@ pub fn balance(a: BalanceArgs) -> Result<()> {
     let store = a.store.open()?;
     let names = Names::of(&store, a.ids.ids)?;
     if a.all {
-        for b in store.balances_at(crate::clock::now_ms())? {
+        for b in store.balances_at(UnixMs::try_from(crate::clock::now_ms())?)? {
             println!("{}", balance_line(&b, &names));
         }
         return Ok(());

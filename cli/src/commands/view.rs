@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 use carebank_core::Actor;
 use carebank_core::report::MonthlyReport;
-use carebank_core::time::Month;
+use carebank_core::time::{Month, UnixMs};
 
 use crate::StoreOpt;
 use crate::args::parse_time;
@@ -65,8 +65,8 @@ pub struct OverdueArgs {
 /// Lists elders overdue for a visit.
 pub fn overdue(a: OverdueArgs) -> Result<()> {
     let mut store = a.store.open()?;
-    let now_ms = parse_time(&a.at)? as i64;
-    let list = store.overdue_visits(now_ms, a.purpose.parse()?)?;
+    let now = UnixMs::try_from(parse_time(&a.at)?).context("--at")?;
+    let list = store.overdue_visits(now, a.purpose.parse()?)?;
     println!("{} elders overdue for a visit", list.len());
     for o in list {
         println!(
@@ -74,7 +74,7 @@ pub fn overdue(a: OverdueArgs) -> Result<()> {
             o.elder_id, o.name, o.days_overdue, o.cadence_days
         );
     }
-    let future = store.future_dated(now_ms)?;
+    let future = store.future_dated(now)?;
     if !future.is_empty() {
         println!(
             "{} records are dated in the future (a phone's clock is wrong, or a date was mistyped); \
@@ -182,8 +182,8 @@ pub fn report(a: ReportArgs) -> Result<()> {
     let table = !(a.csv || a.json);
     let with_names = a.names || (table && Names::of(&store, a.ids.ids)?.shown());
     let now = match &a.at {
-        Some(t) => parse_time(t)? as i64,
-        None => (month.end_ms() - 1).min(parse_time("now")? as i64),
+        Some(t) => UnixMs::try_from(parse_time(t)?).context("--at")?,
+        None => UnixMs::new(month.end_ms() - 1)?.min(UnixMs::try_from(parse_time("now")?)?),
     };
     let report = MonthlyReport::build(&mut store, month, now, with_names)?;
     if a.csv {

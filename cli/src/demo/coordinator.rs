@@ -11,7 +11,7 @@ use carebank_core::ids::Id;
 use carebank_core::ledger::{Balance, Conflict, ConflictKind};
 use carebank_core::report::{Lang, MonthlyReport};
 use carebank_core::sync::http::RelayClient;
-use carebank_core::time::Month;
+use carebank_core::time::{Month, UnixMs};
 use carebank_village::{Played, START_MS};
 
 use super::{Folders, Tally, sync};
@@ -76,7 +76,10 @@ pub(super) fn review(
         );
         println!(
             "  and after the decisions:           {}",
-            balance_line(&coordinator.balance_at(restored, now)?, &names)
+            balance_line(
+                &coordinator.balance_at(restored, UnixMs::try_from(now)?)?,
+                &names
+            )
         );
     }
     sync(coordinator, relay, tally)?;
@@ -96,7 +99,7 @@ fn print_monthly_reports(coordinator: &mut CareStore, now: u64) -> Result<Month>
         let report = MonthlyReport::build(
             coordinator,
             month,
-            (now as i64).min(month.end_ms() - 1),
+            UnixMs::try_from(now)?.min(UnixMs::new(month.end_ms() - 1)?),
             true,
         )?;
         print!("{}", report.to_table(Lang::En));
@@ -109,7 +112,7 @@ fn print_monthly_reports(coordinator: &mut CareStore, now: u64) -> Result<Month>
 
 /// The five largest balances at `now`; returns every balance.
 fn print_top_balances(coordinator: &CareStore, names: &Names, now: u64) -> Result<Vec<Balance>> {
-    let mut balances = coordinator.balances_at(now)?;
+    let mut balances = coordinator.balances_at(UnixMs::try_from(now)?)?;
     println!(
         "\nTime-bank balances (top 5 of {} members with hours)",
         balances.len()

@@ -18,7 +18,7 @@ use crate::ledger::{
     VerifiedStatement, export_statement, month_totals, verify_statement,
 };
 use crate::record::SignedRecord;
-use crate::time::Month;
+use crate::time::{Month, UnixMs};
 
 /// The record types whose bytes the ledger reads; services and corrections only tell it which
 /// service facts to read again.
@@ -113,24 +113,24 @@ impl CareStore {
 
     /// A member's balance now (by this device's wall clock).
     pub fn balance(&self, member: Id) -> Result<Balance> {
-        self.balance_at(member, self.store.now_ms())
+        self.balance_at(member, self.store.now()?)
     }
 
-    /// A member's balance at `as_of_ms`.
-    pub fn balance_at(&self, member: Id, as_of_ms: u64) -> Result<Balance> {
+    /// A member's balance at `as_of`.
+    pub fn balance_at(&self, member: Id, as_of: UnixMs) -> Result<Balance> {
         Ok(self
             .refresh_ledger()?
             .reconciled()
-            .balance(member, as_of_ms))
+            .balance(member, as_of.as_u64()))
     }
 
-    /// The balances of every member with minutes or pending claims, at `as_of_ms`.
-    pub fn balances_at(&self, as_of_ms: u64) -> Result<Vec<Balance>> {
+    /// The balances of every member with minutes or pending claims, at `as_of`.
+    pub fn balances_at(&self, as_of: UnixMs) -> Result<Vec<Balance>> {
         let mut cache = self.refresh_ledger()?;
         let reconciled = cache.reconciled();
         Ok(reconciled
             .members()
-            .map(|m| reconciled.balance(m, as_of_ms))
+            .map(|m| reconciled.balance(m, as_of.as_u64()))
             .collect())
     }
 
@@ -165,7 +165,7 @@ impl CareStore {
     /// A member's statement as of now, signed by this device: a file anyone with the centre's
     /// public key can verify offline.
     pub fn export_statement(&self, member: Id) -> Result<Vec<u8>> {
-        let as_of = self.store.now_ms();
+        let as_of = self.store.now()?.as_u64();
         let cache = self.refresh_ledger()?;
         Ok(export_statement(
             &cache.ledger,

@@ -23,7 +23,7 @@ use crate::record::SignedRecord;
 use crate::store::{
     AccessEntry, ConsentConflict, ElderMonth, EntitlementUse, OpenFollowUp, OverdueElder,
 };
-use crate::time::Month;
+use crate::time::{Month, UnixMs};
 
 /// The format name written at the top of an elder's export.
 pub const EXPORT_FORMAT: &str = "carebank-elder-export/1";
@@ -104,13 +104,13 @@ impl CareStore {
         Ok(())
     }
 
-    /// Elders overdue for a visit at `now_ms`, most overdue first (names included: logged).
+    /// Elders overdue for a visit at `now`, most overdue first (names included: logged).
     pub fn overdue_visits(
         &mut self,
-        now_ms: i64,
+        now: UnixMs,
         purpose: AccessPurpose,
     ) -> Result<Vec<OverdueElder>> {
-        let list = self.store.overdue_visits(now_ms)?;
+        let list = self.store.overdue_visits(now)?;
         let elders = list.iter().map(|o| o.elder_id).collect();
         self.log_access(AccessCall::OverdueVisits, purpose, elders)?;
         Ok(list)
@@ -185,7 +185,7 @@ impl CareStore {
         Ok(ElderExport {
             format: EXPORT_FORMAT,
             elder_id: elder_id.to_string(),
-            exported_at_ms: self.store.now_ms(),
+            exported_at_ms: self.store.now()?.as_u64(),
             exported_by: self.public_key().to_string(),
             profile: load(&ids.profile)?,
             consent: load(&ids.consent)?,

@@ -1,6 +1,7 @@
 //! The errors a record's own fields can have, and small checks shared by the record types.
 
 use crate::ids::{Id, IdError};
+use crate::time::InstantOutOfRange;
 
 /// What is wrong with a record's fields. Each names the field so a form can point at it.
 #[derive(Debug, thiserror::Error, PartialEq, Eq, Clone)]
@@ -35,6 +36,14 @@ pub enum ValidationError {
         min: i64,
         /// The largest allowed.
         max: i64,
+    },
+    /// An instant outside the range the core accepts (see [`crate::time::UnixMs`]).
+    #[error("{field}: {source}")]
+    Instant {
+        /// The field (or `wall_clock`, for the device's clock).
+        field: &'static str,
+        /// The instant and the range.
+        source: InstantOutOfRange,
     },
     /// A duration was zero or negative.
     #[error("duration must be positive, got {0} minutes")]

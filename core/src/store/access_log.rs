@@ -5,7 +5,7 @@ use rusqlite::{Transaction, params};
 use serde::de::DeserializeOwned;
 
 use super::Store;
-use super::lookups::parse;
+use super::sql_types::Columns;
 use crate::domain::{AccessCall, AccessLog, AccessPurpose};
 use crate::error::{Error, Result};
 use crate::identity::PublicKey;
@@ -27,7 +27,8 @@ pub struct AccessEntry {
     pub call: AccessCall,
     /// Why.
     pub purpose: AccessPurpose,
-    /// When, by the reading device's clock (Unix ms).
+    /// When, by the reading device's clock (Unix ms; a record's clock, which may lie past the
+    /// year 9999, so not a [`crate::time::UnixMs`]).
     pub at_ms: u64,
     /// How many elders that one call read (this elder among them).
     pub elder_count: u32,
@@ -43,8 +44,8 @@ fn as_text<S: serde::Serializer>(key: &PublicKey, s: S) -> std::result::Result<S
 /// Indexes one access-log record.
 pub(crate) fn index(
     tx: &Transaction<'_>,
-    record_id: &str,
-    author: &str,
+    record_id: Id,
+    author: PublicKey,
     hlc: (i64, u32),
     log: &AccessLog,
     counted: bool,
@@ -59,7 +60,7 @@ pub(crate) fn index(
         author,
         log.call.as_str(),
         log.purpose.as_str(),
-        log.elders.len() as i64,
+        log.elders.len(),
         hlc.0,
         hlc.1,
         counted
@@ -68,7 +69,7 @@ pub(crate) fn index(
         "INSERT OR IGNORE INTO access_log_elders (elder_id, record_id) VALUES (?1, ?2)",
     )?;
     for elder in &log.elders {
-        stmt.execute(params![elder.to_string(), record_id])?;
+        stmt.execute(params![elder, record_id])?;
     }
     Ok(())
 }
@@ -90,15 +91,15 @@ impl Store {
              WHERE x.elder_id = ?1 ORDER BY a.hlc_ms, a.hlc_counter, a.record_id",
         )?;
         let rows = stmt
-            .query_map([elder_id.to_string()], |r| {
+            .query_map([elder_id], |r| {
                 Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Option<String>>(2)?,
+                    r.column::<Id>(0)?,
+                    r.column::<PublicKey>(1)?,
+                    r.column::<Option<Id>>(2)?,
                     r.get::<_, Option<String>>(3)?,
                     r.get::<_, String>(4)?,
                     r.get::<_, String>(5)?,
-                    r.get::<_, i64>(6)?,
+                    r.column::<u64>(6)?,
                     r.get::<_, u32>(7)?,
                     r.get::<_, bool>(8)?,
                 ))
@@ -107,17 +108,16 @@ impl Store {
         let centre = self.centre();
         rows.into_iter()
             .map(
-                |(id, author, member, role, call, purpose, at, count, counted)| {
-                    let device_key: PublicKey = parse(&author, "author key")?;
+                |(record_id, device_key, member_id, role, call, purpose, at_ms, count, counted)| {
                     let role = role.or_else(|| (device_key == centre).then(|| "centre".into()));
                     Ok(AccessEntry {
-                        record_id: parse(&id, "record id")?,
+                        record_id,
                         device_key,
-                        member_id: member.map(|m| parse(&m, "member id")).transpose()?,
+                        member_id,
                         role,
                         call: by_name(&call, "access call")?,
                         purpose: by_name(&purpose, "access purpose")?,
-                        at_ms: u64::try_from(at).unwrap_or(0),
+                        at_ms,
                         elder_count: count,
                         counted,
                     })

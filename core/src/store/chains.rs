@@ -5,11 +5,13 @@
 //! position and take no part.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::num::NonZeroU64;
 
 use rusqlite::OptionalExtension;
 
 use super::Store;
-use crate::error::{Error, Result};
+use super::sql_types::Columns;
+use crate::error::Result;
 use crate::identity::PublicKey;
 use crate::ids::Id;
 use crate::record::ChainLink;
@@ -57,17 +59,17 @@ impl Store {
     /// The position the next record `author` signs takes: after the highest position held
     /// (of two records there, the lower id).
     pub fn next_link(&self, author: PublicKey) -> Result<ChainLink> {
-        let head: Option<(i64, String)> = self
+        let head: Option<(NonZeroU64, Id)> = self
             .conn()
             .prepare_cached(
                 "SELECT seq, id FROM records WHERE author = ?1 AND seq IS NOT NULL
                  ORDER BY seq DESC, id LIMIT 1",
             )?
-            .query_row([author.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row([author], |r| Ok((r.column(0)?, r.column(1)?)))
             .optional()?;
         Ok(match head {
             None => ChainLink::FIRST,
-            Some((seq, id)) => ChainLink::after(to_seq(seq)?, parse_id(&id)?),
+            Some((seq, id)) => ChainLink::after(seq.get(), id),
         })
     }
 
@@ -84,23 +86,19 @@ impl Store {
         )?;
         let rows = stmt.query_map([], |r| {
             Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, Option<String>>(3)?,
+                r.column::<PublicKey>(0)?,
+                r.column::<NonZeroU64>(1)?.get(),
+                r.column::<Id>(2)?,
+                r.column::<Option<Id>>(3)?,
             ))
         })?;
         let mut chains: BTreeMap<PublicKey, HeldChain> = BTreeMap::new();
         for row in rows {
             let (author, seq, id, prev) = row?;
-            let author: PublicKey = author
-                .parse()
-                .map_err(|_| Error::Corrupt(format!("author key {author:?}")))?;
-            let seq = to_seq(seq)?;
             let chain = chains.entry(author).or_default();
-            chain.at.entry(seq).or_default().insert(parse_id(&id)?);
+            chain.at.entry(seq).or_default().insert(id);
             if let Some(prev) = prev {
-                chain.named_prev.push((seq - 1, parse_id(&prev)?));
+                chain.named_prev.push((seq - 1, prev));
             }
         }
         let mut problems = Vec::new();
@@ -141,16 +139,4 @@ impl HeldChain {
         }
         problems
     }
-}
-
-fn to_seq(seq: i64) -> Result<u64> {
-    u64::try_from(seq)
-        .ok()
-        .filter(|s| *s >= 1)
-        .ok_or_else(|| Error::Corrupt(format!("chain position {seq}")))
-}
-
-fn parse_id(text: &str) -> Result<Id> {
-    text.parse()
-        .map_err(|_| Error::Corrupt(format!("record id {text:?}")))
 }

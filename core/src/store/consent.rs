@@ -5,12 +5,13 @@
 //! coordinator to settle (void it, or leave it), never dropped at merge.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use rusqlite::{Transaction, params};
 
 use super::Store;
 use super::access_log::by_name;
-use super::lookups::parse;
+use super::sql_types::Columns;
 use crate::domain::{
     ConsentAction, ConsentChange, ConsentEvent, ConsentPurpose, ConsentState, RecordBody,
     consent_at, purposes_used,
@@ -43,8 +44,8 @@ pub struct ConsentConflict {
 /// Indexes one consent change.
 pub(crate) fn index_change(
     tx: &Transaction<'_>,
-    record_id: &str,
-    author: &str,
+    record_id: Id,
+    author: PublicKey,
     hlc: (i64, u32),
     change: &ConsentChange,
     counted: bool,
@@ -56,10 +57,10 @@ pub(crate) fn index_change(
     )?
     .execute(params![
         record_id,
-        change.elder_id.to_string(),
+        change.elder_id,
         change.purpose.as_str(),
         change.action == ConsentAction::Give,
-        i64::try_from(change.at_ms).unwrap_or(i64::MAX),
+        change.at_ms,
         author,
         hlc.0,
         hlc.1,
@@ -70,11 +71,7 @@ pub(crate) fn index_change(
 
 /// Indexes the purposes a visit's or service's effective content uses (replacing what an
 /// earlier content of the record used).
-pub(crate) fn index_purposes(
-    tx: &Transaction<'_>,
-    record_id: &str,
-    body: &RecordBody,
-) -> Result<()> {
+pub(crate) fn index_purposes(tx: &Transaction<'_>, record_id: Id, body: &RecordBody) -> Result<()> {
     tx.prepare_cached("DELETE FROM record_purposes WHERE record_id = ?1")?
         .execute([record_id])?;
     let Some(used) = purposes_used(body) else {
@@ -88,8 +85,8 @@ pub(crate) fn index_purposes(
         stmt.execute(params![
             record_id,
             purpose.as_str(),
-            used.elder_id.to_string(),
-            i64::try_from(used.at_ms).unwrap_or(i64::MAX),
+            used.elder_id,
+            used.at_ms,
             field
         ])?;
     }
@@ -108,24 +105,24 @@ impl Store {
                  AND t.role IN ('centre', 'coordinator'))",
         )?;
         let rows = stmt
-            .query_map([elder_id.to_string()], |r| {
+            .query_map([elder_id], |r| {
                 Ok((
                     r.get::<_, String>(0)?,
                     r.get::<_, bool>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, i64>(3)?,
+                    r.column::<u64>(2)?,
+                    r.column::<u64>(3)?,
                     r.get::<_, u32>(4)?,
                     r.get::<_, String>(5)?,
                 ))
             })?
             .collect::<std::result::Result<Vec<_>, _>>()?;
         rows.into_iter()
-            .map(|(purpose, given, at, hlc, counter, id)| {
+            .map(|(purpose, given, at_ms, hlc, counter, id)| {
                 Ok(ConsentEvent {
                     purpose: by_name(&purpose, "consent purpose")?,
                     given,
-                    at_ms: u64::try_from(at).unwrap_or(0),
-                    order: (u64::try_from(hlc).unwrap_or(0), counter, id),
+                    at_ms,
+                    order: (hlc, counter, id),
                 })
             })
             .collect()
@@ -153,10 +150,8 @@ impl Store {
         let mut stmt = self.conn().prepare_cached(
             "SELECT record_id FROM consent_changes WHERE elder_id = ?1 ORDER BY hlc_ms, record_id",
         )?;
-        let ids = stmt
-            .query_map([elder_id.to_string()], |r| r.get::<_, String>(0))?
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        ids.iter().map(|id| parse(id, "record id")).collect()
+        let ids = stmt.query_map([elder_id], |r| r.column(0))?;
+        Ok(ids.collect::<std::result::Result<_, _>>()?)
     }
 
     /// Counted, unvoided visits and services that used a purpose the elder had withdrawn or
@@ -179,39 +174,37 @@ impl Store {
         let rows = stmt
             .query_map([], |r| {
                 Ok((
-                    r.get::<_, String>(0)?,
+                    r.column::<Id>(0)?,
                     r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
+                    r.column::<Id>(2)?,
                     r.get::<_, String>(3)?,
                     r.get::<_, String>(4)?,
-                    r.get::<_, i64>(5)?,
-                    r.get::<_, String>(6)?,
+                    r.column::<u64>(5)?,
+                    r.column::<PublicKey>(6)?,
                     r.get::<_, String>(7)?,
                 ))
             })?
             .collect::<std::result::Result<Vec<_>, _>>()?;
-        let mut events: HashMap<String, Vec<ConsentEvent>> = HashMap::new();
+        let mut events: HashMap<Id, Vec<ConsentEvent>> = HashMap::new();
         let mut out = Vec::new();
-        for (record_id, record_type, elder, purpose, field, at, author, base) in rows {
-            let elder_id: Id = parse(&elder, "elder id")?;
-            if !events.contains_key(&elder) {
-                events.insert(elder.clone(), self.consent_events(elder_id)?);
-            }
+        for (record_id, record_type, elder_id, purpose, field, at_ms, author, base) in rows {
+            let changes = match events.entry(elder_id) {
+                Entry::Occupied(held) => held.into_mut(),
+                Entry::Vacant(slot) => slot.insert(self.consent_events(elder_id)?),
+            };
             let base: Vec<ConsentPurpose> =
                 serde_json::from_str(&base).map_err(|e| Error::Corrupt(e.to_string()))?;
             let purpose: ConsentPurpose = by_name(&purpose, "consent purpose")?;
-            let at_ms = u64::try_from(at).unwrap_or(0);
-            let changes = events.get(&elder).map(Vec::as_slice).unwrap_or_default();
             let state = consent_at(&base, changes, purpose, at_ms);
             if state != ConsentState::Given {
                 out.push(ConsentConflict {
-                    record_id: parse(&record_id, "record id")?,
+                    record_id,
                     record_type,
                     elder_id,
                     purpose,
                     field,
                     at_ms,
-                    author: parse(&author, "author key")?,
+                    author,
                     state,
                 });
             }

@@ -5,7 +5,7 @@
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::keys::StoredKeys;
-use super::lookups::parse;
+use super::sql_types::Columns;
 use crate::error::{Error, Result};
 use crate::ids::Id;
 use crate::record::elder_key::ElderKeyEntry;
@@ -48,10 +48,10 @@ pub(crate) fn take(
                  VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
             .execute(params![
-                entry.key_id().to_string(),
-                entry.elder().to_string(),
-                entry.epoch_key_id().to_string(),
-                entry.author().to_string(),
+                entry.key_id(),
+                entry.elder(),
+                entry.epoch_key_id(),
+                entry.author(),
                 entry.as_bytes()
             ])?;
         taken.added += added;
@@ -62,9 +62,9 @@ pub(crate) fn take(
 
 /// Opens the entries not opened yet whose epoch key is now held; returns their key ids.
 pub(crate) fn open_pending(tx: &Transaction<'_>) -> Result<Vec<Id>> {
-    let pending: Vec<(String, Vec<u8>)> = tx
+    let pending: Vec<(Id, Vec<u8>)> = tx
         .prepare_cached("SELECT key_id, entry FROM elder_keys WHERE secret IS NULL")?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .query_map([], |r| Ok((r.column(0)?, r.get(1)?)))?
         .collect::<std::result::Result<_, _>>()?;
     let mut opened = Vec::new();
     for (key_id, bytes) in pending {
@@ -95,10 +95,10 @@ pub(crate) fn keep_new(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
     .execute(params![
-        entry.key_id().to_string(),
-        entry.elder().to_string(),
-        entry.epoch_key_id().to_string(),
-        entry.author().to_string(),
+        entry.key_id(),
+        entry.elder(),
+        entry.epoch_key_id(),
+        entry.author(),
         entry.as_bytes(),
         secret.key.as_slice()
     ])?;
@@ -109,31 +109,27 @@ pub(crate) fn keep_new(
 /// still trusted (the first by id, so that a device keeps using the same one). A key made by a
 /// device revoked since still opens the records sealed under it, but seals nothing new.
 pub(crate) fn secret_for(conn: &Connection, elder: Id) -> Result<Option<ElderSecret>> {
-    let row: Option<(String, Vec<u8>)> = conn
+    Ok(conn
         .prepare_cached(
             "SELECT k.key_id, k.secret FROM elder_keys k
              JOIN trusted_keys t ON t.device_key = k.author AND t.revoked_from_ms IS NULL
              WHERE k.elder = ?1 AND k.secret IS NOT NULL ORDER BY k.key_id LIMIT 1",
         )?
-        .query_row([elder.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    row.map(|(key_id, secret)| {
-        Ok(ElderSecret {
-            elder,
-            key_id: parse(&key_id, "elder key id")?,
-            key: secret
-                .try_into()
-                .map_err(|_| Error::Corrupt(format!("elder key {key_id} is not 32 bytes")))?,
+        .query_row([elder], |r| {
+            Ok(ElderSecret {
+                elder,
+                key_id: r.column(0)?,
+                key: r.column(1)?,
+            })
         })
-    })
-    .transpose()
+        .optional()?)
 }
 
 /// The key `key_id`, if held and opened.
 pub(crate) fn secret(conn: &Connection, key_id: Id) -> Option<[u8; 32]> {
     conn.prepare_cached("SELECT secret FROM elder_keys WHERE key_id = ?1")
         .and_then(|mut s| {
-            s.query_row([key_id.to_string()], |r| r.get::<_, Option<Vec<u8>>>(0))
+            s.query_row([key_id], |r| r.get::<_, Option<Vec<u8>>>(0))
                 .optional()
                 .map(Option::flatten)
         })
@@ -146,23 +142,23 @@ pub(crate) fn secret(conn: &Connection, key_id: Id) -> Option<[u8; 32]> {
 pub(crate) fn erased(conn: &Connection, elder: Id) -> Result<bool> {
     Ok(conn
         .prepare_cached("SELECT 1 FROM erased_elders WHERE elder = ?1")?
-        .exists([elder.to_string()])?)
+        .exists([elder])?)
 }
 
 /// The ids of every entry held.
 pub(crate) fn ids(conn: &Connection) -> Result<Vec<Id>> {
-    conn.prepare_cached("SELECT key_id FROM elder_keys ORDER BY key_id")?
-        .query_map([], |r| r.get::<_, String>(0))?
-        .map(|id| parse(&id?, "elder key id"))
-        .collect()
+    Ok(conn
+        .prepare_cached("SELECT key_id FROM elder_keys ORDER BY key_id")?
+        .query_map([], |r| r.column(0))?
+        .collect::<std::result::Result<_, _>>()?)
 }
 
 /// The entries held whose ids are not in `have`.
 pub(crate) fn entries_except(conn: &Connection, have: &[Id]) -> Result<Vec<Vec<u8>>> {
-    let have: std::collections::HashSet<String> = have.iter().map(Id::to_string).collect();
-    let rows: Vec<(String, Vec<u8>)> = conn
+    let have: std::collections::HashSet<&Id> = have.iter().collect();
+    let rows: Vec<(Id, Vec<u8>)> = conn
         .prepare_cached("SELECT key_id, entry FROM elder_keys ORDER BY key_id")?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .query_map([], |r| Ok((r.column(0)?, r.get(1)?)))?
         .collect::<std::result::Result<_, _>>()?;
     Ok(rows
         .into_iter()
@@ -188,12 +184,12 @@ pub(crate) fn note_peer(conn: &Connection, peer: &str, held: &[Id], lacking: &[I
     let mut add = conn
         .prepare_cached("INSERT OR IGNORE INTO peer_elder_keys (peer, key_id) VALUES (?1, ?2)")?;
     for id in held {
-        add.execute(params![peer, id.to_string()])?;
+        add.execute(params![peer, id])?;
     }
     let mut forget =
         conn.prepare_cached("DELETE FROM peer_elder_keys WHERE peer = ?1 AND key_id = ?2")?;
     for id in lacking {
-        forget.execute(params![peer, id.to_string()])?;
+        forget.execute(params![peer, id])?;
     }
     Ok(())
 }

@@ -6,8 +6,8 @@
 use rusqlite::{Transaction, params};
 
 use super::index;
-use super::lookups::parse;
 use super::schema::{INDEX_TABLES, OnErasure};
+use super::sql_types::Columns;
 use crate::domain::{RecordBody, Role};
 use crate::error::Result;
 use crate::identity::PublicKey;
@@ -17,13 +17,13 @@ use crate::record::{NoKeys, SignedRecord};
 /// Carries out every erasure record held that counts, is signed by the centre or a
 /// coordinator, and was not carried out yet. Returns the elders erased now.
 pub(crate) fn carry_out(tx: &Transaction<'_>, centre: PublicKey) -> Result<Vec<Id>> {
-    let pending: Vec<(String, Vec<u8>)> = tx
+    let pending: Vec<(Id, Vec<u8>)> = tx
         .prepare_cached(
             "SELECT r.id, r.bytes FROM records r WHERE r.type = 'erasure'
              AND NOT EXISTS (SELECT 1 FROM erased_elders e WHERE e.record_id = r.id)
              ORDER BY r.hlc_ms, r.id",
         )?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .query_map([], |r| Ok((r.column(0)?, r.get(1)?)))?
         .collect::<std::result::Result<_, _>>()?;
     let mut erased = Vec::new();
     for (id, bytes) in pending {
@@ -31,8 +31,7 @@ pub(crate) fn carry_out(tx: &Transaction<'_>, centre: PublicKey) -> Result<Vec<I
         let RecordBody::Erasure(erasure) = record.body() else {
             continue;
         };
-        if !index::counts(tx, parse(&id, "record id")?)? || !may_erase(tx, record.author(), centre)?
-        {
+        if !index::counts(tx, id)? || !may_erase(tx, record.author(), centre)? {
             continue;
         }
         let first = tx
@@ -41,10 +40,10 @@ pub(crate) fn carry_out(tx: &Transaction<'_>, centre: PublicKey) -> Result<Vec<I
                  VALUES (?1, ?2, ?3, ?4)",
             )?
             .execute(params![
-                erasure.elder_id.to_string(),
+                erasure.elder_id,
                 id,
                 erasure.reason.as_str(),
-                record.hlc().ms as i64
+                record.hlc().instant_ms()
             ])?;
         if first > 0 {
             blank(tx, erasure.elder_id)?;
@@ -61,22 +60,21 @@ fn may_erase(tx: &Transaction<'_>, author: PublicKey, centre: PublicKey) -> Resu
     }
     Ok(tx
         .prepare_cached("SELECT 1 FROM trusted_keys WHERE device_key = ?1 AND role = ?2")?
-        .exists(params![author.to_string(), Role::Coordinator.as_str()])?)
+        .exists(params![author, Role::Coordinator])?)
 }
 
 /// Destroys the elder's keys and blanks the elder's personal fields in the index (as
 /// [`INDEX_TABLES`] says of each table).
 fn blank(tx: &Transaction<'_>, elder: Id) -> Result<()> {
-    let elder = elder.to_string();
     tx.prepare_cached("DELETE FROM elder_keys WHERE elder = ?1")?
-        .execute([&elder])?;
+        .execute([elder])?;
     for table in INDEX_TABLES {
         let sql = match table.on_erasure {
             OnErasure::Keep => continue,
             OnErasure::Blank(set) => format!("UPDATE {} SET {set} WHERE elder_id = ?1", table.name),
             OnErasure::Delete => format!("DELETE FROM {} WHERE elder_id = ?1", table.name),
         };
-        tx.prepare_cached(&sql)?.execute([&elder])?;
+        tx.prepare_cached(&sql)?.execute([elder])?;
     }
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! Which stored records are about one elder: what an export of their data (PIPL Art. 45) reads.
 
 use super::Store;
-use crate::error::{Error, Result};
+use super::sql_types::Columns;
+use crate::error::Result;
 use crate::ids::Id;
 
 /// The ids of every record held about one elder, by kind, oldest first; counted or not, voided
@@ -25,18 +26,10 @@ pub struct ElderRecordIds {
 impl Store {
     /// Every record held about `elder_id` (none if the store does not know the elder).
     pub fn elder_record_ids(&self, elder_id: Id) -> Result<ElderRecordIds> {
-        let elder = elder_id.to_string();
         let ids = |sql: &str| -> Result<Vec<Id>> {
             let mut stmt = self.conn().prepare_cached(sql)?;
-            let rows = stmt
-                .query_map([&elder], |r| r.get::<_, String>(0))?
-                .collect::<std::result::Result<Vec<_>, _>>()?;
-            rows.iter()
-                .map(|id| {
-                    id.parse()
-                        .map_err(|_| Error::Corrupt(format!("record id {id:?} in an index")))
-                })
-                .collect()
+            let rows = stmt.query_map([elder_id], |r| r.column(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
         };
         let about = "SELECT record_id FROM elders WHERE elder_id = ?1
                      UNION SELECT record_id FROM visits WHERE elder_id = ?1

@@ -6,12 +6,14 @@
 //! asking device's clock, so it is computed when asked, never stored.
 
 use super::Store;
-use crate::error::{Error, Result};
-use crate::hlc::MAX_AHEAD_MS;
+use super::sql_types::Columns;
+use crate::error::Result;
+use crate::hlc::latest_now;
 use crate::identity::PublicKey;
 use crate::ids::Id;
+use crate::time::UnixMs;
 
-/// A record dated more than [`MAX_AHEAD_MS`] after the asking device's clock.
+/// A record dated more than [`MAX_AHEAD_MS`](crate::hlc::MAX_AHEAD_MS) after the asking device's clock.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FutureRecord {
     /// The record.
@@ -20,18 +22,14 @@ pub struct FutureRecord {
     pub record_type: String,
     /// The device that signed it.
     pub author: PublicKey,
-    /// The latest of its author's clock and its care time (Unix ms).
+    /// The latest of its author's clock and its care time (Unix ms; a record's clock may lie
+    /// past the year 9999, so not a [`UnixMs`]).
     pub dated_ms: i64,
 }
 
-/// The latest instant that still counts as "now" for a device whose clock reads `now_ms`.
-pub(super) fn latest_now(now_ms: i64) -> i64 {
-    now_ms.saturating_add(i64::try_from(MAX_AHEAD_MS).unwrap_or(i64::MAX))
-}
-
 impl Store {
-    /// Every record dated more than [`MAX_AHEAD_MS`] after `now_ms`, latest first.
-    pub fn future_dated(&self, now_ms: i64) -> Result<Vec<FutureRecord>> {
+    /// Every record dated more than [`MAX_AHEAD_MS`](crate::hlc::MAX_AHEAD_MS) after `now`, latest first.
+    pub fn future_dated(&self, now: UnixMs) -> Result<Vec<FutureRecord>> {
         let mut stmt = self.conn().prepare_cached(
             "SELECT r.id, r.type, r.author,
                     max(r.hlc_ms, coalesce(v.check_in_ms, s.started_ms, r.hlc_ms)) AS dated
@@ -41,28 +39,14 @@ impl Store {
              WHERE dated > ?1
              ORDER BY dated DESC, r.id",
         )?;
-        let rows = stmt.query_map([latest_now(now_ms)], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, i64>(3)?,
-            ))
+        let rows = stmt.query_map([latest_now(now)], |r| {
+            Ok(FutureRecord {
+                record_id: r.column(0)?,
+                record_type: r.get(1)?,
+                author: r.column(2)?,
+                dated_ms: r.get(3)?,
+            })
         })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, record_type, author, dated_ms) = row?;
-            out.push(FutureRecord {
-                record_id: id
-                    .parse()
-                    .map_err(|_| Error::Corrupt(format!("record id {id:?}")))?,
-                record_type,
-                author: author
-                    .parse()
-                    .map_err(|_| Error::Corrupt(format!("author key {author:?}")))?,
-                dated_ms,
-            });
-        }
-        Ok(out)
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 }

@@ -4,14 +4,16 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
+use super::sql_types::Columns;
 use crate::domain::{KeyWrap, RecordBody, Role};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::identity::PublicKey;
 use crate::identity::wrap::Unwrapper;
 use crate::ids::Id;
 use crate::record::{EpochKeys, EpochSecret, NoKeys, SignedRecord};
+use crate::replica::DocId;
 
 /// Prefixed to the circle's id to make the context an epoch key is wrapped under.
 pub const WRAP_CONTEXT: &[u8] = b"carebank/epoch/v1\0";
@@ -42,7 +44,7 @@ impl EpochKeys for StoredKeys<'_> {
             .0
             .prepare_cached("SELECT secret FROM epoch_keys WHERE key_id = ?1")
             .and_then(|mut s| {
-                s.query_row([id.to_string()], |r| r.get(0))
+                s.query_row([id], |r| r.get(0))
                     .optional()
                     .map(Option::flatten)
             })
@@ -74,10 +76,10 @@ pub(crate) fn note(
                    author = excluded.author, hlc_ms = excluded.hlc_ms",
             )?
             .execute(params![
-                record.id().to_string(),
+                record.id(),
                 e.epoch,
-                record.author().to_string(),
-                record.hlc().ms as i64
+                record.author(),
+                record.hlc().instant_ms()
             ])?;
             (record.id(), &e.wraps)
         }
@@ -92,7 +94,7 @@ pub(crate) fn note(
             "INSERT INTO epoch_keys (key_id, secret) VALUES (?1, ?2)
              ON CONFLICT(key_id) DO UPDATE SET secret = excluded.secret WHERE secret IS NULL",
         )?
-        .execute(params![key_id.to_string(), secret.as_slice()])?;
+        .execute(params![key_id, secret.as_slice()])?;
     Ok((added > 0).then_some(key_id))
 }
 
@@ -104,7 +106,7 @@ pub(crate) fn park(
     id: Id,
     key_id: Id,
     elder: Option<Id>,
-    doc_id: &str,
+    doc_id: &DocId,
     bytes: &[u8],
 ) -> Result<bool> {
     Ok(tx
@@ -112,30 +114,20 @@ pub(crate) fn park(
             "INSERT OR IGNORE INTO sealed_waiting (record_id, key_id, doc_id, bytes, elder)
              VALUES (?1, ?2, ?3, ?4, ?5)",
         )?
-        .execute(params![
-            id.to_string(),
-            key_id.to_string(),
-            doc_id,
-            bytes,
-            elder.map(|e| e.to_string())
-        ])?
+        .execute(params![id, key_id, doc_id, bytes, elder])?
         > 0)
 }
 
-/// Takes out the records that waited for a key of `elder`, who was erased: (id, document,
-/// bytes).
-pub(crate) fn take_waiting_for_elder(
-    tx: &Transaction<'_>,
-    elder: Id,
-) -> Result<Vec<(String, String, Vec<u8>)>> {
+/// A record taken out of waiting: its id, its document and its bytes.
+pub(crate) type Waiting = (Id, DocId, Vec<u8>);
+
+/// Takes out the records that waited for a key of `elder`, who was erased.
+pub(crate) fn take_waiting_for_elder(tx: &Transaction<'_>, elder: Id) -> Result<Vec<Waiting>> {
     take_waiting_where(tx, "elder", elder)
 }
 
-/// Takes out the records that waited for `key_id`: (id, document, bytes).
-pub(crate) fn take_waiting(
-    tx: &Transaction<'_>,
-    key_id: Id,
-) -> Result<Vec<(String, String, Vec<u8>)>> {
+/// Takes out the records that waited for `key_id`.
+pub(crate) fn take_waiting(tx: &Transaction<'_>, key_id: Id) -> Result<Vec<Waiting>> {
     take_waiting_where(tx, "key_id", key_id)
 }
 
@@ -144,14 +136,12 @@ fn take_waiting_where(
     tx: &Transaction<'_>,
     column: &'static str,
     value: Id,
-) -> Result<Vec<(String, String, Vec<u8>)>> {
+) -> Result<Vec<Waiting>> {
     let waiting = tx
         .prepare_cached(&format!(
             "DELETE FROM sealed_waiting WHERE {column} = ?1 RETURNING record_id, doc_id, bytes"
         ))?
-        .query_map([value.to_string()], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })?
+        .query_map([value], |r| Ok((r.column(0)?, r.column(1)?, r.get(2)?)))?
         .collect::<std::result::Result<Vec<_>, _>>()?;
     Ok(waiting)
 }
@@ -162,12 +152,8 @@ pub(crate) fn held_with_waiting(conn: &Connection) -> Result<Vec<Id>> {
         "SELECT DISTINCT w.key_id FROM sealed_waiting w
          JOIN epoch_keys k ON k.key_id = w.key_id WHERE k.secret IS NOT NULL",
     )?;
-    let ids = stmt
-        .query_map([], |r| r.get::<_, String>(0))?
-        .collect::<std::result::Result<Vec<_>, _>>()?;
-    ids.iter()
-        .map(|id| super::lookups::parse(id, "epoch key id"))
-        .collect()
+    let ids = stmt.query_map([], |r| r.column(0))?;
+    Ok(ids.collect::<std::result::Result<_, _>>()?)
 }
 
 /// The key this device seals its care records under: of the epoch keys it holds whose records
@@ -182,13 +168,9 @@ pub(crate) fn sealing_key(conn: &Connection, centre: PublicKey) -> Result<Option
          ORDER BY k.epoch DESC, k.hlc_ms DESC, k.key_id DESC",
     )?;
     let rows = stmt
-        .query_map(
-            params![centre.to_string(), Role::Coordinator.as_str()],
-            |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)),
-        )?
+        .query_map(params![centre, Role::Coordinator], epoch_secret)?
         .collect::<std::result::Result<Vec<_>, _>>()?;
-    for (id, secret) in rows {
-        let epoch = epoch_secret(id, secret)?;
+    for epoch in rows {
         if super::index::counts(conn, epoch.id)? {
             return Ok(Some(epoch));
         }
@@ -196,13 +178,12 @@ pub(crate) fn sealing_key(conn: &Connection, centre: PublicKey) -> Result<Option
     Ok(None)
 }
 
-/// A row of `epoch_keys` as a key: its id and its 32 bytes.
-fn epoch_secret(id: String, secret: Vec<u8>) -> Result<EpochSecret> {
-    let id: Id = super::lookups::parse(&id, "epoch key id")?;
-    let key = secret
-        .try_into()
-        .map_err(|_| Error::Corrupt(format!("epoch key {id} is not 32 bytes")))?;
-    Ok(EpochSecret { id, key })
+/// A row of `epoch_keys` (`key_id`, `secret`) as a key: its id and its 32 bytes.
+fn epoch_secret(row: &Row<'_>) -> rusqlite::Result<EpochSecret> {
+    Ok(EpochSecret {
+        id: row.column(0)?,
+        key: row.column(1)?,
+    })
 }
 
 /// The epoch keys this device holds, with the devices each is already wrapped for (from the
@@ -212,9 +193,7 @@ pub(crate) fn held_keys(conn: &Connection) -> Result<Vec<(EpochSecret, Vec<Publi
         "SELECT key_id, secret FROM epoch_keys WHERE secret IS NOT NULL ORDER BY key_id",
     )?;
     let keys = stmt
-        .query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
-        })?
+        .query_map([], epoch_secret)?
         .collect::<std::result::Result<Vec<_>, _>>()?;
     // Who each key was wrapped for, from its epoch-key record and every grant of it: the key
     // records are read once for all the keys.
@@ -232,8 +211,7 @@ pub(crate) fn held_keys(conn: &Connection) -> Result<Vec<(EpochSecret, Vec<Publi
             .extend(wraps.iter().map(|w| w.device));
     }
     keys.into_iter()
-        .map(|(id, secret)| {
-            let epoch = epoch_secret(id, secret)?;
+        .map(|epoch| {
             let mut devices = wrapped.remove(&epoch.id).unwrap_or_default();
             devices.sort();
             devices.dedup();

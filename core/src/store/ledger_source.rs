@@ -7,6 +7,7 @@ use rusqlite::OptionalExtension;
 
 use super::Store;
 use super::chains::forked_sql;
+use super::sql_types::Columns;
 use crate::domain::ServiceFacts;
 use crate::error::{Error, Result};
 use crate::identity::PublicKey;
@@ -44,39 +45,17 @@ impl Store {
         ))?;
         let types = serde_json::to_string(with_bytes).map_err(|e| Error::Corrupt(e.to_string()))?;
         let rows = stmt.query_map(rusqlite::params![position, types], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, Option<Vec<u8>>>(3)?,
-                r.get::<_, Option<String>>(4)?,
-                r.get::<_, Option<i64>>(5)?,
-            ))
+            let forked_author = r.column::<Option<PublicKey>>(4)?;
+            let seq = r.column::<Option<u64>>(5)?;
+            Ok(AddedRecord {
+                position: r.get(0)?,
+                id: r.column(1)?,
+                type_name: r.get(2)?,
+                bytes: r.get(3)?,
+                fork: forked_author.zip(seq),
+            })
         })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (position, id, type_name, bytes, forked_author, seq) = row?;
-            let fork = match (forked_author, seq) {
-                (Some(author), Some(seq)) => Some((
-                    author
-                        .parse()
-                        .map_err(|_| Error::Corrupt(format!("author key {author:?}")))?,
-                    u64::try_from(seq)
-                        .map_err(|_| Error::Corrupt(format!("chain position {seq}")))?,
-                )),
-                _ => None,
-            };
-            out.push(AddedRecord {
-                position,
-                id: id
-                    .parse()
-                    .map_err(|_| Error::Corrupt(format!("record id {id:?}")))?,
-                type_name,
-                bytes,
-                fork,
-            });
-        }
-        Ok(out)
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// The effective facts of the named service records that the store holds.
@@ -90,36 +69,22 @@ impl Store {
         )?;
         let mut out = HashMap::new();
         for service in services {
-            let row = stmt
-                .query_row([service.to_string()], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, i64>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, bool>(4)?,
-                        r.get::<_, bool>(5)?,
-                        r.get::<_, i64>(6)?,
-                    ))
+            let facts = stmt
+                .query_row([service], |r| {
+                    Ok(ServiceFacts {
+                        elder_id: r.column(0)?,
+                        provider_id: r.column(1)?,
+                        duration_minutes: r.get(2)?,
+                        time_bank: r.get::<_, String>(3)?
+                            == crate::domain::Funding::TimeBank.as_str(),
+                        voided: r.get(4)?,
+                        counted: r.get(5)?,
+                        started_ms: r.get(6)?,
+                    })
                 })
                 .optional()?;
-            if let Some((elder, provider, duration, funding, voided, counted, started_ms)) = row {
-                let parse = |text: &str| {
-                    text.parse::<Id>()
-                        .map_err(|_| Error::Corrupt(format!("id {text:?} in the service index")))
-                };
-                out.insert(
-                    service,
-                    ServiceFacts {
-                        elder_id: parse(&elder)?,
-                        provider_id: parse(&provider)?,
-                        started_ms,
-                        duration_minutes: duration,
-                        time_bank: funding == crate::domain::Funding::TimeBank.as_str(),
-                        voided,
-                        counted,
-                    },
-                );
+            if let Some(facts) = facts {
+                out.insert(service, facts);
             }
         }
         Ok(out)

@@ -4,6 +4,7 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::Store;
+use super::sql_types::Columns;
 use crate::domain::{ConsentPurpose, Role};
 use crate::error::{Error, Result};
 use crate::identity::PublicKey;
@@ -38,12 +39,6 @@ pub struct RecordFacts {
     pub author: PublicKey,
 }
 
-/// Reads a value the index stores as text (an id, a key), as corrupt if it does not parse.
-pub(crate) fn parse<T: std::str::FromStr>(text: &str, what: &str) -> Result<T> {
-    text.parse()
-        .map_err(|_| Error::Corrupt(format!("{what} {text:?} in an index")))
-}
-
 impl Store {
     /// A counted, unvoided elder.
     pub fn elder_facts(&self, elder_id: Id) -> Result<Option<ElderFacts>> {
@@ -51,13 +46,13 @@ impl Store {
             .conn()
             .query_row(
                 "SELECT site_id, entitled_hours, consent FROM elders WHERE elder_id = ?1 AND counted = 1 AND voided = 0",
-                [elder_id.to_string()],
-                |r| Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?, r.get::<_, String>(2)?)),
+                [elder_id],
+                |r| Ok((r.column::<Id>(0)?, r.get::<_, u32>(1)?, r.get::<_, String>(2)?)),
             )
             .optional()?;
-        row.map(|(site, hours, consent)| {
+        row.map(|(site_id, hours, consent)| {
             Ok(ElderFacts {
-                site_id: parse(&site, "site id")?,
+                site_id,
                 entitled_hours: hours,
                 consent: serde_json::from_str(&consent)
                     .map_err(|e| Error::Corrupt(e.to_string()))?,
@@ -68,45 +63,39 @@ impl Store {
 
     /// A member with at least one trusted, unrevoked key.
     pub fn member_facts(&self, member_id: Id) -> Result<Option<MemberFacts>> {
-        let row = self
+        Ok(self
             .conn()
             .query_row(
                 "SELECT m.role, m.family_of FROM members m JOIN trusted_keys t ON t.device_key = m.device_key
                  WHERE m.member_id = ?1 AND t.revoked_from_ms IS NULL LIMIT 1",
-                [member_id.to_string()],
-                |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)),
+                [member_id],
+                |r| {
+                    Ok(MemberFacts {
+                        role: r.column(0)?,
+                        family_of: r.column(1)?,
+                    })
+                },
             )
-            .optional()?;
-        row.map(|(role, family_of)| {
-            let role = serde_json::from_value(serde_json::Value::String(role.clone()))
-                .map_err(|_| Error::Corrupt(format!("role {role:?}")))?;
-            Ok(MemberFacts {
-                role,
-                family_of: family_of.map(|f| parse(&f, "elder id")).transpose()?,
-            })
-        })
-        .transpose()
+            .optional()?)
     }
 
     /// The trusted role and member of a key, if the circle trusts it and it is not revoked.
     pub fn key_trust(&self, key: PublicKey) -> Result<Option<(String, Option<Id>)>> {
-        let row = self
+        Ok(self
             .conn()
             .query_row(
                 "SELECT role, member_id FROM trusted_keys WHERE device_key = ?1 AND revoked_from_ms IS NULL",
-                [key.to_string()],
-                |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)),
+                [key],
+                |r| Ok((r.get(0)?, r.column(1)?)),
             )
-            .optional()?;
-        row.map(|(role, member)| Ok((role, member.map(|m| parse(&m, "member id")).transpose()?)))
-            .transpose()
+            .optional()?)
     }
 
     /// Whether a counted, unvoided site exists.
     pub fn site_exists(&self, site_id: Id) -> Result<bool> {
         let n: i64 = self.conn().query_row(
             "SELECT count(*) FROM sites WHERE site_id = ?1 AND counted = 1 AND voided = 0",
-            [site_id.to_string()],
+            [site_id],
             |r| r.get(0),
         )?;
         Ok(n > 0)
@@ -114,10 +103,9 @@ impl Store {
 
     /// How many follow-ups a counted, unvoided visit promised, if it exists.
     pub fn visit_follow_up_count(&self, visit_id: Id) -> Result<Option<u32>> {
-        let visit = visit_id.to_string();
         let exists: i64 = self.conn().query_row(
             "SELECT count(*) FROM visits WHERE record_id = ?1 AND counted = 1 AND voided = 0",
-            [&visit],
+            [visit_id],
             |r| r.get(0),
         )?;
         if exists == 0 {
@@ -125,7 +113,7 @@ impl Store {
         }
         let n: u32 = self.conn().query_row(
             "SELECT count(*) FROM follow_ups WHERE visit_id = ?1",
-            params![visit],
+            params![visit_id],
             |r| r.get(0),
         )?;
         Ok(Some(n))
@@ -133,20 +121,18 @@ impl Store {
 
     /// The type and author of a stored record.
     pub fn record_facts(&self, record_id: Id) -> Result<Option<RecordFacts>> {
-        let row = self
+        Ok(self
             .conn()
             .query_row(
                 "SELECT type, author FROM records WHERE id = ?1",
-                [record_id.to_string()],
-                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+                [record_id],
+                |r| {
+                    Ok(RecordFacts {
+                        type_name: r.get(0)?,
+                        author: r.column(1)?,
+                    })
+                },
             )
-            .optional()?;
-        row.map(|(type_name, author)| {
-            Ok(RecordFacts {
-                type_name,
-                author: parse(&author, "author key")?,
-            })
-        })
-        .transpose()
+            .optional()?)
     }
 }

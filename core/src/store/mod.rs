@@ -17,6 +17,7 @@ mod lookups;
 mod names;
 mod queries;
 mod schema;
+mod sql_types;
 mod sync_state;
 
 pub use access_log::AccessEntry;
@@ -44,6 +45,7 @@ use std::sync::Arc;
 use automerge::ActorId;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
+use crate::domain::ValidationError;
 use crate::error::{Error, Kind, Result};
 use crate::hlc::{Hlc, SharedClock, wall_clock_ms};
 use crate::identity::PublicKey;
@@ -51,6 +53,8 @@ use crate::identity::wrap::Unwrapper;
 use crate::ids::Id;
 use crate::record::{EpochKeys, EpochSecret, NoKeys, SignedRecord};
 use crate::replica::{DocId, RecordDoc, session_actor};
+use crate::time::UnixMs;
+use sql_types::Columns;
 
 /// A write compacts its document (into one snapshot) only once it is stored in this many
 /// chunks. Compaction saves the whole month, tens of milliseconds on a busy one, and belongs in
@@ -201,9 +205,15 @@ impl Store {
         self.wall = wall;
     }
 
-    /// Now, by the wall clock (Unix ms).
-    pub fn now_ms(&self) -> u64 {
-        (self.wall)()
+    /// Now, by the wall clock; a reading outside [`UnixMs`]'s range (a clock set to the year
+    /// 20000, or an app's clock that overflowed) is refused, not clamped.
+    pub fn now(&self) -> Result<UnixMs> {
+        UnixMs::try_from((self.wall)()).map_err(|source| {
+            Error::Invalid(ValidationError::Instant {
+                field: "wall_clock",
+                source,
+            })
+        })
     }
 
     /// The wall clock itself, for a sync session that reads it while the store is in use.
@@ -257,7 +267,7 @@ impl Store {
         self.load_doc(doc_id)?;
         let chunk = self.doc_mut(doc_id)?.put(record.id(), record.as_bytes())?;
         let heads = self.doc_mut(doc_id)?.heads();
-        let now_ms = self.now_ms();
+        let now = self.now()?;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -265,7 +275,7 @@ impl Store {
         let mut batch = index::Batch::new(self.unwrapper.clone());
         index::insert(&tx, record, doc_id, &mut batch)?;
         batch.finish(&tx, self.centre)?;
-        observe_clock(&tx, record.hlc(), now_ms)?;
+        observe_clock(&tx, record.hlc(), now)?;
         tx.commit()?;
         self.forget_erased(&batch.erased);
         self.compact_if_due(doc_id);
@@ -301,7 +311,7 @@ impl Store {
             return Ok(IngestReport::default());
         }
         let heads = self.doc_mut(doc_id)?.heads();
-        let now_ms = self.now_ms();
+        let now = self.now()?;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -310,7 +320,7 @@ impl Store {
         }
         let mut report = IngestReport::default();
         let mut batch = index::Batch::new(self.unwrapper.clone());
-        admit_all(&tx, circle, doc_id, added, now_ms, &mut batch, &mut report)?;
+        admit_all(&tx, circle, doc_id, added, now, &mut batch, &mut report)?;
         report.added.extend(batch.finish(&tx, self.centre)?);
         tx.commit()?;
         self.forget_erased(&batch.erased);
@@ -324,13 +334,8 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare("SELECT DISTINCT doc_id FROM doc_chunks ORDER BY doc_id")?;
-        let names = stmt
-            .query_map([], |r| r.get::<_, String>(0))?
-            .collect::<Result<Vec<_>, _>>()?;
-        names
-            .into_iter()
-            .map(|n| DocId::parse(&n).ok_or_else(|| Error::Corrupt(format!("document name {n:?}"))))
-            .collect()
+        let ids = stmt.query_map([], |r| r.column(0))?;
+        Ok(ids.collect::<Result<_, _>>()?)
     }
 
     /// A document's saved bytes (every chunk, concatenated; Automerge loads them as one).
@@ -339,7 +344,7 @@ impl Store {
             .conn
             .prepare_cached("SELECT bytes FROM doc_chunks WHERE doc_id = ?1 ORDER BY seq")?;
         let mut out = Vec::new();
-        let mut rows = stmt.query([doc_id.as_str()])?;
+        let mut rows = stmt.query([doc_id])?;
         while let Some(row) = rows.next()? {
             out.extend_from_slice(row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?);
         }
@@ -363,11 +368,9 @@ impl Store {
     pub fn get(&self, id: Id) -> Result<SignedRecord> {
         let bytes: Option<Vec<u8>> = self
             .conn
-            .query_row(
-                "SELECT bytes FROM records WHERE id = ?1",
-                [id.to_string()],
-                |r| r.get(0),
-            )
+            .query_row("SELECT bytes FROM records WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
             .optional()?;
         let bytes = bytes.ok_or_else(|| Error::not_found(Kind::Record, id))?;
         let record = SignedRecord::open(&bytes, &keys::StoredKeys(&self.conn))?;
@@ -406,7 +409,7 @@ impl Store {
             let doc = RecordDoc::load(&bytes, &self.actor)?;
             loaded.push((doc_id, doc.all_entries()?));
         }
-        let now_ms = self.now_ms();
+        let now = self.now()?;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -423,7 +426,7 @@ impl Store {
                 self.circle,
                 &doc_id,
                 entries,
-                now_ms,
+                now,
                 &mut batch,
                 &mut report,
             )?;
@@ -559,7 +562,7 @@ impl Store {
         Ok(self
             .conn
             .prepare_cached("SELECT count(*) FROM doc_chunks WHERE doc_id = ?1")?
-            .query_row([doc_id.as_str()], |r| r.get(0))?)
+            .query_row([doc_id], |r| r.get(0))?)
     }
 
     /// Replaces a loaded document's chunks by one snapshot.
@@ -569,9 +572,9 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.prepare_cached("DELETE FROM doc_chunks WHERE doc_id = ?1")?
-            .execute([doc_id.as_str()])?;
+            .execute([doc_id])?;
         tx.prepare_cached("INSERT INTO doc_chunks (doc_id, seq, bytes) VALUES (?1, 0, ?2)")?
-            .execute(params![doc_id.as_str(), snapshot])?;
+            .execute(params![doc_id, snapshot])?;
         tx.commit()?;
         Ok(())
     }
@@ -610,15 +613,8 @@ impl Store {
     /// Ids of every indexed record (for convergence checks).
     pub fn record_ids(&self) -> Result<BTreeSet<Id>> {
         let mut stmt = self.conn.prepare_cached("SELECT id FROM records")?;
-        let ids = stmt
-            .query_map([], |r| r.get::<_, String>(0))?
-            .collect::<Result<Vec<_>, _>>()?;
-        ids.into_iter()
-            .map(|s| {
-                s.parse()
-                    .map_err(|_| Error::Corrupt(format!("record id {s:?}")))
-            })
-            .collect()
+        let ids = stmt.query_map([], |r| r.column(0))?;
+        Ok(ids.collect::<Result<_, _>>()?)
     }
 }
 
@@ -629,7 +625,7 @@ fn admit_all(
     circle: Id,
     doc_id: &DocId,
     entries: impl IntoIterator<Item = (String, Vec<Vec<u8>>)>,
-    now_ms: u64,
+    now: UnixMs,
     batch: &mut index::Batch,
     report: &mut IngestReport,
 ) -> Result<()> {
@@ -638,7 +634,7 @@ fn admit_all(
             match index::admit(&key, &bytes, circle, doc_id, &keys::StoredKeys(tx)) {
                 Ok(index::Admitted::Record(record)) => {
                     if index::insert(tx, &record, doc_id, batch)? {
-                        observe_clock(tx, record.hlc(), now_ms)?;
+                        observe_clock(tx, record.hlc(), now)?;
                         report.added.push(record.id());
                     }
                 }
@@ -648,8 +644,8 @@ fn admit_all(
                     elder,
                     hlc,
                 }) => {
-                    if keys::park(tx, id, key_id, elder, doc_id.as_str(), &bytes)? {
-                        observe_clock(tx, hlc, now_ms)?;
+                    if keys::park(tx, id, key_id, elder, doc_id, &bytes)? {
+                        observe_clock(tx, hlc, now)?;
                         report.waiting.push(id);
                     }
                 }
@@ -678,14 +674,14 @@ fn push_chunk(
         "INSERT INTO doc_chunks (doc_id, seq, bytes)
          VALUES (?1, (SELECT coalesce(max(seq), -1) + 1 FROM doc_chunks WHERE doc_id = ?1), ?2)",
     )?
-    .execute(params![doc_id.as_str(), chunk])?;
+    .execute(params![doc_id, chunk])?;
     sync_state::save_heads(tx, doc_id, heads)
 }
 
-/// Moves the stored clock past a record's timestamp, unless that is too far ahead of `now_ms`.
-fn observe_clock(tx: &Transaction<'_>, seen: Hlc, now_ms: u64) -> Result<()> {
+/// Moves the stored clock past a record's timestamp, unless that is too far ahead of `now`.
+fn observe_clock(tx: &Transaction<'_>, seen: Hlc, now: UnixMs) -> Result<()> {
     let current = read_clock(tx)?;
-    let next = current.observe(seen, now_ms);
+    let next = current.observe(seen, now);
     if next != current {
         write_clock(tx, next)?;
     }
@@ -727,6 +723,7 @@ mod tests {
     use crate::domain::{Enrolment, RecordBody, Role, Site, SiteKind};
     use crate::identity::DeviceKey;
     use crate::record::{Envelope, V1};
+    use crate::time::InstantOutOfRange;
 
     fn signed(key: &DeviceKey, circle: Id, ms: u64, body: RecordBody) -> SignedRecord {
         let envelope = Envelope {
@@ -869,6 +866,34 @@ mod tests {
         for record in &written {
             assert_eq!(&reopened.get(record.id()).expect("kept"), record);
         }
+    }
+
+    /// The store, not only the bindings, refuses a wall clock outside 1970..=9999: it takes no
+    /// timestamp from it and writes nothing (no panic, no clamping to the nearest year).
+    #[test]
+    fn a_wall_clock_outside_the_range_of_instants_is_refused_with_a_typed_error() {
+        let key = DeviceKey::from_seed([3; 32]);
+        let circle = Id::random();
+        let mut store = Store::open_in_memory(circle, key.public_key()).expect("open");
+        let record = site(&key, circle, 1_793_577_600_000);
+        for reading in [u64::MAX, UnixMs::MAX.as_u64() + 1, u64::MAX / 2] {
+            store.set_wall_clock(Arc::new(move || reading));
+            let refused = |e: Error| {
+                matches!(
+                    e,
+                    Error::Invalid(ValidationError::Instant {
+                        field: "wall_clock",
+                        source
+                    }) if source == InstantOutOfRange::After9999(reading)
+                )
+            };
+            assert!(store.now().is_err_and(refused), "{reading}");
+            assert!(store.append(&record).is_err_and(refused), "{reading}");
+        }
+        assert!(store.record_ids().expect("ids").is_empty());
+        store.set_wall_clock(Arc::new(|| UnixMs::MAX.as_u64()));
+        assert_eq!(store.now().expect("the last instant"), UnixMs::MAX);
+        store.append(&record).expect("stored");
     }
 
     /// Issue 11, finding 6: on a full disk the compaction after a write failed, the write

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::Store;
-use super::lookups::parse;
+use super::sql_types::Columns;
 use crate::error::Result;
 use crate::ids::Id;
 
@@ -14,12 +14,7 @@ impl Store {
         let mut stmt = self
             .conn()
             .prepare_cached("SELECT member_id, name FROM member_profiles")?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-        let mut out = BTreeMap::new();
-        for row in rows {
-            let (member, name) = row?;
-            out.insert(parse(&member, "member id")?, name);
-        }
-        Ok(out)
+        let rows = stmt.query_map([], |r| Ok((r.column::<Id>(0)?, r.get::<_, String>(1)?)))?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 }

@@ -4,10 +4,12 @@
 use rusqlite::params;
 
 use super::Store;
+use super::sql_types::Columns;
 use crate::domain::{Funding, ServiceKind};
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::hlc::latest_now;
 use crate::ids::Id;
-use crate::time::{Month, cst_day};
+use crate::time::{Month, UnixMs, cst_day};
 
 /// An elder whose next visit is overdue.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,8 +18,8 @@ pub struct OverdueElder {
     pub elder_id: Id,
     /// Their name.
     pub name: String,
-    /// The last counted visit's check-in (Unix ms), if any.
-    pub last_visit_ms: Option<u64>,
+    /// The last counted visit's check-in, if any.
+    pub last_visit_ms: Option<UnixMs>,
     /// How often they should be visited.
     pub cadence_days: u32,
     /// Whole days past the due day (CST calendar days).
@@ -40,9 +42,9 @@ pub struct OpenFollowUp {
     /// What was promised.
     pub action: String,
     /// By when, if agreed.
-    pub due_ms: Option<u64>,
+    pub due_ms: Option<UnixMs>,
     /// When the visit began.
-    pub visit_ms: u64,
+    pub visit_ms: UnixMs,
 }
 
 /// One visit in an elder's month.
@@ -52,10 +54,10 @@ pub struct VisitLine {
     pub record_id: Id,
     /// Who visited.
     pub caregiver_id: Id,
-    /// Check-in (Unix ms).
-    pub check_in_ms: u64,
-    /// Check-out (Unix ms).
-    pub check_out_ms: u64,
+    /// Check-in.
+    pub check_in_ms: UnixMs,
+    /// Check-out.
+    pub check_out_ms: UnixMs,
 }
 
 /// One service in an elder's month.
@@ -67,8 +69,8 @@ pub struct ServiceLine {
     pub kind: ServiceKind,
     /// Who gave it.
     pub provider_id: Id,
-    /// When it started (Unix ms).
-    pub started_ms: u64,
+    /// When it started.
+    pub started_ms: UnixMs,
     /// How long (minutes).
     pub duration_minutes: i64,
     /// Who pays: `government`, `time_bank` or `self_paid`.
@@ -154,21 +156,12 @@ impl PersonTimes {
     }
 }
 
-fn id(text: String) -> Result<Id> {
-    text.parse()
-        .map_err(|_| Error::Corrupt(format!("id {text:?} in an index")))
-}
-
-fn opt_id(text: Option<String>) -> Result<Option<Id>> {
-    text.map(id).transpose()
-}
-
 impl Store {
     /// Elders whose next visit was due before today (CST), most overdue first. A visit dated
     /// after now (beyond the clock bound: a wrong clock or a mistyped date) is not a visit made,
     /// so it never hides an overdue elder ([`Store::future_dated`] lists it). An elder never
     /// visited is due `cadence` days after enrolment. An erased elder is no longer visited.
-    pub fn overdue_visits(&self, now_ms: i64) -> Result<Vec<OverdueElder>> {
+    pub fn overdue_visits(&self, now: UnixMs) -> Result<Vec<OverdueElder>> {
         let mut stmt = self.conn().prepare_cached(
             "SELECT e.elder_id, e.name, e.cadence_days, e.enrolled_ms, e.responsible,
                (SELECT max(v.check_in_ms) FROM visits v
@@ -177,29 +170,29 @@ impl Store {
              FROM elders e WHERE e.counted = 1 AND e.voided = 0
                AND NOT EXISTS (SELECT 1 FROM erased_elders x WHERE x.elder = e.elder_id)",
         )?;
-        let rows = stmt.query_map([super::future::latest_now(now_ms)], |r| {
+        let rows = stmt.query_map([latest_now(now)], |r| {
             Ok((
-                r.get::<_, String>(0)?,
+                r.column::<Id>(0)?,
                 r.get::<_, String>(1)?,
                 r.get::<_, u32>(2)?,
-                r.get::<_, i64>(3)?,
-                r.get::<_, Option<String>>(4)?,
-                r.get::<_, Option<i64>>(5)?,
+                r.column::<UnixMs>(3)?,
+                r.column::<Option<Id>>(4)?,
+                r.column::<Option<UnixMs>>(5)?,
             ))
         })?;
-        let today = cst_day(now_ms);
+        let today = cst_day(now.get());
         let mut out = Vec::new();
         for row in rows {
-            let (elder_id, name, cadence, enrolled_ms, responsible, last) = row?;
-            let due_day = cst_day(last.unwrap_or(enrolled_ms)) + i64::from(cadence);
+            let (elder_id, name, cadence, enrolled, responsible_member, last) = row?;
+            let due_day = cst_day(last.unwrap_or(enrolled).get()) + i64::from(cadence);
             if today > due_day {
                 out.push(OverdueElder {
-                    elder_id: id(elder_id)?,
+                    elder_id,
                     name,
-                    last_visit_ms: last.map(|l| l as u64),
+                    last_visit_ms: last,
                     cadence_days: cadence,
                     days_overdue: today - due_day,
-                    responsible_member: opt_id(responsible)?,
+                    responsible_member,
                 });
             }
         }
@@ -222,89 +215,52 @@ impl Store {
              ORDER BY coalesce(f.due_ms, v.check_in_ms), f.visit_id, f.idx",
         )?;
         let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, u32>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, Option<i64>>(4)?,
-                r.get::<_, i64>(5)?,
-                r.get::<_, String>(6)?,
-            ))
+            Ok(OpenFollowUp {
+                visit_id: r.column(0)?,
+                index: r.get(1)?,
+                elder_id: r.column(2)?,
+                action: r.get(3)?,
+                due_ms: r.column(4)?,
+                visit_ms: r.column(5)?,
+                elder_name: r.get(6)?,
+            })
         })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (visit_id, index, elder_id, action, due, visit_ms, elder_name) = row?;
-            out.push(OpenFollowUp {
-                visit_id: id(visit_id)?,
-                index,
-                elder_id: id(elder_id)?,
-                elder_name,
-                action,
-                due_ms: due.map(|d| d as u64),
-                visit_ms: visit_ms as u64,
-            });
-        }
-        Ok(out)
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// An elder's counted visits and services in a CST month.
     pub fn elder_month(&self, elder_id: Id, month: Month) -> Result<ElderMonth> {
-        let (elder, month) = (elder_id.to_string(), month.to_string());
         let mut stmt = self.conn().prepare_cached(
             "SELECT record_id, caregiver_id, check_in_ms, check_out_ms FROM visits
              WHERE elder_id = ?1 AND month = ?2 AND counted = 1 AND voided = 0 ORDER BY check_in_ms, record_id",
         )?;
         let visits = stmt
-            .query_map(params![elder, month], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, i64>(3)?,
-                ))
-            })?
-            .map(|row| {
-                let (rid, cg, cin, cout) = row?;
+            .query_map(params![elder_id, month], |r| {
                 Ok(VisitLine {
-                    record_id: id(rid)?,
-                    caregiver_id: id(cg)?,
-                    check_in_ms: cin as u64,
-                    check_out_ms: cout as u64,
+                    record_id: r.column(0)?,
+                    caregiver_id: r.column(1)?,
+                    check_in_ms: r.column(2)?,
+                    check_out_ms: r.column(3)?,
                 })
-            })
-            .collect::<Result<Vec<_>>>()?;
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
         let mut stmt = self.conn().prepare_cached(
             "SELECT record_id, kind, provider_id, started_ms, duration_minutes, funding, confirmed FROM services
              WHERE elder_id = ?1 AND month = ?2 AND counted = 1 AND voided = 0 ORDER BY started_ms, record_id",
         )?;
         let services = stmt
-            .query_map(params![elder, month], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, i64>(3)?,
-                    r.get::<_, i64>(4)?,
-                    r.get::<_, String>(5)?,
-                    r.get::<_, bool>(6)?,
-                ))
-            })?
-            .map(|row| {
-                let (rid, kind, provider, started, minutes, funding, confirmed) = row?;
+            .query_map(params![elder_id, month], |r| {
                 Ok(ServiceLine {
-                    record_id: id(rid)?,
-                    kind: kind
-                        .parse()
-                        .map_err(|_| Error::Corrupt(format!("service kind {kind:?}")))?,
-                    provider_id: id(provider)?,
-                    started_ms: started as u64,
-                    duration_minutes: minutes,
-                    funding,
-                    confirmed,
+                    record_id: r.column(0)?,
+                    kind: r.column(1)?,
+                    provider_id: r.column(2)?,
+                    started_ms: r.column(3)?,
+                    duration_minutes: r.get(4)?,
+                    funding: r.get(5)?,
+                    confirmed: r.get(6)?,
                 })
-            })
-            .collect::<Result<Vec<_>>>()?;
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(ElderMonth { visits, services })
     }
 
@@ -318,44 +274,34 @@ impl Store {
              FROM elders e WHERE e.counted = 1 AND e.voided = 0 AND e.entitled_hours > 0
              ORDER BY e.name, e.elder_id",
         )?;
-        let rows = stmt.query_map([month.to_string()], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, u32>(2)?,
-                r.get::<_, i64>(3)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (elder_id, name, entitled_hours, used_minutes) = row?;
+        let rows = stmt.query_map([month], |r| {
+            let entitled_hours: u32 = r.get(2)?;
+            let used_minutes = r.get(3)?;
             let quota = i64::from(entitled_hours) * 60;
-            let status = EntitlementStatus::judge(used_minutes, quota, quota);
-            out.push(EntitlementUse {
-                elder_id: id(elder_id)?,
-                name,
+            Ok(EntitlementUse {
+                elder_id: r.column(0)?,
+                name: r.get(1)?,
                 entitled_hours,
                 used_minutes,
-                status,
-            });
-        }
-        Ok(out)
+                status: EntitlementStatus::judge(used_minutes, quota, quota),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Person-times (人次) by service type in a CST month: what the district asks for.
     pub fn person_times(&self, month: Month) -> Result<PersonTimes> {
-        let month = month.to_string();
-        let visits: i64 = self.conn().query_row(
+        let visits: u64 = self.conn().query_row(
             "SELECT count(*) FROM visits WHERE month = ?1 AND counted = 1 AND voided = 0",
-            [&month],
+            [month],
             |r| r.get(0),
         )?;
         let mut stmt = self.conn().prepare_cached(
             "SELECT kind, count(*) FROM services WHERE month = ?1 AND counted = 1 AND voided = 0 GROUP BY kind",
         )?;
         let counts = stmt
-            .query_map([&month], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            .query_map([month], |r| {
+                Ok((r.column::<ServiceKind>(0)?, r.get::<_, u64>(1)?))
             })?
             .collect::<Result<Vec<_>, _>>()?;
         let services = ServiceKind::ALL
@@ -363,15 +309,12 @@ impl Store {
             .map(|k| {
                 let n = counts
                     .iter()
-                    .find(|(name, _)| name == k.as_str())
+                    .find(|(kind, _)| *kind == k)
                     .map_or(0, |(_, n)| *n);
-                (k, n as u64)
+                (k, n)
             })
             .collect();
-        Ok(PersonTimes {
-            visits: visits as u64,
-            services,
-        })
+        Ok(PersonTimes { visits, services })
     }
 
     /// Minutes of counted services in a CST month by who paid: government, time bank, self-paid.
@@ -381,7 +324,7 @@ impl Store {
              WHERE month = ?1 AND counted = 1 AND voided = 0 GROUP BY funding",
         )?;
         let sums = stmt
-            .query_map([month.to_string()], |r| {
+            .query_map([month], |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
             })?
             .collect::<Result<Vec<_>, _>>()?;

@@ -8,6 +8,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::Store;
 use super::index::{self, Refusal, TrustedKey};
+use super::sql_types::Columns;
 use crate::error::{Error, Result};
 use crate::record::SignedRecord;
 use crate::replica::{ChangeBatch, DocHeads, DocId};
@@ -18,7 +19,7 @@ pub(super) fn save_heads(tx: &Transaction<'_>, doc_id: &DocId, heads: &[ChangeHa
         "INSERT INTO doc_heads (doc_id, heads) VALUES (?1, ?2)
          ON CONFLICT(doc_id) DO UPDATE SET heads = excluded.heads",
     )?
-    .execute(params![doc_id.as_str(), encode_heads(heads)])?;
+    .execute(params![doc_id, encode_heads(heads)])?;
     Ok(())
 }
 
@@ -60,18 +61,16 @@ impl Store {
     /// Every document with its sorted heads; heads missing from the cache (a store written
     /// before it existed) are computed once and kept.
     pub fn all_doc_heads(&mut self) -> Result<Vec<DocHeads>> {
-        let rows: Vec<(String, Option<Vec<u8>>)> = {
+        let rows: Vec<(DocId, Option<Vec<u8>>)> = {
             let mut stmt = self.conn.prepare_cached(
                 "SELECT c.doc_id, h.heads FROM (SELECT DISTINCT doc_id FROM doc_chunks) c
                  LEFT JOIN doc_heads h ON h.doc_id = c.doc_id ORDER BY c.doc_id",
             )?;
-            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            stmt.query_map([], |r| Ok((r.column(0)?, r.get(1)?)))?
                 .collect::<Result<_, _>>()?
         };
         let mut out = Vec::with_capacity(rows.len());
-        for (name, heads) in rows {
-            let doc = DocId::parse(&name)
-                .ok_or_else(|| Error::Corrupt(format!("document name {name:?}")))?;
+        for (doc, heads) in rows {
             let heads = match heads {
                 Some(bytes) => decode_heads(&bytes)?,
                 None => {
@@ -97,7 +96,7 @@ impl Store {
              FROM (SELECT 1) LEFT JOIN doc_heads h ON h.doc_id = ?1",
         )?;
         let (heads, held): (Option<Vec<u8>>, bool) =
-            stmt.query_row([doc_id.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            stmt.query_row([doc_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
         match (heads, held) {
             (Some(bytes), _) => Ok(Some(decode_heads(&bytes)?)),
             (None, false) => Ok(Some(Vec::new())),
@@ -209,7 +208,7 @@ impl Store {
             .conn
             .query_row(
                 "SELECT heads FROM sync_peers WHERE peer = ?1 AND doc_id = ?2",
-                params![peer, doc_id.as_str()],
+                params![peer, doc_id],
                 |r| r.get(0),
             )
             .optional()?;
@@ -228,7 +227,7 @@ impl Store {
                 "INSERT INTO sync_peers (peer, doc_id, heads) VALUES (?1, ?2, ?3)
              ON CONFLICT(peer, doc_id) DO UPDATE SET heads = excluded.heads",
             )?
-            .execute(params![peer, doc_id.as_str(), encode_heads(heads)])?;
+            .execute(params![peer, doc_id, encode_heads(heads)])?;
         Ok(())
     }
 }

@@ -20,7 +20,7 @@ use super::device::unrevoked;
 use super::message::{read_doc_changes, write_doc_changes};
 use super::wire::{Reader, Writer, open, seal};
 use super::{DocChanges, DocHeads, SyncError, SyncPeers, SyncReplica, check_changes};
-use crate::hlc::{Hlc, latest_now};
+use crate::hlc::latest_now;
 use crate::identity::{DeviceKey, PublicKey, SignatureBytes};
 use crate::ids::Id;
 use crate::record::SignedRecord;
@@ -359,12 +359,7 @@ struct Judged {
 /// their (wrong) month, and they are kept and listed as dated in the future (`hlc.rs`).
 /// Changes that are not well-formed are an error here.
 fn judge(store: &Store, bundle: &Bundle) -> Result<Judged, SyncError> {
-    let latest = DocId::for_hlc(Hlc {
-        ms: latest_now(store.now_ms()),
-        counter: 0,
-    })
-    .month()
-    .next();
+    let latest = Month::of_instant(latest_now(store.now()?)).next();
     let (mut other_circle, mut wrong_month, mut not_records) = (0usize, 0usize, 0usize);
     let mut implausible = Vec::new();
     let mut records = Vec::new();

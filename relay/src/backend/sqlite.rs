@@ -7,7 +7,7 @@ use carebank_core::identity::PublicKey;
 use carebank_core::ids::Id;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::{Appended, Backend, ElderKeyRow, TrustRecord, parse_key};
+use super::{Appended, Backend, ElderKeyRow, TrustRecord};
 use crate::RelayError;
 
 /// The migrations, in order; the database's `user_version` is the number applied. Never edit
@@ -122,7 +122,7 @@ impl Backend for SqliteBackend {
     fn register_circle(&mut self, circle: Id, centre: PublicKey) -> Result<(), RelayError> {
         self.conn.execute(
             "INSERT OR IGNORE INTO circles (circle, centre) VALUES (?1, ?2)",
-            params![circle.to_string(), centre.to_string()],
+            params![circle, centre],
         )?;
         match self.circle_centre(circle)? {
             Some(found) if found == centre => Ok(()),
@@ -133,15 +133,14 @@ impl Backend for SqliteBackend {
     }
 
     fn circle_centre(&mut self, circle: Id) -> Result<Option<PublicKey>, RelayError> {
-        let text: Option<String> = self
+        Ok(self
             .conn
             .query_row(
                 "SELECT centre FROM circles WHERE circle = ?1",
-                [circle.to_string()],
+                [circle],
                 |r| r.get(0),
             )
-            .optional()?;
-        text.map(|t| parse_key(&t)).transpose()
+            .optional()?)
     }
 
     fn doc_versions(&mut self, circle: Id) -> Result<Vec<(String, i64)>, RelayError> {
@@ -149,7 +148,7 @@ impl Backend for SqliteBackend {
             "SELECT doc, max(seq) FROM chunks WHERE circle = ?1 GROUP BY doc ORDER BY doc",
         )?;
         let rows = stmt
-            .query_map([circle.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map([circle], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<_, _>>()?;
         Ok(rows)
     }
@@ -164,9 +163,7 @@ impl Backend for SqliteBackend {
             "SELECT seq, bytes FROM chunks WHERE circle = ?1 AND doc = ?2 AND seq > ?3 ORDER BY seq",
         )?;
         let rows = stmt
-            .query_map(params![circle.to_string(), doc, after], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?
+            .query_map(params![circle, doc, after], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<_, _>>()?;
         Ok(rows)
     }
@@ -178,7 +175,6 @@ impl Backend for SqliteBackend {
         chunk: &[u8],
         trust: &[TrustRecord],
     ) -> Result<Appended, RelayError> {
-        let circle = circle.to_string();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -211,7 +207,6 @@ impl Backend for SqliteBackend {
         upto: i64,
         snapshot: &[u8],
     ) -> Result<bool, RelayError> {
-        let circle = circle.to_string();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -248,7 +243,7 @@ impl Backend for SqliteBackend {
             .conn
             .prepare_cached("SELECT bytes FROM trust_records WHERE circle = ?1")?;
         let rows = stmt
-            .query_map([circle.to_string()], |r| r.get(0))?
+            .query_map([circle], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
         Ok(rows)
     }
@@ -256,7 +251,7 @@ impl Backend for SqliteBackend {
     fn trust_version(&mut self, circle: Id) -> Result<i64, RelayError> {
         Ok(self.conn.query_row(
             "SELECT count(*) FROM trust_records WHERE circle = ?1",
-            [circle.to_string()],
+            [circle],
             |r| r.get(0),
         )?)
     }
@@ -274,7 +269,7 @@ impl Backend for SqliteBackend {
         tx.execute("DELETE FROM nonces WHERE time_ms < ?1", [forget_before_ms])?;
         let inserted = tx.execute(
             "INSERT OR IGNORE INTO nonces (key, nonce, time_ms) VALUES (?1, ?2, ?3)",
-            params![key.to_string(), nonce.as_slice(), time_ms],
+            params![key, nonce.as_slice(), time_ms],
         )?;
         tx.commit()?;
         Ok(inserted == 1)
@@ -285,13 +280,12 @@ impl Backend for SqliteBackend {
             "SELECT key_id, entry FROM elder_keys WHERE circle = ?1 ORDER BY key_id",
         )?;
         let rows = stmt
-            .query_map([circle.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map([circle], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<_, _>>()?;
         Ok(rows)
     }
 
     fn add_elder_keys(&mut self, circle: Id, entries: &[ElderKeyRow]) -> Result<usize, RelayError> {
-        let circle = circle.to_string();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -309,17 +303,16 @@ impl Backend for SqliteBackend {
     }
 
     fn erase_elder(&mut self, circle: Id, elder: Id, record_id: &str) -> Result<bool, RelayError> {
-        let circle = circle.to_string();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let first = tx.execute(
             "INSERT OR IGNORE INTO erased_elders (circle, elder, record_id) VALUES (?1, ?2, ?3)",
-            params![circle, elder.to_string(), record_id],
+            params![circle, elder, record_id],
         )?;
         tx.execute(
             "DELETE FROM elder_keys WHERE circle = ?1 AND elder = ?2",
-            params![circle, elder.to_string()],
+            params![circle, elder],
         )?;
         tx.commit()?;
         // The deleted entries were zeroed in the file (secure_delete); the log's copies go too.

@@ -14,8 +14,8 @@ use crate::identity::PublicKey;
 use crate::identity::wrap::Unwrapper;
 use crate::ids::Id;
 use crate::record::{RecordError, SignedRecord};
-use crate::replica::DocId;
 use crate::store::keys::{self, StoredKeys};
+use crate::store::sql_types::Columns;
 
 /// What a batch of inserts needs done before its transaction commits.
 #[derive(Default)]
@@ -23,7 +23,7 @@ pub(crate) struct Batch {
     /// An enrolment or revocation arrived: trust must be recomputed.
     pub trust_changed: bool,
     /// Records whose effective content must be recomputed (corrections arrived).
-    pub targets: BTreeSet<String>,
+    pub targets: BTreeSet<Id>,
     /// Opens epoch keys wrapped for this device (none: keys are noted, not taken).
     pub unwrapper: Option<Unwrapper>,
     /// Epoch and elder keys this device took in during the batch: the records that waited for
@@ -63,7 +63,7 @@ impl Batch {
             // Trust decides which corrections apply, so every corrected record is redone.
             recompute_trust(tx, centre)?;
             let mut stmt = tx.prepare_cached("SELECT DISTINCT target FROM corrections")?;
-            let corrected = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            let corrected = stmt.query_map([], |r| r.column::<Id>(0))?;
             for target in corrected {
                 self.targets.insert(target?);
             }
@@ -75,7 +75,7 @@ impl Batch {
                 self.erased.push(elder);
             }
         }
-        for target in &self.targets {
+        for &target in &self.targets {
             refresh(tx, target)?;
         }
         Ok(opened)
@@ -85,27 +85,24 @@ impl Batch {
     fn readmit(
         &mut self,
         tx: &Transaction<'_>,
-        waiting: Vec<(String, String, Vec<u8>)>,
+        waiting: Vec<keys::Waiting>,
         opened: &mut Vec<Id>,
     ) -> Result<()> {
         for (id, doc_id, bytes) in waiting {
-            let doc = DocId::parse(&doc_id)
-                .ok_or_else(|| Error::Corrupt(format!("document {doc_id:?}")))?;
             let record = match SignedRecord::decode_unverified(&bytes, &StoredKeys(tx)) {
                 Ok(record) => record,
                 // Its body opened with the key that arrived, but its personal part waits for
                 // an elder key still (or the other way round): it waits on, for that one.
                 Err(RecordError::PersonalSealed { elder, key_id }) => {
-                    let id = crate::store::lookups::parse(&id, "waiting record id")?;
                     keys::park(tx, id, key_id, Some(elder), &doc_id, &bytes)?;
                     continue;
                 }
                 Err(e) => return Err(e.into()),
             };
-            if record.id().to_string() != id {
+            if record.id() != id {
                 return Err(Error::Corrupt(format!("waiting record {id}")));
             }
-            if insert(tx, &record, &doc, self)? {
+            if insert(tx, &record, &doc_id, self)? {
                 opened.push(record.id());
             }
         }

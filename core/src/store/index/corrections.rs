@@ -8,11 +8,14 @@ use super::counted::is_counted;
 use super::rows::write_rows;
 use crate::domain::{CorrectionAction, RecordBody};
 use crate::error::Result;
+use crate::identity::PublicKey;
+use crate::ids::Id;
 use crate::record::SignedRecord;
 use crate::store::keys::StoredKeys;
+use crate::store::sql_types::Columns;
 
 /// Recomputes the effective index rows of one original record from it and its corrections.
-pub(super) fn refresh(tx: &Transaction<'_>, target: &str) -> Result<()> {
+pub(super) fn refresh(tx: &Transaction<'_>, target: Id) -> Result<()> {
     let original: Option<Vec<u8>> = tx
         .query_row("SELECT bytes FROM records WHERE id = ?1", [target], |r| {
             r.get(0)
@@ -22,11 +25,11 @@ pub(super) fn refresh(tx: &Transaction<'_>, target: &str) -> Result<()> {
         return Ok(()); // The original has not arrived yet; it refreshes itself when it does.
     };
     let original = SignedRecord::open(&bytes, &StoredKeys(tx))?;
-    let author = original.author().to_string();
-    let hlc_ms = original.hlc().ms as i64;
-    let seq = original.link().map(|l| l.seq as i64);
-    let counted = is_counted(tx, &author, hlc_ms, seq, target)?;
-    let original_member = member_of(tx, &author)?;
+    let author = original.author();
+    let hlc_ms = original.hlc().instant_ms();
+    let seq = original.link().map(|l| l.seq);
+    let counted = is_counted(tx, author, hlc_ms, seq, target)?;
+    let original_member = member_of(tx, author)?;
 
     // Applicable corrections, latest first.
     let mut stmt = tx.prepare_cached(
@@ -35,26 +38,25 @@ pub(super) fn refresh(tx: &Transaction<'_>, target: &str) -> Result<()> {
     )?;
     let candidates = stmt
         .query_map([target], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            Ok((r.column::<Id>(0)?, r.column::<PublicKey>(1)?))
         })?
         .collect::<Result<Vec<_>, _>>()?;
     let mut effective = original.body().clone();
     let mut voided = false;
     for (correction_id, correction_author) in candidates {
-        let correction = load(tx, &correction_id)?;
-        let correction_seq = correction.link().map(|l| l.seq as i64);
+        let correction = load(tx, correction_id)?;
         if !is_counted(
             tx,
-            &correction_author,
-            correction.hlc().ms as i64,
-            correction_seq,
-            &correction_id,
+            correction_author,
+            correction.hlc().instant_ms(),
+            correction.link().map(|l| l.seq),
+            correction_id,
         )? {
             continue;
         }
-        let role = role_of(tx, &correction_author)?;
+        let role = role_of(tx, correction_author)?;
         let same_member =
-            original_member.is_some() && member_of(tx, &correction_author)? == original_member;
+            original_member.is_some() && member_of(tx, correction_author)? == original_member;
         let allowed = same_member
             || correction_author == author
             || matches!(role.as_deref(), Some("centre") | Some("coordinator"));
@@ -79,7 +81,7 @@ pub(super) fn refresh(tx: &Transaction<'_>, target: &str) -> Result<()> {
 }
 
 /// The stored record `id`, opened.
-fn load(conn: &Connection, id: &str) -> Result<SignedRecord> {
+fn load(conn: &Connection, id: Id) -> Result<SignedRecord> {
     let bytes: Vec<u8> = conn.query_row("SELECT bytes FROM records WHERE id = ?1", [id], |r| {
         r.get(0)
     })?;
@@ -87,19 +89,19 @@ fn load(conn: &Connection, id: &str) -> Result<SignedRecord> {
 }
 
 /// The member a trusted key belongs to (none for the centre or an untrusted key).
-fn member_of(conn: &Connection, key: &str) -> Result<Option<String>> {
+fn member_of(conn: &Connection, key: PublicKey) -> Result<Option<Id>> {
     Ok(conn
         .query_row(
             "SELECT member_id FROM trusted_keys WHERE device_key = ?1",
             [key],
-            |r| r.get::<_, Option<String>>(0),
+            |r| r.column::<Option<Id>>(0),
         )
         .optional()?
         .flatten())
 }
 
 /// The role of a trusted key (`centre`, or its member's role); none if not trusted.
-fn role_of(conn: &Connection, key: &str) -> Result<Option<String>> {
+fn role_of(conn: &Connection, key: PublicKey) -> Result<Option<String>> {
     Ok(conn
         .query_row(
             "SELECT role FROM trusted_keys WHERE device_key = ?1",

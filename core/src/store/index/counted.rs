@@ -2,32 +2,38 @@
 //! certificate and before any revocation's cut. One SQL rule, the same as
 //! [`Trust::counts`](crate::identity::trust::Trust::counts).
 
+use rusqlite::types::ToSql;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::Result;
+use crate::identity::PublicKey;
 use crate::ids::Id;
 use crate::store::chains::forked_sql;
+use crate::store::sql_types::Columns;
 
 /// Whether the stored record `id` counts under the current trust.
 pub(crate) fn counts(conn: &Connection, id: Id) -> Result<bool> {
-    let row: Option<(String, i64, Option<i64>)> = conn
+    let row: Option<(PublicKey, i64, Option<u64>)> = conn
         .prepare_cached("SELECT author, hlc_ms, seq FROM records WHERE id = ?1")?
-        .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .query_row([id], |r| Ok((r.column(0)?, r.get(1)?, r.column(2)?)))
         .optional()?;
     match row {
-        Some((author, hlc_ms, seq)) => is_counted(conn, &author, hlc_ms, seq, &id.to_string()),
+        Some((author, hlc_ms, seq)) => is_counted(conn, author, hlc_ms, seq, id),
         None => Ok(false),
     }
 }
 
 /// Whether a record by `author` at clock `hlc_ms`, chain position `seq` (none for version 1)
-/// and id `id` counts under the current trust.
+/// and id `id` counts under the current trust. The author and id are a [`PublicKey`] and an
+/// [`Id`] but for the test below, which holds the rule to [`Trust::counts`] over plain names.
+///
+/// [`Trust::counts`]: crate::identity::trust::Trust::counts
 pub(super) fn is_counted(
     conn: &Connection,
-    author: &str,
+    author: impl ToSql,
     hlc_ms: i64,
-    seq: Option<i64>,
-    id: &str,
+    seq: Option<u64>,
+    id: impl ToSql,
 ) -> Result<bool> {
     Ok(conn
         .prepare_cached(&format!(
@@ -121,14 +127,14 @@ mod tests {
                             )
                             .expect("fork");
                             for at in [0, 99, 100, 101, 199, 200, 201, 299, 300, 301] {
-                                for seq in [None, Some(1), Some(2), Some(3), Some(4)] {
+                                for seq in [None, Some(1_u64), Some(2), Some(3), Some(4)] {
                                     for id in ["a", "b"] {
                                         assert_eq!(
                                             is_counted(&conn, &key, at, seq, id).expect("sql"),
                                             trust.counts(
                                                 at,
                                                 seq.map(|seq| Position {
-                                                    seq,
+                                                    seq: i64::try_from(seq).expect("seq"),
                                                     id,
                                                     forked: seq == 2
                                                 })

@@ -20,7 +20,10 @@ pub(crate) fn insert(
     doc_id: &DocId,
     batch: &mut Batch,
 ) -> Result<bool> {
-    let id = record.id().to_string();
+    let id = record.id();
+    let author = record.author();
+    let hlc_ms = record.hlc().instant_ms();
+    let seq = record.link().map(|l| l.seq);
     let inserted = tx
         .prepare_cached(
             "INSERT OR IGNORE INTO records (id, type, author, hlc_ms, hlc_counter, doc_id, bytes, seq, prev)
@@ -29,30 +32,24 @@ pub(crate) fn insert(
         .execute(params![
             id,
             record.body().type_name(),
-            record.author().to_string(),
-            record.hlc().ms as i64,
+            author,
+            hlc_ms,
             record.hlc().counter,
-            doc_id.as_str(),
+            doc_id,
             record.as_bytes(),
-            record.link().map(|l| l.seq as i64),
-            record.link().and_then(|l| l.prev).map(|p| p.to_string())
+            seq,
+            record.link().and_then(|l| l.prev)
         ])?;
     if inserted == 0 {
         return Ok(false);
     }
-    if let Some(link) = record.link() {
+    if let Some(seq) = seq {
         // A second record at a held position may stop either counting (see `counted_at`).
         let forked: bool = tx
             .prepare_cached(&format!("SELECT {}", forked_sql("?1", "?2", "?3")))?
-            .query_row(
-                params![record.author().to_string(), link.seq as i64, id],
-                |r| r.get(0),
-            )?;
+            .query_row(params![author, seq, id], |r| r.get(0))?;
         batch.trust_changed |= forked;
     }
-    let author = record.author().to_string();
-    let hlc_ms = record.hlc().ms as i64;
-    let seq = record.link().map(|l| l.seq as i64);
     match record.body() {
         RecordBody::Enrolment(e) => {
             tx.prepare_cached("INSERT INTO members (device_key, record_id, member_id, name, role, site_id, family_of, issuer, hlc_ms,
@@ -63,17 +60,17 @@ pub(crate) fn insert(
                    family_of = excluded.family_of, issuer = excluded.issuer, hlc_ms = excluded.hlc_ms,
                    valid_from_ms = excluded.valid_from_ms, valid_until_ms = excluded.valid_until_ms
                  WHERE (excluded.hlc_ms, excluded.record_id) < (members.hlc_ms, members.record_id)")?.execute(params![
-                    e.device_key.to_string(),
+                    e.device_key,
                     id,
-                    e.member_id.to_string(),
+                    e.member_id,
                     e.name,
-                    e.role.as_str(),
-                    e.site_id.to_string(),
-                    e.family_of.map(|x| x.to_string()),
+                    e.role,
+                    e.site_id,
+                    e.family_of,
                     author,
                     hlc_ms,
-                    e.valid_from_ms.map(|ms| ms as i64),
-                    e.valid_until_ms.map(|ms| ms as i64)
+                    e.valid_from_ms,
+                    e.valid_until_ms
                 ],
             )?;
             batch.trust_changed = true;
@@ -86,18 +83,18 @@ pub(crate) fn insert(
             .execute(
                 params![
                     id,
-                    r.device_key.to_string(),
-                    r.effective_ms as i64,
+                    r.device_key,
+                    r.effective_ms,
                     author,
-                    r.last_seq.map(|s| s as i64),
-                    r.last_id.map(|i| i.to_string())
+                    r.last_seq,
+                    r.last_id
                 ],
             )?;
             batch.trust_changed = true;
         }
         RecordBody::FollowUpDone(f) => {
             tx.prepare_cached("INSERT INTO follow_ups_done (record_id, visit_id, idx, done_at_ms, author, hlc_ms, counted)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?.execute(params![id, f.visit.to_string(), f.index, f.done_at_ms as i64, author, hlc_ms, is_counted(tx, &author, hlc_ms, seq, &id)?],
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?.execute(params![id, f.visit, f.index, f.done_at_ms, author, hlc_ms, is_counted(tx, author, hlc_ms, seq, id)?],
             )?;
         }
         RecordBody::Correction(c) => {
@@ -111,13 +108,13 @@ pub(crate) fn insert(
             )?
             .execute(params![
                 id,
-                c.target.to_string(),
+                c.target,
                 action,
                 author,
                 hlc_ms,
                 record.hlc().counter
             ])?;
-            batch.targets.insert(c.target.to_string());
+            batch.targets.insert(c.target);
         }
         RecordBody::Site(_)
         | RecordBody::Elder(_)
@@ -139,17 +136,17 @@ pub(crate) fn insert(
                    name = excluded.name, author = excluded.author, hlc_ms = excluded.hlc_ms
                  WHERE (excluded.hlc_ms, excluded.record_id) > (member_profiles.hlc_ms, member_profiles.record_id)",
             )?
-            .execute(params![p.member_id.to_string(), id, p.name, author, hlc_ms])?;
+            .execute(params![p.member_id, id, p.name, author, hlc_ms])?;
         }
         RecordBody::AccessLog(log) => {
-            let counted = is_counted(tx, &author, hlc_ms, seq, &id)?;
+            let counted = is_counted(tx, author, hlc_ms, seq, id)?;
             let hlc = (hlc_ms, record.hlc().counter);
-            crate::store::access_log::index(tx, &id, &author, hlc, log, counted)?;
+            crate::store::access_log::index(tx, id, author, hlc, log, counted)?;
         }
         RecordBody::Consent(change) => {
-            let counted = is_counted(tx, &author, hlc_ms, seq, &id)?;
+            let counted = is_counted(tx, author, hlc_ms, seq, id)?;
             let hlc = (hlc_ms, record.hlc().counter);
-            crate::store::consent::index_change(tx, &id, &author, hlc, change, counted)?;
+            crate::store::consent::index_change(tx, id, author, hlc, change, counted)?;
         }
         // The time bank is computed in memory from the records table (`crate::ledger`).
         RecordBody::Ledger(_) | RecordBody::LedgerRules(_) => {}

@@ -3,22 +3,23 @@
 
 use rusqlite::{Transaction, params};
 
-use crate::domain::RecordBody;
+use crate::domain::{RecordBody, ValidationError};
 use crate::error::{Error, Result};
+use crate::ids::Id;
 use crate::record::SignedRecord;
-use crate::time::Month;
+use crate::time::{Month, UnixMs};
 
 /// Writes the index rows for one original record given its effective content.
 pub(super) fn write_rows(
     tx: &Transaction<'_>,
-    record_id: &str,
+    record_id: Id,
     original: &SignedRecord,
     effective: &RecordBody,
     voided: bool,
     counted: bool,
 ) -> Result<()> {
-    let author = original.author().to_string();
-    let hlc_ms = original.hlc().ms as i64;
+    let author = original.author();
+    let hlc_ms = original.hlc().instant_ms();
     match effective {
         RecordBody::Site(s) => {
             tx.prepare_cached("INSERT INTO sites (site_id, record_id, kind, name, parent, author, hlc_ms, voided, counted)
@@ -27,11 +28,11 @@ pub(super) fn write_rows(
                    name = excluded.name, parent = excluded.parent, author = excluded.author,
                    hlc_ms = excluded.hlc_ms, voided = excluded.voided, counted = excluded.counted
                  WHERE (excluded.hlc_ms, excluded.record_id) <= (sites.hlc_ms, sites.record_id)")?.execute(params![
-                    s.site_id.to_string(),
+                    s.site_id,
                     record_id,
                     json_name(&s.kind)?,
                     s.name,
-                    s.parent.map(|p| p.to_string()),
+                    s.parent,
                     author,
                     hlc_ms,
                     voided,
@@ -56,16 +57,16 @@ pub(super) fn write_rows(
                    consent = excluded.consent, enrolled_ms = excluded.enrolled_ms, author = excluded.author,
                    hlc_ms = excluded.hlc_ms, voided = excluded.voided, counted = excluded.counted
                  WHERE (excluded.hlc_ms, excluded.record_id) <= (elders.hlc_ms, elders.record_id)")?.execute(params![
-                    e.elder_id.to_string(),
+                    e.elder_id,
                     record_id,
-                    e.site_id.to_string(),
+                    e.site_id,
                     name,
                     birth_year,
                     serde_json::to_string(&e.groups).map_err(|x| Error::Corrupt(x.to_string()))?,
                     json_name(&e.care_level)?,
                     e.visit_cadence_days,
                     e.monthly_entitled_hours,
-                    e.responsible_member.map(|m| m.to_string()),
+                    e.responsible_member,
                     serde_json::to_string(&e.consent.purposes).map_err(|x| Error::Corrupt(x.to_string()))?,
                     hlc_ms,
                     author,
@@ -88,11 +89,11 @@ pub(super) fn write_rows(
                    risk_flags, author, hlc_ms, voided, counted)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")?.execute(params![
                     record_id,
-                    v.elder_id.to_string(),
-                    v.caregiver_id.to_string(),
-                    v.check_in_ms as i64,
-                    v.check_out_ms as i64,
-                    Month::of_instant(v.check_in_ms as i64).to_string(),
+                    v.elder_id,
+                    v.caregiver_id,
+                    v.check_in_ms,
+                    v.check_out_ms,
+                    month_of("check_in_ms", v.check_in_ms)?,
                     serde_json::to_string(risk_flags).map_err(|x| Error::Corrupt(x.to_string()))?,
                     author,
                     hlc_ms,
@@ -101,7 +102,7 @@ pub(super) fn write_rows(
                 ],
             )?;
             for (idx, f) in follow_ups.iter().enumerate() {
-                tx.prepare_cached("INSERT INTO follow_ups (visit_id, idx, elder_id, action, due_ms) VALUES (?1, ?2, ?3, ?4, ?5)")?.execute(params![record_id, idx as i64, v.elder_id.to_string(), f.action, f.due_ms.map(|d| d as i64)],
+                tx.prepare_cached("INSERT INTO follow_ups (visit_id, idx, elder_id, action, due_ms) VALUES (?1, ?2, ?3, ?4, ?5)")?.execute(params![record_id, idx, v.elder_id, f.action, f.due_ms],
                 )?;
             }
             crate::store::consent::index_purposes(tx, record_id, effective)?;
@@ -111,13 +112,13 @@ pub(super) fn write_rows(
                    duration_minutes, month, confirmed, author, hlc_ms, voided, counted)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)")?.execute(params![
                     record_id,
-                    s.elder_id.to_string(),
-                    s.provider_id.to_string(),
-                    s.detail.kind().as_str(),
+                    s.elder_id,
+                    s.provider_id,
+                    s.detail.kind(),
                     s.funding.as_str(),
-                    s.started_ms as i64,
+                    s.started_ms,
                     s.duration_minutes,
-                    Month::of_instant(s.started_ms as i64).to_string(),
+                    month_of("started_ms", s.started_ms)?,
                     s.confirmation.is_some(),
                     author,
                     hlc_ms,
@@ -141,6 +142,14 @@ pub(super) fn write_rows(
         | RecordBody::Erasure(_) => {}
     }
     Ok(())
+}
+
+/// The CST month of a record's care time `field` (validated with the record, so inside
+/// [`UnixMs`]'s range).
+fn month_of(field: &'static str, ms: u64) -> Result<Month> {
+    let instant =
+        UnixMs::try_from(ms).map_err(|source| ValidationError::Instant { field, source })?;
+    Ok(Month::of_instant(instant.get()))
 }
 
 /// The serde name of a unit enum value (a site's kind, a care level).

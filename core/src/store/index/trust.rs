@@ -6,12 +6,14 @@ use std::collections::HashMap;
 use rusqlite::{Connection, Transaction, params};
 
 use super::counted::{counted_at, seq_of};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::identity::PublicKey;
 use crate::identity::trust::{EnrolmentFact, RevocationFact, derive_trust};
 use crate::ids::Id;
 use crate::store::chains::forked_sql;
 use crate::store::schema::INDEX_TABLES;
+use crate::store::sql_types::Columns;
+use crate::time::UnixMs;
 
 /// A key the circle trusts now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,8 +24,8 @@ pub struct TrustedKey {
     pub member_id: Option<Id>,
     /// `centre`, or the member's role.
     pub role: String,
-    /// From when (record clock, ms) its records stop counting, if revoked.
-    pub revoked_from_ms: Option<u64>,
+    /// From when its records stop counting, if revoked (a revocation's `effective_ms`).
+    pub revoked_from_ms: Option<UnixMs>,
 }
 
 /// Recomputes which keys the circle trusts, from the enrolments and revocations it holds, then
@@ -114,19 +116,8 @@ pub(crate) fn untrusted_records(conn: &Connection) -> Result<Vec<(Id, PublicKey)
          ORDER BY r.hlc_ms, r.id",
         counted_at("r.hlc_ms", "r.seq", "r.id")
     ))?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (id, author) = row?;
-        let id = id
-            .parse()
-            .map_err(|_| Error::Corrupt(format!("record id {id:?}")))?;
-        let author = author
-            .parse()
-            .map_err(|_| Error::Corrupt(format!("author {author:?}")))?;
-        out.push((id, author));
-    }
-    Ok(out)
+    let rows = stmt.query_map([], |r| Ok((r.column(0)?, r.column(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// The keys the circle trusts.
@@ -134,27 +125,12 @@ pub(crate) fn trusted_keys(conn: &Connection) -> Result<Vec<TrustedKey>> {
     let mut stmt =
         conn.prepare_cached("SELECT device_key, member_id, role, revoked_from_ms FROM trusted_keys ORDER BY role, device_key")?;
     let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, Option<String>>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, Option<i64>>(3)?,
-        ))
-    })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (key, member, role, revoked) = row?;
-        out.push(TrustedKey {
-            device_key: key
-                .parse()
-                .map_err(|_| Error::Corrupt(format!("key {key:?}")))?,
-            member_id: member
-                .map(|m| m.parse())
-                .transpose()
-                .map_err(|_| Error::Corrupt("member id".into()))?,
-            role,
-            revoked_from_ms: revoked.map(|r| r as u64),
+        Ok(TrustedKey {
+            device_key: r.column(0)?,
+            member_id: r.column(1)?,
+            role: r.get(2)?,
+            revoked_from_ms: r.column(3)?,
         })
-    }
-    Ok(out)
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
