@@ -128,12 +128,7 @@ impl RecordDoc {
     /// persist and every key the merge added or changed. Bytes that do not load change nothing.
     pub fn merge(&mut self, bytes: &[u8]) -> Result<(Vec<u8>, Vec<AddedEntry>), ReplicaError> {
         let before = self.doc.get_heads();
-        if before.is_empty() {
-            let actor = self.doc.get_actor().clone();
-            self.doc = chunks::load(bytes)?.with_actor(actor);
-        } else {
-            chunks::merge(&mut self.doc, &mut chunks::load(bytes)?)?;
-        }
+        chunks::merge(&mut self.doc, bytes)?;
         let after = self.doc.get_heads();
         let added = self.entries_between(&before, &after)?;
         Ok((self.save_new(), added))

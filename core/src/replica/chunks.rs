@@ -78,7 +78,14 @@ struct Applier<'a> {
     pending: Vec<Change>,
 }
 
-impl Applier<'_> {
+impl<'a> Applier<'a> {
+    fn new(doc: &'a mut AutoCommit) -> Self {
+        Applier {
+            doc,
+            pending: Vec::new(),
+        }
+    }
+
     fn add(&mut self, piece: Piece) -> Result<(), AutomergeError> {
         match piece {
             Piece::Changes(changes) => {
@@ -121,10 +128,7 @@ pub(super) fn load(bytes: &[u8]) -> Result<AutoCommit, AutomergeError> {
         return AutoCommit::load(bytes);
     };
     let mut doc = AutoCommit::new();
-    let mut applier = Applier {
-        doc: &mut doc,
-        pending: Vec::new(),
-    };
+    let mut applier = Applier::new(&mut doc);
     for piece in decoded {
         applier.add(piece)?;
     }
@@ -139,10 +143,7 @@ pub(super) fn load_incremental(doc: &mut AutoCommit, bytes: &[u8]) -> Result<(),
         doc.load_incremental(bytes)?;
         return Ok(());
     };
-    let mut applier = Applier {
-        doc,
-        pending: Vec::new(),
-    };
+    let mut applier = Applier::new(doc);
     for piece in pieces {
         match decode(piece) {
             Some(decoded) => applier.add(decoded)?,
@@ -155,14 +156,13 @@ pub(super) fn load_incremental(doc: &mut AutoCommit, bytes: &[u8]) -> Result<(),
     applier.flush()
 }
 
-/// Applies every change of `theirs` that `doc` lacks, a group at a time.
-pub(super) fn merge(doc: &mut AutoCommit, theirs: &mut AutoCommit) -> Result<(), AutomergeError> {
-    let changes = doc.get_changes_added(theirs);
-    let mut applier = Applier {
-        doc,
-        pending: Vec::new(),
-    };
-    applier.add(Piece::Changes(changes))?;
+/// Merges saved bytes (loaded as strictly as [`load`]) into `doc`: an empty `doc` becomes the
+/// loaded document, otherwise the changes it lacks are applied a group at a time. Bytes that do
+/// not load change nothing.
+pub(super) fn merge(doc: &mut AutoCommit, bytes: &[u8]) -> Result<(), AutomergeError> {
+    let theirs = load(bytes)?;
+    let mut applier = Applier::new(doc);
+    applier.add(Piece::Document(Box::new(theirs)))?;
     applier.flush()
 }
 
@@ -224,7 +224,7 @@ mod tests {
         assert_eq!(from_bundle.get_heads(), doc.get_heads());
         let mut merged = AutoCommit::new();
         merged.put(ROOT, "mine", 1).expect("put");
-        merge(&mut merged, &mut loaded).expect("merge");
+        merge(&mut merged, &bytes).expect("merge");
         assert_eq!(merged.length(ROOT), 41);
     }
 
