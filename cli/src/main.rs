@@ -90,6 +90,8 @@ enum Command {
     Erase(commands::privacy::EraseArgs),
     /// Records made after the elder withdrew consent for what they hold (kept, for review).
     ConsentConflicts(commands::view::ReviewArgs),
+    /// The authority hierarchy: a province root, districts, town centres, district officials.
+    Authority(commands::authority::AuthorityArgs),
 }
 
 fn main() -> ExitCode {
@@ -129,6 +131,7 @@ fn main() -> ExitCode {
         Command::Erase(a) => commands::privacy::erase(a),
         Command::Consent(a) => commands::privacy::consent(a),
         Command::ConsentConflicts(a) => commands::privacy::consent_conflicts(a),
+        Command::Authority(a) => commands::authority::authority(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,5 +1,6 @@
 //! The device and coordinator commands.
 
+pub mod authority;
 pub mod care;
 pub mod net;
 pub mod privacy;

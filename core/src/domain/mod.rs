@@ -12,7 +12,7 @@ mod ledger;
 mod member;
 mod service;
 mod site;
-mod validation;
+pub(crate) mod validation;
 mod visit;
 
 pub use access::{ACCESS_ELDERS_MAX, AccessCall, AccessLog, AccessPurpose};
