@@ -3,6 +3,7 @@
 //! inline SVG bar chart of person-times by service type per village. No scripts, nothing loaded
 //! from elsewhere.
 
+use carebank_core::domain::Figure;
 use carebank_core::report::district::{DistrictMonth, figure_value};
 
 /// Person-time kinds shown, in order (the report's `person_times` keys).
@@ -75,40 +76,35 @@ fn table(month: &DistrictMonth) -> String {
             continue;
         };
         html += &format!(
-            "<tr class=\"closed\" data-circle=\"{circle}\"><td>{name}</td><td>{}</td>",
-            c.version
-        );
-        for kind in KINDS {
-            let value = figure_value(&c.figures, "person_times", kind);
-            html += &format!("<td data-kind=\"{kind}\">{value}</td>");
-        }
-        let funded: i64 = c
-            .figures
-            .iter()
-            .filter(|f| f.section == "minutes_by_funding")
-            .map(|f| f.value)
-            .sum();
-        html += &format!(
-            "<td>{funded}</td><td>{}</td><td>{}</td></tr>",
-            figure_value(&c.figures, "time_bank", "earned"),
-            figure_value(&c.figures, "overdue_visit", "elders")
+            "<tr class=\"closed\" data-circle=\"{circle}\"><td>{name}</td><td>{}</td>{}</tr>",
+            c.version,
+            cells(&c.figures)
         );
     }
-    html += "<tr class=\"total\"><td>total 合计</td><td></td>";
+    html += &format!(
+        "<tr class=\"total\"><td>total 合计</td><td></td>{}</tr></tbody></table>",
+        cells(&month.totals)
+    );
+    html
+}
+
+/// A row's figure cells: person-times by kind, minutes of all funding, time-bank minutes
+/// earned, elders overdue.
+fn cells(figures: &[Figure]) -> String {
+    let mut html = String::new();
     for kind in KINDS {
-        let value = figure_value(&month.totals, "person_times", kind);
+        let value = figure_value(figures, "person_times", kind);
         html += &format!("<td data-kind=\"{kind}\">{value}</td>");
     }
-    let funded: i64 = month
-        .totals
+    let funded: i64 = figures
         .iter()
         .filter(|f| f.section == "minutes_by_funding")
         .map(|f| f.value)
         .sum();
     html += &format!(
-        "<td>{funded}</td><td>{}</td><td>{}</td></tr></tbody></table>",
-        figure_value(&month.totals, "time_bank", "earned"),
-        figure_value(&month.totals, "overdue_visit", "elders")
+        "<td>{funded}</td><td>{}</td><td>{}</td>",
+        figure_value(figures, "time_bank", "earned"),
+        figure_value(figures, "overdue_visit", "elders")
     );
     html
 }

@@ -1,7 +1,8 @@
 //! Monthly figures upward (issue 15, item 1): three villages in two districts close November;
 //! each district's official collects its villages' closes through the relay and verifies them
 //! itself; every village's figures in the district report equal the village's own report; a
-//! correction is a second version that supersedes the first, both kept and shown.
+//! correction is a second version that supersedes the first, both kept and shown. And the
+//! relay's `/district` page, loaded in headless Chromium (`tests/browser/district_page.js`).
 
 use carebank_core::CareStore;
 use carebank_core::domain::{Funding, Role};
@@ -412,4 +413,185 @@ fn the_relay_serves_closes_only_to_an_official_of_the_district_it_proves() {
             .0
             .is_empty()
     );
+}
+
+/// Where `scripts/test.sh` installs playwright-core: `<target>/tools/playwright`.
+fn playwright_modules() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("the target directory")
+        .join("tools/playwright/node_modules")
+}
+
+/// Logs the official in to the page: its session token.
+fn login(relay: &RelayHandle, district: &District) -> reqwest::StatusCode {
+    let (status, _) = page_session(relay, district);
+    status
+}
+
+fn page_session(relay: &RelayHandle, district: &District) -> (reqwest::StatusCode, String) {
+    let body = district.official_chain.encode().expect("chain");
+    let auth = carebank_core::sync::RequestAuth::sign(
+        &district.official,
+        "POST",
+        "/district/login",
+        &body,
+        wall_clock_ms(),
+    );
+    let response = reqwest::blocking::Client::new()
+        .post(format!("{}/district/login", relay.url()))
+        .header("authorization", auth.header_value())
+        .body(body)
+        .send()
+        .expect("login");
+    let status = response.status();
+    let token = response
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .and_then(|v| v.strip_prefix("carebank_district="))
+        .unwrap_or_default()
+        .to_string();
+    (status, token)
+}
+
+#[test]
+fn the_district_page_shows_the_table_and_chart_in_a_browser() {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let modules = playwright_modules();
+    let in_ci = std::env::var_os("CI").is_some();
+    if !(std::path::Path::new(&chromium).exists() && modules.join("playwright-core").exists()) {
+        assert!(
+            !in_ci,
+            "CI must run the browser test: install chromium and playwright-core (scripts/test.sh)"
+        );
+        eprintln!(
+            "skipped: no {chromium} or no {} (scripts/test.sh installs them)",
+            modules.display()
+        );
+        return;
+    }
+    let clock = SimClock::at(START_MS - DAY);
+    let month: Month = "2026-11".parse().expect("month");
+    let west = District::new(0x60, "西区");
+    let mut villages: Vec<SmallCircle> = (5..=6)
+        .map(|n| small_circle(n, 1, &clock).expect("village"))
+        .collect();
+    for (v, (visits, meals)) in villages.iter_mut().zip([(4, 2), (1, 3)]) {
+        november(v, &clock, visits, meals);
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let relay = relay_for(dir.path(), &villages.iter().collect::<Vec<_>>());
+    let http = client(&relay);
+    clock.set(month.end_ms() as u64 + 3_600_000);
+    for (v, name) in villages.iter_mut().zip(["五村镇", "六村镇"]) {
+        let town = west.town(v, name);
+        v.centre.close_month(month, town.clone()).expect("close");
+        if name == "六村镇" {
+            v.centre.close_month(month, town).expect("correct");
+        }
+        sync(&mut v.centre, &http).expect("sync");
+    }
+    let report = west.report(&http, "2026-11", &[]);
+
+    // Without a session the page is refused; an impostor cannot log in.
+    let page_url = format!("{}/district?month=2026-11", relay.url());
+    let anonymous = reqwest::blocking::get(&page_url).expect("get");
+    assert_eq!(anonymous.status(), reqwest::StatusCode::UNAUTHORIZED);
+    let impostor = District {
+        official: authority(0x66),
+        ..District::new(0x60, "西区")
+    };
+    assert_eq!(login(&relay, &impostor), reqwest::StatusCode::FORBIDDEN);
+    let (status, token) = page_session(&relay, &west);
+    assert_eq!(status, reqwest::StatusCode::OK);
+    assert!(!token.is_empty());
+
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("browser/district_page.js");
+    let out = std::process::Command::new("node")
+        .arg(&script)
+        .arg(&page_url)
+        .arg(&token)
+        .env("NODE_PATH", &modules)
+        .env("CHROMIUM", &chromium)
+        .output()
+        .expect("node runs");
+    assert!(
+        out.status.success(),
+        "the browser script failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(shown["status"], 200);
+    assert!(
+        shown["summary"]
+            .as_str()
+            .expect("summary")
+            .starts_with("2 / 2 villages")
+    );
+    // Every request the page made was the page itself: no scripts, fonts or images elsewhere.
+    assert_eq!(
+        shown["requests"].as_array().expect("requests").len(),
+        1,
+        "{shown}"
+    );
+
+    // The table: one closed row per village with the village's own figures, then the total.
+    let rows = shown["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 3, "{shown}");
+    for v in &report.villages {
+        let circle = v.village.circle.to_string();
+        let row = rows
+            .iter()
+            .find(|r| r["circle"] == circle.as_str())
+            .expect("a row per village");
+        assert_eq!(row["class"], "closed");
+        for kind in ["visit", "meal"] {
+            let own = report
+                .value(v.village.circle, "person_times", kind)
+                .expect("figure");
+            assert_eq!(row["kinds"][kind], own, "{circle} {kind}");
+        }
+    }
+    let total = rows
+        .iter()
+        .find(|r| r["class"] == "total")
+        .expect("total row");
+    assert_eq!(total["kinds"]["visit"], 5);
+    assert_eq!(total["kinds"]["meal"], 5);
+
+    // The chart: a bar per village and kind, its value the village's figure, its drawn height
+    // in proportion (the tallest bar is 200 px).
+    let bars = shown["bars"].as_array().expect("bars");
+    assert_eq!(bars.len(), 2 * 9);
+    let height = |circle: &str, kind: &str| {
+        let bar = bars
+            .iter()
+            .find(|b| b["circle"] == circle && b["kind"] == kind)
+            .expect("bar");
+        (
+            bar["value"].as_i64().expect("value"),
+            bar["height"].as_f64().expect("height"),
+        )
+    };
+    let (five, six) = (
+        villages[0].circle.circle_id.to_string(),
+        villages[1].circle.circle_id.to_string(),
+    );
+    assert_eq!(height(&five, "visit"), (4, 200.0));
+    let (meals, h) = height(&six, "meal");
+    assert_eq!(meals, 3);
+    assert!((h - 150.0).abs() < 0.5, "{h}");
+    assert_eq!(height(&six, "bath"), (0, 0.0));
+
+    // The versions: village six's correction and the version it superseded, both shown.
+    let mut versions: Vec<&str> = shown["versions"]
+        .as_array()
+        .expect("versions")
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    versions.sort();
+    assert_eq!(versions, ["current", "current", "superseded"]);
 }
