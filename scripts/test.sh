@@ -37,9 +37,10 @@ cargo fmt --all -- --check
 step "lints"
 cargo clippy --workspace --all-targets -- -D warnings
 
-step "independent verifiers (docs/tools/): record format, phone frames, sealed bundles"
+step "independent verifiers (docs/tools/): record format, phone frames, sealed bundles, authority chains"
 python3 docs/tools/verify_record.py
 python3 docs/tools/verify_sync_vectors.py
+python3 docs/tools/verify_authority.py
 
 step "PostgreSQL on loopback (for the relay's PostgreSQL tests)"
 eval "$(bash scripts/start-postgres.sh)"
