@@ -2,11 +2,15 @@
 """An independent verifier of authority chains, written from docs/authority-format.md alone, run
 on the test vectors of docs/authority-vectors.json: decodes the chains, checks their canonical
 form, every signature (pure Ed25519 over the context and the statement's canonical JSON), the
-validity windows and the level rules, and reproduces the documented verdicts and refusals.
-Needs the `cryptography` package."""
+validity windows and the level rules, and reproduces the documented verdicts and refusals. Then
+the month close of the vectors, by docs/record-format.md ("Version 2", `month_close`) and
+docs/report-format.md ("Verifying a month close"), signed by the town centre itself (so it needs
+no enrolment records). Needs the `cryptography` package."""
 
+import hashlib
 import json
 import pathlib
+import struct
 import sys
 
 from cryptography.exceptions import InvalidSignature
@@ -79,6 +83,27 @@ def verify(certs, root: str, at_ms: int):
     return {"level": above["level"], "subject": above["subject"], "district": district}
 
 
+HEADER = struct.Struct(">2sBB16s32sQ16sQI16sI")
+
+
+def verify_month_close(record: bytes, root: str):
+    """A close signed by its town centre: (id, body, town verdict)."""
+    signature, payload = record[:64], record[64:]
+    magic, version, klass, circle, author, seq, prev, hlc_ms, counter, key_id, body_len = \
+        HEADER.unpack(payload[:HEADER.size])
+    body = payload[HEADER.size:]
+    if (magic, version, klass, key_id, body_len) != (b"CB", 2, 0, bytes(16), len(body)):
+        raise Refused("not a version-2 record in the clear of class 0")
+    Ed25519PublicKey.from_public_bytes(author).verify(signature, b"carebank/record/v2\x00" + payload)
+    close = json.loads(body)
+    if canonical(close) != body or close.pop("type") != "month_close":
+        raise Refused("not a canonical month close")
+    town = verify(close["town"]["certificates"], root, hlc_ms)
+    if town["level"] != "town" or town["subject"] != author.hex():
+        raise Refused("not signed by the town centre its chain certifies")
+    return hashlib.sha256(payload).digest()[:16].hex(), close, town
+
+
 def main():
     path = pathlib.Path(__file__).resolve().parent.parent / "authority-vectors.json"
     v = json.loads(path.read_text(encoding="utf-8"))
@@ -109,7 +134,13 @@ def main():
         sys.exit("verify_authority.py: an altered certificate was accepted")
     except Refused:
         pass
-    print("verify_authority.py: the authority vectors verify; 4 altered or misplaced chains refused")
+    m = v["month_close"]
+    record_id, close, town_verdict = verify_month_close(bytes.fromhex(m["record_hex"]), root)
+    assert record_id == m["record_id"], "month close id"
+    assert (close["month"], close["version"]) == (m["verdict"]["month"], m["verdict"]["version"])
+    assert town_verdict["district"] == m["verdict"]["district"]
+    print("verify_authority.py: the authority vectors and the month close verify; "
+          "4 altered or misplaced chains refused")
 
 
 if __name__ == "__main__":
