@@ -78,7 +78,17 @@ impl DeviceDir {
 
     /// Loads the device key, creating it on first use.
     pub fn key(&self) -> Result<DeviceKey> {
-        Ok(DeviceKey::load_or_create(&self.secrets()?, KEY_NAME)?)
+        self.named_key(KEY_NAME)
+    }
+
+    /// Loads the key kept under `name` in `keys/` (an authority's), creating it on first use.
+    pub fn named_key(&self, name: &str) -> Result<DeviceKey> {
+        Ok(DeviceKey::load_or_create(&self.secrets()?, name)?)
+    }
+
+    /// A file in the folder.
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
     }
 
     /// Records which circle this folder's store belongs to (once).

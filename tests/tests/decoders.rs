@@ -1,12 +1,14 @@
 //! Every decoder of bytes from outside (records, sync messages, phone frames, bundle files, the
-//! relay's authorization header) given random bytes and damaged copies of valid input: an error
+//! relay's authorization header, authority chains, the relay's answer to a district official) given random bytes and damaged copies of valid input: an error
 //! or a refusal, never a panic, and nothing changed in the store that read them. The same
 //! decoders are fuzz targets under `fuzz/` for longer runs.
 
 use std::sync::OnceLock;
 
 use carebank_core::CareStore;
+use carebank_core::identity::authority::{AuthorityChain, AuthorityLevel, AuthorityStatement};
 use carebank_core::record::{OuterRecord, RecordError, SignedRecord};
+use carebank_core::report::district::FetchedCloses;
 use carebank_core::sync::peer::{ReplyFrame, RequestFrame};
 use carebank_core::sync::{CancelToken, Initiator, Message, RequestAuth, Transport};
 use carebank_scenarios::{DAY, START_MS, Village, record_ids, visit_at, weekly_village};
@@ -21,6 +23,8 @@ struct Samples {
     reply_frame: Vec<u8>,
     bundle: Vec<u8>,
     auth_header: String,
+    authority_chain: Vec<u8>,
+    district_closes: Vec<u8>,
 }
 
 /// Keeps the frames a phone link carries.
@@ -83,6 +87,8 @@ fn samples() -> &'static Samples {
         )
         .header_value();
         Samples {
+            district_closes: district_closes(&record),
+            authority_chain: authority_chain().encode().expect("chain"),
             record,
             hello,
             push,
@@ -92,6 +98,38 @@ fn samples() -> &'static Samples {
             auth_header,
         }
     })
+}
+
+/// A town's authority chain: a district certified by province key 1, the town by the district.
+fn authority_chain() -> AuthorityChain {
+    let certify = |level, subject: u64, issuer: u64| {
+        AuthorityStatement {
+            level,
+            subject: carebank_scenarios::key(subject).public_key(),
+            name: "青山".into(),
+            region: "330112".into(),
+            issuer: carebank_scenarios::key(issuer).public_key(),
+            valid_from_ms: START_MS,
+            valid_until_ms: START_MS + 365 * DAY,
+        }
+        .sign(&carebank_scenarios::key(issuer))
+        .expect("certificate")
+    };
+    AuthorityChain::new(vec![
+        certify(AuthorityLevel::District, 2, 1),
+        certify(AuthorityLevel::Town, 3, 2),
+    ])
+}
+
+/// A relay's answer to a district official, holding `record` as a close and as a trust record.
+fn district_closes(record: &[u8]) -> Vec<u8> {
+    let circle = "c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1";
+    let answer = serde_json::json!({
+        "format": "carebank/district-closes/v1",
+        "closes": [{"circle": circle, "record": hex::encode(record)}],
+        "trust": {circle: [hex::encode(record)]},
+    });
+    serde_json::to_vec(&answer).expect("json")
 }
 
 /// A damaged copy of `bytes`: cut short, one byte changed, or a byte inserted.
@@ -123,6 +161,13 @@ fn feed(bytes: &[u8]) {
     if let Ok(text) = std::str::from_utf8(bytes) {
         let _ = RequestAuth::parse_header(text);
     }
+    if let Ok(chain) = AuthorityChain::decode(bytes) {
+        let _ = chain.verify(carebank_scenarios::key(1).public_key(), START_MS);
+    }
+    if let Ok(fetched) = FetchedCloses::decode(bytes) {
+        let key = |seed| carebank_scenarios::key(seed).public_key();
+        let _ = fetched.verify(key(1), key(2));
+    }
     let mut v = village();
     let phone = &mut v.volunteers[0].store;
     let before = record_ids(phone);
@@ -142,7 +187,7 @@ proptest! {
 
     #[test]
     fn damaged_valid_input_is_refused_without_a_panic(
-        which in 0usize..7, how in any::<u8>(), at in any::<usize>(), value in any::<u8>(),
+        which in 0usize..9, how in any::<u8>(), at in any::<usize>(), value in any::<u8>(),
     ) {
         let s = samples();
         let sample: Vec<u8> = match which {
@@ -152,7 +197,9 @@ proptest! {
             3 => s.request_frame.clone(),
             4 => s.reply_frame.clone(),
             5 => s.bundle.clone(),
-            _ => s.auth_header.clone().into_bytes(),
+            6 => s.auth_header.clone().into_bytes(),
+            7 => s.authority_chain.clone(),
+            _ => s.district_closes.clone(),
         };
         feed(&damaged(&sample, how, at, value));
     }
@@ -171,6 +218,12 @@ fn the_samples_themselves_are_accepted() {
     assert!(RequestFrame::decode(&s.request_frame).is_ok());
     assert!(ReplyFrame::decode(&s.reply_frame).is_ok());
     assert!(RequestAuth::parse_header(&s.auth_header).is_ok());
+    let chain = AuthorityChain::decode(&s.authority_chain).expect("the chain decodes");
+    assert!(
+        chain
+            .verify(carebank_scenarios::key(1).public_key(), START_MS)
+            .is_ok()
+    );
     let mut v = village();
     let phone = &mut v.volunteers[0].store;
     let report = phone.import_bundle(&s.bundle).expect("the bundle imports");

@@ -1,6 +1,8 @@
 //! The device and coordinator commands.
 
+pub mod authority;
 pub mod care;
+pub mod district;
 pub mod net;
 pub mod privacy;
 pub mod setup;

@@ -81,6 +81,7 @@ pub fn join(store: &str, circle: &str, centre_key: &str) -> String {
 
 /// Enrols `device_key` from the device folder `by` as member `name` in `role` at `site`;
 /// returns what the command printed (the member id).
+#[allow(dead_code)] // Not every test file uses every helper.
 pub fn enrol(by: &str, name: &str, role: &str, site: &str, device_key: &str) -> String {
     ok(&[
         "enrol",
@@ -100,6 +101,7 @@ pub fn enrol(by: &str, name: &str, role: &str, site: &str, device_key: &str) -> 
 /// Enrols, from the device folder `store`, an elder named `name` at `site` in the extreme-poverty
 /// group who consented herself, with the further flags in `more` (birth year, hours …);
 /// returns the elder's id.
+#[allow(dead_code)] // Not every test file uses every helper.
 pub fn entitled_elder(store: &str, name: &str, site: &str, more: &[&str]) -> String {
     let mut args = vec![
         "elder",

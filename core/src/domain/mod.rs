@@ -10,9 +10,10 @@ mod erasure;
 mod keys;
 mod ledger;
 mod member;
+mod month_close;
 mod service;
 mod site;
-mod validation;
+pub(crate) mod validation;
 mod visit;
 
 pub use access::{ACCESS_ELDERS_MAX, AccessCall, AccessLog, AccessPurpose};
@@ -26,6 +27,7 @@ pub use erasure::{Erasure, ErasureReason};
 pub use keys::{EpochKey, KeyGrant, KeyWrap, MemberProfile, WRAPS_MAX};
 pub use ledger::{ENTRY_MINUTES_MAX, EntryHash, EntryKind, LedgerEntry, LedgerRules, Verdict};
 pub use member::{Enrolment, Revocation, Role};
+pub use month_close::{FIGURE_KEY_MAX, FIGURE_SECTIONS, FIGURES_MAX, Figure, MonthClose};
 pub use service::{
     BathCheck, BathPlace, ConfirmMethod, Confirmation, ConfirmedBy, Funding, MealMode, Service,
     ServiceDetail, ServiceFacts, ServiceKind,
@@ -72,6 +74,8 @@ pub enum RecordBody {
     Consent(ConsentChange),
     /// An elder's personal data erased (a coordinator's).
     Erasure(Erasure),
+    /// A month's aggregate figures, closed for the district (a coordinator's).
+    MonthClose(MonthClose),
 }
 
 impl RecordBody {
@@ -94,6 +98,7 @@ impl RecordBody {
             RecordBody::AccessLog(_) => "access_log",
             RecordBody::Consent(_) => "consent",
             RecordBody::Erasure(_) => "erasure",
+            RecordBody::MonthClose(_) => "month_close",
         }
     }
 
@@ -128,6 +133,7 @@ impl RecordBody {
             RecordBody::AccessLog(x) => x.validate(),
             RecordBody::Consent(x) => x.validate(),
             RecordBody::Erasure(x) => x.validate(),
+            RecordBody::MonthClose(x) => x.validate(),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Device identity: ed25519 keys, where their secrets are kept, and signatures.
 
+pub mod authority;
 mod certificates;
 mod keys;
 mod secret_store;

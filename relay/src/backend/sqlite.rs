@@ -7,7 +7,7 @@ use carebank_core::identity::PublicKey;
 use carebank_core::ids::Id;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::{Appended, Backend, ElderKeyRow, TrustRecord};
+use super::{Appended, Backend, ElderKeyRow, MonthCloseRow, TrustRecord};
 use crate::RelayError;
 
 /// The migrations, in order; the database's `user_version` is the number applied. Never edit
@@ -43,6 +43,16 @@ CREATE TABLE erased_elders (
     circle TEXT NOT NULL, elder TEXT NOT NULL, record_id TEXT NOT NULL,
     PRIMARY KEY (circle, elder)
 );
+"#,
+    // 3: the month closes the circles sent, by the district their town chain names (decision
+    // 0017), so that a district's official collects them without reading the circles' documents.
+    r#"
+CREATE TABLE month_closes (
+    circle TEXT NOT NULL, record_id TEXT NOT NULL, district TEXT NOT NULL, month TEXT NOT NULL,
+    bytes BLOB NOT NULL,
+    PRIMARY KEY (circle, record_id)
+);
+CREATE INDEX month_closes_district ON month_closes (district, month);
 "#,
 ];
 
@@ -181,6 +191,7 @@ impl Backend for SqliteBackend {
         doc: &str,
         chunk: &[u8],
         trust: &[TrustRecord],
+        closes: &[MonthCloseRow],
     ) -> Result<Appended, RelayError> {
         let tx = self
             .conn
@@ -201,6 +212,13 @@ impl Backend for SqliteBackend {
             tx.execute(
                 "INSERT OR IGNORE INTO trust_records (circle, record_id, bytes) VALUES (?1, ?2, ?3)",
                 params![circle, record.id, record.bytes],
+            )?;
+        }
+        for close in closes {
+            tx.execute(
+                "INSERT OR IGNORE INTO month_closes (circle, record_id, district, month, bytes)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![circle, close.id, close.district, close.month, close.bytes],
             )?;
         }
         tx.commit()?;
@@ -336,6 +354,18 @@ impl Backend for SqliteBackend {
             tracing::warn!(error = %e, "checkpoint after an erasure failed");
         }
         Ok(first > 0)
+    }
+
+    fn month_closes(&mut self, district: &str) -> Result<Vec<(Id, Vec<u8>)>, RelayError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT circle, bytes FROM month_closes WHERE district = ?1 ORDER BY circle, record_id",
+        )?;
+        let rows: Vec<(String, Vec<u8>)> = stmt
+            .query_map([district], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        rows.into_iter()
+            .map(|(circle, bytes)| Ok((super::parse_id(&circle)?, bytes)))
+            .collect()
     }
 
     fn health(&mut self) -> Result<(), RelayError> {
