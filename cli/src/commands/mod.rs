@@ -1,5 +1,6 @@
 //! The device and coordinator commands.
 
+pub mod cards;
 pub mod care;
 pub mod net;
 pub mod privacy;

@@ -3,6 +3,7 @@
 //! (does the elder exist, may this member do this).
 
 mod access;
+mod card;
 mod consent;
 mod correction;
 mod elder;
@@ -16,6 +17,10 @@ mod validation;
 mod visit;
 
 pub use access::{ACCESS_ELDERS_MAX, AccessCall, AccessLog, AccessPurpose};
+pub use card::{
+    CARD_CODES_MAX, CARD_SECRET_LEN, CODE_DIGITS, Card, CardCode, CardFacts, CardSecret,
+    CardWithdrawal, CodeCheck, CodeUse, CodeVerdict, WithdrawalReason, hotp, judge,
+};
 pub use consent::{
     ConsentAction, ConsentChange, ConsentEvent, ConsentState, PurposeUse, consent_at,
     purposes_used, risk_is_health,
@@ -72,6 +77,10 @@ pub enum RecordBody {
     Consent(ConsentChange),
     /// An elder's personal data erased (a coordinator's).
     Erasure(Erasure),
+    /// A printed code card issued for an elder (a coordinator's; no secret in it).
+    Card(Card),
+    /// A printed code card withdrawn (lost, replaced) from an instant on.
+    CardWithdrawal(CardWithdrawal),
 }
 
 impl RecordBody {
@@ -94,6 +103,8 @@ impl RecordBody {
             RecordBody::AccessLog(_) => "access_log",
             RecordBody::Consent(_) => "consent",
             RecordBody::Erasure(_) => "erasure",
+            RecordBody::Card(_) => "card",
+            RecordBody::CardWithdrawal(_) => "card_withdrawal",
         }
     }
 
@@ -128,6 +139,8 @@ impl RecordBody {
             RecordBody::AccessLog(x) => x.validate(),
             RecordBody::Consent(x) => x.validate(),
             RecordBody::Erasure(x) => x.validate(),
+            RecordBody::Card(x) => x.validate(),
+            RecordBody::CardWithdrawal(x) => x.validate(),
         }
     }
 }

@@ -4,6 +4,7 @@
 
 mod access_log;
 mod at_rest;
+mod cards;
 mod chains;
 mod consent;
 mod elder_keys;
@@ -22,6 +23,7 @@ mod sync_state;
 
 pub use access_log::AccessEntry;
 pub use at_rest::{STORE_KEY_NAME, StoreKey};
+pub use cards::ConfirmationCounts;
 pub use chains::ChainProblem;
 pub use consent::ConsentConflict;
 pub use elder_keys::KeysTaken;
@@ -111,6 +113,9 @@ pub struct Store {
     wall: SharedClock,
     /// Opens the circle's epoch keys wrapped for this device (see [`Store::take_keys_for`]).
     unwrapper: Option<Unwrapper>,
+    /// Opened from a schema older than [`schema::INDEX_REBUILT_AT`]: the indexes lack what only
+    /// the records say until [`Store::rebuild_if_outdated`] runs.
+    index_outdated: bool,
 }
 
 impl Store {
@@ -152,6 +157,7 @@ impl Store {
             doc_order: Vec::new(),
             wall: Arc::new(wall_clock_ms),
             unwrapper: None,
+            index_outdated: (1..schema::INDEX_REBUILT_AT).contains(&was),
         };
         store.bind_circle()?;
         if (1..schema::TRUST_REDERIVED_AT).contains(&was) {
@@ -397,6 +403,17 @@ impl Store {
     /// The keys the circle trusts now, with their members and roles.
     pub fn trusted_keys(&self) -> Result<Vec<TrustedKey>> {
         index::trusted_keys(&self.conn)
+    }
+
+    /// Rebuilds the indexes once if the store was opened from a schema whose indexes lack what
+    /// only the records say (call it once this device's keys are taken, so that sealed records
+    /// open).
+    pub fn rebuild_if_outdated(&mut self) -> Result<()> {
+        if self.index_outdated {
+            self.rebuild_indexes()?;
+            self.index_outdated = false;
+        }
+        Ok(())
     }
 
     /// Empties the materialised indexes and rebuilds them from the documents, verifying every

@@ -150,6 +150,8 @@ pub(crate) fn insert(
         }
         // The time bank is computed in memory from the records table (`crate::ledger`).
         RecordBody::Ledger(_) | RecordBody::LedgerRules(_) => {}
+        // Cards are read from the records table by type when codes are checked (`store::cards`).
+        RecordBody::Card(_) | RecordBody::CardWithdrawal(_) => {}
     }
     Ok(true)
 }
