@@ -4,18 +4,37 @@
 //! code is judged valid, reused, out of order, of the wrong elder or of a withdrawn card, and
 //! the monthly report counts only the valid ones as confirmed by code.
 
-use carebank_core::Error;
 use carebank_core::domain::{
     CardCode, CodeVerdict, ConfirmMethod, Confirmation, ConfirmedBy, Funding, WithdrawalReason,
 };
 use carebank_core::ids::Id;
 use carebank_core::report::MonthlyReport;
 use carebank_core::time::{Month, UnixMs};
+use carebank_core::{CardSheet, Error};
 use carebank_scenarios::{DAY, START_MS, Village, meal, service, weekly_village};
+
+/// The coordinator issues elder `elder` a card of `codes` codes.
+fn issue(v: &mut Village, elder: usize, codes: u32) -> CardSheet {
+    v.coordinator
+        .store
+        .issue_card(v.elders[elder], codes)
+        .expect("card")
+}
 
 /// Caregiver 0 records a meal for elder `elder` at `at`, confirmed by `code` (the clock moved
 /// there first).
 fn meal_with_code(v: &mut Village, elder: usize, at: u64, code: &str) -> Result<Id, Error> {
+    meal_with_card_code(v, elder, at, code, None)
+}
+
+/// [`meal_with_code`], naming the card `card_id`.
+fn meal_with_card_code(
+    v: &mut Village,
+    elder: usize,
+    at: u64,
+    code: &str,
+    card_id: Option<Id>,
+) -> Result<Id, Error> {
     v.clock.set(at);
     let mut s = service(
         v.elders[elder],
@@ -32,7 +51,7 @@ fn meal_with_code(v: &mut Village, elder: usize, at: u64, code: &str) -> Result<
         at_ms: at,
         card: Some(CardCode {
             code: code.into(),
-            card_id: None,
+            card_id,
         }),
     });
     v.caregivers[0].store.record_service(s)
@@ -42,16 +61,8 @@ fn meal_with_code(v: &mut Village, elder: usize, at: u64, code: &str) -> Result<
 fn codes_are_judged_on_the_coordinators_phone_valid_reused_out_of_order_wrong_elder_withdrawn() {
     let mut v = weekly_village(1, 0, 2, 0);
     v.clock.set(START_MS + DAY);
-    let first = v
-        .coordinator
-        .store
-        .issue_card(v.elders[0], 10)
-        .expect("card");
-    let other = v
-        .coordinator
-        .store
-        .issue_card(v.elders[1], 10)
-        .expect("card");
+    let first = issue(&mut v, 0, 10);
+    let other = issue(&mut v, 1, 10);
     assert_eq!((first.card.serial, first.codes.len()), (1, 10));
     v.merge(1, 0).expect("the caregiver syncs");
     let code = |n: usize| first.codes[n - 1].clone();
@@ -131,11 +142,7 @@ fn codes_are_judged_on_the_coordinators_phone_valid_reused_out_of_order_wrong_el
 #[test]
 fn a_card_secret_never_leaves_the_coordinators_phone_and_only_it_prints_the_card() {
     let mut v = weekly_village(1, 0, 1, 0);
-    let sheet = v
-        .coordinator
-        .store
-        .issue_card(v.elders[0], 40)
-        .expect("card");
+    let sheet = issue(&mut v, 0, 40);
     let secret = v
         .coordinator
         .store
@@ -186,11 +193,7 @@ fn a_card_secret_never_leaves_the_coordinators_phone_and_only_it_prints_the_card
 #[test]
 fn a_code_that_is_not_six_digits_or_names_another_elders_card_is_refused_when_recorded() {
     let mut v = weekly_village(1, 0, 2, 0);
-    let theirs = v
-        .coordinator
-        .store
-        .issue_card(v.elders[1], 5)
-        .expect("card");
+    let theirs = issue(&mut v, 1, 5);
     v.merge(1, 0).expect("the caregiver syncs");
     for bad in ["12345", "1234567", "12a456", ""] {
         assert!(
@@ -201,26 +204,12 @@ fn a_code_that_is_not_six_digits_or_names_another_elders_card_is_refused_when_re
             "{bad:?}"
         );
     }
-    let mut s = service(
-        v.elders[0],
-        v.caregivers[0].member_id,
+    let theirs_named = meal_with_card_code(
+        &mut v,
+        0,
         START_MS,
-        30,
-        Funding::SelfPaid,
-        meal(),
+        &theirs.codes[0],
+        Some(theirs.card.card_id),
     );
-    s.confirmation = Some(Confirmation {
-        by: ConfirmedBy::Elder,
-        member_id: None,
-        method: ConfirmMethod::CardCode,
-        at_ms: START_MS,
-        card: Some(CardCode {
-            code: theirs.codes[0].clone(),
-            card_id: Some(theirs.card.card_id),
-        }),
-    });
-    assert!(matches!(
-        v.caregivers[0].store.record_service(s),
-        Err(Error::Invalid(_))
-    ));
+    assert!(matches!(theirs_named, Err(Error::Invalid(_))));
 }
