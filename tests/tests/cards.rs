@@ -5,10 +5,16 @@
 //! the monthly report counts only the valid ones as confirmed by code.
 
 use carebank_core::domain::{
-    CardCode, CodeVerdict, ConfirmMethod, Confirmation, ConfirmedBy, Funding, WithdrawalReason,
+    Card, CardCode, CardWithdrawal, CodeVerdict, ConfirmMethod, Confirmation, ConfirmedBy, Funding,
+    RecordBody, WithdrawalReason,
 };
+use carebank_core::hlc::Hlc;
+use carebank_core::identity::DeviceKey;
 use carebank_core::ids::Id;
+use carebank_core::record::{Envelope, SignedRecord, V1};
+use carebank_core::replica::DocId;
 use carebank_core::report::MonthlyReport;
+use carebank_core::store::Store;
 use carebank_core::time::{Month, UnixMs};
 use carebank_core::{CardSheet, Error};
 use carebank_scenarios::{DAY, START_MS, Village, meal, service, weekly_village};
@@ -212,4 +218,88 @@ fn a_code_that_is_not_six_digits_or_names_another_elders_card_is_refused_when_re
         Some(theirs.card.card_id),
     );
     assert!(matches!(theirs_named, Err(Error::Invalid(_))));
+}
+
+/// Signs `body` with `key` at `at_ms` as software other than the app would, and stores it into
+/// `target` as a sync would.
+fn inject(
+    target: &mut carebank_core::CareStore,
+    key: &DeviceKey,
+    at_ms: u64,
+    body: RecordBody,
+) -> Id {
+    let circle = target.circle();
+    let hlc = Hlc {
+        ms: at_ms,
+        counter: 0,
+    };
+    let envelope = Envelope {
+        v: V1,
+        circle: circle.circle_id,
+        author: key.public_key(),
+        hlc,
+        body,
+        link: None,
+    };
+    let record = SignedRecord::sign(envelope, key).expect("sign");
+    let mut raw = Store::open_in_memory(circle.circle_id, circle.centre_key).expect("raw store");
+    raw.append(&record).expect("append");
+    let doc = DocId::for_hlc(hlc);
+    let bytes = raw.doc_bytes(&doc).expect("doc bytes");
+    target.merge_doc(&doc, &bytes).expect("merge");
+    record.id()
+}
+
+#[test]
+fn a_card_or_a_withdrawal_signed_by_a_caregiver_counts_for_nothing() {
+    let mut v = weekly_village(1, 0, 1, 0);
+    v.clock.set(START_MS + DAY);
+    let card = issue(&mut v, 0, 10);
+    v.merge(1, 0).expect("the caregiver syncs");
+    let caregiver_key = v.device_key(1);
+    let elder_id = v.elders[0];
+    let forged_card = RecordBody::Card(Card {
+        card_id: Id::random(),
+        elder_id,
+        serial: 1,
+        codes: 10,
+        issued_ms: START_MS,
+    });
+    let forged_withdrawal = RecordBody::CardWithdrawal(CardWithdrawal {
+        card_id: card.card.card_id,
+        elder_id,
+        from_ms: START_MS,
+        reason: WithdrawalReason::Lost,
+    });
+    for body in [forged_card, forged_withdrawal] {
+        let forged = inject(
+            &mut v.coordinator.store,
+            &caregiver_key,
+            START_MS + DAY,
+            body,
+        );
+        assert!(
+            v.coordinator.store.get(forged).is_ok(),
+            "held, signed and valid"
+        );
+    }
+    let cards = v.coordinator.store.cards().expect("cards");
+    assert_eq!(cards.len(), 1, "only the coordinator's card");
+    assert_eq!(
+        cards[0].withdrawn_from_ms, None,
+        "not withdrawn by a caregiver"
+    );
+    let service = meal_with_code(&mut v, 0, START_MS + 2 * DAY, &card.codes[0]).expect("meal");
+    v.merge(0, 1).expect("the coordinator syncs");
+    let month = Month::of_instant((START_MS + 2 * DAY) as i64);
+    let checks = v
+        .coordinator
+        .store
+        .card_confirmations(month)
+        .expect("checks");
+    assert_eq!(checks.len(), 1);
+    assert_eq!(
+        (checks[0].record_id, checks[0].verdict),
+        (service, CodeVerdict::Valid)
+    );
 }

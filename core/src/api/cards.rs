@@ -35,10 +35,6 @@ impl CareStore {
     /// its secret, keeps it on this device only, writes the card record and returns the sheet to
     /// print. The elder's earlier cards stay in force until withdrawn.
     pub fn issue_card(&mut self, elder_id: Id, codes: u32) -> Result<CardSheet> {
-        if !self.actor()?.coordinates() {
-            deny("only the centre or a coordinator issues code cards")?;
-        }
-        self.elder(elder_id)?;
         let serial = self
             .store
             .cards()?
@@ -53,12 +49,15 @@ impl CareStore {
             codes,
             issued_ms: self.store.now()?.get() as u64,
         };
-        card.validate()?;
+        let body = RecordBody::Card(card.clone());
+        body.validate()?;
+        self.check_card(&body)?;
         let secret = distinct_codes_secret(codes)?;
-        // The secret first: a record whose secret was lost could never be checked.
+        // The secret first: a record whose secret was lost could never be checked (and a secret
+        // whose record failed to write is never used).
         self.store
             .keep_card_secret(card.card_id, elder_id, &secret)?;
-        self.write(RecordBody::Card(card.clone()))?;
+        self.write(body)?;
         self.card_sheet(card.card_id)
     }
 
