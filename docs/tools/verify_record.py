@@ -5,6 +5,7 @@ Reads both formats: version 1 (signature ‖ canonical JSON of the envelope) and
 (signature ‖ 108-byte binary header ‖ canonical JSON of the body).
 
 Usage: verify_record.py            checks the test vectors published in docs/record-format.md
+                                   (and the card codes and card bodies of docs/card-codes.md)
        verify_record.py HEX        checks one record given as hex (signature ‖ payload)
 Needs the `cryptography` package. Exits non-zero if a record fails.
 """
