@@ -19,9 +19,9 @@ use crate::platform::{
     SecureKeyStore, Task,
 };
 use crate::records::{
-    AccessEntry, AccessPurpose, CareCircle, ConfirmMethod, ConsentChange, ConsentConflict,
-    CorrectionAction, Elder, Enrolment, ErasureReason, FollowUpDone, LedgerRules, Revocation,
-    Service, Site, StoredRecord, Verdict, Visit,
+    AccessEntry, AccessPurpose, CardSheet, CareCircle, CodeCheck, ConfirmMethod, ConsentChange,
+    ConsentConflict, CorrectionAction, Elder, Enrolment, ErasureReason, FollowUpDone, LedgerRules,
+    Revocation, Service, Site, StoredRecord, Verdict, Visit, WithdrawalReason,
 };
 use crate::reports::{
     ElderMonth, EntitlementUse, MaintenanceReport, MergeReport, OpenFollowUp, OverdueElder,
@@ -237,6 +237,42 @@ impl CareStore {
     /// before the withdrawal arrived): kept, listed here for the coordinator.
     pub fn consent_conflicts(&self) -> Result<Vec<ConsentConflict>> {
         self.with(|s| Ok(convert::all(s.consent_conflicts()?)))
+    }
+
+    /// Issues `elder_id` a printed card of `codes` one-time codes (centre or coordinator; 1 to
+    /// 200): its secret stays on this phone only, which alone can print it again and check its
+    /// codes. Returns the sheet to print (the read of the elder's name is logged).
+    pub fn issue_card(&self, elder_id: String, codes: u32) -> Result<CardSheet> {
+        let elder = convert::id("elder_id", &elder_id)?;
+        self.with(|s| Ok(s.issue_card(elder, codes)?.into()))
+    }
+
+    /// The sheet of a card this phone issued, to print it again (`NotAuthorised` for a card
+    /// issued elsewhere; the read of the elder's name is logged).
+    pub fn card_sheet(&self, card_id: String) -> Result<CardSheet> {
+        let card = convert::id("card_id", &card_id)?;
+        self.with(|s| Ok(s.card_sheet(card)?.into()))
+    }
+
+    /// Withdraws a card (centre or coordinator) from `from_ms` on (now if absent): its codes on
+    /// services given or recorded from then are `Withdrawn`. Returns the record id.
+    pub fn withdraw_card(
+        &self,
+        card_id: String,
+        from_ms: Option<i64>,
+        reason: WithdrawalReason,
+    ) -> Result<String> {
+        let card = convert::id("card_id", &card_id)?;
+        let from = convert::opt_instant("from_ms", from_ms)?;
+        self.with(|s| Ok(s.withdraw_card(card, from, reason.into())?.to_string()))
+    }
+
+    /// The verdict on every service of `month` (`YYYY-MM`) confirmed by a card code, in the
+    /// order the services started: valid, reused, out of order, wrong elder, withdrawn, or
+    /// unchecked on a phone that did not issue the card.
+    pub fn card_confirmations(&self, month: String) -> Result<Vec<CodeCheck>> {
+        let month = convert::month(&month)?;
+        self.with(|s| Ok(convert::all(s.card_confirmations(month)?)))
     }
 
     /// Person-times (人次) by service type in `month` (`YYYY-MM`): the district's figure.

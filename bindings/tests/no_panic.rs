@@ -8,10 +8,11 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex};
 
 use carebank_ffi::records::{
-    AccessPurpose, CareCircle, CareLevel, ConfirmMethod, Consent, ConsentAction, ConsentChange,
-    ConsentPurpose, ConsentRelation, CorrectionAction, Elder, Enrolment, ErasureReason, FollowUp,
-    FollowUpDone, Funding, LedgerRules, Level, MealMode, Observations, Revocation, Role, Service,
-    ServiceDetail, Site, SiteKind, Verdict, Visit,
+    AccessPurpose, CareCircle, CareLevel, CodeVerdict, ConfirmMethod, Confirmation, ConfirmedBy,
+    Consent, ConsentAction, ConsentChange, ConsentPurpose, ConsentRelation, CorrectionAction,
+    Elder, Enrolment, ErasureReason, FollowUp, FollowUpDone, Funding, LedgerRules, Level, MealMode,
+    Observations, Revocation, Role, Service, ServiceDetail, Site, SiteKind, Verdict, Visit,
+    WithdrawalReason,
 };
 use carebank_ffi::{
     CancellationToken, CareError, CareStore, PhoneChannel, PlatformError, ProgressListener,
@@ -713,6 +714,117 @@ fn privacy_calls_refuse_bad_ids_unknown_elders_and_wrong_roles() {
             .change_consent(change(v.elder_id.clone(), T0, "张大爷"))
     });
     assert_eq!(field_of(&e), "elder_id", "{e:?}");
+}
+
+#[test]
+fn card_calls_refuse_bad_ids_codes_and_wrong_roles() {
+    let v = village();
+    for bad in ["", "x", "0123"] {
+        let e = fails("issue_card", || v.coordinator.issue_card(bad.into(), 10));
+        assert_eq!(field_of(&e), "elder_id");
+        let e = fails("card_sheet", || v.coordinator.card_sheet(bad.into()));
+        assert_eq!(field_of(&e), "card_id");
+        let e = fails("withdraw_card", || {
+            v.coordinator
+                .withdraw_card(bad.into(), None, WithdrawalReason::Lost)
+        });
+        assert_eq!(field_of(&e), "card_id");
+    }
+    for codes in [0, 201, u32::MAX] {
+        let e = fails("issue_card", || {
+            v.coordinator.issue_card(v.elder_id.clone(), codes)
+        });
+        assert_eq!(field_of(&e), "codes");
+    }
+    let e = fails("issue_card", || v.coordinator.issue_card(new_id(), 10));
+    assert!(matches!(e, CareError::NotFound { .. }), "{e:?}");
+    let e = fails("issue_card", || {
+        v.caregiver.issue_card(v.elder_id.clone(), 10)
+    });
+    assert!(matches!(e, CareError::NotAuthorised { .. }), "{e:?}");
+    let sheet = works("issue_card", || {
+        v.coordinator.issue_card(v.elder_id.clone(), 10)
+    });
+    let card = sheet.card.card_id.clone();
+    assert_eq!(sheet.codes.len(), 10);
+    v.caregiver
+        .merge_from(v.coordinator.clone(), None, None)
+        .expect("merge");
+    let e = fails("card_sheet", || v.caregiver.card_sheet(card.clone()));
+    assert!(matches!(e, CareError::NotAuthorised { .. }), "{e:?}");
+    let e = fails("card_sheet", || v.coordinator.card_sheet(new_id()));
+    assert!(matches!(e, CareError::NotFound { .. }), "{e:?}");
+    let e = fails("withdraw_card", || {
+        v.caregiver
+            .withdraw_card(card.clone(), None, WithdrawalReason::Lost)
+    });
+    assert!(matches!(e, CareError::NotAuthorised { .. }), "{e:?}");
+    let e = fails("withdraw_card", || {
+        v.coordinator
+            .withdraw_card(card.clone(), Some(-1), WithdrawalReason::Lost)
+    });
+    assert_eq!(field_of(&e), "from_ms");
+    let coded = |code: Option<&str>, card_id: Option<String>, method| {
+        let mut s = meal(&v);
+        s.confirmation = Some(Confirmation {
+            by: ConfirmedBy::Elder,
+            member_id: None,
+            method,
+            at_ms: T0,
+            card_code: code.map(str::to_string),
+            card_id,
+        });
+        s
+    };
+    for (code, card_id, method) in [
+        (Some("12345"), None, ConfirmMethod::CardCode),
+        (Some("１２３４５６"), None, ConfirmMethod::CardCode),
+        (None, None, ConfirmMethod::CardCode),
+        (Some("123456"), None, ConfirmMethod::InPerson),
+        (None, Some(card.clone()), ConfirmMethod::CardCode),
+        (Some("123456"), Some("x".into()), ConfirmMethod::CardCode),
+    ] {
+        let e = fails("record_service", || {
+            v.caregiver.record_service(coded(code, card_id, method))
+        });
+        assert!(
+            field_of(&e).starts_with("confirmation") || field_of(&e).is_empty(),
+            "{e:?}"
+        );
+    }
+    let e = fails("record_service", || {
+        v.caregiver.record_service(coded(
+            Some(sheet.codes[0].as_str()),
+            Some(new_id()),
+            ConfirmMethod::CardCode,
+        ))
+    });
+    assert!(matches!(e, CareError::NotFound { .. }), "{e:?}");
+    works("record_service", || {
+        v.caregiver.record_service(coded(
+            Some(sheet.codes[0].as_str()),
+            Some(card.clone()),
+            ConfirmMethod::CardCode,
+        ))
+    });
+    for bad in ["", "2026-13", "11/2026"] {
+        let e = fails("card_confirmations", || {
+            v.coordinator.card_confirmations(bad.into())
+        });
+        assert_eq!(field_of(&e), "month");
+    }
+    v.coordinator
+        .merge_from(v.caregiver.clone(), None, None)
+        .expect("merge");
+    let checks = works("card_confirmations", || {
+        v.coordinator.card_confirmations("2026-11".into())
+    });
+    assert_eq!(checks.len(), 1);
+    assert_eq!(checks[0].verdict, CodeVerdict::Valid);
+    works("withdraw_card", || {
+        v.coordinator
+            .withdraw_card(card.clone(), None, WithdrawalReason::Replaced)
+    });
 }
 
 #[test]

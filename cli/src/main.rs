@@ -2,6 +2,7 @@
 //! report, from the command line.
 
 mod args;
+mod card_image;
 mod clock;
 mod commands;
 mod demo;
@@ -50,6 +51,8 @@ enum Command {
     Visit(commands::care::VisitArgs),
     /// Record a service (meal, bath, cleaning, mobility, medical_escort, companionship, emergency, other).
     Service(commands::care::ServiceArgs),
+    /// Printed code cards for elders without a phone: issue, print, withdraw, checks.
+    Card(commands::cards::CardArgs),
     /// Mark a visit's follow-up done.
     FollowUpDone(commands::care::FollowUpDoneArgs),
     /// Void a record entered in error (it stays on file, with the reason).
@@ -115,6 +118,7 @@ fn main() -> ExitCode {
         Command::Elder(a) => commands::setup::elder(a),
         Command::Visit(a) => commands::care::visit(a),
         Command::Service(a) => commands::care::service(a),
+        Command::Card(a) => commands::cards::card(a),
         Command::FollowUpDone(a) => commands::care::follow_up_done(a),
         Command::Void(a) => commands::care::void(a),
         Command::Claim(a) => commands::timebank::claim(a),

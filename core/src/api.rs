@@ -2,6 +2,7 @@
 //! record against what the store knows (does the elder exist, may this device do this, did the
 //! elder consent), stamps it with the hybrid logical clock, signs it and stores it durably.
 
+mod cards;
 mod circle_keys;
 mod erasure;
 mod ledger_ops;
@@ -9,6 +10,7 @@ mod names;
 mod privacy;
 mod sync;
 
+pub use cards::CardSheet;
 pub use privacy::{EXPORT_FORMAT, ElderExport, ExportedRecord};
 
 use std::cell::RefCell;
@@ -90,6 +92,7 @@ impl CareStore {
 
     fn with_store(mut store: Store, circle: Circle, key: DeviceKey) -> Result<CareStore> {
         store.take_keys_for(Unwrapper::of(&key))?;
+        store.rebuild_if_outdated()?;
         Ok(CareStore {
             store,
             key,
@@ -449,6 +452,7 @@ impl CareStore {
             // Written without this check (see `write`); here only if nested, which it cannot be.
             RecordBody::AccessLog(_) => {}
             RecordBody::FollowUpDone(done) => self.check_follow_up_done(done)?,
+            RecordBody::Card(_) | RecordBody::CardWithdrawal(_) => self.check_card(body)?,
             RecordBody::Correction(c) => self.check_correction(actor, c)?,
         }
         Ok(())
@@ -539,6 +543,19 @@ impl CareStore {
                     "the confirmation must come from the recipient side, not the provider",
                 );
             }
+        }
+        // The code itself is checked on the coordinator's device, which alone holds the card's
+        // secret; here only that a card named is one of this elder's.
+        if let Some(card_id) = service
+            .confirmation
+            .as_ref()
+            .and_then(|c| c.card.as_ref())
+            .and_then(|c| c.card_id)
+            && self.card(card_id)?.card.elder_id != service.elder_id
+        {
+            return Err(Error::Invalid(ValidationError::Inconsistent(
+                "the card named is another elder's",
+            )));
         }
         Ok(())
     }

@@ -104,6 +104,8 @@ pub enum Kind {
     FollowUp,
     /// Any stored record.
     Record,
+    /// A printed code card (one this device can print: it issued it).
+    Card,
 }
 
 impl Kind {
@@ -117,6 +119,7 @@ impl Kind {
             Kind::Visit => "visit",
             Kind::FollowUp => "follow-up",
             Kind::Record => "record",
+            Kind::Card => "card",
         }
     }
 }

@@ -37,5 +37,7 @@ pub mod store;
 pub mod sync;
 pub mod time;
 
-pub use api::{Actor, CareStore, Circle, EXPORT_FORMAT, ElderExport, ExportedRecord, WallClock};
+pub use api::{
+    Actor, CardSheet, CareStore, Circle, EXPORT_FORMAT, ElderExport, ExportedRecord, WallClock,
+};
 pub use error::{Error, Result};

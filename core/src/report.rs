@@ -8,7 +8,7 @@ pub mod district;
 use serde::Serialize;
 
 use crate::api::CareStore;
-use crate::domain::{AccessCall, AccessPurpose, Funding, ServiceKind};
+use crate::domain::{AccessCall, AccessPurpose, CodeVerdict, Funding, ServiceKind};
 use crate::error::Result;
 use crate::store::{EntitlementStatus, UNDER_SERVED_PERCENT};
 use crate::time::{Month, UnixMs, cst_day};
@@ -24,7 +24,8 @@ pub const ERASED_ELDER_ZH: &str = "已删除的老人";
 /// One line of the report: the unit of the CSV and JSON forms.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReportRow {
-    /// `person_times`, `minutes_by_funding`, `time_bank`, `entitlement` or `overdue_visit`.
+    /// `person_times`, `minutes_by_funding`, `time_bank`, `entitlement`, `overdue_visit` or
+    /// `confirmation`.
     pub section: &'static str,
     /// The item: a service kind, `visit`, a funding source or an elder id.
     pub key: String,
@@ -207,6 +208,9 @@ impl MonthlyReport {
                 "days",
             ));
         }
+        for (key, en, zh, n) in confirmation_rows(store, month)? {
+            rows.push(item("confirmation", key, en, zh, n as i64, "person_times"));
+        }
         store.log_access(AccessCall::MonthlyReport, AccessPurpose::Report, elders)?;
         Ok(MonthlyReport {
             month: month.to_string(),
@@ -380,8 +384,69 @@ impl MonthlyReport {
                 lang.pick("days overdue", "天")
             );
         }
+        out += &title(
+            "Services by confirmation (person-times)",
+            "服务确认方式（人次）",
+        );
+        for r in self.rows.iter().filter(|r| r.section == "confirmation") {
+            out += &format!(
+                "  {:<30} {:>7}\n",
+                if zh { &r.name_zh } else { &r.name },
+                r.value
+            );
+        }
         out
     }
+}
+
+/// The month's services by how they were confirmed (decision 0019): a card code the device
+/// checked and found valid, one it flagged, one it cannot check (it did not issue the card),
+/// a family member, the coordinator, the record's word only (the elder or a caregiver in person,
+/// a ticked paper card, a phone call), none.
+fn confirmation_rows(
+    store: &CareStore,
+    month: Month,
+) -> Result<Vec<(&'static str, &'static str, &'static str, u64)>> {
+    let checks = store.card_confirmations(month)?;
+    let count = |f: &dyn Fn(CodeVerdict) -> bool| checks.iter().filter(|c| f(c.verdict)).count();
+    let valid = count(&|v| v == CodeVerdict::Valid);
+    let unchecked = count(&|v| v == CodeVerdict::Unchecked);
+    let flagged = checks.len() - valid - unchecked;
+    let other = store.store().confirmation_counts(month)?;
+    Ok(vec![
+        (
+            "card_code",
+            "card code, checked",
+            "卡码确认（已核验）",
+            valid as u64,
+        ),
+        (
+            "card_code_flagged",
+            "card code, flagged",
+            "卡码存疑",
+            flagged as u64,
+        ),
+        (
+            "card_code_unchecked",
+            "card code, not checkable here",
+            "卡码（本机无法核验）",
+            unchecked as u64,
+        ),
+        ("family", "family member", "家属确认", other.family),
+        (
+            "coordinator",
+            "coordinator",
+            "协理员确认",
+            other.coordinator,
+        ),
+        (
+            "word_only",
+            "elder's or caregiver's word",
+            "口头或纸卡（无凭证）",
+            other.unchecked_word,
+        ),
+        ("unconfirmed", "unconfirmed", "未确认", other.unconfirmed),
+    ])
 }
 
 fn csv_field(text: &str) -> String {

@@ -5,10 +5,12 @@ Reads both formats: version 1 (signature ‖ canonical JSON of the envelope) and
 (signature ‖ 108-byte binary header ‖ canonical JSON of the body).
 
 Usage: verify_record.py            checks the test vectors published in docs/record-format.md
+                                   (and the card codes and card bodies of docs/card-codes.md)
        verify_record.py HEX        checks one record given as hex (signature ‖ payload)
 Needs the `cryptography` package. Exits non-zero if a record fails.
 """
 import hashlib
+import hmac
 import json
 import pathlib
 import re
@@ -40,6 +42,7 @@ CLASS_OF_TYPE = {
     "site": 0, "enrolment": 0, "revocation": 0, "ledger_rules": 0, "epoch_key": 0, "key_grant": 0,
     "elder": 1, "visit": 1, "follow_up_done": 1, "service": 1, "correction": 1, "ledger": 1,
     "member_profile": 1, "access_log": 1, "consent": 1, "erasure": 0, "month_close": 0,
+    "card": 1, "card_withdrawal": 1,
 }
 CLASS_NAMES = {0: "trust", 1: "care"}
 
@@ -534,6 +537,30 @@ def check_personal(doc: str, v2: dict):
           "keyring entry to the version-2 body; erased, it keeps its facts; the entry's signature checks")
 
 
+def hotp(secret: bytes, counter: int) -> str:
+    """HOTP (RFC 4226) with HMAC-SHA-1 and six digits, as card-codes.md gives it."""
+    mac = hmac.new(secret, struct.pack(">Q", counter), hashlib.sha1).digest()
+    offset = mac[19] & 0x0F
+    word = struct.unpack(">I", mac[offset:offset + 4])[0] & 0x7FFFFFFF
+    return "%06d" % (word % 1_000_000)
+
+
+def check_cards():
+    """The code vectors of card-codes.md, recomputed, and its record bodies canonical."""
+    doc = (pathlib.Path(__file__).resolve().parent.parent / "card-codes.md").read_text(encoding="utf-8")
+    rfc = one(r"HOTP vector: `([0-9 ]+)`", doc, "card-codes.md HOTP vector").split()
+    require(rfc == [hotp(b"12345678901234567890", c) for c in range(10)], "the RFC 4226 vector")
+    card = one(r"Card vector: `([0-9 ]+)`", doc, "card-codes.md card vector").split()
+    require(card == [hotp(bytes(range(0x30, 0x44)), c) for c in range(1, 11)], "the card vector")
+    for label, kind in (("Card body vector", "card"), ("Withdrawal body vector", "card_withdrawal")):
+        text = one(label + r"[^\n]*\n```\n(.*?)\n```", doc, label).encode("utf-8")
+        body = canonical_json(text)
+        require(canonical(body) == text, f"{label} is canonical")
+        require(body.get("type") == kind and CLASS_OF_TYPE[kind] == 1, f"{label}: a {kind} of class care")
+    print("verify_record.py: the card codes (RFC 4226's vector and the card vector) and the card "
+          "record bodies of card-codes.md check")
+
+
 def main():
     if len(sys.argv) > 1:
         print(verify(bytes.fromhex(sys.argv[1])))
@@ -543,6 +570,7 @@ def main():
     check_v2(doc, v1_record)
     check_sealed(doc, vector_v2_from_doc(doc))
     check_personal(doc, vector_v2_from_doc(doc))
+    check_cards()
 
 
 if __name__ == "__main__":

@@ -565,6 +565,7 @@ fn services_of_every_kind_round_trip_through_the_store() {
             member_id: None,
             method: ConfirmMethod::PrintedCard,
             at_ms: s.started_ms,
+            card: None,
         });
         let id = v.caregivers[0]
             .store
@@ -589,6 +590,7 @@ fn services_of_every_kind_round_trip_through_the_store() {
         member_id: Some(cg),
         method: ConfirmMethod::InPerson,
         at_ms: START_MS,
+        card: None,
     });
     v.volunteers[0]
         .store
@@ -599,6 +601,7 @@ fn services_of_every_kind_round_trip_through_the_store() {
         member_id: Some(vol),
         method: ConfirmMethod::InPerson,
         at_ms: START_MS,
+        card: None,
     });
     assert!(v.volunteers[0].store.record_service(by_vol).is_err());
     let pt = v.caregivers[0]

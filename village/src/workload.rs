@@ -249,6 +249,7 @@ impl Workload {
                     member_id: None,
                     method: ConfirmMethod::PrintedCard,
                     at_ms: at,
+                    card: None,
                 });
                 let service = Service {
                     elder_id: w.elders[e],

@@ -2,6 +2,7 @@
 //! `i64` Unix milliseconds. Each converts into its core record with `TryFrom` (naming the field
 //! when text does not parse) and back with `From`.
 
+mod card;
 mod elder;
 mod ledger;
 mod network;
@@ -10,6 +11,7 @@ mod record;
 mod service;
 mod visit;
 
+pub use card::{Card, CardSheet, CodeCheck, CodeVerdict, WithdrawalReason};
 pub use elder::{
     CareLevel, Consent, ConsentPurpose, ConsentRelation, Elder, EntitlementGroup, ErasureReason,
 };

@@ -41,6 +41,8 @@ mirror_enum! {
         ExportElder,
         /// One record read back.
         ReadRecord,
+        /// A printed code card's sheet, to print.
+        CardSheet,
     }
 }
 

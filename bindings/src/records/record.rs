@@ -5,8 +5,8 @@ use carebank_core::domain as d;
 use carebank_core::record::SignedRecord;
 
 use super::{
-    AccessLog, ConsentChange, Elder, Enrolment, ErasureReason, FollowUpDone, LedgerEntry,
-    LedgerRules, Revocation, Service, Site, Visit,
+    AccessLog, Card, ConsentChange, Elder, Enrolment, ErasureReason, FollowUpDone, LedgerEntry,
+    LedgerRules, Revocation, Service, Site, Visit, WithdrawalReason,
 };
 use crate::convert;
 use crate::error::{CareError, Result};
@@ -188,6 +188,22 @@ pub enum RecordBody {
         /// The record id of the version it supersedes.
         supersedes: Option<String>,
     },
+    /// A printed code card issued for an elder.
+    Card {
+        /// The card.
+        card: Card,
+    },
+    /// A printed code card withdrawn.
+    CardWithdrawal {
+        /// The card.
+        card_id: String,
+        /// The elder it was for.
+        elder_id: String,
+        /// From when its codes stop counting (Unix ms).
+        from_ms: i64,
+        /// Why.
+        reason: WithdrawalReason,
+    },
 }
 
 impl TryFrom<d::RecordBody> for RecordBody {
@@ -240,6 +256,13 @@ impl TryFrom<d::RecordBody> for RecordBody {
                 month: c.month,
                 version: c.version,
                 supersedes: c.supersedes.map(|id| id.to_string()),
+            },
+            d::RecordBody::Card(card) => RecordBody::Card { card: card.into() },
+            d::RecordBody::CardWithdrawal(w) => RecordBody::CardWithdrawal {
+                card_id: w.card_id.to_string(),
+                elder_id: w.elder_id.to_string(),
+                from_ms: convert::ms(w.from_ms),
+                reason: w.reason.into(),
             },
         })
     }

@@ -101,6 +101,9 @@ mirror_enum! {
         PrintedCard,
         /// Confirmed by phone call.
         PhoneCall,
+        /// The next code of the elder's printed code card (give `card_code`): the
+        /// coordinator's phone checks it.
+        CardCode,
     }
 }
 
@@ -228,16 +231,34 @@ pub struct Confirmation {
     pub method: ConfirmMethod,
     /// When (Unix ms).
     pub at_ms: i64,
+    /// With method `CardCode`: the six digits the elder showed from the printed card.
+    #[uniffi(default)]
+    pub card_code: Option<String>,
+    /// With a card code: the card's id, if the phone knows it (printed on the card).
+    #[uniffi(default)]
+    pub card_id: Option<String>,
 }
 
 impl TryFrom<Confirmation> for d::Confirmation {
     type Error = CareError;
     fn try_from(c: Confirmation) -> Result<Self> {
+        let card_id = convert::opt_id("confirmation.card_id", c.card_id.as_deref())?;
+        let card = match (c.card_code, card_id) {
+            (Some(code), card_id) => Some(d::CardCode { code, card_id }),
+            (None, Some(_)) => {
+                return Err(CareError::invalid(
+                    "confirmation.card_id",
+                    "a card id goes with a card code",
+                ));
+            }
+            (None, None) => None,
+        };
         Ok(d::Confirmation {
             by: c.by.into(),
             member_id: convert::opt_id("confirmation.member_id", c.member_id.as_deref())?,
             method: c.method.into(),
             at_ms: convert::instant("confirmation.at_ms", c.at_ms)?,
+            card,
         })
     }
 }
@@ -249,6 +270,12 @@ impl From<d::Confirmation> for Confirmation {
             member_id: c.member_id.map(|m| m.to_string()),
             method: c.method.into(),
             at_ms: convert::ms(c.at_ms),
+            card_id: c
+                .card
+                .as_ref()
+                .and_then(|k| k.card_id)
+                .map(|i| i.to_string()),
+            card_code: c.card.map(|k| k.code),
         }
     }
 }

@@ -2,8 +2,9 @@
 
 use anyhow::{Context, Result};
 use carebank_core::domain::{
-    BathPlace, ConfirmMethod, Confirmation, ConfirmedBy, CorrectionAction, FollowUp, FollowUpDone,
-    Funding, Level, MealMode, Observations, RiskFlag, Service, ServiceDetail, ServiceKind, Visit,
+    BathPlace, CardCode, ConfirmMethod, Confirmation, ConfirmedBy, CorrectionAction, FollowUp,
+    FollowUpDone, Funding, Level, MealMode, Observations, RiskFlag, Service, ServiceDetail,
+    ServiceKind, Visit,
 };
 use carebank_core::ids::Id;
 use carebank_core::{Actor, CareStore};
@@ -122,9 +123,17 @@ pub struct ServiceArgs {
     /// What was done (for emergency and other).
     #[arg(long)]
     description: Option<String>,
-    /// The elder confirmed it on the printed service card.
-    #[arg(long)]
+    /// The elder said so, or ticked a paper service card (nothing a device can check; prefer
+    /// --card-code).
+    #[arg(long, conflicts_with = "card_code")]
     confirmed_by_elder: bool,
+    /// The next code of the elder's printed code card, as the elder showed it (six digits):
+    /// the coordinator's device checks it.
+    #[arg(long, value_name = "CODE")]
+    card_code: Option<String>,
+    /// The card the code is from, if known (its id is printed on it).
+    #[arg(long, requires = "card_code", value_name = "CARD")]
+    card: Option<String>,
 }
 
 /// Records a service by this device's member; prints its record id.
@@ -163,11 +172,23 @@ pub fn service(a: ServiceArgs) -> Result<()> {
     };
     let mut store = a.store.open()?;
     let started_ms = parse_time(&a.at)?;
-    let confirmation = a.confirmed_by_elder.then_some(Confirmation {
+    let card = match a.card_code {
+        Some(code) => Some(CardCode {
+            code,
+            card_id: a.card.as_deref().map(|c| id("--card", c)).transpose()?,
+        }),
+        None => None,
+    };
+    let method = match card {
+        Some(_) => ConfirmMethod::CardCode,
+        None => ConfirmMethod::PrintedCard,
+    };
+    let confirmation = (a.confirmed_by_elder || card.is_some()).then_some(Confirmation {
         by: ConfirmedBy::Elder,
         member_id: None,
-        method: ConfirmMethod::PrintedCard,
+        method,
         at_ms: started_ms,
+        card,
     });
     let service = Service {
         elder_id: id("--elder", &a.elder)?,

@@ -1,6 +1,7 @@
 //! The device and coordinator commands.
 
 pub mod authority;
+pub mod cards;
 pub mod care;
 pub mod district;
 pub mod net;

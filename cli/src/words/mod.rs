@@ -8,6 +8,7 @@
 //! (`carebank_core::ledger::words`), so the bindings and the command line say the same thing;
 //! the review lists' (chains, access log, consent conflicts) are in [`review`].
 
+pub mod cards;
 pub mod review;
 
 use std::collections::BTreeMap;

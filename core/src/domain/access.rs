@@ -76,6 +76,8 @@ pub enum AccessCall {
     ExportElder,
     /// One record read back whole (an elder, a visit, a service …).
     ReadRecord,
+    /// A printed code card's sheet (the elder's name on it), to print.
+    CardSheet,
 }
 
 impl AccessCall {
@@ -89,6 +91,7 @@ impl AccessCall {
             AccessCall::MonthlyReport => "monthly_report",
             AccessCall::ExportElder => "export_elder",
             AccessCall::ReadRecord => "read_record",
+            AccessCall::CardSheet => "card_sheet",
         }
     }
 }

@@ -3,6 +3,7 @@
 //! (does the elder exist, may this member do this).
 
 mod access;
+mod card;
 mod consent;
 mod correction;
 mod elder;
@@ -17,6 +18,10 @@ pub(crate) mod validation;
 mod visit;
 
 pub use access::{ACCESS_ELDERS_MAX, AccessCall, AccessLog, AccessPurpose};
+pub use card::{
+    CARD_CODES_MAX, CARD_SECRET_LEN, CODE_DIGITS, Card, CardCode, CardFacts, CardSecret,
+    CardWithdrawal, CodeCheck, CodeUse, CodeVerdict, WithdrawalReason, hotp, judge,
+};
 pub use consent::{
     ConsentAction, ConsentChange, ConsentEvent, ConsentState, PurposeUse, consent_at,
     purposes_used, risk_is_health,
@@ -76,6 +81,10 @@ pub enum RecordBody {
     Erasure(Erasure),
     /// A month's aggregate figures, closed for the district (a coordinator's).
     MonthClose(MonthClose),
+    /// A printed code card issued for an elder (a coordinator's; no secret in it).
+    Card(Card),
+    /// A printed code card withdrawn (lost, replaced) from an instant on.
+    CardWithdrawal(CardWithdrawal),
 }
 
 impl RecordBody {
@@ -99,6 +108,8 @@ impl RecordBody {
             RecordBody::Consent(_) => "consent",
             RecordBody::Erasure(_) => "erasure",
             RecordBody::MonthClose(_) => "month_close",
+            RecordBody::Card(_) => "card",
+            RecordBody::CardWithdrawal(_) => "card_withdrawal",
         }
     }
 
@@ -134,6 +145,8 @@ impl RecordBody {
             RecordBody::Consent(x) => x.validate(),
             RecordBody::Erasure(x) => x.validate(),
             RecordBody::MonthClose(x) => x.validate(),
+            RecordBody::Card(x) => x.validate(),
+            RecordBody::CardWithdrawal(x) => x.validate(),
         }
     }
 }

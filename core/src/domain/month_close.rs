@@ -13,8 +13,9 @@ use crate::ids::Id;
 use crate::time::Month;
 
 /// The sections a figure may belong to, with the one unit each is counted in.
-pub const FIGURE_SECTIONS: [(&str, &str); 5] = [
+pub const FIGURE_SECTIONS: [(&str, &str); 6] = [
     ("person_times", "person_times"),
+    ("confirmation", "person_times"),
     ("minutes_by_funding", "minutes"),
     ("time_bank", "minutes"),
     ("entitlement", "elders"),

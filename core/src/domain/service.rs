@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
+use super::card::CardCode;
 use super::validation::{
     NOTE_MAX, ValidationError, distinct, in_range, instant, optional_text, required_text,
 };
@@ -253,6 +254,9 @@ pub enum ConfirmMethod {
     PrintedCard,
     /// Confirmed by phone call.
     PhoneCall,
+    /// Showed the next one-time code of the elder's printed code card (decision 0019): the
+    /// confirmation carries the code, which the coordinator's device checks.
+    CardCode,
 }
 
 /// The recipient side's confirmation of a service.
@@ -267,6 +271,9 @@ pub struct Confirmation {
     pub method: ConfirmMethod,
     /// When (Unix ms).
     pub at_ms: u64,
+    /// The code from the elder's printed card, with method `card_code` (and only then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card: Option<CardCode>,
 }
 
 /// One service given to one elder.
@@ -338,6 +345,27 @@ impl Service {
                     ));
                 }
                 _ => {}
+            }
+            match (c.method, &c.card) {
+                (ConfirmMethod::CardCode, Some(card)) => {
+                    card.validate()?;
+                    if c.by != ConfirmedBy::Elder {
+                        return Err(ValidationError::Inconsistent(
+                            "a card code is the elder's own confirmation",
+                        ));
+                    }
+                }
+                (ConfirmMethod::CardCode, None) => {
+                    return Err(ValidationError::Inconsistent(
+                        "a confirmation by card code carries the code",
+                    ));
+                }
+                (_, Some(_)) => {
+                    return Err(ValidationError::Inconsistent(
+                        "only a confirmation by card code carries a code",
+                    ));
+                }
+                (_, None) => {}
             }
         }
         Ok(())

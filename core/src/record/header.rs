@@ -44,7 +44,9 @@ impl RecordClass {
             | RecordBody::Ledger(_)
             | RecordBody::MemberProfile(_)
             | RecordBody::AccessLog(_)
-            | RecordBody::Consent(_) => RecordClass::Care,
+            | RecordBody::Consent(_)
+            | RecordBody::Card(_)
+            | RecordBody::CardWithdrawal(_) => RecordClass::Care,
         }
     }
 

@@ -15,8 +15,8 @@ use crate::time::{Month, UnixMs};
 const STATUSES: [&str; 3] = ["under_served", "within_quota", "over_quota"];
 
 impl MonthlyReport {
-    /// The report's aggregates, as a month close carries them: every person-time, funding and
-    /// time-bank figure, the count of entitled elders by status and of elders overdue for a
+    /// The report's aggregates, as a month close carries them: every person-time, funding,
+    /// time-bank and confirmation figure, the count of entitled elders by status and of elders overdue for a
     /// visit. No names, no ids.
     pub fn figures(&self) -> Vec<Figure> {
         let figure = |section: &str, key: &str, value: i64, unit: &str| Figure {
@@ -31,7 +31,7 @@ impl MonthlyReport {
             .filter(|r| {
                 matches!(
                     r.section,
-                    "person_times" | "minutes_by_funding" | "time_bank"
+                    "person_times" | "minutes_by_funding" | "time_bank" | "confirmation"
                 )
             })
             .map(|r| figure(r.section, &r.key, r.value, r.unit))

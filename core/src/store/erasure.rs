@@ -3,7 +3,7 @@
 //! personal fields in its index. The records themselves stay, sealed: they keep verifying and
 //! their facts keep counting, and nothing left on the device can open their personal part.
 
-use rusqlite::{Transaction, params};
+use rusqlite::{Connection, Transaction, params};
 
 use super::index;
 use super::schema::{INDEX_TABLES, OnErasure};
@@ -31,7 +31,7 @@ pub(crate) fn carry_out(tx: &Transaction<'_>, centre: PublicKey) -> Result<Vec<I
         let RecordBody::Erasure(erasure) = record.body() else {
             continue;
         };
-        if !index::counts(tx, id)? || !may_erase(tx, record.author(), centre)? {
+        if !index::counts(tx, id)? || !coordinating_author(tx, record.author(), centre)? {
             continue;
         }
         let first = tx
@@ -53,12 +53,17 @@ pub(crate) fn carry_out(tx: &Transaction<'_>, centre: PublicKey) -> Result<Vec<I
     Ok(erased)
 }
 
-/// Whether `author` is the centre or a coordinator's device the circle trusts.
-fn may_erase(tx: &Transaction<'_>, author: PublicKey, centre: PublicKey) -> Result<bool> {
+/// Whether `author` is the centre or a coordinator's device the circle trusts: who may erase an
+/// elder, and issue or withdraw a code card.
+pub(super) fn coordinating_author(
+    conn: &Connection,
+    author: PublicKey,
+    centre: PublicKey,
+) -> Result<bool> {
     if author == centre {
         return Ok(true);
     }
-    Ok(tx
+    Ok(conn
         .prepare_cached("SELECT 1 FROM trusted_keys WHERE device_key = ?1 AND role = ?2")?
         .exists(params![author, Role::Coordinator])?)
 }

@@ -61,6 +61,19 @@ impl Store {
         .transpose()
     }
 
+    /// A counted, unvoided elder's name (empty once the elder is erased). Callers that hand it
+    /// to a person log the read.
+    pub fn elder_name(&self, elder_id: Id) -> Result<Option<String>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT name FROM elders WHERE elder_id = ?1 AND counted = 1 AND voided = 0",
+                [elder_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
     /// A member with at least one trusted, unrevoked key.
     pub fn member_facts(&self, member_id: Id) -> Result<Option<MemberFacts>> {
         Ok(self

@@ -4,6 +4,7 @@
 
 mod access_log;
 mod at_rest;
+mod cards;
 mod chains;
 mod consent;
 mod elder_keys;
@@ -22,6 +23,7 @@ mod sync_state;
 
 pub use access_log::AccessEntry;
 pub use at_rest::{STORE_KEY_NAME, StoreKey};
+pub use cards::ConfirmationCounts;
 pub use chains::ChainProblem;
 pub use consent::ConsentConflict;
 pub use elder_keys::KeysTaken;
@@ -111,6 +113,9 @@ pub struct Store {
     wall: SharedClock,
     /// Opens the circle's epoch keys wrapped for this device (see [`Store::take_keys_for`]).
     unwrapper: Option<Unwrapper>,
+    /// Opened from a schema older than [`schema::INDEX_REBUILT_AT`]: the indexes lack what only
+    /// the records say until [`Store::rebuild_if_outdated`] runs.
+    index_outdated: bool,
 }
 
 impl Store {
@@ -152,6 +157,7 @@ impl Store {
             doc_order: Vec::new(),
             wall: Arc::new(wall_clock_ms),
             unwrapper: None,
+            index_outdated: (1..schema::INDEX_REBUILT_AT).contains(&was),
         };
         store.bind_circle()?;
         if (1..schema::TRUST_REDERIVED_AT).contains(&was) {
@@ -397,6 +403,17 @@ impl Store {
     /// The keys the circle trusts now, with their members and roles.
     pub fn trusted_keys(&self) -> Result<Vec<TrustedKey>> {
         index::trusted_keys(&self.conn)
+    }
+
+    /// Rebuilds the indexes once if the store was opened from a schema whose indexes lack what
+    /// only the records say (call it once this device's keys are taken, so that sealed records
+    /// open).
+    pub fn rebuild_if_outdated(&mut self) -> Result<()> {
+        if self.index_outdated {
+            self.rebuild_indexes()?;
+            self.index_outdated = false;
+        }
+        Ok(())
     }
 
     /// Empties the materialised indexes and rebuilds them from the documents, verifying every
@@ -747,6 +764,73 @@ mod tests {
         signed(key, circle, ms, body)
     }
 
+    /// A store of schema version 7 indexed no confirmation kind or card code; opened by this
+    /// build it rebuilds its indexes once, and its services say who confirmed them.
+    #[test]
+    fn a_store_upgraded_past_version_7_indexes_who_confirmed_its_services() {
+        use crate::domain::{
+            ConfirmMethod, Confirmation, ConfirmedBy, Funding, MealMode, Service, ServiceDetail,
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("store.db");
+        let centre = DeviceKey::from_seed([1; 32]);
+        let circle = Id::random();
+        let ms = 1_793_577_600_000;
+        let service = RecordBody::Service(Service {
+            elder_id: Id::random(),
+            provider_id: Id::random(),
+            started_ms: ms,
+            duration_minutes: 30,
+            funding: Funding::SelfPaid,
+            detail: ServiceDetail::Meal {
+                mode: MealMode::Delivered,
+                portions: 1,
+                diet_notes: None,
+            },
+            confirmation: Some(Confirmation {
+                by: ConfirmedBy::Elder,
+                member_id: None,
+                method: ConfirmMethod::InPerson,
+                at_ms: ms,
+                card: None,
+            }),
+        });
+        let confirmed_by = |store: &Store| -> Option<String> {
+            store
+                .conn
+                .query_row("SELECT confirmed_by FROM services", [], |r| r.get(0))
+                .expect("service row")
+        };
+        {
+            let mut store =
+                Store::open(&path, &StoreKey::Plain, circle, centre.public_key()).expect("open");
+            store
+                .append(&signed(&centre, circle, ms, service))
+                .expect("service");
+            assert_eq!(confirmed_by(&store).as_deref(), Some("elder"));
+            store
+                .conn
+                .execute_batch(
+                    "DROP TABLE card_secrets;
+                     DROP INDEX services_card_code;
+                     ALTER TABLE services DROP COLUMN confirmed_by;
+                     ALTER TABLE services DROP COLUMN card_code;
+                     ALTER TABLE services DROP COLUMN card_id;
+                     PRAGMA user_version = 7;",
+                )
+                .expect("downgrade");
+        }
+        let mut store =
+            Store::open(&path, &StoreKey::Plain, circle, centre.public_key()).expect("upgrade");
+        assert_eq!(
+            confirmed_by(&store),
+            None,
+            "the new column is empty until the rebuild"
+        );
+        store.rebuild_if_outdated().expect("rebuild");
+        assert_eq!(confirmed_by(&store).as_deref(), Some("elder"));
+    }
+
     /// A store of schema version 2 (before certificates' validity was indexed) counted a key's
     /// records after its certificate expired; opened by this build, it no longer does.
     #[test]
@@ -791,6 +875,11 @@ mod tests {
                      DROP TABLE access_log_elders;
                      DROP TABLE consent_changes;
                      DROP TABLE record_purposes;
+                     DROP TABLE card_secrets;
+                     DROP INDEX services_card_code;
+                     ALTER TABLE services DROP COLUMN confirmed_by;
+                     ALTER TABLE services DROP COLUMN card_code;
+                     ALTER TABLE services DROP COLUMN card_id;
                      DROP INDEX records_chain;
                      ALTER TABLE records DROP COLUMN seq;
                      ALTER TABLE records DROP COLUMN prev;

@@ -283,7 +283,26 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE sealed_waiting ADD COLUMN elder TEXT;
     CREATE INDEX sealed_waiting_elder ON sealed_waiting (elder);
     "#,
+    // 8 (issue 15, item 3; decision 0019): who confirmed each service and the card code it
+    // carries, and the secrets of the code cards this device issued (kept, never derived: a
+    // rebuild leaves them). A store upgraded to this step rebuilds its indexes once to fill the
+    // new columns (`INDEX_REBUILT_AT`).
+    r#"
+    ALTER TABLE services ADD COLUMN confirmed_by TEXT;
+    ALTER TABLE services ADD COLUMN card_code TEXT;
+    ALTER TABLE services ADD COLUMN card_id TEXT;
+    CREATE INDEX services_card_code ON services (card_code) WHERE card_code IS NOT NULL;
+    CREATE TABLE card_secrets (
+        card_id TEXT PRIMARY KEY,
+        elder_id TEXT NOT NULL,
+        secret BLOB NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
+
+/// The schema version from which a store opening an older database rebuilds its indexes once
+/// (the version whose new index columns only the records can fill).
+pub const INDEX_REBUILT_AT: usize = 8;
 
 /// The first schema version whose trust rows a store derives again when it opens an older
 /// database (the version that added certificates' validity to the index).
@@ -446,6 +465,7 @@ mod tests {
         "epoch_keys",
         "elder_keys",
         "peer_elder_keys",
+        "card_secrets",
     ];
 
     fn tables_of(conn: &Connection) -> Vec<String> {

@@ -445,6 +445,16 @@ RustBuffer uniffi_carebank_ffi_fn_method_carestore_balance(uint64_t ptr, RustBuf
 RustBuffer uniffi_carebank_ffi_fn_method_carestore_balances(uint64_t ptr, int64_t now_ms, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_CARD_CONFIRMATIONS
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_CARD_CONFIRMATIONS
+RustBuffer uniffi_carebank_ffi_fn_method_carestore_card_confirmations(uint64_t ptr, RustBuffer month, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_CARD_SHEET
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_CARD_SHEET
+RustBuffer uniffi_carebank_ffi_fn_method_carestore_card_sheet(uint64_t ptr, RustBuffer card_id, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_CHANGE_CONSENT
 #define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_CHANGE_CONSENT
 RustBuffer uniffi_carebank_ffi_fn_method_carestore_change_consent(uint64_t ptr, RustBuffer change, RustCallStatus *_Nonnull out_status
@@ -555,6 +565,11 @@ RustBuffer uniffi_carebank_ffi_fn_method_carestore_import_bundle(uint64_t ptr, R
 int8_t uniffi_carebank_ffi_fn_method_carestore_is_erased(uint64_t ptr, RustBuffer elder_id, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_ISSUE_CARD
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_ISSUE_CARD
+RustBuffer uniffi_carebank_ffi_fn_method_carestore_issue_card(uint64_t ptr, RustBuffer elder_id, uint32_t codes, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_MERGE_FROM
 #define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_MERGE_FROM
 RustBuffer uniffi_carebank_ffi_fn_method_carestore_merge_from(uint64_t ptr, uint64_t other, RustBuffer listener, RustBuffer cancel, RustCallStatus *_Nonnull out_status
@@ -643,6 +658,11 @@ RustBuffer uniffi_carebank_ffi_fn_method_carestore_untrusted_records(uint64_t pt
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_VERIFY_STATEMENT
 #define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_VERIFY_STATEMENT
 RustBuffer uniffi_carebank_ffi_fn_method_carestore_verify_statement(uint64_t ptr, RustBuffer statement, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_WITHDRAW_CARD
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_METHOD_CARESTORE_WITHDRAW_CARD
+RustBuffer uniffi_carebank_ffi_fn_method_carestore_withdraw_card(uint64_t ptr, RustBuffer card_id, RustBuffer from_ms, RustBuffer reason, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_FN_FUNC_DEVICE_PUBLIC_KEY
@@ -988,6 +1008,18 @@ uint16_t uniffi_carebank_ffi_checksum_method_carestore_balances(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_CARD_CONFIRMATIONS
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_CARD_CONFIRMATIONS
+uint16_t uniffi_carebank_ffi_checksum_method_carestore_card_confirmations(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_CARD_SHEET
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_CARD_SHEET
+uint16_t uniffi_carebank_ffi_checksum_method_carestore_card_sheet(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_CHANGE_CONSENT
 #define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_CHANGE_CONSENT
 uint16_t uniffi_carebank_ffi_checksum_method_carestore_change_consent(void
@@ -1120,6 +1152,12 @@ uint16_t uniffi_carebank_ffi_checksum_method_carestore_is_erased(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_ISSUE_CARD
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_ISSUE_CARD
+uint16_t uniffi_carebank_ffi_checksum_method_carestore_issue_card(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_MERGE_FROM
 #define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_MERGE_FROM
 uint16_t uniffi_carebank_ffi_checksum_method_carestore_merge_from(void
@@ -1225,6 +1263,12 @@ uint16_t uniffi_carebank_ffi_checksum_method_carestore_untrusted_records(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_VERIFY_STATEMENT
 #define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_VERIFY_STATEMENT
 uint16_t uniffi_carebank_ffi_checksum_method_carestore_verify_statement(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_WITHDRAW_CARD
+#define UNIFFI_FFIDEF_UNIFFI_CAREBANK_FFI_CHECKSUM_METHOD_CARESTORE_WITHDRAW_CARD
+uint16_t uniffi_carebank_ffi_checksum_method_carestore_withdraw_card(void
     
 );
 #endif

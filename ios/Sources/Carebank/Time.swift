@@ -43,4 +43,10 @@ public extension CareStore {
     func entitlementUse(monthOf date: Date, purpose: AccessPurpose) throws -> [EntitlementUse] {
         try entitlementUse(month: carebankMonth(of: date), purpose: purpose)
     }
+
+    /// The verdict on every service of the CST month containing `date` confirmed by a printed
+    /// card's code (decision 0019).
+    func cardConfirmations(monthOf date: Date) throws -> [CodeCheck] {
+        try cardConfirmations(month: carebankMonth(of: date))
+    }
 }

@@ -152,6 +152,8 @@ pub(crate) fn insert(
         RecordBody::Ledger(_) | RecordBody::LedgerRules(_) => {}
         // A month close is read from the records table when asked for (`report::close`).
         RecordBody::MonthClose(_) => {}
+        // Cards are read from the records table by type when codes are checked (`store::cards`).
+        RecordBody::Card(_) | RecordBody::CardWithdrawal(_) => {}
     }
     Ok(true)
 }

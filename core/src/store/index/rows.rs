@@ -108,9 +108,10 @@ pub(super) fn write_rows(
             crate::store::consent::index_purposes(tx, record_id, effective)?;
         }
         RecordBody::Service(s) => {
+            let card = s.confirmation.as_ref().and_then(|c| c.card.as_ref());
             tx.prepare_cached("INSERT OR REPLACE INTO services (record_id, elder_id, provider_id, kind, funding, started_ms,
-                   duration_minutes, month, confirmed, author, hlc_ms, voided, counted)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)")?.execute(params![
+                   duration_minutes, month, confirmed, author, hlc_ms, voided, counted, confirmed_by, card_code, card_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)")?.execute(params![
                     record_id,
                     s.elder_id,
                     s.provider_id,
@@ -123,7 +124,10 @@ pub(super) fn write_rows(
                     author,
                     hlc_ms,
                     voided,
-                    counted
+                    counted,
+                    s.confirmation.as_ref().map(|c| crate::store::cards::confirmed_by_name(c.by)),
+                    card.map(|c| c.code.as_str()),
+                    card.and_then(|c| c.card_id)
                 ],
             )?;
             crate::store::consent::index_purposes(tx, record_id, effective)?;
@@ -140,7 +144,9 @@ pub(super) fn write_rows(
         | RecordBody::AccessLog(_)
         | RecordBody::Consent(_)
         | RecordBody::Erasure(_)
-        | RecordBody::MonthClose(_) => {}
+        | RecordBody::MonthClose(_)
+        | RecordBody::Card(_)
+        | RecordBody::CardWithdrawal(_) => {}
     }
     Ok(())
 }

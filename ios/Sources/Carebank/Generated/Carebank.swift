@@ -853,6 +853,19 @@ public protocol CareStoreProtocol: AnyObject, Sendable {
     func balances(nowMs: Int64) throws  -> [Balance]
     
     /**
+     * The verdict on every service of `month` (`YYYY-MM`) confirmed by a card code, in the
+     * order the services started: valid, reused, out of order, wrong elder, withdrawn, or
+     * unchecked on a phone that did not issue the card.
+     */
+    func cardConfirmations(month: String) throws  -> [CodeCheck]
+    
+    /**
+     * The sheet of a card this phone issued, to print it again (`NotAuthorised` for a card
+     * issued elsewhere; the read of the elder's name is logged).
+     */
+    func cardSheet(cardId: String) throws  -> CardSheet
+    
+    /**
      * Withdraws or gives again an elder's consent for one purpose (centre or coordinator);
      * returns the record id. After a withdrawal, records of that purpose dated from `at_ms`
      * are refused with `ConsentMissing`; records made before stay.
@@ -982,6 +995,13 @@ public protocol CareStoreProtocol: AnyObject, Sendable {
     func isErased(elderId: String) throws  -> Bool
     
     /**
+     * Issues `elder_id` a printed card of `codes` one-time codes (centre or coordinator; 1 to
+     * 200): its secret stays on this phone only, which alone can print it again and check its
+     * codes. Returns the sheet to print (the read of the elder's name is logged).
+     */
+    func issueCard(elderId: String, codes: UInt32) throws  -> CardSheet
+    
+    /**
      * Pulls every record `other` holds into this store, one document at a time, reporting to
      * `listener` and stopping between documents if `cancel` says so. Merging is idempotent and
      * order-free: a cancelled merge keeps what it did, and the next one does the rest. This is
@@ -1086,6 +1106,12 @@ public protocol CareStoreProtocol: AnyObject, Sendable {
      * Verifies a statement file against this circle's centre key.
      */
     func verifyStatement(statement: Data) throws  -> VerifiedStatement
+    
+    /**
+     * Withdraws a card (centre or coordinator) from `from_ms` on (now if absent): its codes on
+     * services given or recorded from then are `Withdrawn`. Returns the record id.
+     */
+    func withdrawCard(cardId: String, fromMs: Int64?, reason: WithdrawalReason) throws  -> String
     
 }
 /**
@@ -1243,6 +1269,35 @@ open func balances(nowMs: Int64)throws  -> [Balance]  {
     uniffi_carebank_ffi_fn_method_carestore_balances(
             self.uniffiCloneHandle(),
         FfiConverterInt64.lower(nowMs),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The verdict on every service of `month` (`YYYY-MM`) confirmed by a card code, in the
+     * order the services started: valid, reused, out of order, wrong elder, withdrawn, or
+     * unchecked on a phone that did not issue the card.
+     */
+open func cardConfirmations(month: String)throws  -> [CodeCheck]  {
+    return try  FfiConverterSequenceTypeCodeCheck.lift(try rustCallWithError(FfiConverterTypeCareError_lift) {
+        uniffiCallStatus in
+    uniffi_carebank_ffi_fn_method_carestore_card_confirmations(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(month),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The sheet of a card this phone issued, to print it again (`NotAuthorised` for a card
+     * issued elsewhere; the read of the elder's name is logged).
+     */
+open func cardSheet(cardId: String)throws  -> CardSheet  {
+    return try  FfiConverterTypeCardSheet_lift(try rustCallWithError(FfiConverterTypeCareError_lift) {
+        uniffiCallStatus in
+    uniffi_carebank_ffi_fn_method_carestore_card_sheet(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(cardId),uniffiCallStatus
     )
 })
 }
@@ -1561,6 +1616,22 @@ open func isErased(elderId: String)throws  -> Bool  {
 }
     
     /**
+     * Issues `elder_id` a printed card of `codes` one-time codes (centre or coordinator; 1 to
+     * 200): its secret stays on this phone only, which alone can print it again and check its
+     * codes. Returns the sheet to print (the read of the elder's name is logged).
+     */
+open func issueCard(elderId: String, codes: UInt32)throws  -> CardSheet  {
+    return try  FfiConverterTypeCardSheet_lift(try rustCallWithError(FfiConverterTypeCareError_lift) {
+        uniffiCallStatus in
+    uniffi_carebank_ffi_fn_method_carestore_issue_card(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(elderId),
+        FfiConverterUInt32.lower(codes),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Pulls every record `other` holds into this store, one document at a time, reporting to
      * `listener` and stopping between documents if `cancel` says so. Merging is idempotent and
      * order-free: a cancelled merge keeps what it did, and the next one does the rest. This is
@@ -1809,6 +1880,22 @@ open func verifyStatement(statement: Data)throws  -> VerifiedStatement  {
     uniffi_carebank_ffi_fn_method_carestore_verify_statement(
             self.uniffiCloneHandle(),
         FfiConverterData.lower(statement),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Withdraws a card (centre or coordinator) from `from_ms` on (now if absent): its codes on
+     * services given or recorded from then are `Withdrawn`. Returns the record id.
+     */
+open func withdrawCard(cardId: String, fromMs: Int64?, reason: WithdrawalReason)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeCareError_lift) {
+        uniffiCallStatus in
+    uniffi_carebank_ffi_fn_method_carestore_withdraw_card(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(cardId),
+        FfiConverterOptionInt64.lower(fromMs),
+        FfiConverterTypeWithdrawalReason_lower(reason),uniffiCallStatus
     )
 })
 }
@@ -2907,6 +2994,194 @@ public func FfiConverterTypeBalance_lower(_ value: Balance) -> RustBuffer {
 
 
 /**
+ * A printed code card (the record: no secret in it).
+ */
+public struct Card: Equatable, Hashable {
+    /**
+     * The card's id (printed on it).
+     */
+    public var cardId: String
+    /**
+     * The elder it is for.
+     */
+    public var elderId: String
+    /**
+     * The elder's cards in the order issued: 1 for the first.
+     */
+    public var serial: UInt32
+    /**
+     * How many codes it carries.
+     */
+    public var codes: UInt32
+    /**
+     * When it was issued (Unix ms).
+     */
+    public var issuedMs: Int64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The card's id (printed on it).
+         */cardId: String, 
+        /**
+         * The elder it is for.
+         */elderId: String, 
+        /**
+         * The elder's cards in the order issued: 1 for the first.
+         */serial: UInt32, 
+        /**
+         * How many codes it carries.
+         */codes: UInt32, 
+        /**
+         * When it was issued (Unix ms).
+         */issuedMs: Int64) {
+        self.cardId = cardId
+        self.elderId = elderId
+        self.serial = serial
+        self.codes = codes
+        self.issuedMs = issuedMs
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Card: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCard: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Card {
+        return
+            try Card(
+                cardId: FfiConverterString.read(from: &buf), 
+                elderId: FfiConverterString.read(from: &buf), 
+                serial: FfiConverterUInt32.read(from: &buf), 
+                codes: FfiConverterUInt32.read(from: &buf), 
+                issuedMs: FfiConverterInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Card, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.cardId, into: &buf)
+        FfiConverterString.write(value.elderId, into: &buf)
+        FfiConverterUInt32.write(value.serial, into: &buf)
+        FfiConverterUInt32.write(value.codes, into: &buf)
+        FfiConverterInt64.write(value.issuedMs, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCard_lift(_ buf: RustBuffer) throws -> Card {
+    return try FfiConverterTypeCard.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCard_lower(_ value: Card) -> RustBuffer {
+    return FfiConverterTypeCard.lower(value)
+}
+
+
+/**
+ * What is printed on a card.
+ */
+public struct CardSheet: Equatable, Hashable {
+    /**
+     * The card.
+     */
+    public var card: Card
+    /**
+     * The elder's name (empty once erased).
+     */
+    public var elderName: String
+    /**
+     * The codes in order, the first at index 0.
+     */
+    public var codes: [String]
+    /**
+     * From when the card is withdrawn, if it is (Unix ms).
+     */
+    public var withdrawnFromMs: Int64?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The card.
+         */card: Card, 
+        /**
+         * The elder's name (empty once erased).
+         */elderName: String, 
+        /**
+         * The codes in order, the first at index 0.
+         */codes: [String], 
+        /**
+         * From when the card is withdrawn, if it is (Unix ms).
+         */withdrawnFromMs: Int64?) {
+        self.card = card
+        self.elderName = elderName
+        self.codes = codes
+        self.withdrawnFromMs = withdrawnFromMs
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CardSheet: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCardSheet: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CardSheet {
+        return
+            try CardSheet(
+                card: FfiConverterTypeCard.read(from: &buf), 
+                elderName: FfiConverterString.read(from: &buf), 
+                codes: FfiConverterSequenceString.read(from: &buf), 
+                withdrawnFromMs: FfiConverterOptionInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CardSheet, into buf: inout [UInt8]) {
+        FfiConverterTypeCard.write(value.card, into: &buf)
+        FfiConverterString.write(value.elderName, into: &buf)
+        FfiConverterSequenceString.write(value.codes, into: &buf)
+        FfiConverterOptionInt64.write(value.withdrawnFromMs, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCardSheet_lift(_ buf: RustBuffer) throws -> CardSheet {
+    return try FfiConverterTypeCardSheet.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCardSheet_lower(_ value: CardSheet) -> RustBuffer {
+    return FfiConverterTypeCardSheet.lower(value)
+}
+
+
+/**
  * Which circle a store belongs to: its id and the town centre's public key (the root of
  * trust). A new member gets both from the coordinator, e.g. from a QR code.
  */
@@ -2977,6 +3252,135 @@ public func FfiConverterTypeCareCircle_lower(_ value: CareCircle) -> RustBuffer 
 
 
 /**
+ * The verdict on one service confirmed by a card code.
+ */
+public struct CodeCheck: Equatable, Hashable {
+    /**
+     * The service record.
+     */
+    public var serviceId: String
+    /**
+     * The elder served.
+     */
+    public var elderId: String
+    /**
+     * When the service started (Unix ms).
+     */
+    public var startedMs: Int64
+    /**
+     * The code typed.
+     */
+    public var code: String
+    /**
+     * The verdict.
+     */
+    public var verdict: CodeVerdict
+    /**
+     * The card the code was found on (for `WrongElder`: another elder's, if any).
+     */
+    public var cardId: String?
+    /**
+     * Its place on that card (1 for the first code).
+     */
+    public var counter: UInt32?
+    /**
+     * For `Reused` and `OutOfOrder`: the earlier service that used it (or a later code).
+     */
+    public var earlierServiceId: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The service record.
+         */serviceId: String, 
+        /**
+         * The elder served.
+         */elderId: String, 
+        /**
+         * When the service started (Unix ms).
+         */startedMs: Int64, 
+        /**
+         * The code typed.
+         */code: String, 
+        /**
+         * The verdict.
+         */verdict: CodeVerdict, 
+        /**
+         * The card the code was found on (for `WrongElder`: another elder's, if any).
+         */cardId: String?, 
+        /**
+         * Its place on that card (1 for the first code).
+         */counter: UInt32?, 
+        /**
+         * For `Reused` and `OutOfOrder`: the earlier service that used it (or a later code).
+         */earlierServiceId: String?) {
+        self.serviceId = serviceId
+        self.elderId = elderId
+        self.startedMs = startedMs
+        self.code = code
+        self.verdict = verdict
+        self.cardId = cardId
+        self.counter = counter
+        self.earlierServiceId = earlierServiceId
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CodeCheck: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCodeCheck: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CodeCheck {
+        return
+            try CodeCheck(
+                serviceId: FfiConverterString.read(from: &buf), 
+                elderId: FfiConverterString.read(from: &buf), 
+                startedMs: FfiConverterInt64.read(from: &buf), 
+                code: FfiConverterString.read(from: &buf), 
+                verdict: FfiConverterTypeCodeVerdict.read(from: &buf), 
+                cardId: FfiConverterOptionString.read(from: &buf), 
+                counter: FfiConverterOptionUInt32.read(from: &buf), 
+                earlierServiceId: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CodeCheck, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.serviceId, into: &buf)
+        FfiConverterString.write(value.elderId, into: &buf)
+        FfiConverterInt64.write(value.startedMs, into: &buf)
+        FfiConverterString.write(value.code, into: &buf)
+        FfiConverterTypeCodeVerdict.write(value.verdict, into: &buf)
+        FfiConverterOptionString.write(value.cardId, into: &buf)
+        FfiConverterOptionUInt32.write(value.counter, into: &buf)
+        FfiConverterOptionString.write(value.earlierServiceId, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCodeCheck_lift(_ buf: RustBuffer) throws -> CodeCheck {
+    return try FfiConverterTypeCodeCheck.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCodeCheck_lower(_ value: CodeCheck) -> RustBuffer {
+    return FfiConverterTypeCodeCheck.lower(value)
+}
+
+
+/**
  * The recipient side's confirmation of a service.
  */
 public struct Confirmation: Equatable, Hashable {
@@ -2996,6 +3400,14 @@ public struct Confirmation: Equatable, Hashable {
      * When (Unix ms).
      */
     public var atMs: Int64
+    /**
+     * With method `CardCode`: the six digits the elder showed from the printed card.
+     */
+    public var cardCode: String?
+    /**
+     * With a card code: the card's id, if the phone knows it (printed on the card).
+     */
+    public var cardId: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3011,11 +3423,19 @@ public struct Confirmation: Equatable, Hashable {
          */method: ConfirmMethod, 
         /**
          * When (Unix ms).
-         */atMs: Int64) {
+         */atMs: Int64, 
+        /**
+         * With method `CardCode`: the six digits the elder showed from the printed card.
+         */cardCode: String? = nil, 
+        /**
+         * With a card code: the card's id, if the phone knows it (printed on the card).
+         */cardId: String? = nil) {
         self.by = by
         self.memberId = memberId
         self.method = method
         self.atMs = atMs
+        self.cardCode = cardCode
+        self.cardId = cardId
     }
 
     
@@ -3037,7 +3457,9 @@ public struct FfiConverterTypeConfirmation: FfiConverterRustBuffer {
                 by: FfiConverterTypeConfirmedBy.read(from: &buf), 
                 memberId: FfiConverterOptionString.read(from: &buf), 
                 method: FfiConverterTypeConfirmMethod.read(from: &buf), 
-                atMs: FfiConverterInt64.read(from: &buf)
+                atMs: FfiConverterInt64.read(from: &buf), 
+                cardCode: FfiConverterOptionString.read(from: &buf), 
+                cardId: FfiConverterOptionString.read(from: &buf)
         )
     }
 
@@ -3046,6 +3468,8 @@ public struct FfiConverterTypeConfirmation: FfiConverterRustBuffer {
         FfiConverterOptionString.write(value.memberId, into: &buf)
         FfiConverterTypeConfirmMethod.write(value.method, into: &buf)
         FfiConverterInt64.write(value.atMs, into: &buf)
+        FfiConverterOptionString.write(value.cardCode, into: &buf)
+        FfiConverterOptionString.write(value.cardId, into: &buf)
     }
 }
 
@@ -6378,6 +6802,10 @@ public enum AccessCall: Equatable, Hashable {
      * One record read back.
      */
     case readRecord
+    /**
+     * A printed code card's sheet, to print.
+     */
+    case cardSheet
 
 
 
@@ -6413,6 +6841,8 @@ public struct FfiConverterTypeAccessCall: FfiConverterRustBuffer {
         
         case 7: return .readRecord
         
+        case 8: return .cardSheet
+        
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
@@ -6447,6 +6877,10 @@ public struct FfiConverterTypeAccessCall: FfiConverterRustBuffer {
         
         case .readRecord:
             writeInt(&buf, Int32(7))
+        
+        
+        case .cardSheet:
+            writeInt(&buf, Int32(8))
         
         }
     }
@@ -7131,6 +7565,121 @@ public func FfiConverterTypeCareLevel_lower(_ value: CareLevel) -> RustBuffer {
 
 
 /**
+ * What the coordinator's phone found of one code an elder showed.
+ */
+
+public enum CodeVerdict: Equatable, Hashable {
+    
+    /**
+     * The elder's code, on a card in force, used once and in order.
+     */
+    case valid
+    /**
+     * Its place on the card was used by a service that started earlier.
+     */
+    case reused
+    /**
+     * It comes before a code already used by a service that started earlier.
+     */
+    case outOfOrder
+    /**
+     * On none of this elder's cards (another elder's, or none at all).
+     */
+    case wrongElder
+    /**
+     * On a card withdrawn before the service was given or recorded.
+     */
+    case withdrawn
+    /**
+     * This phone did not issue the card and cannot check it.
+     */
+    case unchecked
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension CodeVerdict: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCodeVerdict: FfiConverterRustBuffer {
+    typealias SwiftType = CodeVerdict
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CodeVerdict {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .valid
+        
+        case 2: return .reused
+        
+        case 3: return .outOfOrder
+        
+        case 4: return .wrongElder
+        
+        case 5: return .withdrawn
+        
+        case 6: return .unchecked
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: CodeVerdict, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .valid:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .reused:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .outOfOrder:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .wrongElder:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .withdrawn:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .unchecked:
+            writeInt(&buf, Int32(6))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCodeVerdict_lift(_ buf: RustBuffer) throws -> CodeVerdict {
+    return try FfiConverterTypeCodeVerdict.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCodeVerdict_lower(_ value: CodeVerdict) -> RustBuffer {
+    return FfiConverterTypeCodeVerdict.lower(value)
+}
+
+
+
+/**
  * How a confirmation was given.
  */
 
@@ -7148,6 +7697,11 @@ public enum ConfirmMethod: Equatable, Hashable {
      * Confirmed by phone call.
      */
     case phoneCall
+    /**
+     * The next code of the elder's printed code card (give `card_code`): the
+     * coordinator's phone checks it.
+     */
+    case cardCode
 
 
 
@@ -7175,6 +7729,8 @@ public struct FfiConverterTypeConfirmMethod: FfiConverterRustBuffer {
         
         case 3: return .phoneCall
         
+        case 4: return .cardCode
+        
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
@@ -7193,6 +7749,10 @@ public struct FfiConverterTypeConfirmMethod: FfiConverterRustBuffer {
         
         case .phoneCall:
             writeInt(&buf, Int32(3))
+        
+        
+        case .cardCode:
+            writeInt(&buf, Int32(4))
         
         }
     }
@@ -8801,18 +9361,29 @@ public enum RecordBody: Equatable, Hashable {
          */reason: ErasureReason
     )
     /**
-     * A month's aggregate figures closed for the district (or a correction of them).
+     * A printed code card issued for an elder.
      */
-    case monthClose(
+    case card(
         /**
-         * The month, YYYY-MM.
-         */month: String, 
+         * The card.
+         */card: Card
+    )
+    /**
+     * A printed code card withdrawn.
+     */
+    case cardWithdrawal(
         /**
-         * 1 for the first close, one more for each correction.
-         */version: UInt32, 
+         * The card.
+         */cardId: String, 
         /**
-         * The record id of the version it supersedes.
-         */supersedes: String?
+         * The elder it was for.
+         */elderId: String, 
+        /**
+         * From when its codes stop counting (Unix ms).
+         */fromMs: Int64, 
+        /**
+         * Why.
+         */reason: WithdrawalReason
     )
 
 
@@ -8883,7 +9454,10 @@ public struct FfiConverterTypeRecordBody: FfiConverterRustBuffer {
         case 16: return .erasure(elderId: try FfiConverterString.read(from: &buf), reason: try FfiConverterTypeErasureReason.read(from: &buf)
         )
         
-        case 17: return .monthClose(month: try FfiConverterString.read(from: &buf), version: try FfiConverterUInt32.read(from: &buf), supersedes: try FfiConverterOptionString.read(from: &buf)
+        case 17: return .card(card: try FfiConverterTypeCard.read(from: &buf)
+        )
+        
+        case 18: return .cardWithdrawal(cardId: try FfiConverterString.read(from: &buf), elderId: try FfiConverterString.read(from: &buf), fromMs: try FfiConverterInt64.read(from: &buf), reason: try FfiConverterTypeWithdrawalReason.read(from: &buf)
         )
         
         default: throw UniffiInternalError.unexpectedEnumCase
@@ -8980,11 +9554,17 @@ public struct FfiConverterTypeRecordBody: FfiConverterRustBuffer {
             FfiConverterTypeErasureReason.write(reason, into: &buf)
             
         
-        case let .monthClose(month,version,supersedes):
+        case let .card(card):
             writeInt(&buf, Int32(17))
-            FfiConverterString.write(month, into: &buf)
-            FfiConverterUInt32.write(version, into: &buf)
-            FfiConverterOptionString.write(supersedes, into: &buf)
+            FfiConverterTypeCard.write(card, into: &buf)
+            
+        
+        case let .cardWithdrawal(cardId,elderId,fromMs,reason):
+            writeInt(&buf, Int32(18))
+            FfiConverterString.write(cardId, into: &buf)
+            FfiConverterString.write(elderId, into: &buf)
+            FfiConverterInt64.write(fromMs, into: &buf)
+            FfiConverterTypeWithdrawalReason.write(reason, into: &buf)
             
         }
     }
@@ -9692,6 +10272,91 @@ public func FfiConverterTypeVerdict_lower(_ value: Verdict) -> RustBuffer {
 }
 
 
+
+/**
+ * Why a card is withdrawn.
+ */
+
+public enum WithdrawalReason: Equatable, Hashable {
+    
+    /**
+     * Lost or stolen.
+     */
+    case lost
+    /**
+     * Damaged or used up, replaced by a new card.
+     */
+    case replaced
+    /**
+     * The elder left the service.
+     */
+    case serviceEnded
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension WithdrawalReason: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeWithdrawalReason: FfiConverterRustBuffer {
+    typealias SwiftType = WithdrawalReason
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> WithdrawalReason {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .lost
+        
+        case 2: return .replaced
+        
+        case 3: return .serviceEnded
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: WithdrawalReason, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .lost:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .replaced:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .serviceEnded:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWithdrawalReason_lift(_ buf: RustBuffer) throws -> WithdrawalReason {
+    return try FfiConverterTypeWithdrawalReason.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWithdrawalReason_lower(_ value: WithdrawalReason) -> RustBuffer {
+    return FfiConverterTypeWithdrawalReason.lower(value)
+}
+
+
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
@@ -10002,6 +10667,31 @@ fileprivate struct FfiConverterSequenceTypeBalance: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeBalance.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeCodeCheck: FfiConverterRustBuffer {
+    typealias SwiftType = [CodeCheck]
+
+    public static func write(_ value: [CodeCheck], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeCodeCheck.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [CodeCheck] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [CodeCheck]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeCodeCheck.read(from: &buf))
         }
         return seq
     }
@@ -10482,6 +11172,12 @@ private let initializationResult: InitializationResult = {
     if (uniffi_carebank_ffi_checksum_method_carestore_balances() != 23098) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_carebank_ffi_checksum_method_carestore_card_confirmations() != 59356) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_carebank_ffi_checksum_method_carestore_card_sheet() != 17030) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_carebank_ffi_checksum_method_carestore_change_consent() != 5966) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -10548,6 +11244,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_carebank_ffi_checksum_method_carestore_is_erased() != 45950) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_carebank_ffi_checksum_method_carestore_issue_card() != 18716) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_carebank_ffi_checksum_method_carestore_merge_from() != 2440) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -10600,6 +11299,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_carebank_ffi_checksum_method_carestore_verify_statement() != 15152) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_carebank_ffi_checksum_method_carestore_withdraw_card() != 27124) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_carebank_ffi_checksum_constructor_carestore_open() != 54574) {

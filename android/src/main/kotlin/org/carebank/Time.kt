@@ -5,6 +5,7 @@ import java.time.YearMonth
 import java.time.ZoneId
 import org.carebank.ffi.AccessPurpose
 import org.carebank.ffi.CareStore
+import org.carebank.ffi.CodeCheck
 import org.carebank.ffi.ElderMonth
 import org.carebank.ffi.EntitlementUse
 import org.carebank.ffi.OverdueElder
@@ -33,3 +34,6 @@ fun CareStore.entitlementUse(month: YearMonth, purpose: AccessPurpose): List<Ent
 
 /** Person-times (人次) by service type in [month]. */
 fun CareStore.personTimes(month: YearMonth): PersonTimes = personTimes(month.toCarebank())
+
+/** The verdict on every service of [month] confirmed by a printed card's code (decision 0019). */
+fun CareStore.cardConfirmations(month: YearMonth): List<CodeCheck> = cardConfirmations(month.toCarebank())

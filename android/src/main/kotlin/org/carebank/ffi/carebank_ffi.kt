@@ -793,6 +793,10 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_carebank_ffi_checksum_method_carestore_balances(
     ): Int
+    external fun uniffi_carebank_ffi_checksum_method_carestore_card_confirmations(
+    ): Int
+    external fun uniffi_carebank_ffi_checksum_method_carestore_card_sheet(
+    ): Int
     external fun uniffi_carebank_ffi_checksum_method_carestore_change_consent(
     ): Int
     external fun uniffi_carebank_ffi_checksum_method_carestore_circle(
@@ -837,6 +841,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_carebank_ffi_checksum_method_carestore_is_erased(
     ): Int
+    external fun uniffi_carebank_ffi_checksum_method_carestore_issue_card(
+    ): Int
     external fun uniffi_carebank_ffi_checksum_method_carestore_merge_from(
     ): Int
     external fun uniffi_carebank_ffi_checksum_method_carestore_open_follow_ups(
@@ -872,6 +878,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_carebank_ffi_checksum_method_carestore_untrusted_records(
     ): Int
     external fun uniffi_carebank_ffi_checksum_method_carestore_verify_statement(
+    ): Int
+    external fun uniffi_carebank_ffi_checksum_method_carestore_withdraw_card(
     ): Int
     external fun uniffi_carebank_ffi_checksum_constructor_carestore_open(
     ): Int
@@ -953,6 +961,10 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_balances(`ptr`: Long,`nowMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_carebank_ffi_fn_method_carestore_card_confirmations(`ptr`: Long,`month`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_carebank_ffi_fn_method_carestore_card_sheet(`ptr`: Long,`cardId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_change_consent(`ptr`: Long,`change`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_circle(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -997,6 +1009,8 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_is_erased(`ptr`: Long,`elderId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Byte
+    external fun uniffi_carebank_ffi_fn_method_carestore_issue_card(`ptr`: Long,`elderId`: RustBuffer.ByValue,`codes`: Int,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_merge_from(`ptr`: Long,`other`: Long,`listener`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_open_follow_ups(`ptr`: Long,`purpose`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1032,6 +1046,8 @@ internal object UniffiLib {
     external fun uniffi_carebank_ffi_fn_method_carestore_untrusted_records(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_method_carestore_verify_statement(`ptr`: Long,`statement`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_carebank_ffi_fn_method_carestore_withdraw_card(`ptr`: Long,`cardId`: RustBuffer.ByValue,`fromMs`: RustBuffer.ByValue,`reason`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_carebank_ffi_fn_func_device_public_key(`keys`: Long,`keyName`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1192,6 +1208,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_balances() and 0xFFFF) != 23098) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_carebank_ffi_checksum_method_carestore_card_confirmations() and 0xFFFF) != 59356) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_carebank_ffi_checksum_method_carestore_card_sheet() and 0xFFFF) != 17030) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_change_consent() and 0xFFFF) != 5966) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1258,6 +1280,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_is_erased() and 0xFFFF) != 45950) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_carebank_ffi_checksum_method_carestore_issue_card() and 0xFFFF) != 18716) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_merge_from() and 0xFFFF) != 2440) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1310,6 +1335,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_carebank_ffi_checksum_method_carestore_verify_statement() and 0xFFFF) != 15152) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_carebank_ffi_checksum_method_carestore_withdraw_card() and 0xFFFF) != 27124) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_carebank_ffi_checksum_constructor_carestore_open() and 0xFFFF) != 54574) {
@@ -2135,6 +2163,19 @@ public interface CareStoreInterface {
     fun `balances`(`nowMs`: kotlin.Long): List<Balance>
     
     /**
+     * The verdict on every service of `month` (`YYYY-MM`) confirmed by a card code, in the
+     * order the services started: valid, reused, out of order, wrong elder, withdrawn, or
+     * unchecked on a phone that did not issue the card.
+     */
+    fun `cardConfirmations`(`month`: kotlin.String): List<CodeCheck>
+    
+    /**
+     * The sheet of a card this phone issued, to print it again (`NotAuthorised` for a card
+     * issued elsewhere; the read of the elder's name is logged).
+     */
+    fun `cardSheet`(`cardId`: kotlin.String): CardSheet
+    
+    /**
      * Withdraws or gives again an elder's consent for one purpose (centre or coordinator);
      * returns the record id. After a withdrawal, records of that purpose dated from `at_ms`
      * are refused with `ConsentMissing`; records made before stay.
@@ -2264,6 +2305,13 @@ public interface CareStoreInterface {
     fun `isErased`(`elderId`: kotlin.String): kotlin.Boolean
     
     /**
+     * Issues `elder_id` a printed card of `codes` one-time codes (centre or coordinator; 1 to
+     * 200): its secret stays on this phone only, which alone can print it again and check its
+     * codes. Returns the sheet to print (the read of the elder's name is logged).
+     */
+    fun `issueCard`(`elderId`: kotlin.String, `codes`: kotlin.UInt): CardSheet
+    
+    /**
      * Pulls every record `other` holds into this store, one document at a time, reporting to
      * `listener` and stopping between documents if `cancel` says so. Merging is idempotent and
      * order-free: a cancelled merge keeps what it did, and the next one does the rest. This is
@@ -2368,6 +2416,12 @@ public interface CareStoreInterface {
      * Verifies a statement file against this circle's centre key.
      */
     fun `verifyStatement`(`statement`: kotlin.ByteArray): VerifiedStatement
+    
+    /**
+     * Withdraws a card (centre or coordinator) from `from_ms` on (now if absent): its codes on
+     * services given or recorded from then are `Withdrawn`. Returns the record id.
+     */
+    fun `withdrawCard`(`cardId`: kotlin.String, `fromMs`: kotlin.Long?, `reason`: WithdrawalReason): kotlin.String
     
     companion object
 }
@@ -2564,6 +2618,45 @@ open class CareStore: Disposable, AutoCloseable, CareStoreInterface
         it,
         
         FfiConverterLong.lower(`nowMs`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The verdict on every service of `month` (`YYYY-MM`) confirmed by a card code, in the
+     * order the services started: valid, reused, out of order, wrong elder, withdrawn, or
+     * unchecked on a phone that did not issue the card.
+     */
+    @Throws(CareException::class)override fun `cardConfirmations`(`month`: kotlin.String): List<CodeCheck> {
+            return FfiConverterSequenceTypeCodeCheck.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CareException) { _status ->
+    UniffiLib.uniffi_carebank_ffi_fn_method_carestore_card_confirmations(
+        it,
+        
+        FfiConverterString.lower(`month`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The sheet of a card this phone issued, to print it again (`NotAuthorised` for a card
+     * issued elsewhere; the read of the elder's name is logged).
+     */
+    @Throws(CareException::class)override fun `cardSheet`(`cardId`: kotlin.String): CardSheet {
+            return FfiConverterTypeCardSheet.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CareException) { _status ->
+    UniffiLib.uniffi_carebank_ffi_fn_method_carestore_card_sheet(
+        it,
+        
+        FfiConverterString.lower(`cardId`),_status)
 }
     }
     )
@@ -2995,6 +3088,27 @@ open class CareStore: Disposable, AutoCloseable, CareStoreInterface
 
     
     /**
+     * Issues `elder_id` a printed card of `codes` one-time codes (centre or coordinator; 1 to
+     * 200): its secret stays on this phone only, which alone can print it again and check its
+     * codes. Returns the sheet to print (the read of the elder's name is logged).
+     */
+    @Throws(CareException::class)override fun `issueCard`(`elderId`: kotlin.String, `codes`: kotlin.UInt): CardSheet {
+            return FfiConverterTypeCardSheet.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CareException) { _status ->
+    UniffiLib.uniffi_carebank_ffi_fn_method_carestore_issue_card(
+        it,
+        
+        FfiConverterString.lower(`elderId`),
+        FfiConverterUInt.lower(`codes`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * Pulls every record `other` holds into this store, one document at a time, reporting to
      * `listener` and stopping between documents if `cancel` says so. Merging is idempotent and
      * order-free: a cancelled merge keeps what it did, and the next one does the rest. This is
@@ -3330,6 +3444,27 @@ open class CareStore: Disposable, AutoCloseable, CareStoreInterface
         it,
         
         FfiConverterByteArray.lower(`statement`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Withdraws a card (centre or coordinator) from `from_ms` on (now if absent): its codes on
+     * services given or recorded from then are `Withdrawn`. Returns the record id.
+     */
+    @Throws(CareException::class)override fun `withdrawCard`(`cardId`: kotlin.String, `fromMs`: kotlin.Long?, `reason`: WithdrawalReason): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CareException) { _status ->
+    UniffiLib.uniffi_carebank_ffi_fn_method_carestore_withdraw_card(
+        it,
+        
+        FfiConverterString.lower(`cardId`),
+        FfiConverterOptionalLong.lower(`fromMs`),
+        FfiConverterTypeWithdrawalReason.lower(`reason`),_status)
 }
     }
     )
@@ -4717,6 +4852,140 @@ public object FfiConverterTypeBalance: FfiConverterRustBuffer<Balance> {
 
 
 /**
+ * A printed code card (the record: no secret in it).
+ */
+data class Card (
+    /**
+     * The card's id (printed on it).
+     */
+    var `cardId`: kotlin.String
+    , 
+    /**
+     * The elder it is for.
+     */
+    var `elderId`: kotlin.String
+    , 
+    /**
+     * The elder's cards in the order issued: 1 for the first.
+     */
+    var `serial`: kotlin.UInt
+    , 
+    /**
+     * How many codes it carries.
+     */
+    var `codes`: kotlin.UInt
+    , 
+    /**
+     * When it was issued (Unix ms).
+     */
+    var `issuedMs`: kotlin.Long
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCard: FfiConverterRustBuffer<Card> {
+    override fun read(buf: ByteBuffer): Card {
+        return Card(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterLong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Card) = (
+            FfiConverterString.allocationSize(value.`cardId`) +
+            FfiConverterString.allocationSize(value.`elderId`) +
+            FfiConverterUInt.allocationSize(value.`serial`) +
+            FfiConverterUInt.allocationSize(value.`codes`) +
+            FfiConverterLong.allocationSize(value.`issuedMs`)
+    )
+
+    override fun write(value: Card, buf: ByteBuffer) {
+            FfiConverterString.write(value.`cardId`, buf)
+            FfiConverterString.write(value.`elderId`, buf)
+            FfiConverterUInt.write(value.`serial`, buf)
+            FfiConverterUInt.write(value.`codes`, buf)
+            FfiConverterLong.write(value.`issuedMs`, buf)
+    }
+}
+
+
+
+/**
+ * What is printed on a card.
+ */
+data class CardSheet (
+    /**
+     * The card.
+     */
+    var `card`: Card
+    , 
+    /**
+     * The elder's name (empty once erased).
+     */
+    var `elderName`: kotlin.String
+    , 
+    /**
+     * The codes in order, the first at index 0.
+     */
+    var `codes`: List<kotlin.String>
+    , 
+    /**
+     * From when the card is withdrawn, if it is (Unix ms).
+     */
+    var `withdrawnFromMs`: kotlin.Long?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCardSheet: FfiConverterRustBuffer<CardSheet> {
+    override fun read(buf: ByteBuffer): CardSheet {
+        return CardSheet(
+            FfiConverterTypeCard.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterOptionalLong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: CardSheet) = (
+            FfiConverterTypeCard.allocationSize(value.`card`) +
+            FfiConverterString.allocationSize(value.`elderName`) +
+            FfiConverterSequenceString.allocationSize(value.`codes`) +
+            FfiConverterOptionalLong.allocationSize(value.`withdrawnFromMs`)
+    )
+
+    override fun write(value: CardSheet, buf: ByteBuffer) {
+            FfiConverterTypeCard.write(value.`card`, buf)
+            FfiConverterString.write(value.`elderName`, buf)
+            FfiConverterSequenceString.write(value.`codes`, buf)
+            FfiConverterOptionalLong.write(value.`withdrawnFromMs`, buf)
+    }
+}
+
+
+
+/**
  * Which circle a store belongs to: its id and the town centre's public key (the root of
  * trust). A new member gets both from the coordinator, e.g. from a QR code.
  */
@@ -4765,6 +5034,101 @@ public object FfiConverterTypeCareCircle: FfiConverterRustBuffer<CareCircle> {
 
 
 /**
+ * The verdict on one service confirmed by a card code.
+ */
+data class CodeCheck (
+    /**
+     * The service record.
+     */
+    var `serviceId`: kotlin.String
+    , 
+    /**
+     * The elder served.
+     */
+    var `elderId`: kotlin.String
+    , 
+    /**
+     * When the service started (Unix ms).
+     */
+    var `startedMs`: kotlin.Long
+    , 
+    /**
+     * The code typed.
+     */
+    var `code`: kotlin.String
+    , 
+    /**
+     * The verdict.
+     */
+    var `verdict`: CodeVerdict
+    , 
+    /**
+     * The card the code was found on (for `WrongElder`: another elder's, if any).
+     */
+    var `cardId`: kotlin.String?
+    , 
+    /**
+     * Its place on that card (1 for the first code).
+     */
+    var `counter`: kotlin.UInt?
+    , 
+    /**
+     * For `Reused` and `OutOfOrder`: the earlier service that used it (or a later code).
+     */
+    var `earlierServiceId`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCodeCheck: FfiConverterRustBuffer<CodeCheck> {
+    override fun read(buf: ByteBuffer): CodeCheck {
+        return CodeCheck(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterTypeCodeVerdict.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalUInt.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: CodeCheck) = (
+            FfiConverterString.allocationSize(value.`serviceId`) +
+            FfiConverterString.allocationSize(value.`elderId`) +
+            FfiConverterLong.allocationSize(value.`startedMs`) +
+            FfiConverterString.allocationSize(value.`code`) +
+            FfiConverterTypeCodeVerdict.allocationSize(value.`verdict`) +
+            FfiConverterOptionalString.allocationSize(value.`cardId`) +
+            FfiConverterOptionalUInt.allocationSize(value.`counter`) +
+            FfiConverterOptionalString.allocationSize(value.`earlierServiceId`)
+    )
+
+    override fun write(value: CodeCheck, buf: ByteBuffer) {
+            FfiConverterString.write(value.`serviceId`, buf)
+            FfiConverterString.write(value.`elderId`, buf)
+            FfiConverterLong.write(value.`startedMs`, buf)
+            FfiConverterString.write(value.`code`, buf)
+            FfiConverterTypeCodeVerdict.write(value.`verdict`, buf)
+            FfiConverterOptionalString.write(value.`cardId`, buf)
+            FfiConverterOptionalUInt.write(value.`counter`, buf)
+            FfiConverterOptionalString.write(value.`earlierServiceId`, buf)
+    }
+}
+
+
+
+/**
  * The recipient side's confirmation of a service.
  */
 data class Confirmation (
@@ -4787,6 +5151,16 @@ data class Confirmation (
      * When (Unix ms).
      */
     var `atMs`: kotlin.Long
+    , 
+    /**
+     * With method `CardCode`: the six digits the elder showed from the printed card.
+     */
+    var `cardCode`: kotlin.String? = null 
+    , 
+    /**
+     * With a card code: the card's id, if the phone knows it (printed on the card).
+     */
+    var `cardId`: kotlin.String? = null 
     
 ){
     
@@ -4807,6 +5181,8 @@ public object FfiConverterTypeConfirmation: FfiConverterRustBuffer<Confirmation>
             FfiConverterOptionalString.read(buf),
             FfiConverterTypeConfirmMethod.read(buf),
             FfiConverterLong.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
         )
     }
 
@@ -4814,7 +5190,9 @@ public object FfiConverterTypeConfirmation: FfiConverterRustBuffer<Confirmation>
             FfiConverterTypeConfirmedBy.allocationSize(value.`by`) +
             FfiConverterOptionalString.allocationSize(value.`memberId`) +
             FfiConverterTypeConfirmMethod.allocationSize(value.`method`) +
-            FfiConverterLong.allocationSize(value.`atMs`)
+            FfiConverterLong.allocationSize(value.`atMs`) +
+            FfiConverterOptionalString.allocationSize(value.`cardCode`) +
+            FfiConverterOptionalString.allocationSize(value.`cardId`)
     )
 
     override fun write(value: Confirmation, buf: ByteBuffer) {
@@ -4822,6 +5200,8 @@ public object FfiConverterTypeConfirmation: FfiConverterRustBuffer<Confirmation>
             FfiConverterOptionalString.write(value.`memberId`, buf)
             FfiConverterTypeConfirmMethod.write(value.`method`, buf)
             FfiConverterLong.write(value.`atMs`, buf)
+            FfiConverterOptionalString.write(value.`cardCode`, buf)
+            FfiConverterOptionalString.write(value.`cardId`, buf)
     }
 }
 
@@ -7204,7 +7584,11 @@ enum class AccessCall {
     /**
      * One record read back.
      */
-    READ_RECORD;
+    READ_RECORD,
+    /**
+     * A printed code card's sheet, to print.
+     */
+    CARD_SHEET;
 
     
 
@@ -7841,6 +8225,65 @@ public object FfiConverterTypeCareLevel: FfiConverterRustBuffer<CareLevel> {
 
 
 /**
+ * What the coordinator's phone found of one code an elder showed.
+ */
+
+enum class CodeVerdict {
+    
+    /**
+     * The elder's code, on a card in force, used once and in order.
+     */
+    VALID,
+    /**
+     * Its place on the card was used by a service that started earlier.
+     */
+    REUSED,
+    /**
+     * It comes before a code already used by a service that started earlier.
+     */
+    OUT_OF_ORDER,
+    /**
+     * On none of this elder's cards (another elder's, or none at all).
+     */
+    WRONG_ELDER,
+    /**
+     * On a card withdrawn before the service was given or recorded.
+     */
+    WITHDRAWN,
+    /**
+     * This phone did not issue the card and cannot check it.
+     */
+    UNCHECKED;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCodeVerdict: FfiConverterRustBuffer<CodeVerdict> {
+    override fun read(buf: ByteBuffer) = try {
+        CodeVerdict.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: CodeVerdict) = 4UL
+
+    override fun write(value: CodeVerdict, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * How a confirmation was given.
  */
 
@@ -7857,7 +8300,12 @@ enum class ConfirmMethod {
     /**
      * Confirmed by phone call.
      */
-    PHONE_CALL;
+    PHONE_CALL,
+    /**
+     * The next code of the elder's printed code card (give `card_code`): the
+     * coordinator's phone checks it.
+     */
+    CARD_CODE;
 
     
 
@@ -9207,21 +9655,40 @@ sealed class RecordBody {
     }
     
     /**
-     * A month's aggregate figures closed for the district (or a correction of them).
+     * A printed code card issued for an elder.
      */
-    data class MonthClose(
+    data class Card(
         /**
-         * The month, YYYY-MM.
+         * The card.
          */
-        val `month`: kotlin.String, 
+        val `card`: org.carebank.ffi.Card) : RecordBody()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * A printed code card withdrawn.
+     */
+    data class CardWithdrawal(
         /**
-         * 1 for the first close, one more for each correction.
+         * The card.
          */
-        val `version`: kotlin.UInt, 
+        val `cardId`: kotlin.String, 
         /**
-         * The record id of the version it supersedes.
+         * The elder it was for.
          */
-        val `supersedes`: kotlin.String?) : RecordBody()
+        val `elderId`: kotlin.String, 
+        /**
+         * From when its codes stop counting (Unix ms).
+         */
+        val `fromMs`: kotlin.Long, 
+        /**
+         * Why.
+         */
+        val `reason`: org.carebank.ffi.WithdrawalReason) : RecordBody()
         
     {
         
@@ -9299,10 +9766,14 @@ public object FfiConverterTypeRecordBody : FfiConverterRustBuffer<RecordBody>{
                 FfiConverterString.read(buf),
                 FfiConverterTypeErasureReason.read(buf),
                 )
-            17 -> RecordBody.MonthClose(
+            17 -> RecordBody.Card(
+                FfiConverterTypeCard.read(buf),
+                )
+            18 -> RecordBody.CardWithdrawal(
                 FfiConverterString.read(buf),
-                FfiConverterUInt.read(buf),
-                FfiConverterOptionalString.read(buf),
+                FfiConverterString.read(buf),
+                FfiConverterLong.read(buf),
+                FfiConverterTypeWithdrawalReason.read(buf),
                 )
             else -> throw RuntimeException("invalid enum value, something is very wrong!!")
         }
@@ -9427,13 +9898,21 @@ public object FfiConverterTypeRecordBody : FfiConverterRustBuffer<RecordBody>{
                 + FfiConverterTypeErasureReason.allocationSize(value.`reason`)
             )
         }
-        is RecordBody.MonthClose -> {
+        is RecordBody.Card -> {
             // Add the size for the Int that specifies the variant plus the size needed for all fields
             (
                 4UL
-                + FfiConverterString.allocationSize(value.`month`)
-                + FfiConverterUInt.allocationSize(value.`version`)
-                + FfiConverterOptionalString.allocationSize(value.`supersedes`)
+                + FfiConverterTypeCard.allocationSize(value.`card`)
+            )
+        }
+        is RecordBody.CardWithdrawal -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`cardId`)
+                + FfiConverterString.allocationSize(value.`elderId`)
+                + FfiConverterLong.allocationSize(value.`fromMs`)
+                + FfiConverterTypeWithdrawalReason.allocationSize(value.`reason`)
             )
         }
     }
@@ -9526,11 +10005,17 @@ public object FfiConverterTypeRecordBody : FfiConverterRustBuffer<RecordBody>{
                 FfiConverterTypeErasureReason.write(value.`reason`, buf)
                 Unit
             }
-            is RecordBody.MonthClose -> {
+            is RecordBody.Card -> {
                 buf.putInt(17)
-                FfiConverterString.write(value.`month`, buf)
-                FfiConverterUInt.write(value.`version`, buf)
-                FfiConverterOptionalString.write(value.`supersedes`, buf)
+                FfiConverterTypeCard.write(value.`card`, buf)
+                Unit
+            }
+            is RecordBody.CardWithdrawal -> {
+                buf.putInt(18)
+                FfiConverterString.write(value.`cardId`, buf)
+                FfiConverterString.write(value.`elderId`, buf)
+                FfiConverterLong.write(value.`fromMs`, buf)
+                FfiConverterTypeWithdrawalReason.write(value.`reason`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -10075,6 +10560,53 @@ public object FfiConverterTypeVerdict: FfiConverterRustBuffer<Verdict> {
 
 
 
+/**
+ * Why a card is withdrawn.
+ */
+
+enum class WithdrawalReason {
+    
+    /**
+     * Lost or stolen.
+     */
+    LOST,
+    /**
+     * Damaged or used up, replaced by a new card.
+     */
+    REPLACED,
+    /**
+     * The elder left the service.
+     */
+    SERVICE_ENDED;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeWithdrawalReason: FfiConverterRustBuffer<WithdrawalReason> {
+    override fun read(buf: ByteBuffer) = try {
+        WithdrawalReason.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: WithdrawalReason) = 4UL
+
+    override fun write(value: WithdrawalReason, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
 
 /**
  * @suppress
@@ -10473,6 +11005,34 @@ public object FfiConverterSequenceTypeBalance: FfiConverterRustBuffer<List<Balan
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeBalance.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeCodeCheck: FfiConverterRustBuffer<List<CodeCheck>> {
+    override fun read(buf: ByteBuffer): List<CodeCheck> {
+        val len = buf.getInt()
+        return List<CodeCheck>(len) {
+            FfiConverterTypeCodeCheck.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<CodeCheck>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeCodeCheck.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<CodeCheck>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeCodeCheck.write(it, buf)
         }
     }
 }
