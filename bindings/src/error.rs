@@ -166,6 +166,7 @@ impl From<carebank_core::Error> for CareError {
             },
             ref e if e.is_disk_full() => CareError::StorageFull,
             E::Statement(e) => CareError::invalid("statement", e),
+            E::Transfer(e) => CareError::invalid("transfer", e),
             e @ (E::Secrets(_) | E::WrongStoreKey(_)) => CareError::KeyStorage {
                 reason: e.to_string(),
             },

@@ -8,6 +8,7 @@ mod ledger_ops;
 mod names;
 mod privacy;
 mod sync;
+mod transfer_ops;
 
 pub use privacy::{EXPORT_FORMAT, ElderExport, ExportedRecord};
 
