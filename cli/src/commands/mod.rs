@@ -6,4 +6,5 @@ pub mod net;
 pub mod privacy;
 pub mod setup;
 pub mod timebank;
+pub mod transfer;
 pub mod view;
