@@ -276,7 +276,8 @@ mod tests {
         assert_eq!(
             held,
             CareError::NeedsCoordinator {
-                reason: "another claim for the same service came first".into()
+                reason: "another claim for the same service (or transfer-in of the same hours) came first"
+                    .into()
             }
         );
     }
