@@ -17,6 +17,19 @@ if command -v dpkg >/dev/null && ! dpkg -s libssl-dev >/dev/null 2>&1; then
     [ "$(id -u)" = 0 ] || sudo=sudo
     $sudo apt-get update -qq && $sudo apt-get install -y -qq libssl-dev pkg-config
 fi
+# The district page's browser test (tests/tests/district.rs, which fails under CI=1 without
+# them): Debian's chromium, and playwright-core from npm into the cargo target dir's tools/
+# (nothing global), as scripts/mobile.sh installs the Kotlin compiler.
+PLAYWRIGHT_VERSION=1.65.2
+PLAYWRIGHT_DIR="${CARGO_TARGET_DIR:-$PWD/target}/tools/playwright"
+if command -v dpkg >/dev/null && ! dpkg -s chromium >/dev/null 2>&1; then
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo=sudo
+    $sudo apt-get update -qq && $sudo apt-get install -y -qq chromium
+fi
+if ! grep -qs "\"version\": \"$PLAYWRIGHT_VERSION\"" "$PLAYWRIGHT_DIR/node_modules/playwright-core/package.json"; then
+    npm install --silent --no-audit --no-fund --prefix "$PLAYWRIGHT_DIR" "playwright-core@$PLAYWRIGHT_VERSION"
+fi
 
 step "format"
 cargo fmt --all -- --check
@@ -24,9 +37,10 @@ cargo fmt --all -- --check
 step "lints"
 cargo clippy --workspace --all-targets -- -D warnings
 
-step "independent verifiers (docs/tools/): record format, phone frames, sealed bundles"
+step "independent verifiers (docs/tools/): record format, phone frames, sealed bundles, authority chains"
 python3 docs/tools/verify_record.py
 python3 docs/tools/verify_sync_vectors.py
+python3 docs/tools/verify_authority.py
 
 step "PostgreSQL on loopback (for the relay's PostgreSQL tests)"
 eval "$(bash scripts/start-postgres.sh)"

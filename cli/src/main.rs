@@ -96,6 +96,10 @@ enum Command {
     ConsentConflicts(commands::view::ReviewArgs),
     /// The authority hierarchy: a province root, districts, town centres, district officials.
     Authority(commands::authority::AuthorityArgs),
+    /// Close a month: its aggregate figures signed for the district (again: a correction).
+    CloseMonth(commands::district::CloseMonthArgs),
+    /// A district official's view: every village's closed figures, verified (`district report`).
+    District(commands::district::DistrictArgs),
 }
 
 fn main() -> ExitCode {
@@ -138,6 +142,8 @@ fn main() -> ExitCode {
         Command::Consent(a) => commands::privacy::consent(a),
         Command::ConsentConflicts(a) => commands::privacy::consent_conflicts(a),
         Command::Authority(a) => commands::authority::authority(a),
+        Command::CloseMonth(a) => commands::district::close_month(a),
+        Command::District(a) => commands::district::district(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

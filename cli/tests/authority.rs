@@ -1,12 +1,15 @@
 //! The authority hierarchy set up from the command line: a province root certifies a district,
 //! the district certifies a town centre and an official, and each imports its chain; chains
-//! that are not theirs, or not under their province, are refused with a reason.
+//! that are not theirs, or not under their province, are refused with a reason. Then the month
+//! closed by the town and collected by the official through a relay (`close-month`,
+//! `district report`).
 
 mod common;
 
 use std::path::Path;
 
-use common::{fails, join, new_circle, ok};
+use common::relay::Relay;
+use common::{entitled_elder, fails, join, new_circle, ok};
 
 fn path(dir: &Path, name: &str) -> String {
     dir.join(name).display().to_string()
@@ -140,4 +143,112 @@ fn a_province_certifies_a_district_which_certifies_a_town_and_an_official() {
     std::fs::write(&damaged, bytes).expect("write");
     let refused = fails(&args(&import(&official, &damaged, &root)));
     assert!(refused.contains("damaged.chain"), "{refused}");
+}
+
+#[test]
+fn a_town_closes_its_month_and_the_official_collects_it_through_the_relay() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let [province, district, official, centre] =
+        ["province", "district", "official", "centre"].map(|name| path(dir.path(), name));
+    let root = ok(&[
+        "authority",
+        "new-root",
+        "--store",
+        &province,
+        "--name",
+        "浙江省",
+        "--region",
+        "33",
+    ]);
+    let root = root.trim();
+    let chain = |name: &str| path(dir.path(), name);
+    let key_of = |store: &str, level: &str| {
+        let out = ok(&["authority", "key", "--store", store, "--level", level]);
+        out.trim().to_string()
+    };
+    let district_key = key_of(&district, "district");
+    let who = ["district", &district_key, "临安区", "330112"];
+    ok(&args(&certify(&province, who, &chain("d"))));
+    ok(&args(&import(&district, &chain("d"), root)));
+    let official_key = key_of(&official, "official");
+    let who = ["official", &official_key, "王科长", "330112"];
+    ok(&args(&certify(&district, who, &chain("o"))));
+    ok(&args(&import(&official, &chain("o"), root)));
+    let (circle, centre_key, centre_site) = new_circle(&centre, "青山镇养老服务中心");
+    let who = ["town", &centre_key, "青山镇", "330112101"];
+    ok(&args(&certify(&district, who, &chain("t"))));
+
+    // Without its town chain a centre cannot close a month.
+    let close = ["close-month", "--store", &centre, "--month", "2026-11"];
+    assert!(fails(&close).contains("holds no town certificate"));
+    ok(&args(&import(&centre, &chain("t"), root)));
+    entitled_elder(
+        &centre,
+        "王奶奶",
+        &centre_site,
+        &["--birth-year", "1938", "--hours", "30"],
+    );
+    let closed = ok(&close);
+    assert!(closed.contains("(version 1)"), "{closed}");
+
+    let relay = Relay::start_with(
+        &dir.path().join("relay"),
+        &circle,
+        &centre_key,
+        &["--province-root", root],
+    );
+    ok(&["sync", "--store", &centre, "--relay", &relay.url]);
+    let report = |month: &str, format: &str| {
+        ok(&[
+            "district", "report", "--store", &official, "--relay", &relay.url, "--month", month,
+            format,
+        ])
+    };
+    let csv = report("2026-11", "--csv");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "month,circle,village,version,status,record_id,section,key,value,unit"
+    );
+    let line = |status: &str, key: &str, value: &str| {
+        lines.iter().any(|l| {
+            l.starts_with(&format!("2026-11,{circle},青山镇,"))
+                && l.contains(&format!(",{status},"))
+                && l.ends_with(&format!(",entitlement,{key},{value},elders"))
+        })
+    };
+    assert!(line("current", "under_served", "1"), "{csv}");
+    assert!(
+        lines.contains(&"2026-11,,total,,total,,entitlement,under_served,1,elders"),
+        "{csv}"
+    );
+
+    // Closing again is a correction: version 2 is current, version 1 still listed.
+    let closed = ok(&close);
+    assert!(closed.contains("(version 2)"), "{closed}");
+    ok(&["sync", "--store", &centre, "--relay", &relay.url]);
+    let json: serde_json::Value = serde_json::from_str(&report("2026-11", "--json")).expect("json");
+    let village = &json["villages"][0];
+    assert_eq!(village["current"]["version"], 2);
+    assert_eq!(village["superseded"][0]["version"], 1);
+    assert_eq!(
+        village["current"]["supersedes"],
+        village["superseded"][0]["record_id"]
+    );
+    let table = report("2026-10", "--json");
+    let october: serde_json::Value = serde_json::from_str(&table).expect("json");
+    assert!(october["villages"][0].get("current").is_none(), "{table}");
+    let text = ok(&[
+        "district", "report", "--store", &official, "--relay", &relay.url, "--month", "2026-10",
+    ]);
+    assert!(text.contains("not closed: 青山镇"), "{text}");
+
+    // The district's own key is no official's: the relay refuses it.
+    let refused = fails(&[
+        "district", "report", "--store", &district, "--relay", &relay.url, "--month", "2026-11",
+    ]);
+    assert!(
+        refused.contains("holds no official certificate"),
+        "{refused}"
+    );
 }

@@ -436,6 +436,11 @@ impl CareStore {
             }
             RecordBody::Service(service) => self.check_service(actor, body, service)?,
             RecordBody::Consent(change) => self.check_consent_change(actor, change)?,
+            RecordBody::MonthClose(_) => {
+                if !coordinating {
+                    return deny("only the centre or a coordinator closes a month");
+                }
+            }
             RecordBody::Erasure(erasure) => {
                 if !coordinating {
                     return deny("only the centre or a coordinator erases an elder's data");

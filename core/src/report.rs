@@ -2,6 +2,9 @@
 //! source, time-bank hours earned and redeemed, entitlement use per elder, overdue visits. Readable table, CSV (documented in
 //! `docs/report-format.md`) and JSON.
 
+mod close;
+pub mod district;
+
 use serde::Serialize;
 
 use crate::api::CareStore;
@@ -11,6 +14,7 @@ use crate::store::{EntitlementStatus, UNDER_SERVED_PERCENT};
 use crate::time::{Month, UnixMs, cst_day};
 
 pub use crate::lang::Lang;
+pub use close::HeldClose;
 
 /// The name an erased elder's row carries in a report (whose personal data is gone).
 pub const ERASED_ELDER: &str = "erased elder";

@@ -39,7 +39,7 @@ ZERO_ID = bytes(16)
 CLASS_OF_TYPE = {
     "site": 0, "enrolment": 0, "revocation": 0, "ledger_rules": 0, "epoch_key": 0, "key_grant": 0,
     "elder": 1, "visit": 1, "follow_up_done": 1, "service": 1, "correction": 1, "ledger": 1,
-    "member_profile": 1, "access_log": 1, "consent": 1, "erasure": 0,
+    "member_profile": 1, "access_log": 1, "consent": 1, "erasure": 0, "month_close": 0,
 }
 CLASS_NAMES = {0: "trust", 1: "care"}
 

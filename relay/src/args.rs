@@ -35,6 +35,10 @@ pub struct RelayArgs {
     /// The private key of --tls-cert (PEM).
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Let the district officials under this province root key collect their districts' month
+    /// closes (`/v1/district/closes`, the `/district` page). Repeat for several provinces.
+    #[arg(long = "province-root", value_name = "KEY")]
+    pub province_roots: Vec<PublicKey>,
 }
 
 impl RelayArgs {
@@ -44,6 +48,7 @@ impl RelayArgs {
         config.database_url = self.database_url.clone();
         config.circles = self.circles.clone();
         config.max_body_bytes = self.max_body_bytes;
+        config.province_roots = self.province_roots.clone();
         config.tls = self
             .tls_cert
             .clone()

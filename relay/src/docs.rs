@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 use automerge::ChangeHash;
 use carebank_core::domain::{RecordBody, Role};
 use carebank_core::identity::PublicKey;
+use carebank_core::identity::authority::AuthorityLevel;
 use carebank_core::identity::trust::bears_on_trust;
 use carebank_core::ids::Id;
 use carebank_core::record::SignedRecord;
@@ -15,7 +16,7 @@ use carebank_core::replica::{ChangeBatch, DocId, RecordDoc, session_actor};
 use carebank_core::sync::{DocHeads, SyncError, SyncReplica};
 
 use crate::RelayError;
-use crate::backend::{ElderKeyRow, TrustRecord};
+use crate::backend::{ElderKeyRow, MonthCloseRow, TrustRecord};
 use crate::pool::Pool;
 use crate::trust::trusted_now;
 
@@ -130,21 +131,63 @@ impl CircleReplica<'_> {
             .or_insert_with(Loaded::empty)
     }
 
-    /// The verified erasure records of this circle among `added`: (record id, elder, author).
-    fn erasures(&self, added: &[(String, Vec<Vec<u8>>)]) -> Vec<(String, Id, PublicKey)> {
+    /// The verified records of this circle among `added` whose bytes name one of `types`
+    /// (quoted, e.g. `"\"erasure\""`): a cheap look before verifying. With their bytes.
+    fn verified_named(
+        &self,
+        added: &[(String, Vec<Vec<u8>>)],
+        types: &[&[u8]],
+    ) -> Vec<(SignedRecord, Vec<u8>)> {
         let mut found = Vec::new();
         for bytes in added.iter().flat_map(|(_, values)| values) {
-            if !bytes.windows(9).any(|w| w == b"\"erasure\"") {
+            let named = |word: &[u8]| bytes.windows(word.len()).any(|w| w == word);
+            if !types.iter().any(|t| named(t)) {
                 continue;
             }
             if let Ok(record) = SignedRecord::from_bytes(bytes)
                 && record.envelope().circle == self.circle
-                && let RecordBody::Erasure(erasure) = record.body()
             {
-                found.push((record.id().to_string(), erasure.elder_id, record.author()));
+                found.push((record, bytes.clone()));
             }
         }
         found
+    }
+
+    /// The verified erasure records of this circle among `added`: (record id, elder, author).
+    fn erasures(&self, added: &[(String, Vec<Vec<u8>>)]) -> Vec<(String, Id, PublicKey)> {
+        self.verified_named(added, &[b"\"erasure\""])
+            .into_iter()
+            .filter_map(|(record, _)| match record.body() {
+                RecordBody::Erasure(e) => {
+                    Some((record.id().to_string(), e.elder_id, record.author()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The well-signed month closes of this circle among `added`, by the district their town
+    /// chain names (verified under the province roots only when a district asks).
+    fn month_closes(&self, added: &[(String, Vec<Vec<u8>>)]) -> Vec<MonthCloseRow> {
+        self.verified_named(added, &[b"\"month_close\""])
+            .into_iter()
+            .filter_map(|(record, bytes)| {
+                let RecordBody::MonthClose(close) = record.body() else {
+                    return None;
+                };
+                let district = close
+                    .town
+                    .certificates
+                    .iter()
+                    .find(|c| c.statement.level == AuthorityLevel::District)?;
+                Some(MonthCloseRow {
+                    id: record.id().to_string(),
+                    district: district.statement.subject.to_string(),
+                    month: close.month.clone(),
+                    bytes,
+                })
+            })
+            .collect()
     }
 
     /// Carries out the erasures signed by the centre or a coordinator the circle trusts: the
@@ -167,24 +210,14 @@ impl CircleReplica<'_> {
 
     /// The verified enrolments and revocations of this circle among `added`.
     fn trust_records(&self, added: &[(String, Vec<Vec<u8>>)]) -> Vec<TrustRecord> {
-        let mut trust = Vec::new();
-        for bytes in added.iter().flat_map(|(_, values)| values) {
-            // A cheap look before verifying: only enrolments and revocations matter here.
-            let named = |word: &[u8]| bytes.windows(word.len()).any(|w| w == word);
-            if !(named(b"\"enrolment\"") || named(b"\"revocation\"")) {
-                continue;
-            }
-            if let Ok(record) = SignedRecord::from_bytes(bytes)
-                && record.envelope().circle == self.circle
-                && bears_on_trust(record.body())
-            {
-                trust.push(TrustRecord {
-                    id: record.id().to_string(),
-                    bytes: bytes.clone(),
-                });
-            }
-        }
-        trust
+        self.verified_named(added, &[b"\"enrolment\"", b"\"revocation\""])
+            .into_iter()
+            .filter(|(record, _)| bears_on_trust(record.body()))
+            .map(|(record, bytes)| TrustRecord {
+                id: record.id().to_string(),
+                bytes,
+            })
+            .collect()
     }
 }
 
@@ -243,10 +276,11 @@ impl SyncReplica for CircleReplica<'_> {
         }
         let trust = self.trust_records(&added);
         let erasures = self.erasures(&added);
+        let closes = self.month_closes(&added);
         let (db, circle) = (self.db, self.circle);
         let appended = db
             .get()
-            .and_then(|mut b| b.append_chunk(circle, doc.as_str(), &chunk, &trust));
+            .and_then(|mut b| b.append_chunk(circle, doc.as_str(), &chunk, &trust, &closes));
         let appended = match appended {
             Ok(appended) => appended,
             Err(e) => {

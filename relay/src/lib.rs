@@ -9,6 +9,8 @@ mod args;
 mod backend;
 mod circles;
 mod connections;
+mod district;
+mod district_page;
 mod docs;
 mod error;
 mod pool;
@@ -20,7 +22,7 @@ mod tls;
 mod trust;
 
 pub use args::{RelayArgs, init_logging};
-pub use backend::{Appended, Backend, PostgresBackend, SqliteBackend, TrustRecord};
+pub use backend::{Appended, Backend, MonthCloseRow, PostgresBackend, SqliteBackend, TrustRecord};
 pub use error::RelayError;
 pub use state::AuthPolicy;
 pub use tls::TlsFiles;
@@ -73,6 +75,8 @@ pub struct RelayConfig {
     pub max_requests: usize,
     /// Serve HTTPS with this certificate and key; plain HTTP when absent (behind a terminator).
     pub tls: Option<TlsFiles>,
+    /// The province roots whose district officials may collect their districts' month closes.
+    pub province_roots: Vec<PublicKey>,
 }
 
 impl RelayConfig {
@@ -93,6 +97,7 @@ impl RelayConfig {
             max_connections: 512,
             max_requests: 64,
             tls: None,
+            province_roots: Vec::new(),
         }
     }
 }
@@ -133,7 +138,9 @@ pub async fn bind(
         max_skew_ms: config.max_skew_ms,
     };
     let app = AppState {
-        relay: Arc::new(Relay::new(pool, policy)),
+        relay: Arc::new(
+            Relay::new(pool, policy).with_province_roots(config.province_roots.clone()),
+        ),
         body: BodyLimits {
             max_bytes: config.max_body_bytes,
             idle: config.body_idle_timeout,

@@ -1,4 +1,5 @@
-//! The HTTP surface: `GET /health` and `POST /v1/circles/{circle}/sync`.
+//! The HTTP surface: `GET /health`, `POST /v1/circles/{circle}/sync`, and the district's
+//! `POST /v1/district/closes`, `POST /district/login` and `GET /district` ([`crate::district`]).
 //!
 //! A sync request is judged from its head first: the declared length against the limit (413),
 //! the circle id (400), the `authorization` header (401), then [`Relay::admit`]: the time, the
@@ -23,7 +24,11 @@ use carebank_core::ids::Id;
 use carebank_core::sync::{AUTH_HEADER, RequestAuth};
 use tokio::sync::Semaphore;
 
+use carebank_core::report::district::DistrictMonth;
+use carebank_core::time::Month;
+
 use crate::RelayError;
+use crate::district::{DistrictOf, MAX_DISTRICT_BODY};
 use crate::state::{Admitted, Relay};
 
 /// How request bodies are read.
@@ -53,6 +58,9 @@ pub fn router(app: AppState) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/v1/circles/{circle}/sync", post(sync))
+        .route("/v1/district/closes", post(district_request))
+        .route("/district/login", post(district_request))
+        .route("/district", get(district_page))
         .with_state(app)
 }
 
@@ -167,13 +175,115 @@ async fn admit(
     let circle: Id = circle
         .parse()
         .map_err(|_| RelayError::BadRequest(format!("{circle:?} is not a circle id")))?;
-    let auth = headers
+    let auth = request_auth(headers)?;
+    let admitted = blocking(app, move |relay| relay.admit(circle, auth, now_ms())).await?;
+    Ok((admitted, declared))
+}
+
+/// The request's signature, from its `authorization` header.
+fn request_auth(headers: &HeaderMap) -> Result<RequestAuth, RelayError> {
+    headers
         .get(AUTH_HEADER)
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| RelayError::Unauthorised("missing authorization header".into()))
-        .and_then(|v| RequestAuth::parse_header(v).map_err(RelayError::Unauthorised))?;
-    let admitted = blocking(app, move |relay| relay.admit(circle, auth, now_ms())).await?;
-    Ok((admitted, declared))
+        .and_then(|v| RequestAuth::parse_header(v).map_err(RelayError::Unauthorised))
+}
+
+/// Reads and admits a district official's signed request (its body: the official's chain).
+async fn official(
+    app: &AppState,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<DistrictOf, RelayError> {
+    let auth = request_auth(headers)?;
+    let limits = BodyLimits {
+        max_bytes: MAX_DISTRICT_BODY,
+        ..app.body
+    };
+    let body = read_body(body, limits, None).await?;
+    let path = uri.path().to_string();
+    blocking(app, move |relay| {
+        relay.official(&auth, &path, &body, now_ms())
+    })
+    .await
+}
+
+/// The cookie that carries a district page session.
+const SESSION_COOKIE: &str = "carebank_district";
+
+/// `POST /v1/district/closes` and `POST /district/login`: an official's signed request,
+/// answered with the district's closes, or with a page session.
+async fn district_request(
+    State(app): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let district = match official(&app, &uri, &headers, body).await {
+        Ok(district) => district,
+        Err(e) => return refuse_unread(e),
+    };
+    if uri.path() == "/v1/district/closes" {
+        return match blocking(&app, move |relay| relay.district_closes(&district)).await {
+            Ok(closes) => axum::Json(closes).into_response(),
+            Err(e) => e.into_response(),
+        };
+    }
+    let name = district.name.clone();
+    let token = match blocking(&app, move |relay| relay.open_session(district, now_ms())).await {
+        Ok(token) => token,
+        Err(e) => return e.into_response(),
+    };
+    let cookie = format!(
+        "{SESSION_COOKIE}={token}; Path=/district; HttpOnly; SameSite=Strict; Max-Age=3600"
+    );
+    let mut response = axum::Json(serde_json::json!({ "district": name })).into_response();
+    match HeaderValue::from_str(&cookie) {
+        Ok(value) => {
+            response.headers_mut().insert(header::SET_COOKIE, value);
+            response
+        }
+        Err(e) => RelayError::Internal(e.to_string()).into_response(),
+    }
+}
+
+async fn district_page(State(app): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
+    let token = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            pair.trim()
+                .strip_prefix(&format!("{SESSION_COOKIE}="))
+                .map(String::from)
+        })
+        .unwrap_or_default();
+    let month = uri
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("month="))
+        .map(String::from);
+    let page = blocking(&app, move |relay| {
+        let district = relay.session(&token, now_ms())?;
+        let month = match month {
+            Some(text) => text
+                .parse::<Month>()
+                .map_err(|e| RelayError::BadRequest(e.to_string()))?,
+            None => Month::of_instant(now_ms()),
+        };
+        let (closes, _) = relay.verified_closes(&district)?;
+        let closes: Vec<_> = closes.into_iter().map(|(close, _)| close).collect();
+        let table = DistrictMonth::assemble(&month.to_string(), &district.name, &closes, &[]);
+        Ok(crate::district_page::render(&table))
+    })
+    .await;
+    match page {
+        Ok(html) => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response(),
+        Err(e) => e.into_response(),
+    }
 }
 
 fn too_large(max_bytes: usize) -> RelayError {

@@ -11,6 +11,7 @@ use carebank_core::sync::{Limits, Message, RequestAuth, respond};
 
 use crate::RelayError;
 use crate::circles::{CircleState, Circles, lock};
+use crate::district::DistrictDesk;
 use crate::pool::Pool;
 
 /// Loaded documents, across all circles, beyond which least recently used circles' documents
@@ -26,10 +27,11 @@ pub struct AuthPolicy {
 
 /// What every request shares: the database and the circles' state.
 pub struct Relay {
-    db: Pool,
+    pub(crate) db: Pool,
     circles: Circles,
     policy: AuthPolicy,
     limits: Limits,
+    pub(crate) district: DistrictDesk,
 }
 
 /// A request whose head passed: fresh, for a circle served here, by a key the circle trusts.
@@ -61,12 +63,54 @@ impl Relay {
             circles: Circles::new(MAX_CACHED_DOCS),
             policy,
             limits: Limits::default(),
+            district: DistrictDesk::default(),
+        }
+    }
+
+    /// The same relay, serving district officials under these province roots.
+    pub fn with_province_roots(self, roots: Vec<carebank_core::identity::PublicKey>) -> Relay {
+        Relay {
+            district: DistrictDesk::new(roots),
+            ..self
         }
     }
 
     /// Whether the database answers.
     pub fn health(&self) -> Result<(), RelayError> {
         self.db.get()?.health()
+    }
+
+    /// Refuses a request whose time is too far from the relay's clock `now_ms`; returns its
+    /// time.
+    pub(crate) fn fresh(&self, auth: &RequestAuth, now_ms: i64) -> Result<i64, RelayError> {
+        let time_ms = i64::try_from(auth.time_ms).unwrap_or(i64::MAX);
+        if (time_ms - now_ms).abs() > self.policy.max_skew_ms {
+            return Err(RelayError::Unauthorised(format!(
+                "request time {time_ms} is more than {} ms from the relay's clock {now_ms}",
+                self.policy.max_skew_ms
+            )));
+        }
+        Ok(time_ms)
+    }
+
+    /// Records a request's nonce; refuses one this key used before.
+    pub(crate) fn use_nonce(
+        &self,
+        auth: &RequestAuth,
+        time_ms: i64,
+        now_ms: i64,
+    ) -> Result<(), RelayError> {
+        let forget_before = now_ms - 2 * self.policy.max_skew_ms;
+        if !self
+            .db
+            .get()?
+            .use_nonce(&auth.key, &auth.nonce, time_ms, forget_before)?
+        {
+            return Err(RelayError::Unauthorised(
+                "replayed request (nonce seen before)".into(),
+            ));
+        }
+        Ok(())
     }
 
     /// Checks what a request's head says, at `now_ms`: its time is near the relay's clock, its
@@ -77,13 +121,7 @@ impl Relay {
         auth: RequestAuth,
         now_ms: i64,
     ) -> Result<Admitted, RelayError> {
-        let time_ms = i64::try_from(auth.time_ms).unwrap_or(i64::MAX);
-        if (time_ms - now_ms).abs() > self.policy.max_skew_ms {
-            return Err(RelayError::Unauthorised(format!(
-                "request time {time_ms} is more than {} ms from the relay's clock {now_ms}",
-                self.policy.max_skew_ms
-            )));
-        }
+        let time_ms = self.fresh(&auth, now_ms)?;
         let state = self
             .circles
             .get(circle, || self.db.get()?.circle_centre(circle))?
@@ -117,16 +155,7 @@ impl Relay {
         if !auth.verify("POST", path, body) {
             return Err(RelayError::Unauthorised("bad request signature".into()));
         }
-        let forget_before = now_ms - 2 * self.policy.max_skew_ms;
-        if !self
-            .db
-            .get()?
-            .use_nonce(&auth.key, &auth.nonce, time_ms, forget_before)?
-        {
-            return Err(RelayError::Unauthorised(
-                "replayed request (nonce seen before)".into(),
-            ));
-        }
+        self.use_nonce(&auth, time_ms, now_ms)?;
         let mut state = lock(&state);
         let answered = self.respond(circle, &mut state, body, &auth, now_ms);
         self.circles.used(circle, &mut state)?;

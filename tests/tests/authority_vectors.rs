@@ -1,13 +1,19 @@
 //! The test vectors of `docs/authority-format.md`, kept in `docs/authority-vectors.json`: fixed
-//! seeds give fixed keys, certificates, signatures and chain bytes, and the verdicts on them.
+//! seeds give fixed keys, certificates, signatures and chain bytes, and the verdicts on them;
+//! and a month close (`docs/report-format.md`) signed by the town centre, carrying the town chain.
 //! `CAREBANK_BLESS=1` rewrites the file from this build (then review the diff).
 
 use std::path::PathBuf;
 
+use carebank_core::domain::{Figure, MonthClose, RecordBody};
+use carebank_core::hlc::Hlc;
 use carebank_core::identity::DeviceKey;
 use carebank_core::identity::authority::{
     AuthorityChain, AuthorityLevel, AuthorityStatement, MAX_AUTHORITY_CHAIN_LEN,
 };
+use carebank_core::ids::Id;
+use carebank_core::record::month_close::verify_month_close;
+use carebank_core::record::{ChainLink, Envelope, FORMAT_VERSION, SignedRecord};
 use serde_json::{Value, json};
 
 /// 2026-01-01 00:00 China Standard Time.
@@ -78,7 +84,9 @@ fn vectors() -> Value {
                 .is_err(),
         ),
     ];
+    let month_close = month_close(&town_chain);
     json!({
+        "month_close": month_close,
         "keys": (1u8..=4).map(|seed| json!({
             "seed": hex::encode([seed; 32]),
             "public_key": key(seed).public_key().to_string(),
@@ -98,6 +106,50 @@ fn vectors() -> Value {
         },
         "official_chain": String::from_utf8(official_chain.encode().expect("encode")).expect("utf8"),
         "refused": refusals.iter().map(|(what, refused)| json!({"case": what, "refused": refused})).collect::<Vec<_>>(),
+    })
+}
+
+/// The town centre (seed 3) closes 2026-11 of circle `c1…c1` as its first record.
+fn month_close(town: &AuthorityChain) -> Value {
+    let figure = |section: &str, key: &str, value: i64, unit: &str| Figure {
+        section: section.into(),
+        key: key.into(),
+        value,
+        unit: unit.into(),
+    };
+    let close = MonthClose {
+        month: "2026-11".into(),
+        version: 1,
+        supersedes: None,
+        figures: vec![
+            figure("overdue_visit", "elders", 1, "elders"),
+            figure("person_times", "visit", 12, "person_times"),
+        ],
+        town: town.clone(),
+    };
+    let envelope = Envelope {
+        v: FORMAT_VERSION,
+        circle: Id::from_bytes([0xc1; 16]),
+        author: key(3).public_key(),
+        hlc: Hlc {
+            ms: AT_MS,
+            counter: 0,
+        },
+        body: RecordBody::MonthClose(close),
+        link: Some(ChainLink::FIRST),
+    };
+    let record = SignedRecord::sign(envelope, &key(3)).expect("signed");
+    let verified =
+        verify_month_close(record.as_bytes(), &[], key(1).public_key()).expect("it verifies");
+    json!({
+        "record_hex": hex::encode(record.as_bytes()),
+        "record_id": record.id().to_string(),
+        "verdict": {
+            "month": verified.close.month,
+            "version": verified.close.version,
+            "town": verified.town.subject.name,
+            "district": verified.town.district.as_ref().map(|d| d.key.to_string()),
+        },
     })
 }
 

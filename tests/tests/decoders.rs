@@ -1,13 +1,15 @@
 //! Every decoder of bytes from outside (records, sync messages, phone frames, bundle files, the
-//! relay's authorization header, authority chains, transfer statements) given random bytes and
-//! damaged copies of valid input: an error or a refusal, never a panic, and nothing changed in
-//! the store that read them. The same decoders are fuzz targets under `fuzz/` for longer runs.
+//! relay's authorization header, authority chains, the relay's answer to a district official,
+//! transfer statements) given random bytes and damaged copies of valid input: an error or a
+//! refusal, never a panic, and nothing changed in the store that read them. The same decoders
+//! are fuzz targets under `fuzz/` for longer runs.
 
 use std::sync::OnceLock;
 
 use carebank_core::CareStore;
 use carebank_core::identity::authority::{AuthorityChain, AuthorityLevel, AuthorityStatement};
 use carebank_core::record::{OuterRecord, RecordError, SignedRecord};
+use carebank_core::report::district::FetchedCloses;
 use carebank_core::sync::peer::{ReplyFrame, RequestFrame};
 use carebank_core::sync::{CancelToken, Initiator, Message, RequestAuth, Transport};
 use carebank_scenarios::{DAY, START_MS, Village, record_ids, visit_at, weekly_village};
@@ -23,6 +25,7 @@ struct Samples {
     bundle: Vec<u8>,
     auth_header: String,
     authority_chain: Vec<u8>,
+    district_closes: Vec<u8>,
     transfer: Vec<u8>,
 }
 
@@ -86,6 +89,7 @@ fn samples() -> &'static Samples {
         )
         .header_value();
         Samples {
+            district_closes: district_closes(&record),
             authority_chain: authority_chain().encode().expect("chain"),
             transfer: documented_transfer(),
             record,
@@ -118,6 +122,17 @@ fn authority_chain() -> AuthorityChain {
         certify(AuthorityLevel::District, 2, 1),
         certify(AuthorityLevel::Town, 3, 2),
     ])
+}
+
+/// A relay's answer to a district official, holding `record` as a close and as a trust record.
+fn district_closes(record: &[u8]) -> Vec<u8> {
+    let circle = "c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1";
+    let answer = serde_json::json!({
+        "format": "carebank/district-closes/v1",
+        "closes": [{"circle": circle, "record": hex::encode(record)}],
+        "trust": {circle: [hex::encode(record)]},
+    });
+    serde_json::to_vec(&answer).expect("json")
 }
 
 /// The documented transfer statement (`docs/transfer-vectors.json`), a valid file for circle
@@ -177,6 +192,10 @@ fn feed(bytes: &[u8]) {
     if let Ok(chain) = AuthorityChain::decode(bytes) {
         let _ = chain.verify(carebank_scenarios::key(1).public_key(), START_MS);
     }
+    if let Ok(fetched) = FetchedCloses::decode(bytes) {
+        let key = |seed| carebank_scenarios::key(seed).public_key();
+        let _ = fetched.verify(key(1), key(2));
+    }
     let mut v = village();
     let phone = &mut v.volunteers[0].store;
     let before = record_ids(phone);
@@ -196,7 +215,7 @@ proptest! {
 
     #[test]
     fn damaged_valid_input_is_refused_without_a_panic(
-        which in 0usize..9, how in any::<u8>(), at in any::<usize>(), value in any::<u8>(),
+        which in 0usize..10, how in any::<u8>(), at in any::<usize>(), value in any::<u8>(),
     ) {
         let s = samples();
         let sample: Vec<u8> = match which {
@@ -208,6 +227,7 @@ proptest! {
             5 => s.bundle.clone(),
             6 => s.auth_header.clone().into_bytes(),
             7 => s.authority_chain.clone(),
+            8 => s.district_closes.clone(),
             _ => s.transfer.clone(),
         };
         feed(&damaged(&sample, how, at, value));

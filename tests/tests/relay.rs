@@ -120,6 +120,14 @@ fn a_replayed_or_stale_or_forged_request_is_refused() {
     assert_eq!(status, 401);
     assert!(error_of(&body).contains("replayed"), "{}", error_of(&body));
 
+    // Nonces are committed without an fsync (decision 0003), but a crash of the relay forgets
+    // none: the same request after an abrupt stop and a restart is still a replay.
+    relay.kill().expect("the relay stops");
+    let relay = start_relay(dir.path(), v.circle, None, None);
+    let (status, body) = post(&relay.url(), &path, hello.clone(), Some(&auth));
+    assert_eq!(status, 401);
+    assert!(error_of(&body).contains("replayed"), "{}", error_of(&body));
+
     let stale = RequestAuth::sign(
         &key,
         "POST",

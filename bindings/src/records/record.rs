@@ -179,6 +179,15 @@ pub enum RecordBody {
         /// Why.
         reason: ErasureReason,
     },
+    /// A month's aggregate figures closed for the district (or a correction of them).
+    MonthClose {
+        /// The month, YYYY-MM.
+        month: String,
+        /// 1 for the first close, one more for each correction.
+        version: u32,
+        /// The record id of the version it supersedes.
+        supersedes: Option<String>,
+    },
 }
 
 impl TryFrom<d::RecordBody> for RecordBody {
@@ -226,6 +235,11 @@ impl TryFrom<d::RecordBody> for RecordBody {
             d::RecordBody::Erasure(e) => RecordBody::Erasure {
                 elder_id: e.elder_id.to_string(),
                 reason: e.reason.into(),
+            },
+            d::RecordBody::MonthClose(c) => RecordBody::MonthClose {
+                month: c.month,
+                version: c.version,
+                supersedes: c.supersedes.map(|id| id.to_string()),
             },
         })
     }

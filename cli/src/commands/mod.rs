@@ -2,6 +2,7 @@
 
 pub mod authority;
 pub mod care;
+pub mod district;
 pub mod net;
 pub mod privacy;
 pub mod setup;

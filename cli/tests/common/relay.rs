@@ -16,6 +16,11 @@ pub struct Relay {
 impl Relay {
     /// Starts a relay keeping its data in `data`, serving `circle` under `centre_key`.
     pub fn start(data: &Path, circle: &str, centre_key: &str) -> Relay {
+        Relay::start_with(data, circle, centre_key, &[])
+    }
+
+    /// As [`Relay::start`], with more options for `carebank serve`.
+    pub fn start_with(data: &Path, circle: &str, centre_key: &str, more: &[&str]) -> Relay {
         let mut child = Process::cargo_bin("carebank")
             .expect("binary")
             .args([
@@ -27,6 +32,7 @@ impl Relay {
                 "--circle",
                 &format!("{circle}:{centre_key}"),
             ])
+            .args(more)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

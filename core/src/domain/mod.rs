@@ -10,6 +10,7 @@ mod erasure;
 mod keys;
 mod ledger;
 mod member;
+mod month_close;
 mod service;
 mod site;
 pub(crate) mod validation;
@@ -29,6 +30,7 @@ pub use ledger::{
     Verdict,
 };
 pub use member::{Enrolment, Revocation, Role};
+pub use month_close::{FIGURE_KEY_MAX, FIGURE_SECTIONS, FIGURES_MAX, Figure, MonthClose};
 pub use service::{
     BathCheck, BathPlace, ConfirmMethod, Confirmation, ConfirmedBy, Funding, MealMode, Service,
     ServiceDetail, ServiceFacts, ServiceKind,
@@ -75,6 +77,8 @@ pub enum RecordBody {
     Consent(ConsentChange),
     /// An elder's personal data erased (a coordinator's).
     Erasure(Erasure),
+    /// A month's aggregate figures, closed for the district (a coordinator's).
+    MonthClose(MonthClose),
 }
 
 impl RecordBody {
@@ -97,6 +101,7 @@ impl RecordBody {
             RecordBody::AccessLog(_) => "access_log",
             RecordBody::Consent(_) => "consent",
             RecordBody::Erasure(_) => "erasure",
+            RecordBody::MonthClose(_) => "month_close",
         }
     }
 
@@ -131,6 +136,7 @@ impl RecordBody {
             RecordBody::AccessLog(x) => x.validate(),
             RecordBody::Consent(x) => x.validate(),
             RecordBody::Erasure(x) => x.validate(),
+            RecordBody::MonthClose(x) => x.validate(),
         }
     }
 }

@@ -34,7 +34,8 @@ impl RecordClass {
             | RecordBody::LedgerRules(_)
             | RecordBody::EpochKey(_)
             | RecordBody::KeyGrant(_)
-            | RecordBody::Erasure(_) => RecordClass::Trust,
+            | RecordBody::Erasure(_)
+            | RecordBody::MonthClose(_) => RecordClass::Trust,
             RecordBody::Elder(_)
             | RecordBody::Visit(_)
             | RecordBody::FollowUpDone(_)

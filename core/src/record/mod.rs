@@ -11,6 +11,7 @@
 
 pub mod elder_key;
 mod header;
+pub mod month_close;
 pub mod personal;
 mod sealed;
 

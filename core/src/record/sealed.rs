@@ -10,6 +10,7 @@
 //! the header, so a body cannot be moved under another author, position or clock; the record's
 //! signature covers the header and the body as sent, so anyone can check it without the key.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
@@ -117,9 +118,39 @@ impl std::fmt::Debug for EpochSecret {
 }
 
 /// The plain body compressed, ready to be sealed once the header (which holds the sealed
-/// length) is known.
+/// length) is known. The zstd context is made once per thread.
 pub(crate) fn compress(plain: &[u8]) -> Result<Vec<u8>, RecordError> {
-    zstd::bulk::compress(plain, LEVEL).map_err(|e| RecordError::Compression(e.to_string()))
+    thread_local! {
+        static COMPRESSOR: RefCell<Option<zstd::bulk::Compressor<'static>>> =
+            const { RefCell::new(None) };
+    }
+    COMPRESSOR
+        .with_borrow_mut(|slot| {
+            let compressor = match slot {
+                Some(c) => c,
+                None => slot.insert(zstd::bulk::Compressor::new(LEVEL)?),
+            };
+            compressor.compress(plain)
+        })
+        .map_err(|e| RecordError::Compression(e.to_string()))
+}
+
+/// Decompresses an opened body, never to more than a record may hold (no decompression bomb).
+/// The zstd context is made once per thread: making one costs more than opening a record.
+fn decompress(compressed: &[u8]) -> Result<Vec<u8>, RecordError> {
+    thread_local! {
+        static DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+            const { RefCell::new(None) };
+    }
+    DECOMPRESSOR
+        .with_borrow_mut(|slot| {
+            let decompressor = match slot {
+                Some(d) => d,
+                None => slot.insert(zstd::bulk::Decompressor::new()?),
+            };
+            decompressor.decompress(compressed, MAX_RECORD_BYTES)
+        })
+        .map_err(|e| RecordError::Compression(e.to_string()))
 }
 
 /// Seals a compressed body under `key` with `nonce`, binding `header`.
@@ -167,9 +198,7 @@ pub(crate) fn open(
             },
         )
         .map_err(|_| RecordError::Unopened(key_id))?;
-    // A body never decompresses to more than a record may hold: no decompression bomb.
-    zstd::bulk::decompress(&compressed, MAX_RECORD_BYTES)
-        .map_err(|e| RecordError::Compression(e.to_string()))
+    decompress(&compressed)
 }
 
 /// A fresh random nonce.

@@ -68,7 +68,7 @@ pub(crate) fn open_pending(tx: &Transaction<'_>) -> Result<Vec<Id>> {
         .collect::<std::result::Result<_, _>>()?;
     let mut opened = Vec::new();
     for (key_id, bytes) in pending {
-        let entry = ElderKeyEntry::decode(&bytes)
+        let entry = ElderKeyEntry::from_stored(bytes)
             .map_err(|e| Error::Corrupt(format!("stored elder key {key_id}: {e}")))?;
         let Some(epoch) = StoredKeys(tx).epoch_key(entry.epoch_key_id()) else {
             continue;

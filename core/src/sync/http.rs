@@ -108,9 +108,21 @@ impl RelayClient {
         wall: &'a dyn Fn() -> u64,
         cancel: CancelToken,
     ) -> HttpTransport<'a> {
+        self.signed(&format!("/v1/circles/{circle}/sync"), key, wall, cancel)
+    }
+
+    /// A transport whose requests are signed POSTs to `path` (e.g. a district official's
+    /// `/v1/district/closes`), with the same timeouts and retries as a sync.
+    pub fn signed<'a>(
+        &'a self,
+        path: &str,
+        key: &'a DeviceKey,
+        wall: &'a dyn Fn() -> u64,
+        cancel: CancelToken,
+    ) -> HttpTransport<'a> {
         HttpTransport {
             relay: self,
-            path: format!("/v1/circles/{circle}/sync"),
+            path: path.to_string(),
             key,
             wall,
             cancel,

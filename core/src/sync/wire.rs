@@ -24,9 +24,12 @@ pub fn seal(magic: &[u8; 3], version: u8, kind: u8, body: &[u8]) -> Result<Vec<u
     out.push(kind);
     let mut encoder = zstd::stream::Encoder::new(out, ZSTD_LEVEL)
         .map_err(|e| SyncError::Internal(format!("zstd: {e}")))?;
+    // The size is pledged (not written in the frame): zstd then sizes its tables to the body,
+    // which for the many small messages costs far less than the level's full-size tables.
     encoder
         .include_checksum(true)
         .and_then(|()| encoder.include_contentsize(false))
+        .and_then(|()| encoder.set_pledged_src_size(Some(1 + body.len() as u64)))
         .map_err(|e| SyncError::Internal(format!("zstd: {e}")))?;
     // The kind is repeated inside the checksummed frame, so a damaged header is caught too.
     std::io::Write::write_all(&mut encoder, &[kind])

@@ -42,6 +42,19 @@ pub struct ElderKeyRow {
     pub entry: Vec<u8>,
 }
 
+/// A month close kept for its district, found in an appended chunk. The district is the one
+/// its town chain names; the chain is verified under the province roots when a district asks.
+pub struct MonthCloseRow {
+    /// The record id (hex).
+    pub id: String,
+    /// The district key its chain names (hex).
+    pub district: String,
+    /// The month closed, `YYYY-MM`.
+    pub month: String,
+    /// The signed record's bytes.
+    pub bytes: Vec<u8>,
+}
+
 /// Where an appended chunk went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Appended {
@@ -72,13 +85,15 @@ pub trait Backend: Send {
         doc: &str,
         after: i64,
     ) -> Result<Vec<(i64, Vec<u8>)>, RelayError>;
-    /// Appends a chunk to a document, with the trust records it brought, in one transaction.
+    /// Appends a chunk to a document, with the trust records and month closes it brought, in
+    /// one transaction.
     fn append_chunk(
         &mut self,
         circle: Id,
         doc: &str,
         chunk: &[u8],
         trust: &[TrustRecord],
+        closes: &[MonthCloseRow],
     ) -> Result<Appended, RelayError>;
     /// Replaces the document's chunks numbered up to `upto` by `snapshot` (the document saved
     /// whole, holding at least everything in them), numbered `upto`, in one transaction.
@@ -110,6 +125,8 @@ pub trait Backend: Send {
     /// Erases an elder: deletes their entries (zeroed in the file), and refuses any later one.
     /// Returns false if the elder was erased already.
     fn erase_elder(&mut self, circle: Id, elder: Id, record_id: &str) -> Result<bool, RelayError>;
+    /// Every month close kept for `district` (a key, hex): (circle, record bytes).
+    fn month_closes(&mut self, district: &str) -> Result<Vec<(Id, Vec<u8>)>, RelayError>;
     /// Whether the database answers.
     fn health(&mut self) -> Result<(), RelayError>;
 }
@@ -140,6 +157,11 @@ fn adopt_unversioned(database: &str) {
 fn parse_key(text: &str) -> Result<PublicKey, RelayError> {
     text.parse()
         .map_err(|_| RelayError::Database(format!("stored centre key {text:?}")))
+}
+
+fn parse_id(text: &str) -> Result<Id, RelayError> {
+    text.parse()
+        .map_err(|_| RelayError::Database(format!("stored circle id {text:?}")))
 }
 
 #[cfg(test)]
@@ -231,7 +253,9 @@ mod tests {
             let doc = "records/2026-11";
             let chunk = |n: u8| vec![n; 8];
             for n in 0..3u8 {
-                let appended = b.append_chunk(circle, doc, &chunk(n), &[]).expect("append");
+                let appended = b
+                    .append_chunk(circle, doc, &chunk(n), &[], &[])
+                    .expect("append");
                 let want = Appended {
                     seq: i64::from(n),
                     chunks: i64::from(n) + 1,
@@ -257,7 +281,9 @@ mod tests {
             );
             assert!(!b.compact(circle, doc, 1, b"again").expect("nothing to do"));
             assert!(!b.compact(circle, doc, 0, b"below").expect("nothing to do"));
-            let appended = b.append_chunk(circle, doc, &chunk(3), &[]).expect("append");
+            let appended = b
+                .append_chunk(circle, doc, &chunk(3), &[], &[])
+                .expect("append");
             assert_eq!(appended, Appended { seq: 3, chunks: 3 }, "{name}");
             assert_eq!(
                 b.doc_versions(circle).expect("versions"),
@@ -269,12 +295,35 @@ mod tests {
                 id: id.into(),
                 bytes: id.as_bytes().to_vec(),
             };
-            b.append_chunk(circle, doc, &chunk(4), &[record("a"), record("b")])
+            b.append_chunk(circle, doc, &chunk(4), &[record("a"), record("b")], &[])
                 .expect("with trust");
-            b.append_chunk(circle, doc, &chunk(5), &[record("b")])
+            b.append_chunk(circle, doc, &chunk(5), &[record("b")], &[])
                 .expect("again");
             assert_eq!(b.trust_version(circle).expect("version"), 2, "{name}");
             assert_eq!(b.trust_version(Id::random()).expect("other"), 0);
+
+            let close = |id: &str, district: &str| MonthCloseRow {
+                id: id.into(),
+                district: district.into(),
+                month: "2026-11".into(),
+                bytes: id.as_bytes().to_vec(),
+            };
+            b.append_chunk(
+                circle,
+                doc,
+                &chunk(6),
+                &[],
+                &[close("c1", "d1"), close("c2", "d2")],
+            )
+            .expect("with closes");
+            b.append_chunk(circle, doc, &chunk(7), &[], &[close("c1", "d1")])
+                .expect("the same close again");
+            assert_eq!(
+                b.month_closes("d1").expect("closes"),
+                vec![(circle, b"c1".to_vec())],
+                "{name}"
+            );
+            assert!(b.month_closes("d3").expect("none").is_empty());
         }
     }
 }

@@ -24,7 +24,8 @@ pub(super) fn refresh(tx: &Transaction<'_>, target: Id) -> Result<()> {
     let Some(bytes) = original else {
         return Ok(()); // The original has not arrived yet; it refreshes itself when it does.
     };
-    let original = SignedRecord::open(&bytes, &StoredKeys(tx))?;
+    // Only admitted records are in `records`: their signatures were verified on the way in.
+    let original = SignedRecord::decode_unverified(&bytes, &StoredKeys(tx))?;
     let author = original.author();
     let hlc_ms = original.hlc().instant_ms();
     let seq = original.link().map(|l| l.seq);
@@ -80,12 +81,12 @@ pub(super) fn refresh(tx: &Transaction<'_>, target: Id) -> Result<()> {
     write_rows(tx, target, &original, &effective, voided, counted)
 }
 
-/// The stored record `id`, opened.
+/// The stored (admitted, so verified) record `id`, opened.
 fn load(conn: &Connection, id: Id) -> Result<SignedRecord> {
     let bytes: Vec<u8> = conn.query_row("SELECT bytes FROM records WHERE id = ?1", [id], |r| {
         r.get(0)
     })?;
-    Ok(SignedRecord::open(&bytes, &StoredKeys(conn))?)
+    Ok(SignedRecord::decode_unverified(&bytes, &StoredKeys(conn))?)
 }
 
 /// The member a trusted key belongs to (none for the centre or an untrusted key).

@@ -150,6 +150,8 @@ pub(crate) fn insert(
         }
         // The time bank is computed in memory from the records table (`crate::ledger`).
         RecordBody::Ledger(_) | RecordBody::LedgerRules(_) => {}
+        // A month close is read from the records table when asked for (`report::close`).
+        RecordBody::MonthClose(_) => {}
     }
     Ok(true)
 }

@@ -139,7 +139,8 @@ pub(super) fn write_rows(
         | RecordBody::MemberProfile(_)
         | RecordBody::AccessLog(_)
         | RecordBody::Consent(_)
-        | RecordBody::Erasure(_) => {}
+        | RecordBody::Erasure(_)
+        | RecordBody::MonthClose(_) => {}
     }
     Ok(())
 }

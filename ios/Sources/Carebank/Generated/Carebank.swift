@@ -8900,6 +8900,20 @@ public enum RecordBody: Equatable, Hashable {
          * Why.
          */reason: ErasureReason
     )
+    /**
+     * A month's aggregate figures closed for the district (or a correction of them).
+     */
+    case monthClose(
+        /**
+         * The month, YYYY-MM.
+         */month: String, 
+        /**
+         * 1 for the first close, one more for each correction.
+         */version: UInt32, 
+        /**
+         * The record id of the version it supersedes.
+         */supersedes: String?
+    )
 
 
 
@@ -8967,6 +8981,9 @@ public struct FfiConverterTypeRecordBody: FfiConverterRustBuffer {
         )
         
         case 16: return .erasure(elderId: try FfiConverterString.read(from: &buf), reason: try FfiConverterTypeErasureReason.read(from: &buf)
+        )
+        
+        case 17: return .monthClose(month: try FfiConverterString.read(from: &buf), version: try FfiConverterUInt32.read(from: &buf), supersedes: try FfiConverterOptionString.read(from: &buf)
         )
         
         default: throw UniffiInternalError.unexpectedEnumCase
@@ -9061,6 +9078,13 @@ public struct FfiConverterTypeRecordBody: FfiConverterRustBuffer {
             writeInt(&buf, Int32(16))
             FfiConverterString.write(elderId, into: &buf)
             FfiConverterTypeErasureReason.write(reason, into: &buf)
+            
+        
+        case let .monthClose(month,version,supersedes):
+            writeInt(&buf, Int32(17))
+            FfiConverterString.write(month, into: &buf)
+            FfiConverterUInt32.write(version, into: &buf)
+            FfiConverterOptionString.write(supersedes, into: &buf)
             
         }
     }

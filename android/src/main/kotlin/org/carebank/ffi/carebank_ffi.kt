@@ -9339,6 +9339,29 @@ sealed class RecordBody {
         companion object
     }
     
+    /**
+     * A month's aggregate figures closed for the district (or a correction of them).
+     */
+    data class MonthClose(
+        /**
+         * The month, YYYY-MM.
+         */
+        val `month`: kotlin.String, 
+        /**
+         * 1 for the first close, one more for each correction.
+         */
+        val `version`: kotlin.UInt, 
+        /**
+         * The record id of the version it supersedes.
+         */
+        val `supersedes`: kotlin.String?) : RecordBody()
+        
+    {
+        
+
+        companion object
+    }
+    
 
     
 
@@ -9408,6 +9431,11 @@ public object FfiConverterTypeRecordBody : FfiConverterRustBuffer<RecordBody>{
             16 -> RecordBody.Erasure(
                 FfiConverterString.read(buf),
                 FfiConverterTypeErasureReason.read(buf),
+                )
+            17 -> RecordBody.MonthClose(
+                FfiConverterString.read(buf),
+                FfiConverterUInt.read(buf),
+                FfiConverterOptionalString.read(buf),
                 )
             else -> throw RuntimeException("invalid enum value, something is very wrong!!")
         }
@@ -9532,6 +9560,15 @@ public object FfiConverterTypeRecordBody : FfiConverterRustBuffer<RecordBody>{
                 + FfiConverterTypeErasureReason.allocationSize(value.`reason`)
             )
         }
+        is RecordBody.MonthClose -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`month`)
+                + FfiConverterUInt.allocationSize(value.`version`)
+                + FfiConverterOptionalString.allocationSize(value.`supersedes`)
+            )
+        }
     }
 
     override fun write(value: RecordBody, buf: ByteBuffer) {
@@ -9620,6 +9657,13 @@ public object FfiConverterTypeRecordBody : FfiConverterRustBuffer<RecordBody>{
                 buf.putInt(16)
                 FfiConverterString.write(value.`elderId`, buf)
                 FfiConverterTypeErasureReason.write(value.`reason`, buf)
+                Unit
+            }
+            is RecordBody.MonthClose -> {
+                buf.putInt(17)
+                FfiConverterString.write(value.`month`, buf)
+                FfiConverterUInt.write(value.`version`, buf)
+                FfiConverterOptionalString.write(value.`supersedes`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
