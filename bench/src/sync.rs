@@ -256,6 +256,9 @@ pub fn week(figures: &mut Figures, seed: u64, days: u64, threads: usize, run: Du
     );
 }
 
+/// Syncs a phone over a dropping link may start before the bench reports it never finished.
+const MAX_SYNCS: u32 = 50;
+
 /// A new phone's first sync of the year `v` holds (in the coordinator's store), over a clean
 /// link and over links cut after every `cuts` bytes.
 pub fn new_phone(figures: &mut Figures, v: &mut Village, days: u64, cuts: &[u64]) {
@@ -304,13 +307,28 @@ pub fn new_phone(figures: &mut Figures, v: &mut Village, days: u64, cuts: &[u64]
         let progress = loop {
             syncs += 1;
             match sync(&mut phone, &http) {
-                Ok(p) => break p,
-                Err(e) => assert!(syncs < 50, "the sync never finished: {e}"),
+                Ok(p) => break Some(p),
+                Err(e) if syncs >= MAX_SYNCS => {
+                    eprintln!(
+                        "link cut every {cut} bytes: {MAX_SYNCS} syncs failed, the last: {e}"
+                    );
+                    break None;
+                }
+                Err(_) => {}
             }
         };
         let got: BTreeSet<Id> = record_ids(&phone);
-        assert_eq!(got, want, "the year arrived whole over the dropping link");
         let name = format!("{what}, link cut every {} KB", cut / 1024);
+        figures.target(
+            format!("{name}: records arrived within {MAX_SYNCS} syncs"),
+            got.len() as f64,
+            "records",
+            Target::AtLeast(want.len() as f64),
+        );
+        let Some(progress) = progress else {
+            continue;
+        };
+        assert_eq!(got, want, "the year arrived whole over the dropping link");
         figures.add(format!("{name}: syncs started"), f64::from(syncs), "syncs");
         figures.add(
             format!("{name}: connections cut"),

@@ -166,6 +166,7 @@ impl From<carebank_core::Error> for CareError {
             },
             ref e if e.is_disk_full() => CareError::StorageFull,
             E::Statement(e) => CareError::invalid("statement", e),
+            E::Transfer(e) => CareError::invalid("transfer", e),
             e @ (E::Secrets(_) | E::WrongStoreKey(_)) => CareError::KeyStorage {
                 reason: e.to_string(),
             },
@@ -275,7 +276,8 @@ mod tests {
         assert_eq!(
             held,
             CareError::NeedsCoordinator {
-                reason: "another claim for the same service came first".into()
+                reason: "another claim for the same service (or transfer-in of the same hours) came first"
+                    .into()
             }
         );
     }

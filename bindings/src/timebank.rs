@@ -26,6 +26,10 @@ pub struct Balance {
     pub redeemed_minutes: i64,
     /// Given to relatives.
     pub given_minutes: i64,
+    /// Opened here by transfers from other circles (通存通兑).
+    pub transferred_in_minutes: i64,
+    /// Moved out to other circles.
+    pub transferred_out_minutes: i64,
     /// Lost to expiry.
     pub expired_minutes: i64,
     /// Not credited because the member held the circle's cap.
@@ -43,6 +47,8 @@ impl From<l::Balance> for Balance {
             received_minutes: b.received_minutes,
             redeemed_minutes: b.redeemed_minutes,
             given_minutes: b.given_minutes,
+            transferred_in_minutes: b.transferred_in_minutes,
+            transferred_out_minutes: b.transferred_out_minutes,
             expired_minutes: b.expired_minutes,
             forfeited_minutes: b.forfeited_minutes,
             pending_minutes: b.pending_minutes,
@@ -70,6 +76,10 @@ pub enum ConflictKind {
     RuleBroken,
     /// A confirmed claim waiting for the coordinator's approval.
     AwaitingApproval,
+    /// Hours moved here from another circle were opened a second time.
+    DuplicateTransfer,
+    /// Hours moved to another circle were spent here as well.
+    TransferDoubleSpend,
 }
 
 /// One item of the coordinator's queue: decide (approve or reject) each entry in
@@ -105,6 +115,8 @@ impl From<l::Conflict> for Conflict {
             K::UntrustedKey { .. } => ConflictKind::UntrustedKey,
             K::RuleBroken { .. } => ConflictKind::RuleBroken,
             K::AwaitingApproval => ConflictKind::AwaitingApproval,
+            K::DuplicateTransfer { .. } => ConflictKind::DuplicateTransfer,
+            K::TransferDoubleSpend { .. } => ConflictKind::TransferDoubleSpend,
         };
         let description = l::words::conflict(&c.kind, "the member", Lang::En);
         Conflict {

@@ -73,6 +73,10 @@ enum Command {
     Reconcile(commands::timebank::ReconcileArgs),
     /// Export or verify a member's time-bank statement (valid in any village of the centre).
     Statement(commands::timebank::StatementArgs),
+    /// Move a member's hours out to another circle (a coordinator): writes a transfer statement.
+    TransferOut(commands::transfer::TransferOutArgs),
+    /// Open a member's hours moved here from another circle (a coordinator), once.
+    TransferIn(commands::transfer::TransferInArgs),
     /// Elders overdue for a visit.
     Overdue(commands::view::OverdueArgs),
     /// Follow-ups promised and not yet done.
@@ -128,6 +132,8 @@ fn main() -> ExitCode {
         Command::Balance(a) => commands::timebank::balance(a),
         Command::Reconcile(a) => commands::timebank::reconcile(a),
         Command::Statement(a) => commands::timebank::statement(a),
+        Command::TransferOut(a) => commands::transfer::transfer_out(a),
+        Command::TransferIn(a) => commands::transfer::transfer_in(a),
         Command::Overdue(a) => commands::view::overdue(a),
         Command::Chains(a) => commands::view::chains(a),
         Command::FollowUps(a) => commands::view::follow_ups(a),

@@ -9,6 +9,7 @@ mod ledger_ops;
 mod names;
 mod privacy;
 mod sync;
+mod transfer_ops;
 
 pub use cards::CardSheet;
 pub use privacy::{EXPORT_FORMAT, ElderExport, ExportedRecord};

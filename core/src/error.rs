@@ -4,7 +4,7 @@ use crate::domain::ValidationError;
 use crate::identity::SecretStoreError;
 use crate::ids::Id;
 use crate::lang::Lang;
-use crate::ledger::{Hold, StatementError, words};
+use crate::ledger::{Hold, StatementError, TransferError, words};
 use crate::record::RecordError;
 use crate::replica::ReplicaError;
 use crate::store::SchemaError;
@@ -75,6 +75,10 @@ pub enum Error {
     /// A member statement does not verify.
     #[error("statement: {0}")]
     Statement(#[from] StatementError),
+    /// A transfer of hours between circles is refused (its statement does not verify here,
+    /// was opened already, or there is nothing to move).
+    #[error("transfer: {0}")]
+    Transfer(#[from] TransferError),
     /// The store file is encrypted under another key (or no key was given, or the file is not
     /// a store). Nothing on disk was changed.
     #[error("wrong key for this store: {0}")]

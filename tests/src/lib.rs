@@ -3,6 +3,7 @@
 //! here; this crate adds what only tests need: single stores, records to write, relays, hostile
 //! peers and couriers.
 
+pub mod districts;
 pub mod hostile;
 pub mod ledger;
 pub mod ledger_year;

@@ -1,7 +1,8 @@
 //! Every decoder of bytes from outside (records, sync messages, phone frames, bundle files, the
-//! relay's authorization header, authority chains, the relay's answer to a district official) given random bytes and damaged copies of valid input: an error
-//! or a refusal, never a panic, and nothing changed in the store that read them. The same
-//! decoders are fuzz targets under `fuzz/` for longer runs.
+//! relay's authorization header, authority chains, the relay's answer to a district official,
+//! transfer statements) given random bytes and damaged copies of valid input: an error or a
+//! refusal, never a panic, and nothing changed in the store that read them. The same decoders
+//! are fuzz targets under `fuzz/` for longer runs.
 
 use std::sync::OnceLock;
 
@@ -25,6 +26,7 @@ struct Samples {
     auth_header: String,
     authority_chain: Vec<u8>,
     district_closes: Vec<u8>,
+    transfer: Vec<u8>,
 }
 
 /// Keeps the frames a phone link carries.
@@ -89,6 +91,7 @@ fn samples() -> &'static Samples {
         Samples {
             district_closes: district_closes(&record),
             authority_chain: authority_chain().encode().expect("chain"),
+            transfer: documented_transfer(),
             record,
             hello,
             push,
@@ -132,6 +135,30 @@ fn district_closes(record: &[u8]) -> Vec<u8> {
     serde_json::to_vec(&answer).expect("json")
 }
 
+/// The documented transfer statement (`docs/transfer-vectors.json`), a valid file for circle
+/// `c2…c2` under the province key of seed `11…11`.
+fn documented_transfer() -> Vec<u8> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/transfer-vectors.json");
+    let text = std::fs::read_to_string(path).expect("docs/transfer-vectors.json");
+    let vectors: serde_json::Value = serde_json::from_str(&text).expect("json");
+    vectors["transfer"]["file"]
+        .as_str()
+        .expect("the transfer file")
+        .as_bytes()
+        .to_vec()
+}
+
+/// Verifies `bytes` as a transfer statement for the documented vector's circle and province.
+fn verify_documented_transfer(
+    bytes: &[u8],
+) -> Result<carebank_core::ledger::VerifiedTransfer, carebank_core::ledger::TransferError> {
+    carebank_core::ledger::verify_transfer(
+        bytes,
+        carebank_core::identity::DeviceKey::from_seed([0x11; 32]).public_key(),
+        carebank_core::ids::Id::from_bytes([0xc2; 16]),
+    )
+}
+
 /// A damaged copy of `bytes`: cut short, one byte changed, or a byte inserted.
 fn damaged(bytes: &[u8], how: u8, at: usize, value: u8) -> Vec<u8> {
     let mut out = bytes.to_vec();
@@ -161,6 +188,7 @@ fn feed(bytes: &[u8]) {
     if let Ok(text) = std::str::from_utf8(bytes) {
         let _ = RequestAuth::parse_header(text);
     }
+    let _ = verify_documented_transfer(bytes);
     if let Ok(chain) = AuthorityChain::decode(bytes) {
         let _ = chain.verify(carebank_scenarios::key(1).public_key(), START_MS);
     }
@@ -187,7 +215,7 @@ proptest! {
 
     #[test]
     fn damaged_valid_input_is_refused_without_a_panic(
-        which in 0usize..9, how in any::<u8>(), at in any::<usize>(), value in any::<u8>(),
+        which in 0usize..10, how in any::<u8>(), at in any::<usize>(), value in any::<u8>(),
     ) {
         let s = samples();
         let sample: Vec<u8> = match which {
@@ -199,7 +227,8 @@ proptest! {
             5 => s.bundle.clone(),
             6 => s.auth_header.clone().into_bytes(),
             7 => s.authority_chain.clone(),
-            _ => s.district_closes.clone(),
+            8 => s.district_closes.clone(),
+            _ => s.transfer.clone(),
         };
         feed(&damaged(&sample, how, at, value));
     }
@@ -218,6 +247,7 @@ fn the_samples_themselves_are_accepted() {
     assert!(RequestFrame::decode(&s.request_frame).is_ok());
     assert!(ReplyFrame::decode(&s.reply_frame).is_ok());
     assert!(RequestAuth::parse_header(&s.auth_header).is_ok());
+    assert!(verify_documented_transfer(&s.transfer).is_ok());
     let chain = AuthorityChain::decode(&s.authority_chain).expect("the chain decodes");
     assert!(
         chain

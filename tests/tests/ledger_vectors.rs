@@ -1,7 +1,7 @@
-//! The test vectors of `docs/ledger-format.md`, kept in `docs/ledger-vectors.json`: fixed keys
-//! and clocks give fixed bytes (ed25519 signatures are deterministic). This test rebuilds every
-//! vector and checks the file. `CAREBANK_BLESS=1` rewrites the file after a deliberate format
-//! change.
+//! The test vectors of `docs/ledger-format.md`, kept in `docs/ledger-vectors.json` and (the
+//! transfer statement, §5) `docs/transfer-vectors.json`: fixed keys and clocks give fixed bytes
+//! (ed25519 signatures are deterministic). These tests rebuild every vector and check the
+//! files. `CAREBANK_BLESS=1` rewrites them after a deliberate format change.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -11,9 +11,11 @@ use carebank_core::domain::{
 };
 use carebank_core::hlc::Hlc;
 use carebank_core::identity::DeviceKey;
+use carebank_core::identity::authority::{AuthorityChain, AuthorityLevel, AuthorityStatement};
 use carebank_core::ids::Id;
 use carebank_core::ledger::{
-    Ledger, ServiceFacts, ServiceView, export_statement, verify_statement,
+    Ledger, ServiceFacts, ServiceView, export_statement, export_transfer, verify_statement,
+    verify_transfer,
 };
 use carebank_core::record::{Envelope, SignedRecord, V1};
 use carebank_scenarios::START_MS;
@@ -63,7 +65,18 @@ fn vector(name: &str, seed: u8, record: &SignedRecord) -> Value {
     })
 }
 
-fn vectors() -> Value {
+/// The records of the vectors' circle, its ledger and service facts.
+struct Book {
+    centre: DeviceKey,
+    coordinator: DeviceKey,
+    coordinator_id: Id,
+    volunteer_id: Id,
+    records: Vec<(&'static str, u8, SignedRecord)>,
+    ledger: Ledger,
+    services: ServiceView,
+}
+
+fn book() -> Book {
     let centre = DeviceKey::from_seed([1; 32]);
     let coordinator = DeviceKey::from_seed([2; 32]);
     let volunteer = DeviceKey::from_seed([3; 32]);
@@ -130,16 +143,24 @@ fn vectors() -> Value {
             },
         }),
     );
-    let records = [
-        &rules,
-        &coordinator_cert,
-        &volunteer_cert,
-        &claim,
-        &confirm,
-        &redeem,
+    let records = vec![
+        ("rules", 1, rules),
+        (
+            "certificate: centre enrols a coordinator",
+            1,
+            coordinator_cert,
+        ),
+        (
+            "certificate: coordinator enrols a volunteer",
+            2,
+            volunteer_cert,
+        ),
+        ("entry: claim (seq 1)", 3, claim),
+        ("entry: confirm (the coordinator's seq 1)", 2, confirm),
+        ("entry: redeem (seq 2)", 3, redeem),
     ];
     let mut ledger = Ledger::new(id(0xc1), centre.public_key());
-    ledger.insert_verified(records.iter().map(|r| (*r).clone()));
+    ledger.insert_verified(records.iter().map(|r| r.2.clone()));
     let services = ServiceView::Known(HashMap::from([(
         service,
         ServiceFacts {
@@ -152,20 +173,38 @@ fn vectors() -> Value {
             counted: true,
         },
     )]));
+    Book {
+        centre,
+        coordinator,
+        coordinator_id,
+        volunteer_id,
+        records,
+        ledger,
+        services,
+    }
+}
+
+fn vectors() -> Value {
+    let Book {
+        centre,
+        coordinator,
+        volunteer_id,
+        records,
+        ledger,
+        services,
+        ..
+    } = book();
     let as_of = START_MS + 2 * 86_400_000;
     let statement =
         export_statement(&ledger, &services, volunteer_id, as_of, &coordinator).expect("export");
     let verified = verify_statement(&statement, centre.public_key()).expect("verify");
+    let records: Vec<Value> = records
+        .iter()
+        .map(|(name, seed, record)| vector(name, *seed, record))
+        .collect();
     json!({
         "centre_public_key": centre.public_key().to_string(),
-        "records": [
-            vector("rules", 1, &rules),
-            vector("certificate: centre enrols a coordinator", 1, &coordinator_cert),
-            vector("certificate: coordinator enrols a volunteer", 2, &volunteer_cert),
-            vector("entry: claim (seq 1)", 3, &claim),
-            vector("entry: confirm (the coordinator's seq 1)", 2, &confirm),
-            vector("entry: redeem (seq 2)", 3, &redeem),
-        ],
+        "records": records,
         "statement": {
             "member": volunteer_id.to_string(),
             "as_of_ms": as_of,
@@ -176,16 +215,162 @@ fn vectors() -> Value {
     })
 }
 
-#[test]
-fn the_documented_vectors_are_what_this_build_makes() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/ledger-vectors.json");
-    let made = vectors();
+/// The transfer statement vector: the province (seed 0x11) certifies a district (0x12), which
+/// certifies the town centre (seed 1); the coordinator moves the volunteer's 60 minutes to
+/// circle `c2…c2` and exports the transfer statement; the new circle's coordinator (seed 4)
+/// opens it with a transfer-in.
+fn transfer_vectors() -> Value {
+    let Book {
+        centre,
+        coordinator,
+        coordinator_id,
+        volunteer_id,
+        mut ledger,
+        services,
+        ..
+    } = book();
+    let (province, district) = (
+        DeviceKey::from_seed([0x11; 32]),
+        DeviceKey::from_seed([0x12; 32]),
+    );
+    let year = 365 * 86_400_000;
+    let certify = |issuer: &DeviceKey, level, subject: &DeviceKey, name: &str, region: &str| {
+        AuthorityStatement {
+            level,
+            subject: subject.public_key(),
+            name: name.into(),
+            region: region.into(),
+            issuer: issuer.public_key(),
+            valid_from_ms: START_MS - year,
+            valid_until_ms: START_MS + 5 * year,
+        }
+        .sign(issuer)
+        .expect("certify")
+    };
+    let chain = AuthorityChain::new(vec![
+        certify(
+            &province,
+            AuthorityLevel::District,
+            &district,
+            "临安区",
+            "330112",
+        ),
+        certify(
+            &district,
+            AuthorityLevel::Town,
+            &centre,
+            "龙泉镇",
+            "330112101",
+        ),
+    ])
+    .encode()
+    .expect("chain");
+    let confirm_hash = ledger
+        .head(coordinator_id)
+        .map(|h| h.1)
+        .expect("the coordinator's confirmation");
+    let transfer_out = sign(
+        &coordinator,
+        START_MS + 2 * 86_400_000,
+        RecordBody::Ledger(LedgerEntry {
+            member_id: coordinator_id,
+            seq: 2,
+            prev: Some(confirm_hash),
+            kind: EntryKind::TransferOut {
+                member: volunteer_id,
+                minutes: 60,
+                to_circle: id(0xc2),
+                head_seq: 2,
+            },
+        }),
+    );
+    ledger.insert_verified([transfer_out.clone()]);
+    let as_of = START_MS + 2 * 86_400_000 + 60_000;
+    let file = export_transfer(
+        &ledger,
+        &services,
+        transfer_out.id(),
+        as_of,
+        &chain,
+        &coordinator,
+    )
+    .expect("export the transfer");
+    let verified = verify_transfer(&file, province.public_key(), id(0xc2)).expect("verify");
+    let new_coordinator = DeviceKey::from_seed([4; 32]);
+    let transfer_in = SignedRecord::sign(
+        Envelope {
+            v: V1,
+            circle: id(0xc2),
+            author: new_coordinator.public_key(),
+            hlc: Hlc {
+                ms: as_of + 86_400_000,
+                counter: 0,
+            },
+            body: RecordBody::Ledger(LedgerEntry {
+                member_id: id(0x11),
+                seq: 1,
+                prev: None,
+                kind: EntryKind::TransferIn {
+                    member: verified.member,
+                    minutes: verified.minutes,
+                    from_circle: verified.from_circle,
+                    transfer_out: verified.transfer_out,
+                    statement: verified.file_hash,
+                },
+            }),
+            link: None,
+        },
+        &new_coordinator,
+    )
+    .expect("sign");
+    json!({
+        "province_public_key": province.public_key().to_string(),
+        "authority_chain": String::from_utf8_lossy(&chain),
+        "transfer_out": vector("entry: transfer-out (the coordinator's seq 2)", 2, &transfer_out),
+        "transfer": {
+            "into_circle": id(0xc2).to_string(),
+            "as_of_ms": as_of,
+            "member": verified.member.to_string(),
+            "minutes": verified.minutes,
+            "balance_after_minutes": verified.statement.balance.available_minutes,
+            "file_sha256": verified.file_hash.to_string(),
+            "file": String::from_utf8_lossy(&file),
+        },
+        "transfer_in": vector("entry: transfer-in (the new circle's coordinator's seq 1)", 4, &transfer_in),
+    })
+}
+
+/// Checks `made` against the documented file (rewriting it first under `CAREBANK_BLESS`).
+fn check_documented(file: &str, made: &Value) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../docs")
+        .join(file);
     if std::env::var_os("CAREBANK_BLESS").is_some() {
-        let text = serde_json::to_string_pretty(&made).expect("json");
+        let text = serde_json::to_string_pretty(made).expect("json");
         std::fs::write(&path, text + "\n").expect("write vectors");
     }
-    let text = std::fs::read_to_string(&path).expect("docs/ledger-vectors.json");
+    let text = std::fs::read_to_string(&path).expect("the vectors file");
     let documented: Value = serde_json::from_str(&text).expect("vectors are JSON");
-    assert_eq!(documented, made);
+    assert_eq!(&documented, made, "docs/{file}");
+}
+
+#[test]
+fn the_documented_vectors_are_what_this_build_makes() {
+    let made = vectors();
+    check_documented("ledger-vectors.json", &made);
     assert_eq!(made["statement"]["balance_minutes"], json!(60));
+}
+
+#[test]
+fn the_documented_transfer_vectors_are_what_this_build_makes() {
+    let made = transfer_vectors();
+    check_documented("transfer-vectors.json", &made);
+    assert_eq!(made["transfer"]["minutes"], json!(60));
+    assert_eq!(made["transfer"]["balance_after_minutes"], json!(0));
+    // The documented file verifies on its own, with the province key alone.
+    let file = made["transfer"]["file"].as_str().expect("file").as_bytes();
+    let province = DeviceKey::from_seed([0x11; 32]).public_key();
+    let verified = verify_transfer(file, province, id(0xc2)).expect("the documented file verifies");
+    assert_eq!(verified.minutes, 60);
+    assert!(verify_transfer(file, province, id(0xc3)).is_err());
 }

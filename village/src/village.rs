@@ -22,6 +22,8 @@ pub struct Device {
 
 /// A village: a centre, one village point, a coordinator, caregivers, volunteers and elders.
 pub struct Village {
+    /// Which town's village this is (0 for the reference village; see [`Village::build_town`]).
+    pub town: u64,
     /// The circle every store belongs to.
     pub circle: Circle,
     /// The clock every store reads.
@@ -59,6 +61,11 @@ impl ElderSpec {
         }
     }
 }
+
+/// How far apart two towns' key seeds lie: each town's devices sign with keys of their own.
+const TOWN_SEEDS: u64 = 1_000_000;
+/// How far apart two towns' fixed ids lie (circle, sites, members, elders).
+const TOWN_IDS: u64 = 1 << 32;
 
 /// Opens a device's store: given the device's name (`centre`, `coordinator`, `caregiver-01` …),
 /// the circle and the device's key. The village sets the store's clock afterwards.
@@ -148,6 +155,24 @@ impl Village {
         Village::build_with(&mut opener, caregivers, volunteers, elders)
     }
 
+    /// The village of town `town` (1, 2, …), built as [`Village::build`] builds the reference
+    /// village (town 0) but with a circle, keys and ids of its own, so that several villages
+    /// (in several districts) can stand side by side.
+    pub fn build_town(
+        town: u64,
+        caregivers: usize,
+        volunteers: usize,
+        elders: &[ElderSpec],
+    ) -> Result<Village> {
+        Self::build_in(
+            town,
+            &mut |_, circle, key| Ok(CareStore::open_in_memory(circle, key)?),
+            caregivers,
+            volunteers,
+            elders,
+        )
+    }
+
     /// As [`Village::build`], opening each device's store with `opener`.
     pub fn build_with(
         opener: Opener<'_>,
@@ -155,13 +180,25 @@ impl Village {
         volunteers: usize,
         elders: &[ElderSpec],
     ) -> Result<Village> {
+        Self::build_in(0, opener, caregivers, volunteers, elders)
+    }
+
+    fn build_in(
+        town: u64,
+        opener: Opener<'_>,
+        caregivers: usize,
+        volunteers: usize,
+        elders: &[ElderSpec],
+    ) -> Result<Village> {
+        let seed = |s: u64| s + town * TOWN_SEEDS;
+        let fixed_id = |n: u64| fixed_id(n + town * TOWN_IDS);
         let clock = SimClock::at(START_MS - DAY);
-        let centre_key = key(1);
+        let centre_key = key(seed(1));
         let circle = Circle {
             circle_id: fixed_id(0xc1),
             centre_key: centre_key.public_key(),
         };
-        let mut centre = open_device(opener, "centre", circle, 1, &clock)?;
+        let mut centre = open_device(opener, "centre", circle, seed(1), &clock)?;
 
         let centre_site = fixed_id(0x5100);
         let point_id = fixed_id(0x5101);
@@ -178,7 +215,7 @@ impl Village {
             parent: Some(centre_site),
         })?;
         let coordinator_id = fixed_id(0x1000);
-        let mut coordinator = open_device(opener, "coordinator", circle, 2, &clock)?;
+        let mut coordinator = open_device(opener, "coordinator", circle, seed(2), &clock)?;
         centre.enrol(enrolment(
             coordinator_id,
             "李站长".into(),
@@ -201,7 +238,7 @@ impl Village {
                         opener,
                         &format!("{file}-{:02}", i + 1),
                         circle,
-                        seed0 + i as u64,
+                        seed(seed0 + i as u64),
                         &clock,
                     )?;
                     let member_id = fixed_id(id0 + i as u64);
@@ -264,6 +301,7 @@ impl Village {
         }
         clock.set(START_MS);
         Ok(Village {
+            town,
             circle,
             clock,
             centre,
@@ -286,7 +324,7 @@ impl Village {
             i if i <= self.caregivers.len() => 100 + (i as u64 - 1),
             i => 200 + (i - 1 - self.caregivers.len()) as u64,
         };
-        key(seed)
+        key(seed + self.town * TOWN_SEEDS)
     }
 
     /// Every member device's store, numbered as in [`Village::device`].

@@ -50,6 +50,30 @@ pub enum LedgerEntryKind {
         /// Minutes given.
         minutes: i64,
     },
+    /// A coordinator of the old circle moves a member's balance out to another circle.
+    TransferOut {
+        /// The member whose balance moves.
+        member_id: String,
+        /// Minutes moved.
+        minutes: i64,
+        /// The circle the balance moves to.
+        to_circle_id: String,
+        /// The member's chain head the coordinator saw.
+        head_seq: u64,
+    },
+    /// A coordinator of the new circle opens a balance moved from another circle.
+    TransferIn {
+        /// The member credited.
+        member_id: String,
+        /// Minutes opened.
+        minutes: i64,
+        /// The circle the balance came from.
+        from_circle_id: String,
+        /// The transfer-out entry's record id (in the old circle).
+        transfer_out_id: String,
+        /// SHA-256 of the transfer statement imported (64 hex characters).
+        statement_hash: String,
+    },
     /// A coordinator approves or rejects an entry.
     Decide {
         /// The entry decided on (its record id).
@@ -97,6 +121,30 @@ impl From<d::LedgerEntry> for LedgerEntry {
             d::EntryKind::Gift { to, minutes } => LedgerEntryKind::Gift {
                 to_member_id: to.to_string(),
                 minutes,
+            },
+            d::EntryKind::TransferOut {
+                member,
+                minutes,
+                to_circle,
+                head_seq,
+            } => LedgerEntryKind::TransferOut {
+                member_id: member.to_string(),
+                minutes,
+                to_circle_id: to_circle.to_string(),
+                head_seq,
+            },
+            d::EntryKind::TransferIn {
+                member,
+                minutes,
+                from_circle,
+                transfer_out,
+                statement,
+            } => LedgerEntryKind::TransferIn {
+                member_id: member.to_string(),
+                minutes,
+                from_circle_id: from_circle.to_string(),
+                transfer_out_id: transfer_out.to_string(),
+                statement_hash: statement.to_string(),
             },
             d::EntryKind::Decide {
                 target,

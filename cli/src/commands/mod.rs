@@ -8,4 +8,5 @@ pub mod net;
 pub mod privacy;
 pub mod setup;
 pub mod timebank;
+pub mod transfer;
 pub mod view;

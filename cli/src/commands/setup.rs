@@ -69,7 +69,8 @@ pub fn init(a: InitArgs) -> Result<()> {
     Ok(())
 }
 
-fn parse_key(option: &str, text: &str) -> Result<PublicKey> {
+/// Reads a public key (64 hex characters), naming the option in the error.
+pub(crate) fn parse_key(option: &str, text: &str) -> Result<PublicKey> {
     text.parse().map_err(|e| anyhow::anyhow!("{option}: {e}"))
 }
 

@@ -123,10 +123,19 @@ fn hours(minutes: i64) -> f64 {
     minutes as f64 / 60.0
 }
 
-/// One member's balance on one line.
+/// One member's balance on one line (with the hours moved between circles, when any were).
 pub fn balance_line(b: &Balance, names: &Names) -> String {
+    let moved = if b.transferred_in_minutes != 0 || b.transferred_out_minutes != 0 {
+        format!(
+            ", moved in {:.1}, moved out {:.1}",
+            hours(b.transferred_in_minutes),
+            hours(b.transferred_out_minutes)
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "{}  {:>7.1} h available  (earned {:.1}, received {:.1}, redeemed {:.1}, given {:.1}, pending {:.1})",
+        "{}  {:>7.1} h available  (earned {:.1}, received {:.1}, redeemed {:.1}, given {:.1}, pending {:.1}{moved})",
         names.member(b.member),
         hours(b.available_minutes),
         hours(b.earned_minutes),

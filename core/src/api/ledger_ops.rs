@@ -176,13 +176,23 @@ impl CareStore {
         )?)
     }
 
+    /// Runs `read` on the up-to-date ledger, its reconciliation and the service facts.
+    pub(super) fn read_ledger<R>(
+        &self,
+        read: impl FnOnce(&Ledger, &Reconciliation, &ServiceView) -> R,
+    ) -> Result<R> {
+        let mut cache = self.refresh_ledger()?;
+        let (ledger, reconciled, services) = cache.reconciled_from();
+        Ok(read(ledger, reconciled, services))
+    }
+
     /// Verifies a statement file against this circle's centre key.
     pub fn verify_statement(&self, bytes: &[u8]) -> Result<VerifiedStatement> {
         Ok(verify_statement(bytes, self.store.centre())?)
     }
 
     /// Writes the next entry of this device's member's chain.
-    fn append_entry(&mut self, kind: EntryKind) -> Result<Id> {
+    pub(super) fn append_entry(&mut self, kind: EntryKind) -> Result<Id> {
         let Actor::Member(_, member) = self.actor()? else {
             return Err(Error::NotAuthorised("the centre keeps no ledger".into()));
         };
@@ -236,15 +246,24 @@ impl CareStore {
             return Err(Error::LedgerRefused(Refusal::Held(hold)));
         }
         for conflict in reconciled.conflicts() {
-            if let ConflictKind::Overdraft {
-                balance_after_minutes,
-            } = conflict.kind
-                && conflict.awaiting.contains(&id)
-            {
-                return Err(Error::LedgerRefused(Refusal::Overdraft {
-                    balance_after_minutes,
-                }));
+            if !conflict.awaiting.contains(&id) {
+                continue;
             }
+            let balance_after_minutes = match conflict.kind {
+                ConflictKind::Overdraft {
+                    balance_after_minutes,
+                } => balance_after_minutes,
+                // Hours moved to another circle, spent here: an overdraft all the same.
+                ConflictKind::TransferDoubleSpend { .. } => {
+                    reconciled
+                        .balance(conflict.member, u64::MAX)
+                        .available_minutes
+                }
+                _ => continue,
+            };
+            return Err(Error::LedgerRefused(Refusal::Overdraft {
+                balance_after_minutes,
+            }));
         }
         Ok(())
     }

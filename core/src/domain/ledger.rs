@@ -15,6 +15,10 @@ use crate::ids::Id;
 /// split into several entries).
 pub const ENTRY_MINUTES_MAX: i64 = 24 * 60;
 
+/// The most minutes one transfer may move between circles (a member's whole balance, up to
+/// the largest cap a circle may set).
+pub const TRANSFER_MINUTES_MAX: i64 = 100_000_000;
+
 /// The SHA-256 of a record's canonical payload: what a chain entry names its predecessor by.
 /// Written as 64 lowercase hexadecimal characters.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -117,6 +121,34 @@ pub enum EntryKind {
         /// Minutes given.
         minutes: i64,
     },
+    /// A coordinator of the member's old circle moves the member's balance out to another
+    /// circle (通存通兑): the member's balance here goes down by `minutes`, which the statement
+    /// that carries this entry lets the new circle open there once.
+    TransferOut {
+        /// The member whose balance moves (not the coordinator whose chain holds the entry).
+        member: Id,
+        /// Minutes moved: the member's whole balance when the entry was written.
+        minutes: i64,
+        /// The circle the balance moves to; no other circle opens it.
+        to_circle: Id,
+        /// The member's chain head (its highest sequence number, 0 without entries) that the
+        /// coordinator saw: a debit of the member beyond it was not seen when the balance moved.
+        head_seq: u64,
+    },
+    /// A coordinator of the member's new circle opens a balance moved out of another circle, by
+    /// importing the old circle's transfer statement.
+    TransferIn {
+        /// The member credited.
+        member: Id,
+        /// Minutes opened: the transfer-out's.
+        minutes: i64,
+        /// The circle the balance came from.
+        from_circle: Id,
+        /// The transfer-out entry's record id (in the old circle): opened once.
+        transfer_out: Id,
+        /// SHA-256 of the transfer statement file imported.
+        statement: EntryHash,
+    },
     /// A coordinator approves or rejects an entry (a claim, or one side of a conflict).
     Decide {
         /// The entry decided on (its record id).
@@ -136,6 +168,8 @@ impl EntryKind {
             EntryKind::Confirm { .. } => "confirm",
             EntryKind::Redeem { .. } => "redeem",
             EntryKind::Gift { .. } => "gift",
+            EntryKind::TransferOut { .. } => "transfer_out",
+            EntryKind::TransferIn { .. } => "transfer_in",
             EntryKind::Decide { .. } => "decide",
         }
     }
@@ -145,7 +179,11 @@ impl EntryKind {
         match self {
             EntryKind::Confirm { claim, .. } => Some(*claim),
             EntryKind::Decide { target, .. } => Some(*target),
-            EntryKind::Claim { .. } | EntryKind::Redeem { .. } | EntryKind::Gift { .. } => None,
+            EntryKind::Claim { .. }
+            | EntryKind::Redeem { .. }
+            | EntryKind::Gift { .. }
+            | EntryKind::TransferOut { .. }
+            | EntryKind::TransferIn { .. } => None,
         }
     }
 }
@@ -185,6 +223,9 @@ impl LedgerEntry {
             | EntryKind::Redeem { minutes, .. }
             | EntryKind::Gift { minutes, .. } => {
                 in_range("minutes", *minutes, 1, ENTRY_MINUTES_MAX)?;
+            }
+            EntryKind::TransferOut { minutes, .. } | EntryKind::TransferIn { minutes, .. } => {
+                in_range("minutes", *minutes, 1, TRANSFER_MINUTES_MAX)?;
             }
             EntryKind::Confirm { .. } => {}
             EntryKind::Decide { reason, .. } => required_text("reason", reason, NOTE_MAX)?,
@@ -299,6 +340,34 @@ mod tests {
         assert!(selfish.validate().is_err());
         assert!(h.to_string().parse::<EntryHash>().is_ok());
         assert!("AB".parse::<EntryHash>().is_err());
+    }
+
+    #[test]
+    fn transfers_move_a_whole_balance_within_their_own_range() {
+        let transfer = |minutes| LedgerEntry {
+            member_id: Id::from_bytes([1; 16]),
+            seq: 1,
+            prev: None,
+            kind: EntryKind::TransferOut {
+                member: Id::from_bytes([2; 16]),
+                minutes,
+                to_circle: Id::from_bytes([3; 16]),
+                head_seq: 0,
+            },
+        };
+        // More than a day's entry may move (a balance of 1,500 h), but not nothing or less.
+        assert!(transfer(1_500 * 60).validate().is_ok());
+        assert!(transfer(TRANSFER_MINUTES_MAX).validate().is_ok());
+        assert!(transfer(TRANSFER_MINUTES_MAX + 1).validate().is_err());
+        assert!(transfer(0).validate().is_err());
+        assert!(transfer(-60).validate().is_err());
+        let bytes = to_canonical(&transfer(90)).expect("encode");
+        assert_eq!(
+            std::str::from_utf8(&bytes).expect("utf8"),
+            "{\"head_seq\":0,\"kind\":\"transfer_out\",\"member\":\"02020202020202020202020202020202\",\
+             \"member_id\":\"01010101010101010101010101010101\",\"minutes\":90,\"seq\":1,\
+             \"to_circle\":\"03030303030303030303030303030303\"}"
+        );
     }
 
     #[test]

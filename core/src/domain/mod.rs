@@ -30,7 +30,10 @@ pub use correction::{Correction, CorrectionAction};
 pub use elder::{CareLevel, Consent, ConsentPurpose, ConsentRelation, Elder, EntitlementGroup};
 pub use erasure::{Erasure, ErasureReason};
 pub use keys::{EpochKey, KeyGrant, KeyWrap, MemberProfile, WRAPS_MAX};
-pub use ledger::{ENTRY_MINUTES_MAX, EntryHash, EntryKind, LedgerEntry, LedgerRules, Verdict};
+pub use ledger::{
+    ENTRY_MINUTES_MAX, EntryHash, EntryKind, LedgerEntry, LedgerRules, TRANSFER_MINUTES_MAX,
+    Verdict,
+};
 pub use member::{Enrolment, Revocation, Role};
 pub use month_close::{FIGURE_KEY_MAX, FIGURE_SECTIONS, FIGURES_MAX, Figure, MonthClose};
 pub use service::{

@@ -24,11 +24,18 @@ pub enum MovementKind {
     Redeemed,
     /// Minutes given away.
     Given,
+    /// Minutes opened here by a transfer from another circle.
+    TransferredIn,
+    /// Minutes moved out to another circle.
+    TransferredOut,
 }
 
 impl MovementKind {
     fn is_credit(self) -> bool {
-        matches!(self, MovementKind::Earned | MovementKind::Received)
+        matches!(
+            self,
+            MovementKind::Earned | MovementKind::Received | MovementKind::TransferredIn
+        )
     }
 }
 
@@ -60,6 +67,10 @@ pub struct Balance {
     pub redeemed_minutes: i64,
     /// Given to relatives.
     pub given_minutes: i64,
+    /// Opened here by transfers from other circles.
+    pub transferred_in_minutes: i64,
+    /// Moved out to other circles.
+    pub transferred_out_minutes: i64,
     /// Lost to expiry.
     pub expired_minutes: i64,
     /// Not credited because the member held the circle's cap.
@@ -78,6 +89,8 @@ impl Balance {
             received_minutes: 0,
             redeemed_minutes: 0,
             given_minutes: 0,
+            transferred_in_minutes: 0,
+            transferred_out_minutes: 0,
             expired_minutes: 0,
             forfeited_minutes: 0,
             pending_minutes: 0,
@@ -127,6 +140,8 @@ pub(crate) fn replay(
             MovementKind::Received => balance.received_minutes += m.minutes,
             MovementKind::Redeemed => balance.redeemed_minutes += m.minutes,
             MovementKind::Given => balance.given_minutes += m.minutes,
+            MovementKind::TransferredIn => balance.transferred_in_minutes += m.minutes,
+            MovementKind::TransferredOut => balance.transferred_out_minutes += m.minutes,
         }
         if m.kind.is_credit() {
             let repaid = m.minutes.min(debt);

@@ -47,6 +47,8 @@ pub struct Ledger {
     chains: BTreeMap<Id, BTreeMap<u64, Vec<Id>>>,
     references: IdMap<Vec<Id>>,
     gifts_to: IdMap<Vec<Id>>,
+    transfers_of: IdMap<Vec<Id>>,
+    opened: IdMap<Vec<Id>>,
     trust: TrustChain,
     /// The record held at each device-chain position (author, seq), of the records held here.
     positions: HashMap<(PublicKey, u64), Id>,
@@ -67,6 +69,8 @@ impl Ledger {
             chains: BTreeMap::new(),
             references: IdMap::default(),
             gifts_to: IdMap::default(),
+            transfers_of: IdMap::default(),
+            opened: IdMap::default(),
             trust: TrustChain::build(centre, [], &HashSet::new()),
             positions: HashMap::new(),
             forks: HashSet::new(),
@@ -207,8 +211,20 @@ impl Ledger {
         if let Some(target) = entry.kind.refers_to() {
             self.references.entry(target).or_default().push(id);
         }
-        if let EntryKind::Gift { to, .. } = entry.kind {
-            self.gifts_to.entry(to).or_default().push(id);
+        match entry.kind {
+            EntryKind::Gift { to, .. } => self.gifts_to.entry(to).or_default().push(id),
+            EntryKind::TransferOut { member, .. } => {
+                self.transfers_of.entry(member).or_default().push(id);
+            }
+            EntryKind::TransferIn {
+                member,
+                transfer_out,
+                ..
+            } => {
+                self.transfers_of.entry(member).or_default().push(id);
+                self.opened.entry(transfer_out).or_default().push(id);
+            }
+            _ => {}
         }
     }
 
@@ -297,6 +313,16 @@ impl Ledger {
 
     pub(crate) fn gifts_to(&self, member: Id) -> &[Id] {
         self.gifts_to.get(&member).map_or(&[], Vec::as_slice)
+    }
+
+    /// The transfers out and in that move a member's balance (entries in coordinators' chains).
+    pub(crate) fn transfers_of(&self, member: Id) -> &[Id] {
+        self.transfers_of.get(&member).map_or(&[], Vec::as_slice)
+    }
+
+    /// The transfer-in entries held here that open `transfer_out` (an entry of another circle).
+    pub fn transfers_in(&self, transfer_out: Id) -> &[Id] {
+        self.opened.get(&transfer_out).map_or(&[], Vec::as_slice)
     }
 
     pub(crate) fn certificate_ids(&self) -> &[Id] {

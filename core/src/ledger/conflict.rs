@@ -52,6 +52,19 @@ pub enum ConflictKind {
     },
     /// A confirmed claim waiting for the coordinator's approval (where the circle requires it).
     AwaitingApproval,
+    /// A second transfer-in of a balance already opened here (the same statement imported
+    /// twice).
+    DuplicateTransfer {
+        /// The transfer-out (in the old circle) opened twice.
+        transfer_out: Id,
+    },
+    /// Hours moved to another circle were spent here as well: a redemption or gift beyond the
+    /// chain head the transfer-out saw overdrew the balance (or the transfer-out did, after
+    /// them). The evidence holds the transfer-out and the spends.
+    TransferDoubleSpend {
+        /// The transfer-out whose hours were spent twice.
+        transfer_out: Id,
+    },
 }
 
 /// One item of the coordinator's queue.

@@ -53,8 +53,11 @@ pub fn month_totals(
                     Month::of_instant(m.at.instant_ms()),
                     &mut totals.given_minutes,
                 ),
-                // A gift is counted once, where it was given.
-                MovementKind::Received => continue,
+                // A gift is counted once, where it was given; a transfer moves hours earned
+                // elsewhere or before, and is neither earned nor spent.
+                MovementKind::Received
+                | MovementKind::TransferredIn
+                | MovementKind::TransferredOut => continue,
             };
             if counts_in == month {
                 *total += m.minutes;

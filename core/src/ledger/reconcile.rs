@@ -92,7 +92,8 @@ pub(super) fn reconcile(ledger: &Ledger, services: &ServiceView) -> Reconciliati
     let confirmed = stand_confirmations(&items, &verdicts, &mut standings);
     // 3. Claims, redemptions and gifts, before the rules that look across entries.
     let by_service = stand_entries(ledger, services, &rules, &items, &verdicts, &mut standings);
-    let keeper_of = keep_one_claim_per_service(by_service, &confirmed, &rules, &mut standings);
+    let mut keeper_of = keep_one_claim_per_service(by_service, &confirmed, &rules, &mut standings);
+    keep_one_transfer_in(&items, &mut standings, &mut keeper_of);
     apply_gift_cap(&rules, &items, &mut standings);
     // 4. Movements, pending minutes and the queue.
     let (movements, pending) = movements_of(&items, &standings);
@@ -294,10 +295,52 @@ fn stand_entries(
                 });
                 standings.insert(item.id, standing);
             }
+            EntryKind::TransferOut { .. } | EntryKind::TransferIn { .. } => {
+                let standing = standing.unwrap_or_else(|| {
+                    if item.signer.map(|r| r.0) == Some(Role::Coordinator) {
+                        Standing::Counted
+                    } else {
+                        Standing::Held(Hold::Rule(Rule::TransferNotByCoordinator))
+                    }
+                });
+                standings.insert(item.id, standing);
+            }
             EntryKind::Confirm { .. } | EntryKind::Decide { .. } => {}
         }
     }
     by_service
+}
+
+/// A transfer-out is opened once: of the transfer-ins naming it that count, the earliest by
+/// (clock, id) keeps it and the later ones are held as duplicates (unless approved). Adds each
+/// keeper to `keeper_of`, under the transfer-out's id.
+fn keep_one_transfer_in(
+    items: &IdMap<Item<'_>>,
+    standings: &mut IdMap<Standing>,
+    keeper_of: &mut IdMap<Id>,
+) {
+    let mut by_transfer: BTreeMap<Id, Vec<(Hlc, Id)>> = BTreeMap::new();
+    for item in items.values() {
+        if let EntryKind::TransferIn { transfer_out, .. } = item.entry.kind
+            && standings.get(&item.id).is_some_and(|s| s.counts())
+        {
+            by_transfer
+                .entry(transfer_out)
+                .or_default()
+                .push((item.hlc, item.id));
+        }
+    }
+    for (transfer_out, mut opened) in by_transfer {
+        opened.sort();
+        if let Some((_, keeper)) = opened.first() {
+            keeper_of.insert(transfer_out, *keeper);
+        }
+        for (_, id) in opened.iter().skip(1) {
+            if standings.get(id) == Some(&Standing::Counted) {
+                standings.insert(*id, Standing::Held(Hold::Duplicate));
+            }
+        }
+    }
 }
 
 /// A service is claimed once: the earliest claim in good standing keeps it, the later ones
@@ -367,6 +410,12 @@ fn movements_of(
                 push(member, MovementKind::Given, *minutes);
                 push(*to, MovementKind::Received, *minutes);
             }
+            EntryKind::TransferOut {
+                member, minutes, ..
+            } if counts => push(*member, MovementKind::TransferredOut, *minutes),
+            EntryKind::TransferIn {
+                member, minutes, ..
+            } if counts => push(*member, MovementKind::TransferredIn, *minutes),
             _ => {}
         }
     }
@@ -396,20 +445,87 @@ fn conflicts_of(
     chain_conflicts(ledger, items, verdicts, &mut conflicts);
     for (member, list) in movements {
         replay(*member, list, rules, None, |entry, after| {
-            if !verdicts.contains_key(&entry) {
-                conflicts.push(Conflict {
-                    member: *member,
-                    kind: ConflictKind::Overdraft {
+            if verdicts.contains_key(&entry) {
+                return;
+            }
+            let (kind, evidence) = match spent_twice(ledger, items, standings, *member, entry) {
+                Some((transfer_out, evidence)) => {
+                    (ConflictKind::TransferDoubleSpend { transfer_out }, evidence)
+                }
+                None => (
+                    ConflictKind::Overdraft {
                         balance_after_minutes: after,
                     },
-                    evidence: vec![entry],
-                    awaiting: vec![entry],
-                });
-            }
+                    vec![entry],
+                ),
+            };
+            conflicts.push(Conflict {
+                member: *member,
+                kind,
+                evidence,
+                awaiting: vec![entry],
+            });
         });
     }
     conflicts.sort();
     conflicts
+}
+
+/// Whether an overdraft by `entry` spends hours that a counted transfer-out of `member` moved to
+/// another circle: the transfer-out and the evidence (in (clock, id) order), if so. That is the
+/// case when `entry` is a redemption or gift of the member beyond the chain head the
+/// transfer-out saw, or when `entry` is the transfer-out and such debits took the hours first.
+fn spent_twice(
+    ledger: &Ledger,
+    items: &IdMap<Item<'_>>,
+    standings: &IdMap<Standing>,
+    member: Id,
+    entry: Id,
+) -> Option<(Id, Vec<Id>)> {
+    let counts = |id: &Id| standings.get(id).is_some_and(|s| s.counts());
+    let unseen_debits = |head_seq: u64| -> Vec<Id> {
+        ledger
+            .chain(member)
+            .into_iter()
+            .filter(|id| {
+                items.get(id).is_some_and(|i| {
+                    i.entry.seq > head_seq
+                        && matches!(
+                            i.entry.kind,
+                            EntryKind::Redeem { .. } | EntryKind::Gift { .. }
+                        )
+                })
+            })
+            .filter(counts)
+            .collect()
+    };
+    let by_clock = |mut ids: Vec<Id>| {
+        ids.sort_by_key(|id| (items.get(id).map(|i| i.hlc), *id));
+        ids.dedup();
+        ids
+    };
+    let mut outs: Vec<&Id> = ledger
+        .transfers_of(member)
+        .iter()
+        .filter(|id| counts(id))
+        .collect();
+    outs.sort();
+    for out in outs {
+        let Some(EntryKind::TransferOut { head_seq, .. }) = items.get(out).map(|i| &i.entry.kind)
+        else {
+            continue;
+        };
+        let unseen = unseen_debits(*head_seq);
+        if *out == entry && !unseen.is_empty() {
+            let mut evidence = unseen;
+            evidence.push(*out);
+            return Some((*out, by_clock(evidence)));
+        }
+        if unseen.contains(&entry) {
+            return Some((*out, by_clock(vec![*out, entry])));
+        }
+    }
+    None
 }
 
 impl MovementKind {
@@ -420,6 +536,8 @@ impl MovementKind {
             MovementKind::Received => 1,
             MovementKind::Redeemed => 2,
             MovementKind::Given => 3,
+            MovementKind::TransferredIn => 4,
+            MovementKind::TransferredOut => 5,
         }
     }
 }
@@ -497,6 +615,12 @@ fn conflict_of(
                     evidence.insert(0, *keeper);
                 }
                 ConflictKind::DuplicateClaim { service }
+            }
+            EntryKind::TransferIn { transfer_out, .. } => {
+                if let Some(keeper) = keeper_of.get(&transfer_out) {
+                    evidence.insert(0, *keeper);
+                }
+                ConflictKind::DuplicateTransfer { transfer_out }
             }
             _ => return None,
         },

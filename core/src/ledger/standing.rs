@@ -97,4 +97,6 @@ pub enum Rule {
     DecisionNotByCoordinator,
     /// A confirmation of something that is not a claim, or a decision on a decision.
     WrongTarget,
+    /// A transfer between circles written by someone who is not a coordinator.
+    TransferNotByCoordinator,
 }

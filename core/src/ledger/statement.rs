@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::balance::Balance;
 use super::book::Ledger;
 use super::conflict::Conflict;
+use super::reconcile::Reconciliation;
 use super::services::{ClaimRef, ServiceProblem, ServiceView};
 use crate::canonical::{CanonicalError, from_canonical, to_canonical};
 use crate::domain::{EntryHash, EntryKind, Role};
@@ -115,6 +116,8 @@ pub struct VerifiedStatement {
     pub member: Id,
     /// The instant of the balance.
     pub as_of_ms: u64,
+    /// The member's chain head (its highest sequence number, 0 without entries).
+    pub head_seq: u64,
     /// The balance recomputed from the records (equal to the stated one).
     pub balance: Balance,
     /// The member's entries, by sequence number.
@@ -188,7 +191,7 @@ pub fn export_statement(
 }
 
 /// The records a member's statement rests on: every certificate, revocation and rules record;
-/// the member's chain; gifts to the member and every gift of those givers (for the yearly cap);
+/// the member's chain; the transfers out and in that name the member; gifts to the member and every gift of those givers (for the yearly cap);
 /// and, transitively, the confirmations and decisions that refer to any of these.
 fn statement_records(ledger: &Ledger, member: Id) -> BTreeSet<Id> {
     let mut ids: BTreeSet<Id> = ledger
@@ -198,6 +201,7 @@ fn statement_records(ledger: &Ledger, member: Id) -> BTreeSet<Id> {
         .copied()
         .collect();
     let mut frontier: Vec<Id> = ledger.chain(member);
+    frontier.extend(ledger.transfers_of(member));
     for gift in ledger.gifts_to(member) {
         frontier.push(*gift);
         if let Some((entry, _)) = ledger.entry(*gift) {
@@ -224,6 +228,15 @@ pub fn verify_statement(
     bytes: &[u8],
     centre: PublicKey,
 ) -> Result<VerifiedStatement, StatementError> {
+    verify_statement_in(bytes, centre).map(|(verified, _, _)| verified)
+}
+
+/// [`verify_statement`], also returning the ledger the statement's records make and its
+/// reconciliation (for a transfer, which reads one entry of it).
+pub(super) fn verify_statement_in(
+    bytes: &[u8],
+    centre: PublicKey,
+) -> Result<(VerifiedStatement, Ledger, Reconciliation), StatementError> {
     if bytes.len() <= 64 || bytes.len() > MAX_STATEMENT_BYTES {
         return Err(StatementError::Size(bytes.len()));
     }
@@ -288,10 +301,11 @@ pub fn verify_statement(
             recomputed: balance.available_minutes,
         });
     }
-    Ok(VerifiedStatement {
+    let verified = VerifiedStatement {
         circle: statement.circle,
         member: statement.member,
         as_of_ms: statement.as_of_ms,
+        head_seq: statement.head_seq,
         balance,
         entries: ledger.chain(statement.member),
         conflicts: reconciled
@@ -302,7 +316,8 @@ pub fn verify_statement(
             .collect(),
         exporter: statement.exporter,
         exporter_role,
-    })
+    };
+    Ok((verified, ledger, reconciled))
 }
 
 /// Every sequence number from 1 to the head is present, nothing lies beyond it, and the head

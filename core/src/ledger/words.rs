@@ -96,6 +96,10 @@ pub fn rule(rule: Rule, lang: Lang) -> &'static str {
             "it confirms or decides on the wrong kind of entry",
             "确认或决定的对象类型不对",
         ),
+        R::TransferNotByCoordinator => lang.pick(
+            "hours moved between circles by someone who is not a coordinator",
+            "转移时间的人不是协理员",
+        ),
     }
 }
 
@@ -110,8 +114,8 @@ pub fn hold(hold: &Hold, lang: Lang) -> String {
         Hold::Service(p) => service_problem(*p, lang).to_string(),
         Hold::Duplicate => lang
             .pick(
-                "another claim for the same service came first",
-                "同一服务已有别人先申领",
+                "another claim for the same service (or transfer-in of the same hours) came first",
+                "同一服务已有人先申领（或同一笔转入时间已经转入过）",
             )
             .to_string(),
         Hold::Rule(r) => rule(*r, lang).to_string(),
@@ -172,6 +176,18 @@ pub fn conflict(kind: &ConflictKind, who: &str, lang: Lang) -> String {
         }
         C::AwaitingApproval if zh => format!("{who}已确认的申领等待协理员批准"),
         C::AwaitingApproval => format!("{who}'s confirmed claim awaits a coordinator's approval"),
+        C::DuplicateTransfer { transfer_out } if zh => {
+            format!("{who}从别处转来的时间（转出记录 {transfer_out}）被转入了第二次")
+        }
+        C::DuplicateTransfer { transfer_out } => format!(
+            "{who}'s hours from another circle (transfer-out {transfer_out}) were opened here a second time"
+        ),
+        C::TransferDoubleSpend { transfer_out } if zh => format!(
+            "{who}的时间已转到别的村（转出记录 {transfer_out}），又在本村花了一次：重复支出"
+        ),
+        C::TransferDoubleSpend { transfer_out } => format!(
+            "{who}'s hours were moved to another circle (transfer-out {transfer_out}) and spent here as well: a double spend"
+        ),
     }
 }
 
@@ -230,5 +246,18 @@ mod tests {
             Lang::En,
         );
         assert!(!said.contains("SelfConfirmation"), "{said}");
+        let transfer_out = crate::ids::Id::from_bytes([7; 16]);
+        for kind in [
+            ConflictKind::DuplicateTransfer { transfer_out },
+            ConflictKind::TransferDoubleSpend { transfer_out },
+        ] {
+            for lang in [Lang::En, Lang::Zh] {
+                let said = conflict(&kind, "李", lang);
+                assert!(said.contains(&transfer_out.to_string()), "{said}");
+                assert!(!said.contains("Transfer"), "{said}");
+            }
+        }
+        let said = rule(Rule::TransferNotByCoordinator, Lang::En);
+        assert!(said.contains("coordinator"), "{said}");
     }
 }

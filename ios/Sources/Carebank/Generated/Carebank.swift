@@ -2883,6 +2883,14 @@ public struct Balance: Equatable, Hashable {
      */
     public var givenMinutes: Int64
     /**
+     * Opened here by transfers from other circles (通存通兑).
+     */
+    public var transferredInMinutes: Int64
+    /**
+     * Moved out to other circles.
+     */
+    public var transferredOutMinutes: Int64
+    /**
      * Lost to expiry.
      */
     public var expiredMinutes: Int64
@@ -2917,6 +2925,12 @@ public struct Balance: Equatable, Hashable {
          * Given to relatives.
          */givenMinutes: Int64, 
         /**
+         * Opened here by transfers from other circles (通存通兑).
+         */transferredInMinutes: Int64, 
+        /**
+         * Moved out to other circles.
+         */transferredOutMinutes: Int64, 
+        /**
          * Lost to expiry.
          */expiredMinutes: Int64, 
         /**
@@ -2931,6 +2945,8 @@ public struct Balance: Equatable, Hashable {
         self.receivedMinutes = receivedMinutes
         self.redeemedMinutes = redeemedMinutes
         self.givenMinutes = givenMinutes
+        self.transferredInMinutes = transferredInMinutes
+        self.transferredOutMinutes = transferredOutMinutes
         self.expiredMinutes = expiredMinutes
         self.forfeitedMinutes = forfeitedMinutes
         self.pendingMinutes = pendingMinutes
@@ -2958,6 +2974,8 @@ public struct FfiConverterTypeBalance: FfiConverterRustBuffer {
                 receivedMinutes: FfiConverterInt64.read(from: &buf), 
                 redeemedMinutes: FfiConverterInt64.read(from: &buf), 
                 givenMinutes: FfiConverterInt64.read(from: &buf), 
+                transferredInMinutes: FfiConverterInt64.read(from: &buf), 
+                transferredOutMinutes: FfiConverterInt64.read(from: &buf), 
                 expiredMinutes: FfiConverterInt64.read(from: &buf), 
                 forfeitedMinutes: FfiConverterInt64.read(from: &buf), 
                 pendingMinutes: FfiConverterInt64.read(from: &buf)
@@ -2971,6 +2989,8 @@ public struct FfiConverterTypeBalance: FfiConverterRustBuffer {
         FfiConverterInt64.write(value.receivedMinutes, into: &buf)
         FfiConverterInt64.write(value.redeemedMinutes, into: &buf)
         FfiConverterInt64.write(value.givenMinutes, into: &buf)
+        FfiConverterInt64.write(value.transferredInMinutes, into: &buf)
+        FfiConverterInt64.write(value.transferredOutMinutes, into: &buf)
         FfiConverterInt64.write(value.expiredMinutes, into: &buf)
         FfiConverterInt64.write(value.forfeitedMinutes, into: &buf)
         FfiConverterInt64.write(value.pendingMinutes, into: &buf)
@@ -7909,6 +7929,14 @@ public enum ConflictKind: Equatable, Hashable {
      * A confirmed claim waiting for the coordinator's approval.
      */
     case awaitingApproval
+    /**
+     * Hours moved here from another circle were opened a second time.
+     */
+    case duplicateTransfer
+    /**
+     * Hours moved to another circle were spent here as well.
+     */
+    case transferDoubleSpend
 
 
 
@@ -7945,6 +7973,10 @@ public struct FfiConverterTypeConflictKind: FfiConverterRustBuffer {
         case 7: return .ruleBroken
         
         case 8: return .awaitingApproval
+        
+        case 9: return .duplicateTransfer
+        
+        case 10: return .transferDoubleSpend
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -7984,6 +8016,14 @@ public struct FfiConverterTypeConflictKind: FfiConverterRustBuffer {
         
         case .awaitingApproval:
             writeInt(&buf, Int32(8))
+        
+        
+        case .duplicateTransfer:
+            writeInt(&buf, Int32(9))
+        
+        
+        case .transferDoubleSpend:
+            writeInt(&buf, Int32(10))
         
         }
     }
@@ -8844,6 +8884,43 @@ public enum LedgerEntryKind: Equatable, Hashable {
          */minutes: Int64
     )
     /**
+     * A coordinator of the old circle moves a member's balance out to another circle.
+     */
+    case transferOut(
+        /**
+         * The member whose balance moves.
+         */memberId: String, 
+        /**
+         * Minutes moved.
+         */minutes: Int64, 
+        /**
+         * The circle the balance moves to.
+         */toCircleId: String, 
+        /**
+         * The member's chain head the coordinator saw.
+         */headSeq: UInt64
+    )
+    /**
+     * A coordinator of the new circle opens a balance moved from another circle.
+     */
+    case transferIn(
+        /**
+         * The member credited.
+         */memberId: String, 
+        /**
+         * Minutes opened.
+         */minutes: Int64, 
+        /**
+         * The circle the balance came from.
+         */fromCircleId: String, 
+        /**
+         * The transfer-out entry's record id (in the old circle).
+         */transferOutId: String, 
+        /**
+         * SHA-256 of the transfer statement imported (64 hex characters).
+         */statementHash: String
+    )
+    /**
      * A coordinator approves or rejects an entry.
      */
     case decide(
@@ -8890,7 +8967,13 @@ public struct FfiConverterTypeLedgerEntryKind: FfiConverterRustBuffer {
         case 4: return .gift(toMemberId: try FfiConverterString.read(from: &buf), minutes: try FfiConverterInt64.read(from: &buf)
         )
         
-        case 5: return .decide(targetId: try FfiConverterString.read(from: &buf), verdict: try FfiConverterTypeVerdict.read(from: &buf), reason: try FfiConverterString.read(from: &buf)
+        case 5: return .transferOut(memberId: try FfiConverterString.read(from: &buf), minutes: try FfiConverterInt64.read(from: &buf), toCircleId: try FfiConverterString.read(from: &buf), headSeq: try FfiConverterUInt64.read(from: &buf)
+        )
+        
+        case 6: return .transferIn(memberId: try FfiConverterString.read(from: &buf), minutes: try FfiConverterInt64.read(from: &buf), fromCircleId: try FfiConverterString.read(from: &buf), transferOutId: try FfiConverterString.read(from: &buf), statementHash: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 7: return .decide(targetId: try FfiConverterString.read(from: &buf), verdict: try FfiConverterTypeVerdict.read(from: &buf), reason: try FfiConverterString.read(from: &buf)
         )
         
         default: throw UniffiInternalError.unexpectedEnumCase
@@ -8926,8 +9009,25 @@ public struct FfiConverterTypeLedgerEntryKind: FfiConverterRustBuffer {
             FfiConverterInt64.write(minutes, into: &buf)
             
         
-        case let .decide(targetId,verdict,reason):
+        case let .transferOut(memberId,minutes,toCircleId,headSeq):
             writeInt(&buf, Int32(5))
+            FfiConverterString.write(memberId, into: &buf)
+            FfiConverterInt64.write(minutes, into: &buf)
+            FfiConverterString.write(toCircleId, into: &buf)
+            FfiConverterUInt64.write(headSeq, into: &buf)
+            
+        
+        case let .transferIn(memberId,minutes,fromCircleId,transferOutId,statementHash):
+            writeInt(&buf, Int32(6))
+            FfiConverterString.write(memberId, into: &buf)
+            FfiConverterInt64.write(minutes, into: &buf)
+            FfiConverterString.write(fromCircleId, into: &buf)
+            FfiConverterString.write(transferOutId, into: &buf)
+            FfiConverterString.write(statementHash, into: &buf)
+            
+        
+        case let .decide(targetId,verdict,reason):
+            writeInt(&buf, Int32(7))
             FfiConverterString.write(targetId, into: &buf)
             FfiConverterTypeVerdict.write(verdict, into: &buf)
             FfiConverterString.write(reason, into: &buf)

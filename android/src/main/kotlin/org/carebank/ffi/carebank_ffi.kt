@@ -4783,6 +4783,16 @@ data class Balance (
     var `givenMinutes`: kotlin.Long
     , 
     /**
+     * Opened here by transfers from other circles (通存通兑).
+     */
+    var `transferredInMinutes`: kotlin.Long
+    , 
+    /**
+     * Moved out to other circles.
+     */
+    var `transferredOutMinutes`: kotlin.Long
+    , 
+    /**
      * Lost to expiry.
      */
     var `expiredMinutes`: kotlin.Long
@@ -4821,6 +4831,8 @@ public object FfiConverterTypeBalance: FfiConverterRustBuffer<Balance> {
             FfiConverterLong.read(buf),
             FfiConverterLong.read(buf),
             FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
         )
     }
 
@@ -4831,6 +4843,8 @@ public object FfiConverterTypeBalance: FfiConverterRustBuffer<Balance> {
             FfiConverterLong.allocationSize(value.`receivedMinutes`) +
             FfiConverterLong.allocationSize(value.`redeemedMinutes`) +
             FfiConverterLong.allocationSize(value.`givenMinutes`) +
+            FfiConverterLong.allocationSize(value.`transferredInMinutes`) +
+            FfiConverterLong.allocationSize(value.`transferredOutMinutes`) +
             FfiConverterLong.allocationSize(value.`expiredMinutes`) +
             FfiConverterLong.allocationSize(value.`forfeitedMinutes`) +
             FfiConverterLong.allocationSize(value.`pendingMinutes`)
@@ -4843,6 +4857,8 @@ public object FfiConverterTypeBalance: FfiConverterRustBuffer<Balance> {
             FfiConverterLong.write(value.`receivedMinutes`, buf)
             FfiConverterLong.write(value.`redeemedMinutes`, buf)
             FfiConverterLong.write(value.`givenMinutes`, buf)
+            FfiConverterLong.write(value.`transferredInMinutes`, buf)
+            FfiConverterLong.write(value.`transferredOutMinutes`, buf)
             FfiConverterLong.write(value.`expiredMinutes`, buf)
             FfiConverterLong.write(value.`forfeitedMinutes`, buf)
             FfiConverterLong.write(value.`pendingMinutes`, buf)
@@ -8424,7 +8440,15 @@ enum class ConflictKind {
     /**
      * A confirmed claim waiting for the coordinator's approval.
      */
-    AWAITING_APPROVAL;
+    AWAITING_APPROVAL,
+    /**
+     * Hours moved here from another circle were opened a second time.
+     */
+    DUPLICATE_TRANSFER,
+    /**
+     * Hours moved to another circle were spent here as well.
+     */
+    TRANSFER_DOUBLE_SPEND;
 
     
 
@@ -9068,6 +9092,64 @@ sealed class LedgerEntryKind {
     }
     
     /**
+     * A coordinator of the old circle moves a member's balance out to another circle.
+     */
+    data class TransferOut(
+        /**
+         * The member whose balance moves.
+         */
+        val `memberId`: kotlin.String, 
+        /**
+         * Minutes moved.
+         */
+        val `minutes`: kotlin.Long, 
+        /**
+         * The circle the balance moves to.
+         */
+        val `toCircleId`: kotlin.String, 
+        /**
+         * The member's chain head the coordinator saw.
+         */
+        val `headSeq`: kotlin.ULong) : LedgerEntryKind()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * A coordinator of the new circle opens a balance moved from another circle.
+     */
+    data class TransferIn(
+        /**
+         * The member credited.
+         */
+        val `memberId`: kotlin.String, 
+        /**
+         * Minutes opened.
+         */
+        val `minutes`: kotlin.Long, 
+        /**
+         * The circle the balance came from.
+         */
+        val `fromCircleId`: kotlin.String, 
+        /**
+         * The transfer-out entry's record id (in the old circle).
+         */
+        val `transferOutId`: kotlin.String, 
+        /**
+         * SHA-256 of the transfer statement imported (64 hex characters).
+         */
+        val `statementHash`: kotlin.String) : LedgerEntryKind()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
      * A coordinator approves or rejects an entry.
      */
     data class Decide(
@@ -9123,7 +9205,20 @@ public object FfiConverterTypeLedgerEntryKind : FfiConverterRustBuffer<LedgerEnt
                 FfiConverterString.read(buf),
                 FfiConverterLong.read(buf),
                 )
-            5 -> LedgerEntryKind.Decide(
+            5 -> LedgerEntryKind.TransferOut(
+                FfiConverterString.read(buf),
+                FfiConverterLong.read(buf),
+                FfiConverterString.read(buf),
+                FfiConverterULong.read(buf),
+                )
+            6 -> LedgerEntryKind.TransferIn(
+                FfiConverterString.read(buf),
+                FfiConverterLong.read(buf),
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                )
+            7 -> LedgerEntryKind.Decide(
                 FfiConverterString.read(buf),
                 FfiConverterTypeVerdict.read(buf),
                 FfiConverterString.read(buf),
@@ -9166,6 +9261,27 @@ public object FfiConverterTypeLedgerEntryKind : FfiConverterRustBuffer<LedgerEnt
                 + FfiConverterLong.allocationSize(value.`minutes`)
             )
         }
+        is LedgerEntryKind.TransferOut -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`memberId`)
+                + FfiConverterLong.allocationSize(value.`minutes`)
+                + FfiConverterString.allocationSize(value.`toCircleId`)
+                + FfiConverterULong.allocationSize(value.`headSeq`)
+            )
+        }
+        is LedgerEntryKind.TransferIn -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`memberId`)
+                + FfiConverterLong.allocationSize(value.`minutes`)
+                + FfiConverterString.allocationSize(value.`fromCircleId`)
+                + FfiConverterString.allocationSize(value.`transferOutId`)
+                + FfiConverterString.allocationSize(value.`statementHash`)
+            )
+        }
         is LedgerEntryKind.Decide -> {
             // Add the size for the Int that specifies the variant plus the size needed for all fields
             (
@@ -9204,8 +9320,25 @@ public object FfiConverterTypeLedgerEntryKind : FfiConverterRustBuffer<LedgerEnt
                 FfiConverterLong.write(value.`minutes`, buf)
                 Unit
             }
-            is LedgerEntryKind.Decide -> {
+            is LedgerEntryKind.TransferOut -> {
                 buf.putInt(5)
+                FfiConverterString.write(value.`memberId`, buf)
+                FfiConverterLong.write(value.`minutes`, buf)
+                FfiConverterString.write(value.`toCircleId`, buf)
+                FfiConverterULong.write(value.`headSeq`, buf)
+                Unit
+            }
+            is LedgerEntryKind.TransferIn -> {
+                buf.putInt(6)
+                FfiConverterString.write(value.`memberId`, buf)
+                FfiConverterLong.write(value.`minutes`, buf)
+                FfiConverterString.write(value.`fromCircleId`, buf)
+                FfiConverterString.write(value.`transferOutId`, buf)
+                FfiConverterString.write(value.`statementHash`, buf)
+                Unit
+            }
+            is LedgerEntryKind.Decide -> {
+                buf.putInt(7)
                 FfiConverterString.write(value.`targetId`, buf)
                 FfiConverterTypeVerdict.write(value.`verdict`, buf)
                 FfiConverterString.write(value.`reason`, buf)
