@@ -9461,6 +9461,20 @@ public enum RecordBody: Equatable, Hashable {
          */reason: ErasureReason
     )
     /**
+     * A month's aggregate figures closed for the district (or a correction of them).
+     */
+    case monthClose(
+        /**
+         * The month, YYYY-MM.
+         */month: String, 
+        /**
+         * 1 for the first close, one more for each correction.
+         */version: UInt32, 
+        /**
+         * The record id of the version it supersedes.
+         */supersedes: String?
+    )
+    /**
      * A printed code card issued for an elder.
      */
     case card(
@@ -9554,10 +9568,13 @@ public struct FfiConverterTypeRecordBody: FfiConverterRustBuffer {
         case 16: return .erasure(elderId: try FfiConverterString.read(from: &buf), reason: try FfiConverterTypeErasureReason.read(from: &buf)
         )
         
-        case 17: return .card(card: try FfiConverterTypeCard.read(from: &buf)
+        case 17: return .monthClose(month: try FfiConverterString.read(from: &buf), version: try FfiConverterUInt32.read(from: &buf), supersedes: try FfiConverterOptionString.read(from: &buf)
         )
         
-        case 18: return .cardWithdrawal(cardId: try FfiConverterString.read(from: &buf), elderId: try FfiConverterString.read(from: &buf), fromMs: try FfiConverterInt64.read(from: &buf), reason: try FfiConverterTypeWithdrawalReason.read(from: &buf)
+        case 18: return .card(card: try FfiConverterTypeCard.read(from: &buf)
+        )
+        
+        case 19: return .cardWithdrawal(cardId: try FfiConverterString.read(from: &buf), elderId: try FfiConverterString.read(from: &buf), fromMs: try FfiConverterInt64.read(from: &buf), reason: try FfiConverterTypeWithdrawalReason.read(from: &buf)
         )
         
         default: throw UniffiInternalError.unexpectedEnumCase
@@ -9654,13 +9671,20 @@ public struct FfiConverterTypeRecordBody: FfiConverterRustBuffer {
             FfiConverterTypeErasureReason.write(reason, into: &buf)
             
         
-        case let .card(card):
+        case let .monthClose(month,version,supersedes):
             writeInt(&buf, Int32(17))
+            FfiConverterString.write(month, into: &buf)
+            FfiConverterUInt32.write(version, into: &buf)
+            FfiConverterOptionString.write(supersedes, into: &buf)
+            
+        
+        case let .card(card):
+            writeInt(&buf, Int32(18))
             FfiConverterTypeCard.write(card, into: &buf)
             
         
         case let .cardWithdrawal(cardId,elderId,fromMs,reason):
-            writeInt(&buf, Int32(18))
+            writeInt(&buf, Int32(19))
             FfiConverterString.write(cardId, into: &buf)
             FfiConverterString.write(elderId, into: &buf)
             FfiConverterInt64.write(fromMs, into: &buf)

@@ -9788,6 +9788,29 @@ sealed class RecordBody {
     }
     
     /**
+     * A month's aggregate figures closed for the district (or a correction of them).
+     */
+    data class MonthClose(
+        /**
+         * The month, YYYY-MM.
+         */
+        val `month`: kotlin.String, 
+        /**
+         * 1 for the first close, one more for each correction.
+         */
+        val `version`: kotlin.UInt, 
+        /**
+         * The record id of the version it supersedes.
+         */
+        val `supersedes`: kotlin.String?) : RecordBody()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
      * A printed code card issued for an elder.
      */
     data class Card(
@@ -9899,10 +9922,15 @@ public object FfiConverterTypeRecordBody : FfiConverterRustBuffer<RecordBody>{
                 FfiConverterString.read(buf),
                 FfiConverterTypeErasureReason.read(buf),
                 )
-            17 -> RecordBody.Card(
+            17 -> RecordBody.MonthClose(
+                FfiConverterString.read(buf),
+                FfiConverterUInt.read(buf),
+                FfiConverterOptionalString.read(buf),
+                )
+            18 -> RecordBody.Card(
                 FfiConverterTypeCard.read(buf),
                 )
-            18 -> RecordBody.CardWithdrawal(
+            19 -> RecordBody.CardWithdrawal(
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 FfiConverterLong.read(buf),
@@ -10031,6 +10059,15 @@ public object FfiConverterTypeRecordBody : FfiConverterRustBuffer<RecordBody>{
                 + FfiConverterTypeErasureReason.allocationSize(value.`reason`)
             )
         }
+        is RecordBody.MonthClose -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`month`)
+                + FfiConverterUInt.allocationSize(value.`version`)
+                + FfiConverterOptionalString.allocationSize(value.`supersedes`)
+            )
+        }
         is RecordBody.Card -> {
             // Add the size for the Int that specifies the variant plus the size needed for all fields
             (
@@ -10138,13 +10175,20 @@ public object FfiConverterTypeRecordBody : FfiConverterRustBuffer<RecordBody>{
                 FfiConverterTypeErasureReason.write(value.`reason`, buf)
                 Unit
             }
-            is RecordBody.Card -> {
+            is RecordBody.MonthClose -> {
                 buf.putInt(17)
+                FfiConverterString.write(value.`month`, buf)
+                FfiConverterUInt.write(value.`version`, buf)
+                FfiConverterOptionalString.write(value.`supersedes`, buf)
+                Unit
+            }
+            is RecordBody.Card -> {
+                buf.putInt(18)
                 FfiConverterTypeCard.write(value.`card`, buf)
                 Unit
             }
             is RecordBody.CardWithdrawal -> {
-                buf.putInt(18)
+                buf.putInt(19)
                 FfiConverterString.write(value.`cardId`, buf)
                 FfiConverterString.write(value.`elderId`, buf)
                 FfiConverterLong.write(value.`fromMs`, buf)
