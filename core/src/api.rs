@@ -279,7 +279,8 @@ impl CareStore {
 
     /// Every keyring entry this store holds (elder keys, sealed for the circle's devices).
     pub fn keyring(&self) -> Result<Vec<Vec<u8>>> {
-        self.store.elder_keys_except(&[])
+        let entries = self.store.elder_keys_except(&[])?;
+        Ok(entries.into_iter().map(|(_, entry)| entry).collect())
     }
 
     /// Takes keyring entries from elsewhere (before or after the documents): see

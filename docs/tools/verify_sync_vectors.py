@@ -258,7 +258,12 @@ def check_messages(text: str, the_digest: bytes) -> bytes:
         "keys_push": bytes([4]) + uint(0) + uint(0) + uint(2) + bytes([4] * 16) + bytes([5] * 16)
         + uint(1) + lbytes(bytes([0x0E] * 4)),
         "keys_reply": bytes([5]) + uint(0) + uint(1) + bytes([5] * 16) + uint(0),
+        "keys_page_push": bytes([4]) + uint(0) + uint(8192) + uint(2) + bytes([4] * 16) + bytes([5] * 16)
+        + uint(0) + bytes([0x00] * 16) + bytes([0x7F] * 16),
+        "keys_page_reply": bytes([5]) + uint(0) + uint(1) + bytes([5] * 16)
+        + uint(1) + lbytes(bytes([0x0E] * 4)) + bytes([0x00] * 16) + bytes([0x20] * 16),
     }
+    assert uint(8192) == bytes([0x80, 0x40])
     assert uint(65536) == bytes([0x80, 0x80, 0x04])
     vectors = labelled_block(text, "(`messages_match_the_documented_vectors`):", expected)
     for name, body in expected.items():

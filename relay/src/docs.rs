@@ -310,18 +310,20 @@ impl SyncReplica for CircleReplica<'_> {
         Ok(rows.iter().filter_map(|(id, _)| id.parse().ok()).collect())
     }
 
-    fn keyring_except(&mut self, have: &[Id]) -> Result<Vec<Vec<u8>>, SyncError> {
-        let have: HashSet<String> = have.iter().map(Id::to_string).collect();
+    fn keyring_except(&mut self, have: &[Id]) -> Result<Vec<(Id, Vec<u8>)>, SyncError> {
+        let have: HashSet<Id> = have.iter().copied().collect();
         let rows = self
             .db
             .get()
             .and_then(|mut b| b.elder_keys(self.circle))
             .map_err(store_error)?;
-        Ok(rows
+        let mut entries: Vec<(Id, Vec<u8>)> = rows
             .into_iter()
+            .filter_map(|(id, entry)| Some((id.parse().ok()?, entry)))
             .filter(|(id, _)| !have.contains(id))
-            .map(|(_, entry)| entry)
-            .collect())
+            .collect();
+        entries.sort_unstable_by_key(|(id, _)| *id);
+        Ok(entries)
     }
 
     /// Keeps the entries that verify, belong to this circle and were made by a device the
@@ -334,8 +336,12 @@ impl SyncReplica for CircleReplica<'_> {
         let Some((centre, keys)) = trusted_now(self.db, self.circle).map_err(store_error)? else {
             return Ok(0);
         };
+        // An entry whose id is held changes nothing (the backend keeps the first of an id):
+        // it is passed over before its signature is checked.
+        let held: HashSet<Id> = self.keyring_ids()?.into_iter().collect();
         let rows: Vec<ElderKeyRow> = entries
             .iter()
+            .filter(|bytes| ElderKeyEntry::key_id_of(bytes).is_none_or(|id| !held.contains(&id)))
             .filter_map(|bytes| ElderKeyEntry::decode(bytes).ok())
             .filter(|e| e.circle() == self.circle)
             .filter(|e| e.author() == centre || keys.contains_key(&e.author().to_string()))
@@ -345,6 +351,9 @@ impl SyncReplica for CircleReplica<'_> {
                 entry: e.as_bytes().to_vec(),
             })
             .collect();
+        if rows.is_empty() {
+            return Ok(0);
+        }
         self.db
             .get()
             .and_then(|mut b| b.add_elder_keys(self.circle, &rows))

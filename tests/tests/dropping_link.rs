@@ -10,8 +10,8 @@ use std::time::Duration;
 use carebank_core::CareStore;
 use carebank_core::ids::Id;
 use carebank_core::replica::{RecordDoc, session_actor};
-use carebank_core::sync::Progress;
 use carebank_core::sync::http::RelayClient;
+use carebank_core::sync::{Progress, SyncPeers};
 use carebank_relay::RelayHandle;
 use carebank_scenarios::net::{LinkProxy, start_relay, sync};
 use carebank_scenarios::workload::{Workload, WorkloadSpec};
@@ -21,12 +21,13 @@ const CUTS: [u64; 2] = [32 * 1024, 64 * 1024];
 
 /// A small village's day, for the year: few enough records that a year plays in seconds,
 /// enough that a month's document is many times larger than what the link carries before it
-/// drops. (A week's catch-up plays the reference village.)
+/// drops; and elders enough that the keyring (an elder key each, 235 bytes) is larger than
+/// the link carries too. (A week's catch-up plays the reference village.)
 fn small() -> WorkloadSpec {
     WorkloadSpec {
         caregivers: 3,
         volunteers: 2,
-        elders: 12,
+        elders: 200,
         entitled: 4,
         left_behind: 3,
         visits: 4,
@@ -58,14 +59,14 @@ fn play(v: &mut Village, plan: &mut Workload, days: std::ops::Range<u64>, offlin
     }
 }
 
-/// Syncs `store` once through a proxy cutting every `cut` bytes; checks it then holds exactly
-/// what `want` names, each record once; prints what the cuts cost.
+/// Syncs `store` once through a proxy cutting every `cut` bytes; prints what the cuts cost.
+/// Returns the sync's progress and the name the store remembers the relay under.
 fn sync_over_dropping_link(
     relay: &RelayHandle,
     store: &mut CareStore,
     cut: u64,
     what: &str,
-) -> Progress {
+) -> (Progress, String) {
     let proxy = LinkProxy::start(relay.addr(), Some(cut));
     // One attempt per request: every cut reaches the session, which must size its rounds.
     let http = RelayClient::new(&proxy.url())
@@ -87,7 +88,7 @@ fn sync_over_dropping_link(
     );
     assert!(proxy.cuts() > 0, "the link dropped on the way");
     assert!(done.rounds_retried > 0);
-    done
+    (done, http.peer_name())
 }
 
 /// Every record `store` holds is in its documents under exactly one value, and the documents
@@ -135,7 +136,7 @@ fn a_week_catch_up_finishes_over_a_link_that_drops_every_32_or_64_kb() {
         let own: BTreeSet<Id> = record_ids(&v.device(phone).store);
         let relay_had: BTreeSet<Id> = record_ids(&v.coordinator.store);
         let store = &mut v.device_mut(phone).store;
-        let done = sync_over_dropping_link(&relay, store, cut, "a week's catch-up");
+        let (done, _) = sync_over_dropping_link(&relay, store, cut, "a week's catch-up");
         assert!(done.records_received > 0);
         let held = each_record_once(store);
         let want: BTreeSet<Id> = own.union(&relay_had).copied().collect();
@@ -166,9 +167,32 @@ fn a_new_phones_first_sync_of_a_year_finishes_over_a_link_that_drops_every_32_or
         year.len()
     );
 
+    let keyring: BTreeSet<Vec<u8>> = v
+        .coordinator
+        .store
+        .keyring()
+        .expect("keyring")
+        .into_iter()
+        .collect();
+    let keyring_bytes: usize = keyring.iter().map(Vec::len).sum();
+    assert!(
+        keyring_bytes as u64 > CUTS[0],
+        "the keyring ({keyring_bytes} bytes) is larger than the link carries before it drops"
+    );
+
     for cut in CUTS {
         let mut phone = CareStore::open_in_memory(v.circle, v.device_key(1)).expect("new phone");
-        let done = sync_over_dropping_link(&relay, &mut phone, cut, "a new phone's first sync");
+        let (done, peer) =
+            sync_over_dropping_link(&relay, &mut phone, cut, "a new phone's first sync");
+        let arrived: BTreeSet<Vec<u8>> = phone.keyring().expect("keyring").into_iter().collect();
+        assert_eq!(arrived, keyring, "every elder key arrived, in pages");
+        // Each page's reply told the phone which entries the relay holds: none is left to push.
+        assert!(
+            SyncPeers::keyring_unknown_to(&mut phone, &peer)
+                .expect("unknown")
+                .is_empty(),
+            "the phone knows the relay holds every entry"
+        );
         assert_eq!(done.records_received, year.len());
         assert_eq!(
             each_record_once(&phone),

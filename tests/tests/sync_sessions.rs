@@ -6,8 +6,8 @@ use carebank_core::identity::DeviceKey;
 use carebank_core::ids::Id;
 use carebank_core::sync::bundle::Since;
 use carebank_core::sync::{
-    CancelToken, Initiator, Limits, MemoryTransport, Step, SyncError, SyncReplica, Transport,
-    respond_bytes, run,
+    CancelToken, Initiator, KeyPage, Limits, MemoryTransport, Message, Step, SyncError,
+    SyncReplica, Transport, respond_bytes, run,
 };
 use carebank_core::{CareStore, Circle};
 use carebank_scenarios::net::sync_peers;
@@ -120,6 +120,27 @@ impl<T: Transport> Transport for Tamper<'_, T> {
     }
 }
 
+/// The n-th reply (the first push's) with its keyring page and entries changed by `change`.
+fn keyring_reply_changed(
+    n: u32,
+    reply: Vec<u8>,
+    change: impl Fn(&mut KeyPage, &mut Vec<Vec<u8>>),
+) -> Vec<u8> {
+    if n != 2 {
+        return reply;
+    }
+    let mut message = Message::decode(&reply).expect("a reply");
+    let Message::Changes {
+        keys: Some(keys), ..
+    } = &mut message
+    else {
+        panic!("the first push's reply carries a keyring part");
+    };
+    let page = keys.page.get_or_insert(KeyPage::ALL);
+    change(page, &mut keys.entries);
+    message.encode().expect("encode")
+}
+
 #[test]
 fn truncated_and_corrupted_replies_are_clear_errors_that_change_nothing() {
     let mut v = village();
@@ -152,6 +173,21 @@ fn truncated_and_corrupted_replies_are_clear_errors_that_change_nothing() {
                 } else {
                     r
                 }
+            }),
+        ),
+        (
+            "a keyring reply for another page",
+            Box::new(|n, r: Vec<u8>| {
+                keyring_reply_changed(n, r, |page, _| page.first = Id::from_bytes([1; 16]))
+            }),
+        ),
+        (
+            "a keyring page cut short with no entry",
+            Box::new(|n, r: Vec<u8>| {
+                keyring_reply_changed(n, r, |page, entries| {
+                    page.last = Id::from_bytes([0x10; 16]);
+                    entries.clear();
+                })
             }),
         ),
     ];

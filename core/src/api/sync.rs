@@ -159,7 +159,7 @@ impl SyncReplica for CareStore {
     fn keyring_ids(&mut self) -> Result<Vec<Id>, SyncError> {
         self.store.keyring_ids()
     }
-    fn keyring_except(&mut self, have: &[Id]) -> Result<Vec<Vec<u8>>, SyncError> {
+    fn keyring_except(&mut self, have: &[Id]) -> Result<Vec<(Id, Vec<u8>)>, SyncError> {
         self.store.keyring_except(have)
     }
     fn take_keyring(&mut self, entries: &[Vec<u8>]) -> Result<usize, SyncError> {
@@ -179,7 +179,7 @@ impl SyncPeers for CareStore {
     ) -> Result<(), SyncError> {
         self.store.set_shared_heads(peer, doc, heads)
     }
-    fn keyring_unknown_to(&mut self, peer: &str) -> Result<Vec<Vec<u8>>, SyncError> {
+    fn keyring_unknown_to(&mut self, peer: &str) -> Result<Vec<(Id, Vec<u8>)>, SyncError> {
         self.store.keyring_unknown_to(peer)
     }
     fn note_peer_keyring(

@@ -119,6 +119,12 @@ impl ElderKeyEntry {
         Ok(entry)
     }
 
+    /// The id well-formed entry bytes name, without checking the signature: to pass over
+    /// entries already held before spending a verification on each.
+    pub fn key_id_of(bytes: &[u8]) -> Option<Id> {
+        ElderKeyEntry::parse(bytes.to_vec()).ok().map(|e| e.key_id)
+    }
+
     /// Reads an entry this store verified when it took it (its `elder_keys` row): the fields
     /// only, since checking the signature again on every sync costs a verification per entry.
     pub(crate) fn from_stored(bytes: Vec<u8>) -> Result<ElderKeyEntry, EntryError> {

@@ -153,8 +153,9 @@ pub(crate) fn ids(conn: &Connection) -> Result<Vec<Id>> {
         .collect::<std::result::Result<_, _>>()?)
 }
 
-/// The entries held whose ids are not in `have`.
-pub(crate) fn entries_except(conn: &Connection, have: &[Id]) -> Result<Vec<Vec<u8>>> {
+/// The entries held whose ids are not in `have`, with their ids, in id order (the ids are
+/// stored as lowercase hex, whose order is the bytes').
+pub(crate) fn entries_except(conn: &Connection, have: &[Id]) -> Result<Vec<(Id, Vec<u8>)>> {
     let have: std::collections::HashSet<&Id> = have.iter().collect();
     let rows: Vec<(Id, Vec<u8>)> = conn
         .prepare_cached("SELECT key_id, entry FROM elder_keys ORDER BY key_id")?
@@ -163,19 +164,18 @@ pub(crate) fn entries_except(conn: &Connection, have: &[Id]) -> Result<Vec<Vec<u
     Ok(rows
         .into_iter()
         .filter(|(id, _)| !have.contains(id))
-        .map(|(_, entry)| entry)
         .collect())
 }
 
-/// The entries held that `peer` is not known to hold.
-pub(crate) fn unknown_to(conn: &Connection, peer: &str) -> Result<Vec<Vec<u8>>> {
+/// The entries held that `peer` is not known to hold, with their ids, in id order.
+pub(crate) fn unknown_to(conn: &Connection, peer: &str) -> Result<Vec<(Id, Vec<u8>)>> {
     Ok(conn
         .prepare_cached(
-            "SELECT entry FROM elder_keys k WHERE NOT EXISTS
+            "SELECT key_id, entry FROM elder_keys k WHERE NOT EXISTS
                (SELECT 1 FROM peer_elder_keys p WHERE p.peer = ?1 AND p.key_id = k.key_id)
              ORDER BY key_id",
         )?
-        .query_map([peer], |r| r.get(0))?
+        .query_map([peer], |r| Ok((r.column(0)?, r.get(1)?)))?
         .collect::<std::result::Result<_, _>>()?)
 }
 
@@ -220,13 +220,13 @@ impl super::Store {
         ids(&self.conn)
     }
 
-    /// The keyring entries held whose ids are not in `have`.
-    pub fn elder_keys_except(&self, have: &[Id]) -> Result<Vec<Vec<u8>>> {
+    /// The keyring entries held whose ids are not in `have`, with their ids, in id order.
+    pub fn elder_keys_except(&self, have: &[Id]) -> Result<Vec<(Id, Vec<u8>)>> {
         entries_except(&self.conn, have)
     }
 
-    /// The keyring entries `peer` is not known to hold.
-    pub fn elder_keys_unknown_to(&self, peer: &str) -> Result<Vec<Vec<u8>>> {
+    /// The keyring entries `peer` is not known to hold, with their ids, in id order.
+    pub fn elder_keys_unknown_to(&self, peer: &str) -> Result<Vec<(Id, Vec<u8>)>> {
         unknown_to(&self.conn, peer)
     }
 

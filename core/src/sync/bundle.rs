@@ -266,7 +266,10 @@ pub fn export<R: SyncReplica + SyncPeers + ?Sized>(
     let keys = match since {
         Since::Peer(peer) => replica.keyring_unknown_to(peer)?,
         Since::Everything | Since::Heads(_) => replica.keyring_except(&[])?,
-    };
+    }
+    .into_iter()
+    .map(|(_, entry)| entry)
+    .collect();
     Bundle {
         circle: replica.circle(),
         docs,

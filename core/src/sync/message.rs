@@ -32,15 +32,43 @@ pub struct DocChanges {
 
 /// Keyring entries carried beside the documents (elder keys, `record::elder_key`; see
 /// `docs/sync-protocol.md` "Keyring"). They are not in any document, so that an erasure can
-/// destroy them; the first push of a session and its reply carry them.
+/// destroy them; the first pushes of a session and their replies carry them, a page of ids at
+/// a time.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KeyringPart {
-    /// In a push: the id of every entry the initiator holds. In a reply: those of them the
-    /// responder does not hold (and did not receive in the push), which the initiator pushes
-    /// on a later sync.
+    /// In a push: the id of every entry the initiator holds within the page. In a reply: those
+    /// of them the responder does not hold (and did not receive in the push), which the
+    /// initiator pushes on a later sync.
     pub ids: Vec<Id>,
     /// Entries the receiver is not known to hold (235 bytes each).
     pub entries: Vec<Vec<u8>>,
+    /// The ids the part is complete for. In a push: the page its ids and entries speak of; in
+    /// the reply: the part of that page its entries cover (the same first id; the last is
+    /// earlier when the responder stopped at its budget). Absent: every id (a push from a
+    /// build before pages, and the reply to one).
+    pub page: Option<KeyPage>,
+}
+
+/// A range of keyring ids, `first..=last` in byte order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyPage {
+    /// The first id of the range.
+    pub first: Id,
+    /// The last id of the range (inclusive).
+    pub last: Id,
+}
+
+impl KeyPage {
+    /// Every id.
+    pub const ALL: KeyPage = KeyPage {
+        first: Id::from_bytes([0; 16]),
+        last: Id::from_bytes([0xff; 16]),
+    };
+
+    /// Whether `id` lies in the range.
+    pub fn contains(&self, id: &Id) -> bool {
+        (self.first..=self.last).contains(id)
+    }
 }
 
 /// A sync message. The initiator sends `Hello`, then `Push`es; the responder answers `Hello`
@@ -225,6 +253,10 @@ fn write_keyring(w: &mut Writer, keys: &KeyringPart) {
     for entry in &keys.entries {
         w.bytes(entry);
     }
+    if let Some(page) = keys.page {
+        w.id(page.first);
+        w.id(page.last);
+    }
 }
 
 /// Reads the keyring part that may end a push or a reply (none if the message ends first).
@@ -240,7 +272,21 @@ fn read_keyring(r: &mut Reader<'_>) -> Result<Option<KeyringPart>, SyncError> {
     let entries = (0..n)
         .map(|_| r.bytes("keyring entry").map(<[u8]>::to_vec))
         .collect::<Result<_, SyncError>>()?;
-    Ok(Some(KeyringPart { ids, entries }))
+    let page = if r.at_end() {
+        None
+    } else {
+        let page = KeyPage {
+            first: r.id("keyring page's first id")?,
+            last: r.id("keyring page's last id")?,
+        };
+        if page.first > page.last {
+            return Err(SyncError::Malformed(
+                "a keyring page that ends before it starts".into(),
+            ));
+        }
+        Some(page)
+    };
+    Ok(Some(KeyringPart { ids, entries, page }))
 }
 
 fn write_docs(w: &mut Writer, docs: &[DocChanges]) {
@@ -353,6 +399,10 @@ mod tests {
                 keys: Some(KeyringPart {
                     ids: vec![Id::from_bytes([4; 16]), Id::from_bytes([5; 16])],
                     entries: vec![vec![7; 235]],
+                    page: Some(KeyPage {
+                        first: Id::from_bytes([0; 16]),
+                        last: Id::from_bytes([0x7f; 16]),
+                    }),
                 }),
             },
             Message::Push {
@@ -390,6 +440,10 @@ mod tests {
                 keys: Some(KeyringPart {
                     ids: Vec::new(),
                     entries: vec![vec![8; 235], vec![9; 235]],
+                    page: Some(KeyPage {
+                        first: Id::from_bytes([0; 16]),
+                        last: Id::from_bytes([0x30; 16]),
+                    }),
                 }),
             },
             Message::Refused {
@@ -404,6 +458,33 @@ mod tests {
             let bytes = m.encode().expect("encode");
             assert_eq!(Message::decode(&bytes).expect("decode"), m, "{}", m.name());
         }
+    }
+
+    #[test]
+    fn a_keyring_page_that_ends_before_it_starts_is_refused() {
+        let mut message = Message::Push {
+            docs: Vec::new(),
+            reply_budget: 0,
+            keys: Some(KeyringPart {
+                page: Some(KeyPage {
+                    first: Id::from_bytes([0x10; 16]),
+                    last: Id::from_bytes([0x10; 16]),
+                }),
+                ..KeyringPart::default()
+            }),
+        };
+        assert!(Message::decode(&message.encode().expect("encode")).is_ok());
+        if let Message::Push {
+            keys: Some(keys), ..
+        } = &mut message
+        {
+            keys.page = Some(KeyPage {
+                first: Id::from_bytes([0x10; 16]),
+                last: Id::from_bytes([0x0f; 16]),
+            });
+        }
+        let err = Message::decode(&message.encode().expect("encode")).expect_err("refused");
+        assert!(err.to_string().contains("ends before it starts"), "{err}");
     }
 
     #[test]
@@ -566,10 +647,27 @@ mod tests {
                     keys: Some(KeyringPart {
                         ids: vec![Id::from_bytes([4; 16]), Id::from_bytes([5; 16])],
                         entries: vec![vec![0x0e; 4]],
+                        page: None,
                     }),
                 },
                 KEYS_PUSH_CONTENT,
                 KEYS_PUSH_VECTOR,
+            ),
+            (
+                Message::Push {
+                    docs: Vec::new(),
+                    reply_budget: 8_192,
+                    keys: Some(KeyringPart {
+                        ids: vec![Id::from_bytes([4; 16]), Id::from_bytes([5; 16])],
+                        entries: Vec::new(),
+                        page: Some(KeyPage {
+                            first: Id::from_bytes([0; 16]),
+                            last: Id::from_bytes([0x7f; 16]),
+                        }),
+                    }),
+                },
+                KEYS_PAGE_PUSH_CONTENT,
+                KEYS_PAGE_PUSH_VECTOR,
             ),
             (
                 Message::Changes {
@@ -577,10 +675,26 @@ mod tests {
                     keys: Some(KeyringPart {
                         ids: vec![Id::from_bytes([5; 16])],
                         entries: Vec::new(),
+                        page: None,
                     }),
                 },
                 KEYS_REPLY_CONTENT,
                 KEYS_REPLY_VECTOR,
+            ),
+            (
+                Message::Changes {
+                    docs: Vec::new(),
+                    keys: Some(KeyringPart {
+                        ids: vec![Id::from_bytes([5; 16])],
+                        entries: vec![vec![0x0e; 4]],
+                        page: Some(KeyPage {
+                            first: Id::from_bytes([0; 16]),
+                            last: Id::from_bytes([0x20; 16]),
+                        }),
+                    }),
+                },
+                KEYS_PAGE_REPLY_CONTENT,
+                KEYS_PAGE_REPLY_VECTOR,
             ),
         ]
     }
@@ -632,6 +746,12 @@ mod tests {
         "434253010428b52ffd0400a500006004000002040501040e0e0e0e0200a0131dd0029d56b4f4";
     const KEYS_REPLY_CONTENT: &str = "0500010505050505050505050505050505050500";
     const KEYS_REPLY_VECTOR: &str = "434253010528b52ffd04005d000028050001050001001d2002febf83ec";
+    const KEYS_PAGE_PUSH_CONTENT: &str = "0400804002040404040404040404040404040404040505050505050505050505050505050500000000000000000000000000000000007f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f";
+    const KEYS_PAGE_PUSH_VECTOR: &str =
+        "434253010428b52ffd04009d00004804008040020405007f0410009d20d7b10e0e9b4c6c41";
+    const KEYS_PAGE_REPLY_CONTENT: &str = "0500010505050505050505050505050505050501040e0e0e0e0000000000000000000000000000000020202020202020202020202020202020";
+    const KEYS_PAGE_REPLY_VECTOR: &str =
+        "434253010528b52ffd0400a50000600500010501040e0e0e0e00200314000cc21001036f463e";
     const DIGEST_VECTOR: &str = "25c933cb8aad28dd8b8339b799793a77";
     const HELLO_CONTENT: &str =
         "011111111111111111111111111111111125c933cb8aad28dd8b8339b799793a77";

@@ -36,7 +36,7 @@ pub use crate::replica::DocHeads;
 pub use auth::{AUTH_HEADER, REQUEST_CONTEXT, RequestAuth};
 pub(crate) use device::DeviceSession;
 pub use error::SyncError;
-pub use message::{DocChanges, KeyringPart, MAGIC, Message, PROTOCOL_VERSION, digest};
+pub use message::{DocChanges, KeyPage, KeyringPart, MAGIC, Message, PROTOCOL_VERSION, digest};
 pub use replica::{SyncPeers, SyncReplica, check_changes};
 pub use responder::{Limits, respond, respond_bytes};
 pub use session::{Initiator, Progress, Step};

@@ -31,8 +31,8 @@ pub trait SyncReplica {
     fn keyring_ids(&mut self) -> Result<Vec<Id>, SyncError> {
         Ok(Vec::new())
     }
-    /// The keyring entries held whose ids are not in `have`.
-    fn keyring_except(&mut self, have: &[Id]) -> Result<Vec<Vec<u8>>, SyncError> {
+    /// The keyring entries held whose ids are not in `have`, with their ids, in id order.
+    fn keyring_except(&mut self, have: &[Id]) -> Result<Vec<(Id, Vec<u8>)>, SyncError> {
         let _ = have;
         Ok(Vec::new())
     }
@@ -56,8 +56,9 @@ pub trait SyncPeers {
         doc: &DocId,
         heads: &[ChangeHash],
     ) -> Result<(), SyncError>;
-    /// The keyring entries `peer` is not known to hold (all of them, if nothing is remembered).
-    fn keyring_unknown_to(&mut self, peer: &str) -> Result<Vec<Vec<u8>>, SyncError> {
+    /// The keyring entries `peer` is not known to hold (all of them, if nothing is remembered),
+    /// with their ids, in id order.
+    fn keyring_unknown_to(&mut self, peer: &str) -> Result<Vec<(Id, Vec<u8>)>, SyncError> {
         let _ = peer;
         Ok(Vec::new())
     }

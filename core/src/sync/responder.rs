@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::message::KeyPage;
 use super::{DocChanges, KeyringPart, Message, SyncError, SyncReplica, check_changes, digest};
 use crate::ids::Id;
 use crate::replica::ChangeBatch;
@@ -59,9 +60,16 @@ pub fn respond<R: SyncReplica + ?Sized>(
             for d in docs.iter().filter(|d| !d.changes.is_empty()) {
                 replica.apply_changes(&d.doc, &d.changes)?;
             }
-            // After the documents, which may enrol the entries' makers.
+            // An initiator that names a budget takes documents in parts; one that does not gets
+            // each document whole, however large.
+            let (budget, split) = match usize::try_from(*reply_budget) {
+                Ok(0) | Err(_) => (limits.reply_budget_bytes, false),
+                Ok(asked) => (asked.min(limits.reply_budget_bytes), true),
+            };
+            // After the documents, which may enrol the entries' makers. The entries come out
+            // of the same budget as the documents' changes.
             let keys = match keys {
-                Some(theirs) => Some(keyring_reply(replica, theirs)?),
+                Some(theirs) => Some(keyring_reply(replica, theirs, split.then_some(budget))?),
                 None => None,
             };
             let heads: BTreeMap<_, _> = replica
@@ -69,13 +77,7 @@ pub fn respond<R: SyncReplica + ?Sized>(
                 .into_iter()
                 .map(|h| (h.doc, h.heads))
                 .collect();
-            // An initiator that names a budget takes documents in parts; one that does not gets
-            // each document whole, however large.
-            let (budget, split) = match usize::try_from(*reply_budget) {
-                Ok(0) | Err(_) => (limits.reply_budget_bytes, false),
-                Ok(asked) => (asked.min(limits.reply_budget_bytes), true),
-            };
-            let mut used = 0usize;
+            let mut used: usize = keys.iter().flat_map(|k| &k.entries).map(Vec::len).sum();
             let mut reply = Vec::with_capacity(docs.len());
             for d in docs {
                 let deferred = used >= budget;
@@ -110,14 +112,36 @@ pub fn respond<R: SyncReplica + ?Sized>(
     }
 }
 
-/// Takes the initiator's keyring entries and answers with the entries it lacks and the ids of
-/// its own entries this side still lacks.
+/// Takes the initiator's keyring entries and answers, for the push's page, with the entries
+/// the initiator lacks and the ids of its own entries this side still lacks. A paged push gets
+/// its entries in id order within `budget` bytes (at least one entry): the reply's page then
+/// ends at the last entry sent, and the initiator asks for the rest in its next page.
 fn keyring_reply<R: SyncReplica + ?Sized>(
     replica: &mut R,
     theirs: &KeyringPart,
+    budget: Option<usize>,
 ) -> Result<KeyringPart, SyncError> {
     replica.take_keyring(&theirs.entries)?;
     let held: BTreeSet<Id> = replica.keyring_ids()?.into_iter().collect();
+    let page = theirs.page.unwrap_or(KeyPage::ALL);
+    let budget = budget.filter(|_| theirs.page.is_some());
+    let mut covered = page;
+    let mut entries: Vec<Vec<u8>> = Vec::new();
+    let mut used = 0usize;
+    let mut last_sent = page.first;
+    for (id, entry) in replica.keyring_except(&theirs.ids)? {
+        if !page.contains(&id) {
+            continue;
+        }
+        if budget.is_some_and(|b| !entries.is_empty() && used + entry.len() > b) {
+            // Cut short: the page covers the entries sent, the rest comes next.
+            covered.last = last_sent;
+            break;
+        }
+        used += entry.len();
+        entries.push(entry);
+        last_sent = id;
+    }
     Ok(KeyringPart {
         ids: theirs
             .ids
@@ -125,7 +149,8 @@ fn keyring_reply<R: SyncReplica + ?Sized>(
             .filter(|id| !held.contains(id))
             .copied()
             .collect(),
-        entries: replica.keyring_except(&theirs.ids)?,
+        entries,
+        page: theirs.page.map(|_| covered),
     })
 }
 

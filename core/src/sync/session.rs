@@ -11,13 +11,15 @@
 //! rounds grow while they come back quickly, shrink when they come back slowly, and shrink hard
 //! when the link drops one ([`Initiator::retry`] rebuilds it smaller). A document's changes that
 //! do not fit are split into batches in dependency order, so every round commits progress.
+//! The keyring (elder keys, beside the documents) goes a page of ids at a time in the same
+//! rounds, its bytes within the same budget, until every id is exchanged.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 
 use automerge::ChangeHash;
 
-use super::message::KeyringPart;
+use super::message::{KeyPage, KeyringPart};
 use super::{
     DocChanges, DocHeads, Message, SyncError, SyncPeers, SyncReplica, check_changes, digest,
 };
@@ -127,6 +129,15 @@ impl RoundSizer {
     }
 }
 
+/// The bytes an id takes in a keyring part.
+const ID_BYTES: usize = 16;
+
+/// The id after `id` in byte order, none after the last.
+fn id_after(id: Id) -> Option<Id> {
+    let next = u128::from_be_bytes(*id.as_bytes()).checked_add(1)?;
+    Some(Id::from_bytes(next.to_be_bytes()))
+}
+
 /// One sync, from the side that opens it.
 pub struct Initiator {
     peer: String,
@@ -145,11 +156,11 @@ pub struct Initiator {
     round_elapsed: Option<Duration>,
     /// The encoded size of the request in flight.
     request_bytes: usize,
-    /// Whether the push in flight carries the keyring (the first push of a session, or the
-    /// retry of it).
-    keys_in_flight: bool,
-    /// Whether the keyring exchange is done.
-    keys_done: bool,
+    /// The keyring page the push in flight carries (the first pushes of a session, until the
+    /// keyring is exchanged, and the retries of them).
+    keys_in_flight: Option<KeyPage>,
+    /// Where the keyring exchange goes on from: the first id of the next page, none once done.
+    keys_from: Option<Id>,
     progress: Progress,
 }
 
@@ -169,8 +180,8 @@ impl Initiator {
             push_bytes: 0,
             round_elapsed: None,
             request_bytes: 0,
-            keys_in_flight: false,
-            keys_done: false,
+            keys_in_flight: None,
+            keys_from: Some(KeyPage::ALL.first),
             progress: Progress::default(),
         }
     }
@@ -272,7 +283,12 @@ impl Initiator {
                 self.next(replica)
             }
             (State::AwaitChanges, Message::Changes { docs, keys }) => {
-                let received: usize = docs.iter().map(|d| d.changes.len()).sum();
+                let received: usize = docs.iter().map(|d| d.changes.len()).sum::<usize>()
+                    + keys
+                        .iter()
+                        .flat_map(|k| &k.entries)
+                        .map(Vec::len)
+                        .sum::<usize>();
                 if let Some(elapsed) = self.round_elapsed.take() {
                     self.sizer.observe(self.push_bytes + received, elapsed);
                 }
@@ -412,33 +428,84 @@ impl Initiator {
     }
 
     /// Takes the responder's keyring entries (before the documents: a device keeps entries
-    /// whatever their maker, see `store::elder_keys`), and remembers which entries the
-    /// responder holds.
+    /// whatever their maker, see `store::elder_keys`), remembers which entries of the page the
+    /// reply covers the responder holds, and moves on to the next page.
     fn absorb_keys<R: SyncReplica + SyncPeers + ?Sized>(
         &mut self,
         replica: &mut R,
         keys: Option<KeyringPart>,
     ) -> Result<(), SyncError> {
-        if !std::mem::take(&mut self.keys_in_flight) {
-            return Ok(());
-        }
-        let Some(keys) = keys else {
-            // A responder that does not speak keyrings: nothing is known to be held there.
-            self.keys_done = true;
+        let Some(sent) = self.keys_in_flight.take() else {
             return Ok(());
         };
+        let Some(keys) = keys else {
+            // A responder that does not speak keyrings: nothing is known to be held there.
+            self.keys_from = None;
+            return Ok(());
+        };
+        let covered = keys.page.unwrap_or(sent);
+        if covered.first != sent.first || covered.last > sent.last {
+            return Err(SyncError::Malformed(
+                "a keyring reply for another page than the one pushed".into(),
+            ));
+        }
+        if covered.last < sent.last && keys.entries.is_empty() {
+            return Err(SyncError::Malformed(
+                "a keyring reply cut short with no entry".into(),
+            ));
+        }
         self.progress.records_received += replica.take_keyring(&keys.entries)?;
         let lacking: BTreeSet<Id> = keys.ids.iter().copied().collect();
-        // The responder holds what it had (all of it sent here, unless offered) and what was
-        // pushed to it, except what it says it lacks.
+        // The responder holds what it had in the page (all of it sent here, unless offered)
+        // and what was pushed to it, except what it says it lacks.
         let held: Vec<Id> = replica
             .keyring_ids()?
             .into_iter()
-            .filter(|id| !lacking.contains(id))
+            .filter(|id| covered.contains(id) && !lacking.contains(id))
             .collect();
         replica.note_peer_keyring(&self.peer, &held, &keys.ids)?;
-        self.keys_done = true;
+        self.keys_from = id_after(covered.last);
         Ok(())
+    }
+
+    /// The next keyring page from `from`: the ids held from there on and the entries the
+    /// responder is not known to hold, as many as fit in `room` bytes (at least one id).
+    fn keyring_page<R: SyncReplica + SyncPeers + ?Sized>(
+        &self,
+        replica: &mut R,
+        from: Id,
+        room: usize,
+    ) -> Result<KeyringPart, SyncError> {
+        let mut unknown: BTreeMap<Id, Vec<u8>> = replica
+            .keyring_unknown_to(&self.peer)?
+            .into_iter()
+            .filter(|(id, _)| *id >= from)
+            .collect();
+        let mut ids = replica.keyring_ids()?;
+        ids.retain(|id| *id >= from);
+        ids.sort_unstable();
+        let mut part = KeyringPart {
+            page: Some(KeyPage {
+                first: from,
+                last: KeyPage::ALL.last,
+            }),
+            ..KeyringPart::default()
+        };
+        let mut used = 0usize;
+        for id in ids {
+            let entry = unknown.remove(&id);
+            let cost = ID_BYTES + entry.as_ref().map_or(0, |e| e.len() + 2);
+            if let (Some(page), Some(last)) = (part.page.as_mut(), part.ids.last())
+                && used + cost > room
+            {
+                page.last = *last;
+                break;
+            }
+            used += cost;
+            part.ids.push(id);
+            part.entries.extend(entry);
+        }
+        Ok(part)
     }
 
     /// The next push, or the end when nothing is left.
@@ -446,7 +513,7 @@ impl Initiator {
         &mut self,
         replica: &mut R,
     ) -> Result<Step, SyncError> {
-        if self.pending.is_empty() {
+        if self.pending.is_empty() && self.keys_from.is_none() {
             return self.finish();
         }
         let local: BTreeMap<DocId, Vec<ChangeHash>> = replica
@@ -455,9 +522,21 @@ impl Initiator {
             .map(|d| (d.doc, d.heads))
             .collect();
         let budget = self.sizer.budget;
+        // The keyring first (a quarter of the round at most), so that the records about elders
+        // open as they arrive.
+        let keys = match self.keys_from {
+            Some(from) => Some(self.keyring_page(replica, from, budget / 4)?),
+            None => None,
+        };
+        self.keys_in_flight = keys.as_ref().and_then(|k| k.page);
+        let mut used: usize = keys
+            .iter()
+            .map(|k| ID_BYTES * k.ids.len() + k.entries.iter().map(|e| e.len() + 2).sum::<usize>())
+            .sum();
         let mut docs = Vec::new();
-        let mut used = 0usize;
-        while let Some(doc) = self.pending.pop_front() {
+        while used < budget / 2
+            && let Some(doc) = self.pending.pop_front()
+        {
             let attempts = self.attempts.get(&doc).copied().unwrap_or(0);
             let theirs = self.remote.get(&doc).cloned().unwrap_or_default();
             // First the remembered shared heads and the responder's heads known here; if that
@@ -490,22 +569,10 @@ impl Initiator {
                 deferred: false,
                 more,
             });
-            if used >= budget / 2 {
-                break;
-            }
         }
         let reply_budget = budget.saturating_sub(used).max(budget / 2);
         self.push_bytes = used;
         self.progress.round_budget = budget;
-        let keys = if self.keys_done {
-            None
-        } else {
-            self.keys_in_flight = true;
-            Some(KeyringPart {
-                ids: replica.keyring_ids()?,
-                entries: replica.keyring_unknown_to(&self.peer)?,
-            })
-        };
         let bytes = Message::Push {
             docs,
             reply_budget: reply_budget as u64,

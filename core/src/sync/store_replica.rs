@@ -38,7 +38,7 @@ impl SyncReplica for Store {
         Ok(self.elder_key_ids()?)
     }
 
-    fn keyring_except(&mut self, have: &[Id]) -> Result<Vec<Vec<u8>>, SyncError> {
+    fn keyring_except(&mut self, have: &[Id]) -> Result<Vec<(Id, Vec<u8>)>, SyncError> {
         Ok(self.elder_keys_except(have)?)
     }
 
@@ -64,7 +64,7 @@ impl SyncPeers for Store {
         Ok(self.set_peer_heads(peer, doc, heads)?)
     }
 
-    fn keyring_unknown_to(&mut self, peer: &str) -> Result<Vec<Vec<u8>>, SyncError> {
+    fn keyring_unknown_to(&mut self, peer: &str) -> Result<Vec<(Id, Vec<u8>)>, SyncError> {
         Ok(self.elder_keys_unknown_to(peer)?)
     }
 
