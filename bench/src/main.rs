@@ -2,7 +2,8 @@
 //! set against a baseline or a floor measured in the same run, on the same records, printed as
 //! one table with the machine, the commit and the seed, and written as JSON (`--json FILE`).
 //!
-//! `cargo run --release -p carebank-bench -- [--quick] [--days N] [--seed S] [--json FILE]`
+//! `cargo run --release -p carebank-bench -- [--quick] [--days N] [--seed S] [--json FILE]
+//! [--only PART]`
 //!
 //! `--quick` plays a few days and measures briefly: the test command runs it so the bench
 //! cannot rot. Figures are for comparing versions on one machine; see `docs/performance.md`.
@@ -17,7 +18,7 @@ mod year;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 
 use crate::figures::Figures;
@@ -39,8 +40,32 @@ struct Args {
     /// Also write the figures as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Measure one part only (to profile it); the village-year is played only for the parts
+    /// that read it.
+    #[arg(long, value_enum)]
+    only: Option<Part>,
     #[command(subcommand)]
     child: Option<Child>,
+}
+
+/// The parts of the run, in the order they run.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Part {
+    /// Import, disk, cold open and durable writes.
+    Store,
+    /// A phone back after a week, nothing new, the relay's rates.
+    Week,
+    /// A new phone's first sync of the year, clean and over dropping links.
+    NewPhone,
+    /// The time bank's reconciliation.
+    Reconcile,
+}
+
+impl Part {
+    /// Whether the part reads the played village-year.
+    fn reads_the_year(self) -> bool {
+        matches!(self, Part::Store | Part::NewPhone)
+    }
 }
 
 /// Work done in a process of its own, so that its peak memory is its own.
@@ -124,39 +149,52 @@ fn bench(args: &Args) {
     let step = |what: &str| eprintln!("[{:6.1} s] {what}", started.elapsed().as_secs_f64());
     let mut figures = Figures::default();
 
-    step(&format!("playing {days} days of the reference village"));
-    let mut village = year::play_year(args.seed, days);
-    let docs = village.coordinator.store.documents().expect("documents");
-    let records = year::records_in(&docs, &village.coordinator.store.epoch_keys());
-    figures.add(
-        "records in the village-year",
-        records.len() as f64,
-        "records",
-    );
+    let runs = |part: Part| args.only.is_none_or(|only| only == part);
+    let mut year = None;
+    if args.only.is_none_or(Part::reads_the_year) {
+        step(&format!("playing {days} days of the reference village"));
+        let village = year::play_year(args.seed, days);
+        let docs = village.coordinator.store.documents().expect("documents");
+        let records = year::records_in(&docs, &village.coordinator.store.epoch_keys());
+        figures.add(
+            "records in the village-year",
+            records.len() as f64,
+            "records",
+        );
+        year = Some((village, docs, records));
+    }
 
-    step("store: import, disk, cold open, durable writes (encrypted and plain)");
-    let writes = if args.quick { 30 } else { 300 };
-    store::measure(&mut figures, &village, &docs, &records, days, writes);
+    if let (true, Some((village, docs, records))) = (runs(Part::Store), &year) {
+        step("store: import, disk, cold open, durable writes (encrypted and plain)");
+        let writes = if args.quick { 30 } else { 300 };
+        store::measure(&mut figures, village, docs, records, days, writes);
+    }
 
-    step("sync: a phone back after a week, nothing new, the relay's rates");
-    let run = Duration::from_millis(if args.quick { 300 } else { 3_000 });
-    sync::week(&mut figures, args.seed, days.min(7), 4, run);
+    if runs(Part::Week) {
+        step("sync: a phone back after a week, nothing new, the relay's rates");
+        let run = Duration::from_millis(if args.quick { 300 } else { 3_000 });
+        sync::week(&mut figures, args.seed, days.min(7), 4, run);
+    }
 
-    step("sync: a new phone's first sync of the year, clean and over dropping links");
-    let cuts: &[u64] = if args.quick {
-        &[64 * 1024]
-    } else {
-        &[32 * 1024, 64 * 1024]
-    };
-    sync::new_phone(&mut figures, &mut village, days, cuts);
+    if let (true, Some((village, _, _))) = (runs(Part::NewPhone), &mut year) {
+        step("sync: a new phone's first sync of the year, clean and over dropping links");
+        let cuts: &[u64] = if args.quick {
+            &[64 * 1024]
+        } else {
+            &[32 * 1024, 64 * 1024]
+        };
+        sync::new_phone(&mut figures, village, days, cuts);
+    }
 
-    step("reconcile");
-    ledger::measure(
-        &mut figures,
-        args.seed,
-        days,
-        if args.quick { 1 } else { 5 },
-    );
+    if runs(Part::Reconcile) {
+        step("reconcile");
+        ledger::measure(
+            &mut figures,
+            args.seed,
+            days,
+            if args.quick { 1 } else { 5 },
+        );
+    }
 
     let seconds = started.elapsed().as_secs_f64();
     println!(

@@ -107,11 +107,23 @@ impl TrustChain {
     /// How the circle regards `record`'s author for that record: by its chain position when
     /// it has one, else by its clock.
     pub fn standing_of(&self, record: &SignedRecord) -> KeyStanding {
-        let id = record.id().to_string();
+        // The record's id and whether its position is forked are read only against a
+        // revocation that cuts at a chain position, so they are worked out only then (the id's
+        // hex is an allocation, on every entry of every reconciliation).
+        let cut_at_position = self
+            .trust
+            .get(&record.author())
+            .and_then(|t| t.revoked.as_ref())
+            .is_some_and(|cut| cut.after_seq.is_some());
+        let id = if cut_at_position {
+            record.id().to_string()
+        } else {
+            String::new()
+        };
         let position = record.link().map(|l| Position {
             seq: i64::try_from(l.seq).unwrap_or(i64::MAX),
             id: &id,
-            forked: self.forks.contains(&(record.author(), l.seq)),
+            forked: cut_at_position && self.forks.contains(&(record.author(), l.seq)),
         });
         self.standing(record.author(), record.hlc().ms, position)
     }
