@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::idmap::IdMap;
 
-use super::reconcile::{Reconciliation, reconcile};
+use super::reconcile::{Item, Reconciliation, reconcile};
 use super::services::ServiceView;
 use super::verify::verify_signatures;
 use crate::domain::{EntryHash, EntryKind, LedgerEntry, LedgerRules, RecordBody};
@@ -44,6 +44,8 @@ pub struct Ledger {
     certificates: Vec<Id>,
     rules: Vec<Id>,
     entries: IdMap<EntryMeta>,
+    /// Each entry as reconciliation sees it under the current trust chain.
+    items: IdMap<Item>,
     chains: BTreeMap<Id, BTreeMap<u64, Vec<Id>>>,
     references: IdMap<Vec<Id>>,
     gifts_to: IdMap<Vec<Id>>,
@@ -66,6 +68,7 @@ impl Ledger {
             certificates: Vec::new(),
             rules: Vec::new(),
             entries: IdMap::default(),
+            items: IdMap::default(),
             chains: BTreeMap::new(),
             references: IdMap::default(),
             gifts_to: IdMap::default(),
@@ -152,6 +155,15 @@ impl Ledger {
                 .filter_map(|id| self.records.get(id)),
             &self.forks,
         );
+        // Every entry's key is judged again under the new chain.
+        let (trust, records) = (&self.trust, &self.records);
+        for (id, item) in &mut self.items {
+            if let Some(record) = records.get(id)
+                && let RecordBody::Ledger(entry) = record.body()
+            {
+                *item = Item::of(trust, record, entry);
+            }
+        }
     }
 
     /// Decodes, verifies (in batches, see [`super::verify_signatures`]) and adds raw signed
@@ -195,6 +207,8 @@ impl Ledger {
 
     fn index_entry(&mut self, record: &SignedRecord, entry: &LedgerEntry) {
         let id = record.id();
+        // Under the chain as it is; if this batch changes the chain, every item is made again.
+        self.items.insert(id, Item::of(&self.trust, record, entry));
         self.entries.insert(
             id,
             EntryMeta {
@@ -295,12 +309,13 @@ impl Ledger {
         reconcile(self, services)
     }
 
-    pub(crate) fn entry_meta(&self, id: Id) -> Option<&EntryMeta> {
-        self.entries.get(&id)
+    /// Every held entry as reconciliation sees it.
+    pub(super) fn items(&self) -> &IdMap<Item> {
+        &self.items
     }
 
-    pub(crate) fn entry_ids(&self) -> impl Iterator<Item = &Id> {
-        self.entries.keys()
+    pub(crate) fn entry_meta(&self, id: Id) -> Option<&EntryMeta> {
+        self.entries.get(&id)
     }
 
     pub(crate) fn chains(&self) -> &BTreeMap<Id, BTreeMap<u64, Vec<Id>>> {

@@ -13,7 +13,9 @@ use super::services::{ClaimRef, ServiceView};
 use super::standing::{Hold, KeyProblem, Pending, Rule, Standing};
 use crate::domain::{EntryHash, EntryKind, LedgerEntry, LedgerRules, Role, Verdict};
 use crate::hlc::Hlc;
+use crate::identity::TrustChain;
 use crate::ids::Id;
+use crate::record::SignedRecord;
 use crate::time::Month;
 
 /// The reconciled state of a ledger.
@@ -64,15 +66,41 @@ impl Reconciliation {
     }
 }
 
-/// One entry as reconciliation sees it.
-struct Item<'a> {
+/// One entry as reconciliation sees it. The ledger keeps one for each entry it holds, made
+/// when the entry arrives and made again for all when its trust chain changes, so that a
+/// reconciliation after a week of new entries does not look up every key again.
+#[derive(Debug, Clone)]
+pub(super) struct Item {
     id: Id,
-    entry: &'a LedgerEntry,
+    /// A copy of the entry: the passes below read it for every entry, several times, and a
+    /// copy beside the rest of the item is read from memory in order, not through a pointer
+    /// into the ledger's records scattered on the heap.
+    entry: LedgerEntry,
     hlc: Hlc,
     author: crate::identity::PublicKey,
     key_problem: Option<KeyProblem>,
     /// The signing key's certified role and elder (for family members).
     signer: Option<(Role, Option<Id>)>,
+}
+
+impl Item {
+    /// The entry `record` holds as reconciliation sees it under `trust`, with its key's
+    /// problem and its signer's role.
+    pub(super) fn of(trust: &TrustChain, record: &SignedRecord, entry: &LedgerEntry) -> Item {
+        let certificate = trust.certificate(record.author());
+        let key_problem = KeyProblem::of(trust.standing_of(record)).or_else(|| {
+            let owner = certificate.map(|c| c.enrolment.member_id);
+            (owner != Some(entry.member_id)).then_some(KeyProblem::OtherMember)
+        });
+        Item {
+            id: record.id(),
+            entry: entry.clone(),
+            hlc: record.hlc(),
+            author: record.author(),
+            key_problem,
+            signer: certificate.map(|c| (c.enrolment.role, c.enrolment.family_of)),
+        }
+    }
 }
 
 /// What a decision on an entry made it: the latest counted decision by (clock, id) on each
@@ -82,23 +110,23 @@ type Verdicts = IdMap<(Hlc, Id, Verdict)>;
 /// Reconciles the held entries, step by step (the numbers are the order the rules apply in).
 pub(super) fn reconcile(ledger: &Ledger, services: &ServiceView) -> Reconciliation {
     let rules = ledger.rules();
-    let items = items_of(ledger);
+    let items = ledger.items();
     let mut standings: IdMap<Standing> =
         IdMap::with_capacity_and_hasher(items.len(), Default::default());
 
     // 1. Decisions: they stand on their author alone (a decision is never decided on).
-    let verdicts = stand_decisions(&items, &mut standings);
+    let verdicts = stand_decisions(items, &mut standings);
     // 2. Confirmations: they stand on their author and the claim they name.
-    let confirmed = stand_confirmations(&items, &verdicts, &mut standings);
+    let confirmed = stand_confirmations(items, &verdicts, &mut standings);
     // 3. Claims, redemptions and gifts, before the rules that look across entries.
-    let by_service = stand_entries(ledger, services, &rules, &items, &verdicts, &mut standings);
+    let by_service = stand_entries(ledger, services, &rules, items, &verdicts, &mut standings);
     let mut keeper_of = keep_one_claim_per_service(by_service, &confirmed, &rules, &mut standings);
-    keep_one_transfer_in(&items, &mut standings, &mut keeper_of);
-    apply_gift_cap(&rules, &items, &mut standings);
+    keep_one_transfer_in(items, &mut standings, &mut keeper_of);
+    apply_gift_cap(&rules, items, &mut standings);
     // 4. Movements, pending minutes and the queue.
-    let (movements, pending) = movements_of(&items, &standings);
+    let (movements, pending) = movements_of(items, &standings);
     let conflicts = conflicts_of(
-        ledger, &rules, &items, &standings, &verdicts, &keeper_of, &movements,
+        ledger, &rules, items, &standings, &verdicts, &keeper_of, &movements,
     );
     Reconciliation {
         rules,
@@ -109,39 +137,8 @@ pub(super) fn reconcile(ledger: &Ledger, services: &ServiceView) -> Reconciliati
     }
 }
 
-/// Every held entry as reconciliation sees it, with its key's problem and its signer's role.
-fn items_of(ledger: &Ledger) -> IdMap<Item<'_>> {
-    let trust = ledger.trust();
-    let mut items: IdMap<Item<'_>> =
-        IdMap::with_capacity_and_hasher(ledger.entry_ids().count(), Default::default());
-    for id in ledger.entry_ids() {
-        let (Some((entry, record)), Some(meta)) = (ledger.entry(*id), ledger.entry_meta(*id))
-        else {
-            continue;
-        };
-        let certificate = trust.certificate(record.author());
-        let key_problem = KeyProblem::of(trust.standing_of(record)).or_else(|| {
-            let owner = certificate.map(|c| c.enrolment.member_id);
-            (owner != Some(entry.member_id)).then_some(KeyProblem::OtherMember)
-        });
-        items.insert(
-            *id,
-            Item {
-                id: *id,
-                entry,
-                hlc: meta.hlc,
-                author: record.author(),
-                key_problem,
-                signer: certificate.map(|c| (c.enrolment.role, c.enrolment.family_of)),
-            },
-        );
-    }
-
-    items
-}
-
 /// Decides where each decision stands; returns the verdicts of the counted ones.
-fn stand_decisions(items: &IdMap<Item<'_>>, standings: &mut IdMap<Standing>) -> Verdicts {
+fn stand_decisions(items: &IdMap<Item>, standings: &mut IdMap<Standing>) -> Verdicts {
     let mut verdicts: Verdicts = IdMap::default();
     for item in items.values() {
         let EntryKind::Decide {
@@ -185,7 +182,7 @@ fn decided(verdicts: &Verdicts, id: Id) -> Option<Standing> {
 
 /// Decides where each confirmation stands; returns the claims a counted confirmation names.
 fn stand_confirmations(
-    items: &IdMap<Item<'_>>,
+    items: &IdMap<Item>,
     verdicts: &Verdicts,
     standings: &mut IdMap<Standing>,
 ) -> IdSet {
@@ -234,7 +231,7 @@ fn stand_entries(
     ledger: &Ledger,
     services: &ServiceView,
     rules: &LedgerRules,
-    items: &IdMap<Item<'_>>,
+    items: &IdMap<Item>,
     verdicts: &Verdicts,
     standings: &mut IdMap<Standing>,
 ) -> BTreeMap<Id, Vec<(Hlc, Id)>> {
@@ -315,7 +312,7 @@ fn stand_entries(
 /// (clock, id) keeps it and the later ones are held as duplicates (unless approved). Adds each
 /// keeper to `keeper_of`, under the transfer-out's id.
 fn keep_one_transfer_in(
-    items: &IdMap<Item<'_>>,
+    items: &IdMap<Item>,
     standings: &mut IdMap<Standing>,
     keeper_of: &mut IdMap<Id>,
 ) {
@@ -378,7 +375,7 @@ fn keep_one_claim_per_service(
 
 /// Each member's counted movements, in replay order, and pending minutes.
 fn movements_of(
-    items: &IdMap<Item<'_>>,
+    items: &IdMap<Item>,
     standings: &IdMap<Standing>,
 ) -> (BTreeMap<Id, Vec<Movement>>, BTreeMap<Id, i64>) {
     let mut movements: BTreeMap<Id, Vec<Movement>> = BTreeMap::new();
@@ -430,7 +427,7 @@ fn movements_of(
 fn conflicts_of(
     ledger: &Ledger,
     rules: &LedgerRules,
-    items: &IdMap<Item<'_>>,
+    items: &IdMap<Item>,
     standings: &IdMap<Standing>,
     verdicts: &Verdicts,
     keeper_of: &IdMap<Id>,
@@ -477,7 +474,7 @@ fn conflicts_of(
 /// transfer-out saw, or when `entry` is the transfer-out and such debits took the hours first.
 fn spent_twice(
     ledger: &Ledger,
-    items: &IdMap<Item<'_>>,
+    items: &IdMap<Item>,
     standings: &IdMap<Standing>,
     member: Id,
     entry: Id,
@@ -542,7 +539,7 @@ impl MovementKind {
     }
 }
 
-fn redemption_age_ok(rules: &LedgerRules, ledger: &Ledger, item: &Item<'_>) -> bool {
+fn redemption_age_ok(rules: &LedgerRules, ledger: &Ledger, item: &Item) -> bool {
     let Some(age) = rules.redemption_age else {
         return true;
     };
@@ -555,7 +552,7 @@ fn redemption_age_ok(rules: &LedgerRules, ledger: &Ledger, item: &Item<'_>) -> b
 }
 
 /// Holds the gifts that would take their giver past the yearly cap, in (clock, id) order.
-fn apply_gift_cap(rules: &LedgerRules, items: &IdMap<Item<'_>>, standings: &mut IdMap<Standing>) {
+fn apply_gift_cap(rules: &LedgerRules, items: &IdMap<Item>, standings: &mut IdMap<Standing>) {
     let Some(cap) = rules.gift_cap_minutes_per_year else {
         return;
     };
@@ -590,7 +587,7 @@ fn apply_gift_cap(rules: &LedgerRules, items: &IdMap<Item<'_>>, standings: &mut 
 
 /// The queue item an entry's own standing calls for, if any.
 fn conflict_of(
-    item: &Item<'_>,
+    item: &Item,
     standings: &IdMap<Standing>,
     keeper_of: &IdMap<Id>,
     ledger: &Ledger,
@@ -650,7 +647,7 @@ fn conflict_of(
 /// member are left out: they are forgeries, reported as untrusted, not as forks.
 fn chain_conflicts(
     ledger: &Ledger,
-    items: &IdMap<Item<'_>>,
+    items: &IdMap<Item>,
     verdicts: &Verdicts,
     conflicts: &mut Vec<Conflict>,
 ) {
