@@ -161,7 +161,7 @@ impl Ledger {
             if let Some(record) = records.get(id)
                 && let RecordBody::Ledger(entry) = record.body()
             {
-                *item = Item::of(trust, record, entry);
+                *item = Item::of(trust, record, entry, item.hash());
             }
         }
     }
@@ -207,12 +207,14 @@ impl Ledger {
 
     fn index_entry(&mut self, record: &SignedRecord, entry: &LedgerEntry) {
         let id = record.id();
+        let hash = EntryHash::of_payload(record.payload());
         // Under the chain as it is; if this batch changes the chain, every item is made again.
-        self.items.insert(id, Item::of(&self.trust, record, entry));
+        self.items
+            .insert(id, Item::of(&self.trust, record, entry, hash));
         self.entries.insert(
             id,
             EntryMeta {
-                hash: EntryHash::of_payload(record.payload()),
+                hash,
                 hlc: record.hlc(),
             },
         );
@@ -312,10 +314,6 @@ impl Ledger {
     /// Every held entry as reconciliation sees it.
     pub(super) fn items(&self) -> &IdMap<Item> {
         &self.items
-    }
-
-    pub(crate) fn entry_meta(&self, id: Id) -> Option<&EntryMeta> {
-        self.entries.get(&id)
     }
 
     pub(crate) fn chains(&self) -> &BTreeMap<Id, BTreeMap<u64, Vec<Id>>> {

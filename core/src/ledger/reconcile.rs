@@ -76,6 +76,8 @@ pub(super) struct Item {
     /// copy beside the rest of the item is read from memory in order, not through a pointer
     /// into the ledger's records scattered on the heap.
     entry: LedgerEntry,
+    /// The hash of the entry's payload (what the next entry's `prev` names).
+    hash: EntryHash,
     hlc: Hlc,
     author: crate::identity::PublicKey,
     key_problem: Option<KeyProblem>,
@@ -84,9 +86,14 @@ pub(super) struct Item {
 }
 
 impl Item {
-    /// The entry `record` holds as reconciliation sees it under `trust`, with its key's
-    /// problem and its signer's role.
-    pub(super) fn of(trust: &TrustChain, record: &SignedRecord, entry: &LedgerEntry) -> Item {
+    /// The entry `record` holds (whose payload hashes to `hash`) as reconciliation sees it
+    /// under `trust`, with its key's problem and its signer's role.
+    pub(super) fn of(
+        trust: &TrustChain,
+        record: &SignedRecord,
+        entry: &LedgerEntry,
+        hash: EntryHash,
+    ) -> Item {
         let certificate = trust.certificate(record.author());
         let key_problem = KeyProblem::of(trust.standing_of(record)).or_else(|| {
             let owner = certificate.map(|c| c.enrolment.member_id);
@@ -95,11 +102,17 @@ impl Item {
         Item {
             id: record.id(),
             entry: entry.clone(),
+            hash,
             hlc: record.hlc(),
             author: record.author(),
             key_problem,
             signer: certificate.map(|c| (c.enrolment.role, c.enrolment.family_of)),
         }
+    }
+
+    /// The hash of the entry's payload.
+    pub(super) fn hash(&self) -> EntryHash {
+        self.hash
     }
 }
 
@@ -651,63 +664,55 @@ fn chain_conflicts(
     verdicts: &Verdicts,
     conflicts: &mut Vec<Conflict>,
 ) {
-    let in_chain = |id: &Id| {
-        items.get(id).is_some_and(|i| {
-            !matches!(
-                i.key_problem,
-                Some(KeyProblem::Unknown | KeyProblem::OtherMember)
-            )
-        })
-    };
+    // Each entry is looked up once; the lists are reused from one position to the next.
+    let mut here: Vec<&Item> = Vec::new();
+    let mut previous: Vec<EntryHash> = Vec::new();
     for (member, chain) in ledger.chains() {
-        let mut previous: Option<(u64, Vec<EntryHash>)> = None;
+        let mut previous_seq: Option<u64> = None;
         for (seq, ids) in chain {
-            let mut here: Vec<Id> = ids.iter().filter(|id| in_chain(id)).copied().collect();
+            here.clear();
+            here.extend(ids.iter().filter_map(|id| items.get(id)).filter(|i| {
+                !matches!(
+                    i.key_problem,
+                    Some(KeyProblem::Unknown | KeyProblem::OtherMember)
+                )
+            }));
             if here.is_empty() {
-                previous = None;
+                previous_seq = None;
                 continue;
             }
-            here.sort_by_key(|id| (items.get(id).map(|i| i.hlc), *id));
-            let undecided = |list: &[Id]| -> Vec<Id> {
-                list.iter()
-                    .filter(|id| !verdicts.contains_key(id))
-                    .copied()
-                    .collect()
-            };
+            here.sort_by_key(|i| (i.hlc, i.id));
             if here.len() > 1 {
-                let awaiting = undecided(&here);
+                let awaiting: Vec<Id> = here
+                    .iter()
+                    .filter(|i| !verdicts.contains_key(&i.id))
+                    .map(|i| i.id)
+                    .collect();
                 if !awaiting.is_empty() {
                     conflicts.push(Conflict {
                         member: *member,
                         kind: ConflictKind::Fork { seq: *seq },
-                        evidence: here.clone(),
+                        evidence: here.iter().map(|i| i.id).collect(),
                         awaiting,
                     });
                 }
             }
-            if let Some((prev_seq, hashes)) = &previous
-                && *prev_seq + 1 == *seq
-            {
-                for id in &here {
-                    let linked = items
-                        .get(id)
-                        .and_then(|i| i.entry.prev)
-                        .is_some_and(|p| hashes.contains(&p));
-                    if !linked && !verdicts.contains_key(id) {
+            if previous_seq.is_some_and(|p| p + 1 == *seq) {
+                for item in &here {
+                    let linked = item.entry.prev.is_some_and(|p| previous.contains(&p));
+                    if !linked && !verdicts.contains_key(&item.id) {
                         conflicts.push(Conflict {
                             member: *member,
                             kind: ConflictKind::BrokenLink { seq: *seq },
-                            evidence: vec![*id],
-                            awaiting: vec![*id],
+                            evidence: vec![item.id],
+                            awaiting: vec![item.id],
                         });
                     }
                 }
             }
-            let hashes = here
-                .iter()
-                .filter_map(|id| ledger.entry_meta(*id).map(|m| m.hash))
-                .collect();
-            previous = Some((*seq, hashes));
+            previous.clear();
+            previous.extend(here.iter().map(|i| i.hash));
+            previous_seq = Some(*seq);
         }
     }
 }
