@@ -2,7 +2,8 @@
 //! from a seed without a store: 1 centre, 1 coordinator, 6 caregivers, 20 volunteers in 10
 //! households; each day 15 claims each confirmed by a caregiver or the coordinator, 5
 //! redemptions and 1 gift (about 13,000 entries a year). With anomalies on, it also makes, each
-//! month, a fork from a cloned phone, a duplicate claim and a voided service, and on day 45 one
+//! month, a fork from a cloned phone, a broken link, a duplicate claim and a voided service,
+//! and on day 45 one
 //! volunteer's phone is lost: it is revoked, still signs one entry, and a new phone carries on.
 
 use std::cell::RefCell;
@@ -360,6 +361,24 @@ impl YearGenerator {
                 service: None,
             };
             out.push(self.entry(Who::Volunteer(v), *at + 1, kind));
+        }
+        if day % 30 == 25 {
+            // A phone that lost its chain's head: its next entry names a previous entry that
+            // does not exist (a broken link), and the chain goes on from it.
+            if let Some(v) = self
+                .volunteers
+                .iter()
+                .position(|m| 2026 - i64::from(m.born) >= 65 && m.balance >= 15)
+                && let Some((seq, _)) = self.volunteers[v].head
+            {
+                self.volunteers[v].head = Some((seq, EntryHash::of_payload(b"no such entry")));
+                self.volunteers[v].balance -= 15;
+                let kind = EntryKind::Redeem {
+                    minutes: 15,
+                    service: None,
+                };
+                out.push(self.entry(Who::Volunteer(v), *at + 5, kind));
+            }
         }
         if day % 30 == 20
             && let Some((claim, service)) = self.claims.last().copied()

@@ -62,6 +62,7 @@ fn the_reference_months_show_every_kind_of_anomaly() {
         .collect();
     for kind in [
         "Fork",
+        "BrokenLink",
         "Overdraft",
         "ClaimService",
         "DuplicateClaim",
@@ -79,6 +80,33 @@ fn the_reference_months_show_every_kind_of_anomaly() {
         })
         .collect();
     assert!(rules.is_empty(), "{rules:?}");
+}
+
+/// Entries that arrive one at a time, the last first (every entry before the one it follows,
+/// after the certificates and rules), give the same queue and balances as all at once: what a
+/// chain position shows is looked at again when the position before it fills.
+#[test]
+fn entries_arriving_last_first_give_the_same_queue() {
+    let mut generator = YearGenerator::new(7, true);
+    let setup = generator.setup();
+    let days = generator.days(60);
+    let mut reference = Ledger::new(generator.circle(), generator.centre());
+    reference.insert_verified(setup.iter().cloned().chain(days.iter().cloned()));
+    let expected = outcome(&reference, &generator);
+    assert!(
+        expected.0.iter().any(|c| matches!(
+            c.kind,
+            carebank_core::ledger::ConflictKind::BrokenLink { .. }
+        )),
+        "the months hold a broken link"
+    );
+
+    let mut ledger = Ledger::new(generator.circle(), generator.centre());
+    ledger.insert_verified(setup);
+    for record in days.into_iter().rev() {
+        ledger.insert_verified([record]);
+    }
+    assert_eq!(outcome(&ledger, &generator), expected);
 }
 
 proptest! {

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::idmap::IdMap;
 
+use super::chain_findings::ChainFindings;
 use super::reconcile::{Item, Reconciliation, reconcile};
 use super::services::ServiceView;
 use super::verify::verify_signatures;
@@ -46,6 +47,8 @@ pub struct Ledger {
     entries: IdMap<EntryMeta>,
     /// Each entry as reconciliation sees it under the current trust chain.
     items: IdMap<Item>,
+    /// The forks and broken links of the chains, before decisions.
+    chain_findings: ChainFindings,
     chains: BTreeMap<Id, BTreeMap<u64, Vec<Id>>>,
     references: IdMap<Vec<Id>>,
     gifts_to: IdMap<Vec<Id>>,
@@ -69,6 +72,7 @@ impl Ledger {
             rules: Vec::new(),
             entries: IdMap::default(),
             items: IdMap::default(),
+            chain_findings: ChainFindings::default(),
             chains: BTreeMap::new(),
             references: IdMap::default(),
             gifts_to: IdMap::default(),
@@ -98,6 +102,7 @@ impl Ledger {
     pub fn insert_verified(&mut self, records: impl IntoIterator<Item = SignedRecord>) -> Vec<Id> {
         let mut added = Vec::new();
         let mut certificates_changed = false;
+        let mut arrived = Vec::new();
         for record in records {
             let id = record.id();
             if self.records.contains_key(&id)
@@ -122,7 +127,10 @@ impl Ledger {
                     certificates_changed = true;
                 }
                 RecordBody::LedgerRules(_) => self.rules.push(id),
-                RecordBody::Ledger(entry) => self.index_entry(&record, entry),
+                RecordBody::Ledger(entry) => {
+                    self.index_entry(&record, entry);
+                    arrived.push((entry.member_id, entry.seq));
+                }
                 _ => {}
             }
             self.records.insert(id, record);
@@ -130,6 +138,11 @@ impl Ledger {
         }
         if certificates_changed {
             self.rebuild_trust();
+        } else {
+            for (member, seq) in arrived {
+                self.chain_findings
+                    .entry_arrived(member, seq, &self.chains, &self.items);
+            }
         }
         added
     }
@@ -164,6 +177,7 @@ impl Ledger {
                 *item = Item::of(trust, record, entry, item.hash());
             }
         }
+        self.chain_findings.rebuild(&self.chains, &self.items);
     }
 
     /// Decodes, verifies (in batches, see [`super::verify_signatures`]) and adds raw signed
@@ -316,8 +330,9 @@ impl Ledger {
         &self.items
     }
 
-    pub(crate) fn chains(&self) -> &BTreeMap<Id, BTreeMap<u64, Vec<Id>>> {
-        &self.chains
+    /// The forks and broken links of the chains, before decisions.
+    pub(super) fn chain_findings(&self) -> &ChainFindings {
+        &self.chain_findings
     }
 
     pub(crate) fn references(&self, target: Id) -> &[Id] {

@@ -10,6 +10,7 @@
 
 mod balance;
 mod book;
+mod chain_findings;
 mod conflict;
 mod idmap;
 mod month;

@@ -110,9 +110,29 @@ impl Item {
         }
     }
 
+    /// The entry's record id.
+    pub(super) fn id(&self) -> Id {
+        self.id
+    }
+
     /// The hash of the entry's payload.
     pub(super) fn hash(&self) -> EntryHash {
         self.hash
+    }
+
+    /// The hash of the member's previous entry, as the entry names it.
+    pub(super) fn prev(&self) -> Option<EntryHash> {
+        self.entry.prev
+    }
+
+    /// The entry's clock.
+    pub(super) fn hlc(&self) -> Hlc {
+        self.hlc
+    }
+
+    /// What is wrong with the key that signed it, if anything.
+    pub(super) fn key_problem(&self) -> Option<KeyProblem> {
+        self.key_problem
     }
 }
 
@@ -452,7 +472,9 @@ fn conflicts_of(
             conflicts.push(c);
         }
     }
-    chain_conflicts(ledger, items, verdicts, &mut conflicts);
+    ledger
+        .chain_findings()
+        .conflicts(|id| verdicts.contains_key(id), &mut conflicts);
     for (member, list) in movements {
         replay(*member, list, rules, None, |entry, after| {
             if verdicts.contains_key(&entry) {
@@ -654,65 +676,4 @@ fn conflict_of(
         evidence,
         awaiting: vec![item.id],
     })
-}
-
-/// Forks and broken links in each member's chain. Entries from keys never certified for the
-/// member are left out: they are forgeries, reported as untrusted, not as forks.
-fn chain_conflicts(
-    ledger: &Ledger,
-    items: &IdMap<Item>,
-    verdicts: &Verdicts,
-    conflicts: &mut Vec<Conflict>,
-) {
-    // Each entry is looked up once; the lists are reused from one position to the next.
-    let mut here: Vec<&Item> = Vec::new();
-    let mut previous: Vec<EntryHash> = Vec::new();
-    for (member, chain) in ledger.chains() {
-        let mut previous_seq: Option<u64> = None;
-        for (seq, ids) in chain {
-            here.clear();
-            here.extend(ids.iter().filter_map(|id| items.get(id)).filter(|i| {
-                !matches!(
-                    i.key_problem,
-                    Some(KeyProblem::Unknown | KeyProblem::OtherMember)
-                )
-            }));
-            if here.is_empty() {
-                previous_seq = None;
-                continue;
-            }
-            here.sort_by_key(|i| (i.hlc, i.id));
-            if here.len() > 1 {
-                let awaiting: Vec<Id> = here
-                    .iter()
-                    .filter(|i| !verdicts.contains_key(&i.id))
-                    .map(|i| i.id)
-                    .collect();
-                if !awaiting.is_empty() {
-                    conflicts.push(Conflict {
-                        member: *member,
-                        kind: ConflictKind::Fork { seq: *seq },
-                        evidence: here.iter().map(|i| i.id).collect(),
-                        awaiting,
-                    });
-                }
-            }
-            if previous_seq.is_some_and(|p| p + 1 == *seq) {
-                for item in &here {
-                    let linked = item.entry.prev.is_some_and(|p| previous.contains(&p));
-                    if !linked && !verdicts.contains_key(&item.id) {
-                        conflicts.push(Conflict {
-                            member: *member,
-                            kind: ConflictKind::BrokenLink { seq: *seq },
-                            evidence: vec![item.id],
-                            awaiting: vec![item.id],
-                        });
-                    }
-                }
-            }
-            previous.clear();
-            previous.extend(here.iter().map(|i| i.hash));
-            previous_seq = Some(*seq);
-        }
-    }
 }
