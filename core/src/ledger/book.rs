@@ -11,19 +11,9 @@ use super::reconcile::{Item, Reconciliation, reconcile};
 use super::services::ServiceView;
 use super::verify::verify_signatures;
 use crate::domain::{EntryHash, EntryKind, LedgerEntry, LedgerRules, RecordBody};
-use crate::hlc::Hlc;
 use crate::identity::{PublicKey, TrustChain};
 use crate::ids::Id;
 use crate::record::{NoKeys, SignedRecord, record_id};
-
-/// What the ledger indexes of one entry.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct EntryMeta {
-    /// SHA-256 of the entry's payload: what the next entry's `prev` names.
-    pub hash: EntryHash,
-    /// The entry's clock.
-    pub hlc: Hlc,
-}
 
 /// What one bulk ingest did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -44,7 +34,6 @@ pub struct Ledger {
     records: IdMap<SignedRecord>,
     certificates: Vec<Id>,
     rules: Vec<Id>,
-    entries: IdMap<EntryMeta>,
     /// Each entry as reconciliation sees it under the current trust chain.
     items: IdMap<Item>,
     /// The forks and broken links of the chains, before decisions.
@@ -70,7 +59,6 @@ impl Ledger {
             records: IdMap::default(),
             certificates: Vec::new(),
             rules: Vec::new(),
-            entries: IdMap::default(),
             items: IdMap::default(),
             chain_findings: ChainFindings::default(),
             chains: BTreeMap::new(),
@@ -225,13 +213,6 @@ impl Ledger {
         // Under the chain as it is; if this batch changes the chain, every item is made again.
         self.items
             .insert(id, Item::of(&self.trust, record, entry, hash));
-        self.entries.insert(
-            id,
-            EntryMeta {
-                hash,
-                hlc: record.hlc(),
-            },
-        );
         self.chains
             .entry(entry.member_id)
             .or_default()
@@ -307,7 +288,7 @@ impl Ledger {
         let (seq, ids) = self.chains.get(&member)?.last_key_value()?;
         let first = ids
             .iter()
-            .filter_map(|id| self.entries.get(id).map(|m| (m.hlc, *id, m.hash)))
+            .filter_map(|id| self.items.get(id).map(|i| (i.hlc(), *id, i.hash())))
             .min()?;
         Some((*seq, first.2))
     }
