@@ -469,13 +469,14 @@ impl Initiator {
     }
 
     /// The next keyring page from `from`: the ids held from there on and the entries the
-    /// responder is not known to hold, as many as fit in `room` bytes (at least one id).
+    /// responder is not known to hold, as many as fit in `room` bytes (at least one id); with
+    /// the bytes they take.
     fn keyring_page<R: SyncReplica + SyncPeers + ?Sized>(
         &self,
         replica: &mut R,
         from: Id,
         room: usize,
-    ) -> Result<KeyringPart, SyncError> {
+    ) -> Result<(KeyringPart, usize), SyncError> {
         let mut unknown: BTreeMap<Id, Vec<u8>> = replica
             .keyring_unknown_to(&self.peer)?
             .into_iter()
@@ -505,7 +506,7 @@ impl Initiator {
             part.ids.push(id);
             part.entries.extend(entry);
         }
-        Ok(part)
+        Ok((part, used))
     }
 
     /// The next push, or the end when nothing is left.
@@ -524,15 +525,14 @@ impl Initiator {
         let budget = self.sizer.budget;
         // The keyring first (a quarter of the round at most), so that the records about elders
         // open as they arrive.
-        let keys = match self.keys_from {
-            Some(from) => Some(self.keyring_page(replica, from, budget / 4)?),
-            None => None,
+        let (keys, mut used) = match self.keys_from {
+            Some(from) => {
+                let (part, bytes) = self.keyring_page(replica, from, budget / 4)?;
+                (Some(part), bytes)
+            }
+            None => (None, 0),
         };
         self.keys_in_flight = keys.as_ref().and_then(|k| k.page);
-        let mut used: usize = keys
-            .iter()
-            .map(|k| ID_BYTES * k.ids.len() + k.entries.iter().map(|e| e.len() + 2).sum::<usize>())
-            .sum();
         let mut docs = Vec::new();
         while used < budget / 2
             && let Some(doc) = self.pending.pop_front()
