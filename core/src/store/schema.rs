@@ -298,6 +298,22 @@ const MIGRATIONS: &[&str] = &[
         secret BLOB NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 9 (issue 14): the documents' chunks move to a table with row ids. In a table without
+    // row ids each chunk is a key of the primary-key tree, and a search of that tree that meets
+    // a month's snapshot (megabytes, in overflow pages) reads the whole snapshot to compare
+    // keys: every durable write searched it two or three times. Now the tree of (doc_id, seq)
+    // holds only the keys and the bytes stay in the rows.
+    r#"
+    CREATE TABLE doc_chunks_rows (
+        doc_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        bytes BLOB NOT NULL,
+        PRIMARY KEY (doc_id, seq)
+    );
+    INSERT INTO doc_chunks_rows (doc_id, seq, bytes) SELECT doc_id, seq, bytes FROM doc_chunks;
+    DROP TABLE doc_chunks;
+    ALTER TABLE doc_chunks_rows RENAME TO doc_chunks;
+    "#,
 ];
 
 /// The schema version from which a store opening an older database rebuilds its indexes once
@@ -440,6 +456,30 @@ mod tests {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .expect("version");
         assert_eq!(version as usize, SCHEMA_VERSION);
+    }
+
+    /// A month's chunks, the snapshot megabytes long, are rows of a table with row ids: a search
+    /// of the (doc_id, seq) key meets keys only (a table without row ids keeps each chunk in the
+    /// key tree, and a search reads the whole snapshot to compare keys). An upgrade keeps every
+    /// chunk.
+    #[test]
+    fn chunks_live_outside_their_key_tree_and_an_upgrade_keeps_them() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        migrate_to(&mut conn, 8).expect("version 8");
+        conn.execute(
+            "INSERT INTO doc_chunks (doc_id, seq, bytes) VALUES ('m-2026-12', 0, ?1), ('m-2026-12', 1, x'01')",
+            [vec![7u8; 100_000]],
+        )
+        .expect("chunks");
+        migrate(&mut conn).expect("upgrade");
+        let chunks: Vec<(i64, usize)> = conn
+            .prepare("SELECT rowid, seq, length(bytes) FROM doc_chunks ORDER BY seq")
+            .expect("a table with row ids")
+            .query_map([], |r| Ok((r.get(1)?, r.get(2)?)))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        assert_eq!(chunks, [(0, 100_000), (1, 1)]);
     }
 
     #[test]
