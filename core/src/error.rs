@@ -83,8 +83,9 @@ pub enum Error {
     /// a store). Nothing on disk was changed.
     #[error("wrong key for this store: {0}")]
     WrongStoreKey(String),
-    /// A file next to the database (while encrypting a plain store) could not be read or written.
-    #[error("file {0}")]
+    /// The operating system refused the store something beside the database: a file while
+    /// encrypting a plain store, or the thread that checkpoints its log.
+    #[error("system: {0}")]
     Io(String),
     /// Stored data is not what this build wrote.
     #[error("corrupt store: {0}")]

@@ -1,11 +1,13 @@
 //! SQLite persistence: Automerge chunks, the records they hold, materialised query indexes,
 //! and the rejected-record log. One connection, one writer; every write is one immediate
-//! transaction and is durable when the call returns (WAL, `synchronous=FULL`).
+//! transaction and is durable when the call returns (WAL, `synchronous=FULL`). A thread with a
+//! connection of its own checkpoints the log (`checkpointer`), off the write path.
 
 mod access_log;
 mod at_rest;
 mod cards;
 mod chains;
+mod checkpointer;
 mod consent;
 mod elder_keys;
 mod erasure;
@@ -105,6 +107,8 @@ pub struct IngestReport {
 /// The persistent store of one device.
 pub struct Store {
     conn: Connection,
+    /// Checkpoints the log of a store file off the write path (none for a store in memory).
+    checkpointer: Option<checkpointer::Checkpointer>,
     actor: ActorId,
     circle: Id,
     centre: PublicKey,
@@ -122,7 +126,14 @@ impl Store {
     /// Opens (creating if needed) the store at `path` for `circle` led by `centre`, encrypted
     /// under `key` (a plain store from an earlier build is encrypted on this first open).
     pub fn open(path: &Path, key: &StoreKey, circle: Id, centre: PublicKey) -> Result<Store> {
-        Self::with_connection(at_rest::open(path, key)?, circle, centre)
+        let mut store = Self::with_connection(at_rest::open(path, key)?, circle, centre)?;
+        store.checkpointer = Some(checkpointer::Checkpointer::start(
+            &mut store.conn,
+            path,
+            key,
+            checkpointer::CHECKPOINT_AFTER_PAGES,
+        )?);
+        Ok(store)
     }
 
     /// A store in memory only (tests).
@@ -150,6 +161,7 @@ impl Store {
         let was = schema::migrate(&mut conn)?;
         let mut store = Store {
             conn,
+            checkpointer: None,
             actor: session_actor(),
             circle,
             centre,
