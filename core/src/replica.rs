@@ -82,8 +82,8 @@ pub struct RecordDoc {
     sends: parts::Sends,
 }
 
-/// A value found under a key that a merge added: the key and every value now stored there
-/// (more than one only if a peer wrote a different value under an existing id).
+/// A key that a merge added and every value now stored there (more than one only if a peer
+/// wrote a different value under an existing id).
 pub type AddedEntry = (String, Vec<Vec<u8>>);
 
 impl RecordDoc {
@@ -125,22 +125,25 @@ impl RecordDoc {
     }
 
     /// Merges another replica's document (saved bytes), returning the incremental chunk to
-    /// persist and every key the merge added or changed. Bytes that do not load change nothing.
-    pub fn merge(&mut self, bytes: &[u8]) -> Result<(Vec<u8>, Vec<AddedEntry>), ReplicaError> {
+    /// persist and every key the merge added or changed, in order (their values are read with
+    /// [`RecordDoc::values_at`] one key at a time, so that a month merged whole is never held
+    /// twice in memory). Bytes that do not load change nothing.
+    pub fn merge(&mut self, bytes: &[u8]) -> Result<(Vec<u8>, Vec<String>), ReplicaError> {
         let before = self.doc.get_heads();
         chunks::merge(&mut self.doc, bytes)?;
         let after = self.doc.get_heads();
-        let added = self.entries_between(&before, &after)?;
+        let added = self.keys_between(&before, &after);
         Ok((self.save_new(), added))
     }
 
-    fn entries_between(
-        &mut self,
-        before: &[ChangeHash],
-        after: &[ChangeHash],
-    ) -> Result<Vec<AddedEntry>, ReplicaError> {
+    /// The keys a change from heads `before` to `after` added or changed, in order. From an
+    /// empty document that is every key: no diff (which would hold every value) is made.
+    fn keys_between(&mut self, before: &[ChangeHash], after: &[ChangeHash]) -> Vec<String> {
         if before == after {
-            return Ok(Vec::new());
+            return Vec::new();
+        }
+        if before.is_empty() {
+            return self.keys();
         }
         let mut keys: Vec<String> = Vec::new();
         for patch in self.doc.diff(before, after) {
@@ -152,8 +155,13 @@ impl RecordDoc {
         }
         keys.sort();
         keys.dedup();
-        keys.into_iter()
-            .map(|k| Ok((k.clone(), self.values_at(&k)?)))
+        keys
+    }
+
+    /// Every value now stored under each of `keys`.
+    pub fn entries_of(&self, keys: &[String]) -> Result<Vec<AddedEntry>, ReplicaError> {
+        keys.iter()
+            .map(|k| Ok((k.clone(), self.values_at(k)?)))
             .collect()
     }
 
@@ -162,14 +170,11 @@ impl RecordDoc {
     /// Changes whose dependencies are missing wait inside the document until those arrive.
     ///
     /// [`merge`]: RecordDoc::merge
-    pub fn apply_changes(
-        &mut self,
-        bytes: &[u8],
-    ) -> Result<(Vec<u8>, Vec<AddedEntry>), ReplicaError> {
+    pub fn apply_changes(&mut self, bytes: &[u8]) -> Result<(Vec<u8>, Vec<String>), ReplicaError> {
         let before = self.doc.get_heads();
         chunks::load_incremental(&mut self.doc, bytes)?;
         let after = self.doc.get_heads();
-        let added = self.entries_between(&before, &after)?;
+        let added = self.keys_between(&before, &after);
         Ok((self.save_new(), added))
     }
 
@@ -236,7 +241,12 @@ impl RecordDoc {
             .collect())
     }
 
-    /// Every key and its values, for rebuilding indexes from the document.
+    /// Every key the document holds, in order.
+    pub fn keys(&self) -> Vec<String> {
+        self.doc.keys(ROOT).collect()
+    }
+
+    /// Every key and its values.
     pub fn all_entries(&self) -> Result<BTreeMap<String, Vec<Vec<u8>>>, ReplicaError> {
         self.doc
             .keys(ROOT)
@@ -429,7 +439,11 @@ mod tests {
         b.put(y, b"y").expect("put");
         let b_bytes = b.save();
         let (_, added) = a.merge(&b_bytes).expect("merge");
-        assert_eq!(added, vec![(y.to_string(), vec![b"y".to_vec()])]);
+        assert_eq!(added, vec![y.to_string()]);
+        assert_eq!(
+            a.entries_of(&added).expect("values"),
+            vec![(y.to_string(), vec![b"y".to_vec()])]
+        );
         let (_, again) = a.merge(&b_bytes).expect("merge again");
         assert!(again.is_empty());
         assert_eq!(a.all_entries().expect("entries").len(), 2);

@@ -266,14 +266,12 @@ impl SyncReplica for CircleReplica<'_> {
     }
 
     fn apply_changes(&mut self, doc: &DocId, changes: &[u8]) -> Result<usize, SyncError> {
-        let (chunk, added) = self
-            .loaded(doc)
-            .doc
-            .apply_changes(changes)
-            .map_err(store_error)?;
+        let loaded = &mut self.loaded(doc).doc;
+        let (chunk, keys) = loaded.apply_changes(changes).map_err(store_error)?;
         if chunk.is_empty() {
             return Ok(0);
         }
+        let added = loaded.entries_of(&keys).map_err(store_error)?;
         let trust = self.trust_records(&added);
         let erasures = self.erasures(&added);
         let closes = self.month_closes(&added);

@@ -322,7 +322,7 @@ impl Store {
         &mut self,
         doc_id: &DocId,
         chunk: Vec<u8>,
-        added: Vec<crate::replica::AddedEntry>,
+        added: Vec<String>,
     ) -> Result<IngestReport> {
         let circle = self.circle;
         if added.is_empty() && chunk.is_empty() {
@@ -338,7 +338,16 @@ impl Store {
         }
         let mut report = IngestReport::default();
         let mut batch = index::Batch::new(self.unwrapper.clone());
-        admit_all(&tx, circle, doc_id, added, now, &mut batch, &mut report)?;
+        let doc = self
+            .docs
+            .get(doc_id)
+            .ok_or_else(|| Error::Corrupt(format!("document {} not loaded", doc_id.as_str())))?;
+        let place = Place {
+            circle,
+            doc_id,
+            now,
+        };
+        admit_all(&tx, &place, doc, &added, &mut batch, &mut report)?;
         report.added.extend(batch.finish(&tx, self.centre)?);
         tx.commit()?;
         self.forget_erased(&batch.erased);
@@ -358,15 +367,7 @@ impl Store {
 
     /// A document's saved bytes (every chunk, concatenated; Automerge loads them as one).
     pub fn doc_bytes(&self, doc_id: &DocId) -> Result<Vec<u8>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT bytes FROM doc_chunks WHERE doc_id = ?1 ORDER BY seq")?;
-        let mut out = Vec::new();
-        let mut rows = stmt.query([doc_id])?;
-        while let Some(row) = rows.next()? {
-            out.extend_from_slice(row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?);
-        }
-        Ok(out)
+        read_doc_bytes(&self.conn, doc_id)
     }
 
     /// A document as one snapshot, what another store or a bundle loads fastest: the stored
@@ -432,12 +433,6 @@ impl Store {
     /// record again. Used after an index-changing upgrade, or to repair a damaged index.
     pub fn rebuild_indexes(&mut self) -> Result<IngestReport> {
         let doc_ids = self.doc_ids()?;
-        let mut loaded = Vec::with_capacity(doc_ids.len());
-        for doc_id in doc_ids {
-            let bytes = self.doc_bytes(&doc_id)?;
-            let doc = RecordDoc::load(&bytes, &self.actor)?;
-            loaded.push((doc_id, doc.all_entries()?));
-        }
         let now = self.now()?;
         let tx = self
             .conn
@@ -449,16 +444,15 @@ impl Store {
         }
         let mut report = IngestReport::default();
         let mut batch = index::Batch::new(self.unwrapper.clone());
-        for (doc_id, entries) in loaded {
-            admit_all(
-                &tx,
-                self.circle,
-                &doc_id,
-                entries,
+        // One document at a time: a year's records are never all in memory.
+        for doc_id in &doc_ids {
+            let doc = RecordDoc::load(&read_doc_bytes(&tx, doc_id)?, &self.actor)?;
+            let place = Place {
+                circle: self.circle,
+                doc_id,
                 now,
-                &mut batch,
-                &mut report,
-            )?;
+            };
+            admit_all(&tx, &place, &doc, &doc.keys(), &mut batch, &mut report)?;
         }
         batch.trust_changed = true;
         report.added.extend(batch.finish(&tx, self.centre)?);
@@ -647,20 +641,44 @@ impl Store {
     }
 }
 
-/// Verifies every value found in a document and stores the valid, new records; logs the rest
-/// as rejected. Both go into `report`.
+/// A document's saved bytes as stored: every chunk, in order, concatenated.
+fn read_doc_bytes(conn: &Connection, doc_id: &DocId) -> Result<Vec<u8>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT bytes FROM doc_chunks WHERE doc_id = ?1 ORDER BY seq")?;
+    let mut out = Vec::new();
+    let mut rows = stmt.query([doc_id])?;
+    while let Some(row) = rows.next()? {
+        out.extend_from_slice(row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?);
+    }
+    Ok(out)
+}
+
+/// Where records being admitted were found, and when.
+struct Place<'a> {
+    circle: Id,
+    doc_id: &'a DocId,
+    now: UnixMs,
+}
+
+/// Verifies every value found under the keys `added` in `doc` and stores the valid, new records; logs the
+/// rest as rejected. Both go into `report`. The values are read one key at a time: a month
+/// merged whole is not held in memory a second time.
 fn admit_all(
     tx: &Transaction<'_>,
-    circle: Id,
-    doc_id: &DocId,
-    entries: impl IntoIterator<Item = (String, Vec<Vec<u8>>)>,
-    now: UnixMs,
+    place: &Place<'_>,
+    doc: &RecordDoc,
+    added: &[String],
     batch: &mut index::Batch,
     report: &mut IngestReport,
 ) -> Result<()> {
-    for (key, values) in entries {
-        for bytes in values {
-            match index::admit(&key, &bytes, circle, doc_id, &keys::StoredKeys(tx)) {
+    let Place {
+        circle,
+        doc_id,
+        now,
+    } = *place;
+    for key in added {
+        for bytes in doc.values_at(key)? {
+            match index::admit(key, &bytes, circle, doc_id, &keys::StoredKeys(tx)) {
                 Ok(index::Admitted::Record(record)) => {
                     if index::insert(tx, &record, doc_id, batch)? {
                         observe_clock(tx, record.hlc(), now)?;

@@ -163,7 +163,7 @@ impl Store {
             records: Vec::new(),
             refusals: Vec::new(),
         };
-        for (key, values) in added {
+        for (key, values) in doc.entries_of(&added)? {
             if values.is_empty() {
                 preview
                     .refusals
