@@ -186,6 +186,10 @@ fn bench(args: &Args) {
         sync::new_phone(&mut figures, village, days, cuts);
     }
 
+    // The played year (27 phones' stores, their documents and caches) is not needed past this
+    // point: the reconcile builds its own ledger, and timed beside the year's heap its week
+    // measured 6.8 ms against 4.7 ms alone.
+    drop(year);
     if runs(Part::Reconcile) {
         step("reconcile");
         ledger::measure(
