@@ -660,9 +660,9 @@ struct Place<'a> {
     now: UnixMs,
 }
 
-/// Verifies every value found under the keys `added` in `doc` and stores the valid, new records; logs the
-/// rest as rejected. Both go into `report`. The values are read one key at a time: a month
-/// merged whole is not held in memory a second time.
+/// Verifies every value found under the keys `added` in `doc` and stores the valid, new
+/// records; logs the rest as rejected. Both go into `report`. The values are read one key at a
+/// time: a month merged whole is not held in memory a second time.
 fn admit_all(
     tx: &Transaction<'_>,
     place: &Place<'_>,
