@@ -153,6 +153,30 @@ fn checkpoint_whole_log(conn: &Connection, done: &AtomicUsize) {
 mod tests {
     use super::*;
 
+    /// A plain database at `path` in WAL mode with a table `t` of blobs.
+    fn open_log_table(path: &Path) -> Connection {
+        let conn = at_rest::open(path, &StoreKey::Plain).expect("open");
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .expect("wal");
+        conn.execute_batch("CREATE TABLE IF NOT EXISTS t (x BLOB)")
+            .expect("table");
+        conn
+    }
+
+    /// Commits `n` rows of 3,000 random bytes, one transaction each.
+    fn commit_rows(conn: &Connection, n: i64) {
+        for _ in 0..n {
+            conn.execute("INSERT INTO t VALUES (randomblob(3000))", [])
+                .expect("insert");
+        }
+    }
+
+    /// The rows of table `t`.
+    fn rows_in(conn: &Connection) -> i64 {
+        conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .expect("count")
+    }
+
     /// Frames in the log file (its 32-byte header, then each frame a 24-byte header and a page).
     fn frames_in_log(path: &Path, page: u64) -> u64 {
         let wal = std::fs::metadata(path.with_extension("db-wal")).map_or(0, |m| m.len());
@@ -163,11 +187,7 @@ mod tests {
     fn the_thread_checkpoints_and_the_log_stays_bounded() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("store.db");
-        let mut conn = at_rest::open(&path, &StoreKey::Plain).expect("open");
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .expect("wal");
-        conn.execute_batch("CREATE TABLE t (x BLOB)")
-            .expect("table");
+        let mut conn = open_log_table(&path);
         let page: u64 = conn
             .query_row("PRAGMA page_size", [], |r| r.get(0))
             .expect("page size");
@@ -175,10 +195,7 @@ mod tests {
         let checkpointer =
             Checkpointer::start(&mut conn, &path, &StoreKey::Plain, after).expect("checkpointer");
         let commits = 600;
-        for _ in 0..commits {
-            conn.execute("INSERT INTO t VALUES (randomblob(3000))", [])
-                .expect("insert");
-        }
+        commit_rows(&conn, commits);
         let waited = std::time::Instant::now();
         while checkpointer.checkpoints() == 0 && waited.elapsed().as_secs() < 20 {
             std::thread::sleep(std::time::Duration::from_millis(10));
@@ -190,17 +207,10 @@ mod tests {
             frames <= 3 * after as u64,
             "{frames} frames in the log after {commits} commits"
         );
-        let rows: i64 = conn
-            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
-            .expect("count");
-        assert_eq!(rows, commits);
+        assert_eq!(rows_in(&conn), commits);
         drop(checkpointer);
         drop(conn);
-        let reopened = at_rest::open(&path, &StoreKey::Plain).expect("reopen");
-        let rows: i64 = reopened
-            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
-            .expect("count");
-        assert_eq!(rows, commits, "nothing lost");
+        assert_eq!(rows_in(&open_log_table(&path)), commits, "nothing lost");
     }
 
     /// Dropping the checkpointer stops and joins its thread whether it is idle or woken at
@@ -210,24 +220,13 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("store.db");
         for commits in [0, 40, 40] {
-            let mut conn = at_rest::open(&path, &StoreKey::Plain).expect("open");
-            conn.pragma_update(None, "journal_mode", "WAL")
-                .expect("wal");
-            conn.execute_batch("CREATE TABLE IF NOT EXISTS t (x BLOB)")
-                .expect("table");
+            let mut conn = open_log_table(&path);
             let checkpointer =
                 Checkpointer::start(&mut conn, &path, &StoreKey::Plain, 1).expect("start");
-            for _ in 0..commits {
-                conn.execute("INSERT INTO t VALUES (randomblob(3000))", [])
-                    .expect("insert");
-            }
+            commit_rows(&conn, commits);
             drop(checkpointer);
             drop(conn);
         }
-        let reopened = at_rest::open(&path, &StoreKey::Plain).expect("reopen");
-        let rows: i64 = reopened
-            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
-            .expect("count");
-        assert_eq!(rows, 80, "every commit kept");
+        assert_eq!(rows_in(&open_log_table(&path)), 80, "every commit kept");
     }
 }
