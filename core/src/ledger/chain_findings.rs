@@ -32,11 +32,21 @@ type Chain = BTreeMap<u64, Vec<Id>>;
 
 impl ChainFindings {
     /// Looks again at every position of every chain (after the trust chain changed).
+    /// Each position's entries are worked out once and serve as the next position's
+    /// "before".
     pub(super) fn rebuild(&mut self, chains: &BTreeMap<Id, Chain>, items: &IdMap<Item>) {
         self.0.clear();
         for (member, chain) in chains {
+            let mut previous: Option<(u64, Vec<&Item>)> = None;
             for seq in chain.keys() {
-                self.look_at(*member, *seq, chain, items);
+                let here = in_chain(chain, *seq, items);
+                let before = previous
+                    .take()
+                    .filter(|(s, _)| s.checked_add(1) == Some(*seq))
+                    .map(|(_, b)| b)
+                    .unwrap_or_default();
+                self.record(*member, *seq, &here, &before);
+                previous = Some((*seq, here));
             }
         }
     }
@@ -92,14 +102,23 @@ impl ChainFindings {
     /// Works out what position `seq` of `member`'s chain shows.
     fn look_at(&mut self, member: Id, seq: u64, chain: &Chain, items: &IdMap<Item>) {
         let here = in_chain(chain, seq, items);
+        let before = seq
+            .checked_sub(1)
+            .map(|s| in_chain(chain, s, items))
+            .unwrap_or_default();
+        self.record(member, seq, &here, &before);
+    }
+
+    /// Records what position `seq` of `member`'s chain shows, from the entries in the chain
+    /// there (`here`) and at the position before (`before`, empty at the first).
+    fn record(&mut self, member: Id, seq: u64, here: &[&Item], before: &[&Item]) {
         let mut findings = Vec::new();
         if here.len() > 1 {
             findings.push(Finding::Fork(here.iter().map(|i| i.id()).collect()));
         }
-        let before = seq.checked_sub(1).map(|s| in_chain(chain, s, items));
-        if let Some(before) = before.filter(|b| !b.is_empty()) {
+        if !before.is_empty() {
             let hashes: Vec<EntryHash> = before.iter().map(|i| i.hash()).collect();
-            for item in &here {
+            for item in here {
                 if !item.prev().is_some_and(|p| hashes.contains(&p)) {
                     findings.push(Finding::BrokenLink(item.id()));
                 }
